@@ -1,0 +1,70 @@
+"""The virtual rack: its internet (resolver, endpoints) and its phones, started and stopped together."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from benches.inventory.models import Manifest, Rack
+from benches.sim.firmware import UnknownBehaviour
+from benches.sim.phone import VirtualPhone
+from benches.sim.services import EndpointServers, Resolver
+
+log = logging.getLogger(__name__)
+
+
+class VirtualRackError(RuntimeError):
+    pass
+
+
+class VirtualRack:
+    def __init__(self, rack: Rack, manifest: Manifest, workdir: Path) -> None:
+        if rack.virtual is None:
+            raise VirtualRackError(f"{rack.path}: has no `virtual:` section; nothing to simulate")
+        self.rack = rack
+        self.manifest = manifest
+        self.workdir = workdir
+        virtual = rack.virtual
+        location = (rack.bench.location.lat, rack.bench.location.lon)
+        try:
+            self.phones = {
+                device.serial: VirtualPhone(
+                    device, manifest, virtual.resolver, rack.bench.timings, location
+                )
+                for device in rack.devices
+            }
+        except UnknownBehaviour as error:
+            raise VirtualRackError(f"{manifest.path}: virtual.behaviours: {error}") from None
+        self._resolver: Resolver | None = None
+        self._endpoints: EndpointServers | None = None
+
+    def start(self) -> None:
+        virtual = self.rack.virtual
+        assert virtual is not None
+        names = {endpoint.host: endpoint.address for endpoint in virtual.endpoints}
+        try:
+            self._resolver = Resolver(virtual.resolver, names)
+            self._endpoints = EndpointServers(virtual.endpoints, self.workdir / "certs")
+        except PermissionError:
+            self.stop()
+            raise VirtualRackError(
+                "the virtual rack's DNS/HTTP/TLS endpoints listen on ports 53, 80 and 443 of "
+                "loopback addresses: run as root (as the capture needs too)"
+            ) from None
+        except OSError as error:
+            self.stop()
+            raise VirtualRackError(f"cannot start the virtual rack's endpoints: {error}") from None
+        self._resolver.start()
+        self._endpoints.start()
+        for phone in self.phones.values():
+            phone.power_on()
+        log.info("virtual rack up: %d phones, build %s", len(self.phones), self.manifest.build)
+
+    def stop(self) -> None:
+        for phone in self.phones.values():
+            phone.stop()
+        if self._endpoints:
+            self._endpoints.stop()
+        if self._resolver:
+            self._resolver.stop()
+        self._endpoints = self._resolver = None
