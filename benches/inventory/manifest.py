@@ -1,0 +1,64 @@
+"""A firmware manifest, as composed YAML nodes, to a validated Manifest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from benches.inventory import regions, validators
+from benches.inventory.models import Image, Manifest, Policy
+from benches.inventory.nodes import Cursor
+
+
+def read_manifest(root: Cursor, path: Path) -> Manifest:
+    values = root.fields(
+        required={
+            "build": _word,
+            "fingerprint": _word,
+            "region": _word,
+            "policy": read_policy,
+        },
+        optional={"image": read_image, "virtual": read_virtual_behaviours},
+    )
+    # The YAML nests behaviours under `virtual:`; the model keeps them flat.
+    if "virtual" in values:
+        values["virtual_behaviours"] = values.pop("virtual")
+    return Manifest(path=path, **values)
+
+
+def read_policy(cursor: Cursor) -> Policy:
+    values = cursor.fields(
+        required={"allowed_countries": read_countries},
+        optional={"allowed_hosts": read_host_suffixes, "identifier_recipients": read_host_suffixes},
+    )
+    return Policy(**values)
+
+
+def read_countries(cursor: Cursor) -> frozenset[str]:
+    """Codes and group names, with every group expanded to its members."""
+    expanded = cursor.list_of(lambda item: item.checked(regions.countries))
+    return frozenset().union(*expanded)
+
+
+def read_host_suffixes(cursor: Cursor) -> tuple[str, ...]:
+    names = cursor.list_of(lambda item: item.checked(validators.host_name))
+    return tuple(dict.fromkeys(names))
+
+
+def read_image(cursor: Cursor) -> Image:
+    values = cursor.fields(
+        required={
+            "path": lambda c: c.checked(validators.label),
+            "sha256": lambda c: c.checked(validators.sha256),
+        }
+    )
+    return Image(**values)
+
+
+def read_virtual_behaviours(cursor: Cursor) -> tuple[str, ...]:
+    values = cursor.fields(required={}, optional={"behaviours": lambda c: c.list_of(_word)})
+    behaviours: tuple[str, ...] = values.get("behaviours", ())
+    return behaviours
+
+
+def _word(cursor: Cursor) -> str:
+    return cursor.checked(validators.word)

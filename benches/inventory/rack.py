@@ -1,0 +1,218 @@
+"""devices.yaml, as composed YAML nodes, to a validated Rack."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from benches.inventory import regions, validators
+from benches.inventory.models import (
+    AdbServer,
+    Bench,
+    Device,
+    Endpoint,
+    Gateway,
+    Identity,
+    Location,
+    Network,
+    Rack,
+    Timings,
+    VirtualRack,
+)
+from benches.inventory.nodes import Cursor
+
+
+def read_rack(root: Cursor, path: Path) -> Rack:
+    top = root.fields(
+        required={"bench": read_bench, "devices": _later},
+        optional={"virtual": read_virtual},
+    )
+    virtual: VirtualRack | None = top.get("virtual")
+    devices = _DevicesReader(virtual=virtual is not None).read(top["devices"])
+    return Rack(path=path, bench=top["bench"], devices=devices, virtual=virtual)
+
+
+def _later(cursor: Cursor) -> Cursor:
+    """Defers a value until the keys it depends on have been read."""
+    return cursor
+
+
+def read_bench(cursor: Cursor) -> Bench:
+    values = cursor.fields(
+        required={"name": _label, "location": read_location},
+        optional={"gateway": read_gateway, "adb": read_adb, "timings": read_timings},
+    )
+    return Bench(**values)
+
+
+def read_location(cursor: Cursor) -> Location:
+    values = cursor.fields(
+        required={"lat": _latitude, "lon": _longitude},
+        optional={"radius_km": _positive},
+    )
+    return Location(**values)
+
+
+def read_gateway(cursor: Cursor) -> Gateway:
+    return Gateway(**cursor.fields(required={}, optional={"interface": _interface}))
+
+
+def read_adb(cursor: Cursor) -> AdbServer:
+    values = cursor.fields(required={}, optional={"host": _host, "port": _port})
+    return AdbServer(**values)
+
+
+def read_timings(cursor: Cursor) -> Timings:
+    keys = (
+        "boot_offline_s",
+        "boot_completed_s",
+        "boot_timeout_s",
+        "settle_s",
+        "canary_timeout_s",
+    )
+    return Timings(**cursor.fields(required={}, optional=dict.fromkeys(keys, _positive)))
+
+
+def read_virtual(cursor: Cursor) -> VirtualRack:
+    hosts = _Unique()
+    values = cursor.fields(
+        required={
+            "resolver": _loopback,
+            "endpoints": lambda c: c.list_of(lambda item: read_endpoint(item, hosts)),
+        }
+    )
+    return VirtualRack(**values)
+
+
+def read_endpoint(cursor: Cursor, hosts: _Unique) -> Endpoint:
+    values = cursor.fields(
+        required={
+            "host": lambda c: hosts.claim("endpoint host", c, c.checked(validators.host_name)),
+            "address": _loopback,
+            "country": lambda c: c.checked(regions.country_code),
+            "owner": _label,
+        }
+    )
+    return Endpoint(**values)
+
+
+@dataclass
+class _Unique:
+    """Values that must not repeat, each with the first place it was seen."""
+
+    first: dict[tuple[str, str], Cursor] = field(default_factory=dict)
+
+    def claim(self, what: str, at: Cursor, value: str) -> str:
+        first = self.first.setdefault((what, value), at)
+        if first is not at:
+            raise at.error(f"duplicate {what} {value}, first at line {first.line} ({first.path})")
+        return value
+
+
+@dataclass
+class _DevicesReader:
+    """Reads devices[], checking uniqueness across the rack and the virtual rack's rules."""
+
+    virtual: bool
+    unique: _Unique = field(default_factory=_Unique)
+
+    def read(self, cursor: Cursor) -> tuple[Device, ...]:
+        devices = cursor.list_of(self.device)
+        if not devices:
+            raise cursor.error("a rack needs at least one device")
+        return devices
+
+    def device(self, cursor: Cursor) -> Device:
+        values = cursor.fields(
+            required={
+                "serial": lambda c: self.claimed("serial", c, validators.word),
+                "model": _label,
+                "network": self.network,
+                "identity": self.identity,
+            },
+            optional={"adb_connect": self.adb_connect},
+        )
+        return Device(**values)
+
+    def network(self, cursor: Cursor) -> Network:
+        values = cursor.fields(
+            required={"ipv4": self.ipv4},
+            optional={
+                "ipv6": lambda c: self.claimed("IPv6 address", c, validators.ipv6),
+                "mac": lambda c: self.claimed("MAC address", c, validators.mac),
+            },
+        )
+        return Network(**values)
+
+    def ipv4(self, cursor: Cursor) -> str:
+        check = validators.loopback_ipv4 if self.virtual else validators.ipv4
+        return self.claimed("IPv4 address", cursor, check)
+
+    def identity(self, cursor: Cursor) -> Identity:
+        values = cursor.fields(
+            required={"imei": self.imeis},
+            optional={
+                "iccid": lambda c: self.claimed("ICCID", c, validators.iccid),
+                "imsi": lambda c: self.claimed("IMSI", c, validators.imsi),
+                "serial": lambda c: c.checked(validators.word),
+                "wifi_mac": lambda c: self.claimed("Wi-Fi MAC", c, validators.mac),
+            },
+        )
+        return Identity(**values)
+
+    def imeis(self, cursor: Cursor) -> tuple[str, ...]:
+        imeis = cursor.list_of(lambda c: self.claimed("IMEI", c, validators.imei))
+        if not imeis:
+            raise cursor.error("a phone has at least one IMEI")
+        return imeis
+
+    def adb_connect(self, cursor: Cursor) -> str:
+        host, _ = cursor.checked(validators.host_port)
+        if self.virtual:
+            cursor.apply(validators.loopback_ipv4, host)
+        return self.unique.claim("adb_connect", cursor, cursor.string())
+
+    def claimed(self, what: str, cursor: Cursor, check: validators.Check) -> str:
+        return self.unique.claim(what, cursor, cursor.checked(check))
+
+
+def _label(cursor: Cursor) -> str:
+    return cursor.checked(validators.label)
+
+
+def _host(cursor: Cursor) -> str:
+    return cursor.checked(validators.host)
+
+
+def _interface(cursor: Cursor) -> str:
+    return cursor.checked(validators.interface_name)
+
+
+def _loopback(cursor: Cursor) -> str:
+    return cursor.checked(validators.loopback_ipv4)
+
+
+def _port(cursor: Cursor) -> int:
+    return cursor.apply(validators.port, cursor.integer())
+
+
+def _latitude(cursor: Cursor) -> float:
+    return _within(cursor, -90, 90)
+
+
+def _longitude(cursor: Cursor) -> float:
+    return _within(cursor, -180, 180)
+
+
+def _within(cursor: Cursor, low: float, high: float) -> float:
+    value = cursor.number()
+    if not low <= value <= high:
+        raise cursor.error(f"{cursor.node.value} is outside [{low}, {high}]")
+    return value
+
+
+def _positive(cursor: Cursor) -> float:
+    value = cursor.number()
+    if value <= 0:
+        raise cursor.error(f"{cursor.node.value} must be a number greater than 0")
+    return value
