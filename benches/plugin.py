@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from benches.gateway.capture import Capture, CaptureError
+from benches.gateway.capture import Capture, CaptureStartError
 from benches.gateway.gateway import Gateway
 from benches.gateway.geo import GeoDatabase
 from benches.inventory import InventoryError, load_manifest, load_rack
@@ -96,7 +96,7 @@ def _check_capture_permission(rack: Rack) -> None:
         try:
             probe.start()
             probe.stop(grace=0)
-        except CaptureError as error:
+        except CaptureStartError as error:
             raise pytest.UsageError(str(error)) from None
 
 
@@ -150,5 +150,7 @@ def gateway(rack_config: Rack, firmware: Manifest, reports_dir: Path) -> Gateway
 
 
 @pytest.fixture(scope="session")
-def geo() -> GeoDatabase:
-    return GeoDatabase()
+def geo(rack_config: Rack) -> GeoDatabase:
+    """The geo database, with the virtual rack's overlay on top when there is one."""
+    overlay = rack_config.virtual.endpoints if rack_config.virtual else ()
+    return GeoDatabase(overlay)

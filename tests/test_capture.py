@@ -15,7 +15,7 @@ import pytest
 from scapy.utils import rdpcap
 
 from benches.gateway import sniffer
-from benches.gateway.capture import Capture, CaptureError
+from benches.gateway.capture import Capture, CaptureStartError
 from tests.caps import drop_net_raw
 
 PHONE = "127.0.2.201"
@@ -109,5 +109,5 @@ def test_without_permission_the_sniffer_says_how_to_grant_it(tmp_path: Path) -> 
 
 def test_unknown_interface_is_one_clear_line(tmp_path: Path) -> None:
     capture = Capture("nosuchif0", [PHONE], tmp_path / "x.pcap")
-    with pytest.raises(CaptureError, match="cannot capture on interface .nosuchif0."):
+    with pytest.raises(CaptureStartError, match="cannot capture on interface .nosuchif0."):
         capture.start()

@@ -16,11 +16,11 @@ from benches.gateway import sniffer
 from benches.gateway.health import CaptureHealth
 
 
-class CaptureError(RuntimeError):
+class CaptureStartError(RuntimeError):
     """The capture could not start; the message says why and what to do."""
 
 
-class CapturePermissionError(CaptureError):
+class CapturePermissionError(CaptureStartError):
     pass
 
 
@@ -29,7 +29,7 @@ class Capture:
 
     def __init__(self, interface: str, addresses: Sequence[str], pcap: Path) -> None:
         if not addresses:
-            raise CaptureError("the phone has no network address to capture (network.ipv4/ipv6)")
+            raise CaptureStartError("the phone has no network address to capture (network.ipv4/ipv6)")
         self.interface = interface
         self.addresses = tuple(addresses)
         self.pcap = pcap
@@ -63,7 +63,7 @@ class Capture:
         reason = (process.stderr.read().strip() if process.stderr else "") or "no output"
         if process.returncode == sniffer.EXIT_NO_PERMISSION:
             raise CapturePermissionError(reason)
-        raise CaptureError(f"capture on {self.interface} did not start: {reason}")
+        raise CaptureStartError(f"capture on {self.interface} did not start: {reason}")
 
     def stop(self, grace: float = 0.2, timeout: float = 10.0) -> CaptureHealth:
         """End the capture and say whether it saw everything it could."""

@@ -1,0 +1,40 @@
+"""From a finished cycle to its verdict: analyzer on the cycle's pcap, then the manifest's policy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from benches.cycles import CycleRecord
+from benches.gateway.analyzer import Analysis, analyze
+from benches.gateway.geo import GeoDatabase
+from benches.gateway.pcapread import CaptureError
+from benches.inventory.models import Manifest, Rack
+from benches.policy import Verdict, evaluate
+
+
+@dataclass(frozen=True)
+class CycleResult:
+    record: CycleRecord
+    verdict: Verdict
+    analysis: Analysis | None  # None when the pcap could not be read at all
+
+    def summary(self) -> str:
+        """What a QA engineer reads in the failure: one line per finding or reason."""
+        label = self.record.label
+        lines = [f"{finding.message()} in {label}" for finding in self.verdict.findings]
+        lines += [f"{reason} in {label}" for reason in self.verdict.reasons]
+        return "\n".join(lines) or f"{label}: {self.verdict.verdict}"
+
+
+def judge_cycle(record: CycleRecord, rack: Rack, manifest: Manifest, geo: GeoDatabase) -> CycleResult:
+    health = [record.health] if record.health else []
+    try:
+        analysis = analyze([record.pcap], rack, geo)
+    except CaptureError as error:
+        problems = [p for h in health for p in h.problems]
+        reasons = (f"pcap unreadable: {error}", *problems)
+        return CycleResult(record, Verdict("inconclusive", (), reasons), None)
+    verdict = evaluate(
+        analysis, manifest.policy, health=health, expected_canaries=record.canaries
+    )
+    return CycleResult(record, verdict, analysis)
