@@ -46,8 +46,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "cycle(kind): a sign-off cycle of this kind")
+    if not config.getoption("firmware"):
+        return
+    # A sign-off run: a bad rack file stops it here, as one line, before collection.
+    rack_of(config)
     # allure-pytest reads this in its own pytest_configure, which runs after ours.
-    if config.getoption("firmware") and not config.getoption("allure_report_dir", None):
+    if not config.getoption("allure_report_dir", None):
         config.option.allure_report_dir = str(Path(config.getoption("reports")) / "allure-results")
 
 

@@ -1,0 +1,173 @@
+"""The whole bench on the virtual rack: sign-off runs, and the fail-closed cases."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from benches.cycles import CycleRecord, run_boot_cycle
+from benches.gateway.gateway import Gateway
+from benches.gateway.geo import GeoDatabase
+from benches.inventory import load_manifest, load_rack
+from benches.judge import judge_cycle
+from benches.session import BenchSession
+from tests.caps import drop_net_raw
+from tests.rackfiles import FIXED, LEAKY, REPO, relocated_rack
+
+
+def signoff(firmware: Path, devices: Path, reports: Path, **kwargs: object) -> subprocess.CompletedProcess[str]:
+    command = [
+        sys.executable, "-m", "pytest", "testcases", "-p", "no:cacheprovider",
+        "--firmware", str(firmware), "--devices", str(devices), "--reports", str(reports),
+    ]
+    return subprocess.run(
+        command, cwd=REPO, capture_output=True, text=True, timeout=300, check=False, **kwargs  # type: ignore[call-overload]
+    )
+
+
+def test_leaky_build_fails_naming_the_2019_leak(tmp_path: Path) -> None:
+    devices = relocated_rack(tmp_path, shift=31, adb_port=5171)
+    done = signoff(LEAKY, devices, tmp_path / "reports")
+    assert done.returncode == 1, done.stdout + done.stderr
+    out = done.stdout
+    assert "3 failed" in out
+    for phrase in ("IMEI 3520…", "ICCID 8935…", "serial SI…", "location 60…"):
+        assert f"{phrase}" in out
+    assert "in cleartext to zfhmd.vnet.cn (127.31.86.10, CN, Chinanet)" in out
+    assert "boot cycle 1 of SIM7P0002" in out
+    # The console is for people: no raw identifier in it.
+    rack = load_rack(devices)
+    for device in rack.devices:
+        assert device.identity.imei[0] not in out
+        assert device.identity.iccid not in out
+
+
+def test_fixed_build_passes_and_leaves_evidence(tmp_path: Path) -> None:
+    devices = relocated_rack(tmp_path, shift=32, adb_port=5172)
+    reports = tmp_path / "reports"
+    done = signoff(FIXED, devices, reports)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "3 passed" in done.stdout
+    pcaps = sorted((reports / "pcaps" / "00WW_3_22D").glob("*.pcap"))
+    assert [p.name for p in pcaps] == [f"SIM7P000{n}-boot-1.pcap" for n in (1, 2, 3)]
+    assert all(p.stat().st_mode & 0o077 == 0 for p in pcaps)
+    results = [json.loads(p.read_text()) for p in (reports / "allure-results").glob("*-result.json")]
+    assert len(results) == 3 and {r["status"] for r in results} == {"passed"}
+    attachment_types = {
+        a["type"] for r in results for step in r["steps"] for a in step.get("attachments", [])
+    }
+    assert "application/vnd.tcpdump.pcap" in attachment_types
+    assert "text/html" in attachment_types
+
+
+def test_signoff_without_capture_permission_stops_with_how_to_grant_it(tmp_path: Path) -> None:
+    devices = relocated_rack(tmp_path, shift=33, adb_port=5173)
+    done = signoff(FIXED, devices, tmp_path / "reports", preexec_fn=drop_net_raw)
+    assert done.returncode == pytest.ExitCode.USAGE_ERROR
+    assert "needs CAP_NET_RAW" in done.stderr and "setcap" in done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_signoff_needs_a_manifest(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "testcases", "-p", "no:cacheprovider"],
+        cwd=REPO, capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert done.returncode == pytest.ExitCode.USAGE_ERROR
+    assert "the sign-off suite needs --firmware" in done.stderr
+
+
+def test_signoff_with_a_bad_rack_file_names_file_line_and_key(tmp_path: Path) -> None:
+    devices = relocated_rack(tmp_path, shift=34, adb_port=5174)
+    devices.write_text(devices.read_text().replace("352098100123478", "352098100123479"))
+    done = signoff(FIXED, devices, tmp_path / "reports")
+    assert done.returncode == pytest.ExitCode.USAGE_ERROR
+    error = [line for line in done.stderr.splitlines() if line.startswith("ERROR")]
+    assert len(error) == 1
+    assert "devices.yaml:" in error[0] and "identity.imei[0]" in error[0] and "Luhn" in error[0]
+
+
+# In-process: the cases where the bench must not claim a pass.
+
+
+@pytest.fixture(scope="module")
+def bench(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BenchSession]:
+    workdir = tmp_path_factory.mktemp("bench")
+    rack = load_rack(relocated_rack(workdir, shift=35, adb_port=5175))
+    session = BenchSession(rack, load_manifest(FIXED), workdir)
+    session.open()
+    yield session
+    session.close()
+
+
+def _judge(bench: BenchSession, record: CycleRecord) -> tuple[str, str]:
+    geo = GeoDatabase(bench.rack.virtual.endpoints if bench.rack.virtual else ())
+    result = judge_cycle(record, bench.rack, bench.manifest, geo)
+    return result.verdict.verdict, result.summary()
+
+
+def _sniffer_pid(pcap: Path, timeout: float = 10.0) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if b"benches.gateway.sniffer" in cmdline and str(pcap).encode() in cmdline:
+                return int(entry.name)
+        time.sleep(0.05)
+    raise AssertionError(f"no sniffer writing {pcap}")
+
+
+def test_a_fixed_build_cycle_passes_in_process(bench: BenchSession, tmp_path: Path) -> None:
+    """The control: the same session gives pass when nothing is wrong."""
+    phone = bench.phones["SIM7P0001"]
+    record = run_boot_cycle(phone, Gateway("lo", tmp_path), bench.rack.bench.timings, 1)
+    verdict, summary = _judge(bench, record)
+    assert verdict == "pass", summary
+
+
+def test_capture_killed_mid_cycle_is_inconclusive(bench: BenchSession, tmp_path: Path) -> None:
+    phone = bench.phones["SIM7P0002"]
+    gateway = Gateway("lo", tmp_path)
+    records: list[CycleRecord] = []
+    cycle = threading.Thread(
+        target=lambda: records.append(run_boot_cycle(phone, gateway, bench.rack.bench.timings, 1))
+    )
+    cycle.start()
+    pid = _sniffer_pid(tmp_path / "SIM7P0002-boot-1.pcap")
+    time.sleep(0.5)  # mid-window: the phone is rebooting
+    os.kill(pid, signal.SIGKILL)
+    cycle.join(timeout=120)
+    verdict, summary = _judge(bench, records[0])
+    assert verdict == "inconclusive", summary
+    assert "capture died" in summary and "signal 9" in summary
+
+
+def test_capture_that_never_sees_the_canary_is_inconclusive(
+    bench: BenchSession, tmp_path: Path
+) -> None:
+    """A phone whose lookups never cross the gateway: the bench is blind to it."""
+    phone = bench.phones["SIM7P0003"]
+    phone.shell(["svc", "wifi", "disable"])
+    phone.shell(["svc", "data", "disable"])
+    try:
+        record = run_boot_cycle(phone, Gateway("lo", tmp_path), bench.rack.bench.timings, 1)
+    finally:
+        phone.shell(["svc", "wifi", "enable"])
+    verdict, summary = _judge(bench, record)
+    assert verdict == "inconclusive", summary
+    for canary in record.canaries:
+        assert canary in summary
