@@ -1,4 +1,4 @@
-"""From a finished cycle to its verdict: analyzer on the cycle's pcap, then the manifest's policy."""
+"""From a finished cycle to its verdict: the analyzer on its pcap, then the manifest's policy."""
 
 from __future__ import annotations
 
@@ -26,7 +26,9 @@ class CycleResult:
         return "\n".join(lines) or f"{label}: {self.verdict.verdict}"
 
 
-def judge_cycle(record: CycleRecord, rack: Rack, manifest: Manifest, geo: GeoDatabase) -> CycleResult:
+def judge_cycle(
+    record: CycleRecord, rack: Rack, manifest: Manifest, geo: GeoDatabase
+) -> CycleResult:
     health = [record.health] if record.health else []
     try:
         analysis = analyze([record.pcap], rack, geo)
@@ -34,7 +36,5 @@ def judge_cycle(record: CycleRecord, rack: Rack, manifest: Manifest, geo: GeoDat
         problems = [p for h in health for p in h.problems]
         reasons = (f"pcap unreadable: {error}", *problems)
         return CycleResult(record, Verdict("inconclusive", (), reasons), None)
-    verdict = evaluate(
-        analysis, manifest.policy, health=health, expected_canaries=record.canaries
-    )
+    verdict = evaluate(analysis, manifest.policy, health=health, expected_canaries=record.canaries)
     return CycleResult(record, verdict, analysis)

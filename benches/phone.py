@@ -7,12 +7,14 @@ shell string built from devices.yaml values.
 
 from __future__ import annotations
 
+import contextlib
+import subprocess
 import time
 from collections.abc import Callable
 
 import adbutils
 
-from benches.adbserver import AdbServer
+from benches.adbserver import AdbServer, AdbServerError
 from benches.inventory.models import Device
 
 
@@ -54,10 +56,9 @@ class Phone:
             self.server.reconnect(self.device.adb_connect, timeout=0.5)
 
     def reboot(self) -> None:
-        try:
+        # The connection drops as the phone goes down: that is the point.
+        with contextlib.suppress(adbutils.AdbError, OSError):
             self._adb().reboot()
-        except (adbutils.AdbError, OSError):
-            pass  # the connection drops as the phone goes down: that is the point
 
     def wait_for_boot(self, timeout: float, on_event: Callable[[str], None]) -> None:
         """After a reboot: wait for the phone to go down, then for `sys.boot_completed=1`.
@@ -104,10 +105,8 @@ class Phone:
         )
 
     def _try_reconnect(self) -> None:
-        try:
+        with contextlib.suppress(AdbServerError, subprocess.TimeoutExpired):  # still down
             self.reconnect()
-        except Exception:  # noqa: BLE001 - still down; the deadline decides
-            pass
 
     def _boot_completed(self) -> bool:
         try:

@@ -44,7 +44,9 @@ def attach_cycle(result: CycleResult) -> None:
         name="findings",
         attachment_type=allure.attachment_type.JSON,
     )
-    allure.attach(timeline_text(result), name="timeline", attachment_type=allure.attachment_type.TEXT)
+    allure.attach(
+        timeline_text(result), name="timeline", attachment_type=allure.attachment_type.TEXT
+    )
 
 
 def timeline_text(result: CycleResult) -> str:
@@ -79,7 +81,10 @@ def flows_table(result: CycleResult) -> str:
         )
         rows.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
     header = "<tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr>"
-    style = "table{border-collapse:collapse;font:13px sans-serif}td,th{border:1px solid #ccc;padding:2px 6px}"
+    style = (
+        "table{border-collapse:collapse;font:13px sans-serif}"
+        "td,th{border:1px solid #ccc;padding:2px 6px}"
+    )
     return f"<html><style>{style}</style><table>{header}{''.join(rows)}</table></html>"
 
 

@@ -16,7 +16,11 @@ from benches.report import attach_cycle, enforce_verdict, label_test
 
 @pytest.mark.cycle("boot")
 def test_boot(
-    phone: Phone, cycle: int, gateway: Gateway, firmware: Manifest, rack_config: Rack,
+    phone: Phone,
+    cycle: int,
+    gateway: Gateway,
+    firmware: Manifest,
+    rack_config: Rack,
     geo: GeoDatabase,
 ) -> None:
     label_test(firmware, "boot", phone.device)

@@ -97,9 +97,22 @@ def test_kernel_drops_are_counted(tmp_path: Path) -> None:
 
 def test_without_permission_the_sniffer_says_how_to_grant_it(tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "benches.gateway.sniffer", "--iface", "lo", "--host", PHONE,
-         "--out", str(tmp_path / "denied.pcap")],
-        capture_output=True, text=True, timeout=30, preexec_fn=drop_net_raw, check=False,
+        [
+            sys.executable,
+            "-m",
+            "benches.gateway.sniffer",
+            "--iface",
+            "lo",
+            "--host",
+            PHONE,
+            "--out",
+            str(tmp_path / "denied.pcap"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        preexec_fn=drop_net_raw,
+        check=False,
     )
     assert done.returncode == sniffer.EXIT_NO_PERMISSION
     lines = done.stderr.strip().splitlines()

@@ -24,13 +24,31 @@ from tests.caps import drop_net_raw
 from tests.rackfiles import FIXED, LEAKY, REPO, relocated_rack
 
 
-def signoff(firmware: Path, devices: Path, reports: Path, **kwargs: object) -> subprocess.CompletedProcess[str]:
+def signoff(
+    firmware: Path, devices: Path, reports: Path, **kwargs: object
+) -> subprocess.CompletedProcess[str]:
     command = [
-        sys.executable, "-m", "pytest", "testcases", "-p", "no:cacheprovider",
-        "--firmware", str(firmware), "--devices", str(devices), "--reports", str(reports),
+        sys.executable,
+        "-m",
+        "pytest",
+        "testcases",
+        "-p",
+        "no:cacheprovider",
+        "--firmware",
+        str(firmware),
+        "--devices",
+        str(devices),
+        "--reports",
+        str(reports),
     ]
     return subprocess.run(
-        command, cwd=REPO, capture_output=True, text=True, timeout=300, check=False, **kwargs  # type: ignore[call-overload]
+        command,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        **kwargs,  # type: ignore[call-overload]
     )
 
 
@@ -60,7 +78,9 @@ def test_fixed_build_passes_and_leaves_evidence(tmp_path: Path) -> None:
     pcaps = sorted((reports / "pcaps" / "00WW_3_22D").glob("*.pcap"))
     assert [p.name for p in pcaps] == [f"SIM7P000{n}-boot-1.pcap" for n in (1, 2, 3)]
     assert all(p.stat().st_mode & 0o077 == 0 for p in pcaps)
-    results = [json.loads(p.read_text()) for p in (reports / "allure-results").glob("*-result.json")]
+    results = [
+        json.loads(p.read_text()) for p in (reports / "allure-results").glob("*-result.json")
+    ]
     assert len(results) == 3 and {r["status"] for r in results} == {"passed"}
     attachment_types = {
         a["type"] for r in results for step in r["steps"] for a in step.get("attachments", [])
@@ -80,7 +100,11 @@ def test_signoff_without_capture_permission_stops_with_how_to_grant_it(tmp_path:
 def test_signoff_needs_a_manifest(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "testcases", "-p", "no:cacheprovider"],
-        cwd=REPO, capture_output=True, text=True, timeout=120, check=False,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert done.returncode == pytest.ExitCode.USAGE_ERROR
     assert "the sign-off suite needs --firmware" in done.stderr

@@ -29,7 +29,9 @@ class Capture:
 
     def __init__(self, interface: str, addresses: Sequence[str], pcap: Path) -> None:
         if not addresses:
-            raise CaptureStartError("the phone has no network address to capture (network.ipv4/ipv6)")
+            raise CaptureStartError(
+                "the phone has no network address to capture (network.ipv4/ipv6)"
+            )
         self.interface = interface
         self.addresses = tuple(addresses)
         self.pcap = pcap

@@ -1,4 +1,4 @@
-"""The virtual rack: its internet (resolver, endpoints) and its phones, started and stopped together."""
+"""The virtual rack: its internet (resolver, endpoints) and its phones, started and stopped."""
 
 from __future__ import annotations
 

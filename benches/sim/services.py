@@ -8,6 +8,7 @@ them; binding them needs root or CAP_NET_BIND_SERVICE, as capture needs root.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import ssl
@@ -62,10 +63,8 @@ class Resolver:
     def stop(self) -> None:
         self._stopping = True
         # shutdown() wakes the thread blocked in recvfrom; close() alone may not.
-        try:
+        with contextlib.suppress(OSError):  # not connected: nothing to shut down
             self._sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
         self._sock.close()
         self._thread.join(timeout=5)
 

@@ -154,7 +154,7 @@ def _split_sequence(command_line: str) -> list[tuple[str, list[str]]]:
     lexer = shlex.shlex(command_line, posix=True, punctuation_chars=";&|")
     lexer.whitespace_split = True
     sequence: list[tuple[str, list[str]]] = []
-    operator, words = ";", []
+    operator, words = ";", list[str]()
     for token in lexer:
         if token in (";", "&&", "||"):
             sequence.append((operator, words))

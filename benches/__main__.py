@@ -1,0 +1,5 @@
+"""``python -m benches``: the same as the ``bench`` command."""
+
+from benches.cli import main
+
+raise SystemExit(main())

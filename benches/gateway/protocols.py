@@ -1,0 +1,293 @@
+"""Parsers for the few protocol fields the analyzer needs to name a destination.
+
+Every byte here was written by the network, and a phone under test is not a
+friend: each parser reads defensively, returns None on anything it does not
+understand, and never raises.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import struct
+from dataclasses import dataclass
+
+from scapy.layers.dns import DNS
+
+DNS_TYPES = {1: "A", 5: "CNAME", 28: "AAAA"}
+MAX_CNAME_HOPS = 16
+
+
+@dataclass(frozen=True)
+class DnsRecord:
+    name: str  # the record's owner name, normalised
+    type: str  # "A", "AAAA" or "CNAME"
+    value: str  # an address, or the canonical name for a CNAME
+
+
+@dataclass(frozen=True)
+class DnsMessage:
+    id: int
+    response: bool
+    rcode: int
+    questions: tuple[str, ...]  # query names, normalised
+    answers: tuple[DnsRecord, ...]  # A, AAAA and CNAME answers; other types are left out
+
+    def addresses(self) -> dict[str, tuple[str, ...]]:
+        """Map each answered address to its name chain: the queried name first, the
+        name that owns the address record last (CNAMEs in between)."""
+        aliases = {r.value: r.name for r in self.answers if r.type == "CNAME"}
+        result: dict[str, tuple[str, ...]] = {}
+        for record in self.answers:
+            if record.type not in ("A", "AAAA"):
+                continue
+            chain = [record.name]
+            while chain[0] not in self.questions and len(chain) <= MAX_CNAME_HOPS:
+                previous = aliases.get(chain[0])
+                if previous is None or previous in chain:
+                    break
+                chain.insert(0, previous)
+            result.setdefault(record.value, tuple(chain))
+        return result
+
+
+@dataclass(frozen=True)
+class ClientHello:
+    """A TLS ClientHello: enough to say the flow is TLS and which name it asked for."""
+
+    sni: str | None  # server_name extension (host_name type), normalised
+    legacy_version: int  # e.g. 0x0303
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    method: str
+    target: str
+    version: str  # "HTTP/1.1"
+    host: str | None  # Host header without port, normalised; None when absent
+
+
+def normalise_name(raw: bytes | str) -> str | None:
+    """Lower-case a DNS-style name and drop the trailing dot; None if it is not text."""
+    if isinstance(raw, bytes):
+        try:
+            text = raw.decode("ascii")
+        except UnicodeDecodeError:
+            return None
+    else:
+        text = raw
+    text = text.strip().rstrip(".").lower()
+    if not text or len(text) > 253 or not text.isprintable() or " " in text:
+        return None
+    return text
+
+
+# --- DNS -------------------------------------------------------------------
+
+
+def parse_dns(data: bytes) -> DnsMessage | None:
+    """One DNS message (a UDP payload); None when it is not one."""
+    if len(data) < 12:
+        return None
+    try:
+        message = DNS(data)
+        return _dns_message(message)
+    except Exception:  # scapy raises anything on hostile bytes
+        return None
+
+
+def parse_dns_stream(data: bytes) -> list[DnsMessage]:
+    """DNS over TCP: messages each prefixed with a two-byte length."""
+    messages = []
+    offset = 0
+    while offset + 2 <= len(data):
+        (length,) = struct.unpack_from("!H", data, offset)
+        body = data[offset + 2 : offset + 2 + length]
+        if len(body) < length:
+            break
+        message = parse_dns(body)
+        if message is None:
+            break
+        messages.append(message)
+        offset += 2 + length
+    return messages
+
+
+def _dns_message(message: DNS) -> DnsMessage | None:
+    questions = list(message.qd or [])
+    answers = list(message.an or [])
+    if message.opcode != 0 or len(questions) != message.qdcount or not questions:
+        return None
+    if len(answers) != message.ancount:
+        return None
+    names = []
+    for question in questions:
+        name = normalise_name(question.qname)
+        if name is None:
+            return None
+        names.append(name)
+    records = []
+    for answer in answers:
+        kind = DNS_TYPES.get(int(answer.type))
+        owner = normalise_name(answer.rrname)
+        if kind is None or owner is None:
+            continue
+        value = _record_value(kind, answer.rdata)
+        if value is not None:
+            records.append(DnsRecord(owner, kind, value))
+    return DnsMessage(
+        id=int(message.id),
+        response=bool(message.qr),
+        rcode=int(message.rcode),
+        questions=tuple(names),
+        answers=tuple(records),
+    )
+
+
+def _record_value(kind: str, rdata: object) -> str | None:
+    if kind == "CNAME":
+        return normalise_name(rdata) if isinstance(rdata, bytes | str) else None
+    try:
+        address = ipaddress.ip_address(str(rdata))
+    except ValueError:
+        return None
+    if (kind == "A") != (address.version == 4):
+        return None
+    return str(address)
+
+
+# --- TLS -------------------------------------------------------------------
+
+TLS_HANDSHAKE = 22
+TLS_CLIENT_HELLO = 1
+TLS_MAX_RECORD = (1 << 14) + 2048
+SNI_EXTENSION = 0
+SNI_HOST_NAME = 0
+
+
+class _Short(Exception):
+    """Ran out of bytes while parsing."""
+
+
+class _Reader:
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.offset = 0
+
+    def take(self, n: int) -> bytes:
+        if self.offset + n > len(self.data):
+            raise _Short
+        chunk = self.data[self.offset : self.offset + n]
+        self.offset += n
+        return chunk
+
+    def uint(self, n: int) -> int:
+        return int.from_bytes(self.take(n), "big")
+
+    def vector(self, length_bytes: int) -> bytes:
+        return self.take(self.uint(length_bytes))
+
+
+def parse_tls_client_hello(data: bytes) -> ClientHello | None:
+    """The ClientHello at the start of a client's byte stream, or None.
+
+    The handshake may span several records; a ClientHello cut short by the
+    capture still counts as TLS, with its SNI if the cut came after it.
+    """
+    handshake = _handshake_bytes(data)
+    if handshake is None or len(handshake) < 6 or handshake[0] != TLS_CLIENT_HELLO:
+        return None
+    body = _Reader(handshake[4 : 4 + int.from_bytes(handshake[1:4], "big")])
+    legacy_version = int.from_bytes(handshake[4:6], "big")
+    if legacy_version >> 8 != 3:
+        return None
+    try:
+        body.take(2 + 32)  # legacy version, random
+        if len(body.vector(1)) > 32:  # session id
+            return None
+        body.vector(2)  # cipher suites
+        body.vector(1)  # compression methods
+        if body.offset == len(body.data):
+            return ClientHello(None, legacy_version)  # no extensions at all
+        extensions = _Reader(body.vector(2))
+    except _Short:
+        return ClientHello(None, legacy_version)
+    return ClientHello(_sni(extensions), legacy_version)
+
+
+def _handshake_bytes(data: bytes) -> bytes | None:
+    """Concatenate the handshake fragments of the leading TLS handshake records."""
+    fragments = []
+    offset = 0
+    while offset + 5 <= len(data):
+        content_type, major, _minor, length = struct.unpack_from("!BBBH", data, offset)
+        if content_type != TLS_HANDSHAKE or major != 3 or not 0 < length <= TLS_MAX_RECORD:
+            break
+        fragments.append(data[offset + 5 : offset + 5 + length])
+        offset += 5 + length
+    return b"".join(fragments) if fragments else None
+
+
+def _sni(extensions: _Reader) -> str | None:
+    try:
+        while extensions.offset < len(extensions.data):
+            kind = extensions.uint(2)
+            payload = extensions.vector(2)
+            if kind != SNI_EXTENSION:
+                continue
+            names = _Reader(_Reader(payload).vector(2))
+            while names.offset < len(names.data):
+                name_type = names.uint(1)
+                name = names.vector(2)
+                if name_type == SNI_HOST_NAME:
+                    return normalise_name(name)
+            return None
+    except _Short:
+        return None
+    return None
+
+
+# --- HTTP ------------------------------------------------------------------
+
+MAX_HTTP_HEAD = 64 * 1024
+_REQUEST_LINE = re.compile(rb"([A-Z][A-Z_-]{1,19}) ([\x21-\x7e]{1,8192}) (HTTP/1\.[01])\r?\n")
+
+
+def parse_http_request(data: bytes) -> HttpRequest | None:
+    """The HTTP/1.x request line and Host header at the start of a client stream."""
+    try:
+        return _http_request(data[:MAX_HTTP_HEAD])
+    except Exception:  # defensive: nothing here should raise, but never let it
+        return None
+
+
+def _http_request(head: bytes) -> HttpRequest | None:
+    line = _REQUEST_LINE.match(head)
+    if line is None:
+        return None
+    host = None
+    for raw in head[line.end() :].split(b"\n"):
+        header = raw.rstrip(b"\r")
+        if not header:
+            break  # end of the header block
+        name, sep, value = header.partition(b":")
+        if sep and name.strip().lower() == b"host":
+            host = _host_name(value.strip())
+            break
+    return HttpRequest(
+        method=line.group(1).decode("ascii"),
+        target=line.group(2).decode("ascii"),
+        version=line.group(3).decode("ascii"),
+        host=host,
+    )
+
+
+def _host_name(value: bytes) -> str | None:
+    """Host header value without its port: "zfhmd.vnet.cn:80" → "zfhmd.vnet.cn"."""
+    if value.startswith(b"["):  # IPv6 literal
+        end = value.find(b"]")
+        return normalise_name(value[1:end]) if end > 1 else None
+    host, _, port = value.partition(b":")
+    if port and not port.isdigit():
+        return None
+    return normalise_name(host)

@@ -1,0 +1,207 @@
+"""``python -m benches analyze``: the JSON contract, exit codes and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pcaps import (
+    IMEI,
+    PHONE_IP,
+    RESOLVER_IP,
+    clean_boot,
+    dns_query,
+    leaky_boot,
+    write_pcap,
+    write_pcapng,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+DEVICES = """\
+bench:
+  name: test-bench
+  location: {lat: 60.1699, lon: 24.9384, radius_km: 50}
+virtual:
+  resolver: 127.0.53.53
+  endpoints:
+    - {host: zfhmd.vnet.cn, address: 127.0.86.10, country: CN, owner: Chinanet}
+    - {host: fota.vendor.example, address: 127.0.44.10, country: FI, owner: Vendor Cloud Oy}
+devices:
+  - serial: SIM7P0001
+    model: TA-1046
+    network: {ipv4: 127.0.2.1, mac: "02:00:00:00:02:01"}
+    identity:
+      imei: ["352098100123452", "352098100123460"]
+      iccid: "89358051000000000111"
+      imsi: "244051000000001"
+      serial: SIM7P0001
+      wifi_mac: "02:00:00:00:02:01"
+"""
+
+FIRMWARE = """\
+build: 00WW_TEST
+fingerprint: Nokia/Onyx_00WW/B2N_sprout:10/QKQ1.190828.002/00WW_TEST:user/release-keys
+region: global
+policy:
+  allowed_countries: [EEA, US]
+  allowed_hosts: [vendor.example]
+  identifier_recipients: [fota.vendor.example]
+"""
+
+
+@pytest.fixture
+def inputs(tmp_path: Path) -> tuple[Path, Path]:
+    devices = tmp_path / "devices.yaml"
+    firmware = tmp_path / "firmware.yaml"
+    devices.write_text(DEVICES)
+    firmware.write_text(FIRMWARE)
+    return devices, firmware
+
+
+def bench(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "benches", *map(str, args)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def analyze_json(inputs: tuple[Path, Path], *captures: Path, extra: tuple[str, ...] = ()):
+    devices, firmware = inputs
+    result = bench(
+        "analyze", *captures, "--devices", devices, "--firmware", firmware, "--json", *extra
+    )
+    return result, json.loads(result.stdout) if result.stdout else None
+
+
+def test_leaky_capture_fails_with_the_contract_fields(
+    tmp_path: Path, inputs: tuple[Path, Path]
+) -> None:
+    capture = write_pcap(tmp_path / "boot-1.pcap", leaky_boot())
+    result, document = analyze_json(inputs, capture)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr == ""
+    assert document["verdict"] == "fail"
+    assert {"verdict", "findings", "flows", "geo", "reasons"} <= document.keys()
+    for finding in document["findings"]:
+        for key in (
+            "kind",
+            "device",
+            "encoding",
+            "dst_ip",
+            "dst_host",
+            "country",
+            "owner",
+            "packet",
+        ):
+            assert key in finding
+    imei = next(f for f in document["findings"] if f.get("identifier") == "imei")
+    assert imei == {
+        **imei,
+        "kind": "cleartext_identifier",
+        "device": "SIM7P0001",
+        "value": "3520…452",
+        "encoding": "plain",
+        "dst_ip": "127.0.86.10",
+        "dst_host": "zfhmd.vnet.cn",
+        "country": "CN",
+        "owner": "Chinanet",
+        "packet": 6,
+    }
+    http = next(f for f in document["flows"] if f["protocol"] == "http")
+    assert (http["dst_host"], http["country"], http["name_source"]) == (
+        "zfhmd.vnet.cn",
+        "CN",
+        "dns",
+    )
+    assert document["geo"]["source"].startswith("MAXMIND:GeoLite2")
+    assert IMEI not in result.stdout
+
+
+def test_clean_capture_passes(tmp_path: Path, inputs: tuple[Path, Path]) -> None:
+    capture = write_pcap(tmp_path / "boot-1.pcap", clean_boot())
+    result, document = analyze_json(inputs, capture)
+    assert result.returncode == 0, result.stderr
+    assert (document["verdict"], document["findings"], document["reasons"]) == ("pass", [], [])
+    assert [f["protocol"] for f in document["flows"]] == ["dns", "tls"]
+
+
+def test_missing_canary_is_inconclusive(tmp_path: Path, inputs: tuple[Path, Path]) -> None:
+    packets = [dns_query(PHONE_IP, RESOLVER_IP, "canary-1.bench.example", sport=34000)]
+    capture = write_pcap(tmp_path / "boot-1.pcap", packets + clean_boot())
+    extra = ("--canary", "canary-1.bench.example", "--canary", "canary-2.bench.example")
+    result, document = analyze_json(inputs, capture, extra=extra)
+    assert result.returncode == 2
+    assert document["verdict"] == "inconclusive"
+    assert document["reasons"] == ["canary lookup canary-2.bench.example not seen in the capture"]
+
+
+def test_several_captures_and_pcapng(tmp_path: Path, inputs: tuple[Path, Path]) -> None:
+    one = write_pcap(tmp_path / "boot-1.pcap", clean_boot())
+    two = write_pcapng(tmp_path / "boot-2.pcapng", leaky_boot())
+    result, document = analyze_json(inputs, one, two)
+    assert result.returncode == 1
+    assert {Path(f["pcap"]).name for f in document["findings"]} == {"boot-2.pcapng"}
+
+
+def test_text_output_is_a_masked_summary(tmp_path: Path, inputs: tuple[Path, Path]) -> None:
+    devices, firmware = inputs
+    capture = write_pcap(tmp_path / "boot-1.pcap", leaky_boot())
+    result = bench("analyze", capture, "--devices", devices, "--firmware", firmware)
+    assert result.returncode == 1
+    assert result.stdout.startswith("verdict: FAIL")
+    assert (
+        "IMEI 3520…452 in cleartext to zfhmd.vnet.cn (127.0.86.10, CN, Chinanet)" in result.stdout
+    )
+    assert IMEI not in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (None, "No such file or directory"),
+        (b"", "empty file"),
+        (b"\xd4\xc3\xb2\xa1\x02\x00", "truncated pcap header"),
+        (b"GET / HTTP/1.1\r\n\r\n", "not a pcap or pcapng capture"),
+    ],
+)
+def test_unusable_capture_is_one_line_and_exit_2(
+    tmp_path: Path, inputs: tuple[Path, Path], content: bytes | None, expected: str
+) -> None:
+    capture = tmp_path / "boot-1.pcap"
+    if content is not None:
+        capture.write_bytes(content)
+    result, _ = analyze_json(inputs, capture)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith(f"bench: error: {capture}: ")
+    assert expected in result.stderr
+
+
+def test_bad_devices_file_is_one_line_and_exit_2(tmp_path: Path, inputs: tuple[Path, Path]) -> None:
+    devices, firmware = inputs
+    devices.write_text(DEVICES.replace('"352098100123452", ', '"35209810012345x", '))
+    capture = write_pcap(tmp_path / "boot-1.pcap", clean_boot())
+    result = bench("analyze", capture, "--devices", devices, "--firmware", firmware, "--json")
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith(f"bench: error: {devices}:")
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_firmware_file_is_one_line_and_exit_2(
+    tmp_path: Path, inputs: tuple[Path, Path]
+) -> None:
+    devices, _ = inputs
+    capture = write_pcap(tmp_path / "boot-1.pcap", clean_boot())
+    result = bench("analyze", capture, "--devices", devices, "--firmware", tmp_path / "nope.yaml")
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("bench: error: ")
