@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 
 # Modules that each provide register(subparsers).
-COMMANDS = ("benches.cli_analyze",)
+COMMANDS = ("benches.cli_analyze", "benches.cli_signoff")
 
 EXIT_USAGE = 2
 

@@ -20,8 +20,9 @@ from benches.inventory import InventoryError, load_manifest, load_rack
 from benches.inventory.models import Manifest, Rack
 from benches.phone import Phone
 from benches.session import BenchSession
+from benches.signoff import Signoff
 
-SIGNOFF_FIXTURES = {"phone", "rack", "gateway", "firmware", "bench_session"}
+SIGNOFF_FIXTURES = {"phone", "rack", "gateway", "firmware", "bench_session", "signoff"}
 _RACK_KEY = pytest.StashKey[Rack]()
 
 
@@ -158,3 +159,16 @@ def geo(rack_config: Rack) -> GeoDatabase:
     """The geo database, with the virtual rack's overlay on top when there is one."""
     overlay = rack_config.virtual.endpoints if rack_config.virtual else ()
     return GeoDatabase(overlay)
+
+
+@pytest.fixture(scope="session")
+def signoff(
+    rack_config: Rack,
+    firmware: Manifest,
+    gateway: Gateway,
+    geo: GeoDatabase,
+    reports_dir: Path,
+    bench_session: BenchSession,
+) -> Signoff:
+    """Everything a sign-off test needs to judge a cycle and leave its evidence."""
+    return Signoff(rack_config, firmware, gateway, geo, reports_dir)

@@ -195,3 +195,32 @@ def test_capture_that_never_sees_the_canary_is_inconclusive(
     assert verdict == "inconclusive", summary
     for canary in record.canaries:
         assert canary in summary
+
+
+def test_bench_signoff_says_go_and_no_go_per_build(tmp_path: Path) -> None:
+    devices = relocated_rack(tmp_path, shift=36, adb_port=5176)
+    reports = tmp_path / "reports"
+    done = subprocess.run(
+        [sys.executable, "-m", "benches", "signoff", "--devices", str(devices),
+         "--firmware", str(FIXED), "--firmware", str(LEAKY), "--reports", str(reports)],
+        cwd=REPO, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stdout + done.stderr
+    summary = done.stdout.split("=== sign-off summary ===")[1]
+    lines = [line.split() for line in summary.splitlines() if " build " in line]
+    assert [(words[0], words[2]) for words in lines] == [
+        ("GO", "00WW_3_22D"),
+        ("NO-GO", "00WW_3_22C"),
+    ]
+    assert "(3 pass, 0 fail, 0 inconclusive of 3 cycles)" in summary
+    assert "(0 pass, 3 fail, 0 inconclusive of 3 cycles)" in summary
+    assert str(reports / "allure-results") in summary
+
+
+def test_bench_signoff_rejects_a_bad_manifest_in_one_line(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "benches", "signoff", "--firmware", str(tmp_path / "nope.yaml")],
+        cwd=REPO, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr.strip() == f"bench: error: {tmp_path / 'nope.yaml'}: file not found"
