@@ -8,11 +8,13 @@ conftest.py names the same module, which pytest then recognises as loaded.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
+from benches.adbserver import AdbNotFoundError, AdbServerError
 from benches.gateway.capture import Capture, CaptureStartError
 from benches.gateway.gateway import Gateway
 from benches.gateway.geo import GeoDatabase
@@ -21,9 +23,14 @@ from benches.inventory.models import Manifest, Rack
 from benches.phone import Phone
 from benches.session import BenchSession
 from benches.signoff import Signoff
+from benches.sim.firmware import Firmware, UnknownBehaviour
+from benches.sim.rack import VirtualRackError
 
 SIGNOFF_FIXTURES = {"phone", "rack", "gateway", "firmware", "bench_session", "signoff"}
 _RACK_KEY = pytest.StashKey[Rack]()
+_MANIFEST_KEY = pytest.StashKey[Manifest]()
+BENCH_START_ERRORS = (AdbNotFoundError, AdbServerError, VirtualRackError)
+T = TypeVar("T")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -49,8 +56,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "cycle(kind): a sign-off cycle of this kind")
     if not config.getoption("firmware"):
         return
-    # A sign-off run: a bad rack file stops it here, as one line, before collection.
-    rack_of(config)
+    # A sign-off run: a bad rack or manifest stops it here, as one line, before collection.
+    manifest_of(config)
     # allure-pytest reads this in its own pytest_configure, which runs after ours.
     if not config.getoption("allure_report_dir", None):
         config.option.allure_report_dir = str(Path(config.getoption("reports")) / "allure-results")
@@ -59,11 +66,28 @@ def pytest_configure(config: pytest.Config) -> None:
 def rack_of(config: pytest.Config) -> Rack:
     """devices.yaml, loaded once per session; a bad file stops the run with one line."""
     if _RACK_KEY not in config.stash:
-        try:
-            config.stash[_RACK_KEY] = load_rack(Path(config.getoption("devices")))
-        except InventoryError as error:
-            raise pytest.UsageError(str(error)) from None
+        config.stash[_RACK_KEY] = _load(load_rack, config.getoption("devices"))
     return config.stash[_RACK_KEY]
+
+
+def manifest_of(config: pytest.Config) -> Manifest:
+    """The --firmware manifest, loaded once per session, checked against the rack."""
+    if _MANIFEST_KEY not in config.stash:
+        manifest = _load(load_manifest, config.getoption("firmware"))
+        if rack_of(config).virtual:
+            try:
+                Firmware(manifest.virtual_behaviours)
+            except UnknownBehaviour as error:
+                raise pytest.UsageError(f"{manifest.path}: virtual.behaviours: {error}") from None
+        config.stash[_MANIFEST_KEY] = manifest
+    return config.stash[_MANIFEST_KEY]
+
+
+def _load(loader: Callable[[Path], T], path: str) -> T:
+    try:
+        return loader(Path(path))
+    except InventoryError as error:
+        raise pytest.UsageError(str(error)) from None
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -112,11 +136,7 @@ def rack_config(pytestconfig: pytest.Config) -> Rack:
 
 @pytest.fixture(scope="session")
 def firmware(pytestconfig: pytest.Config) -> Manifest:
-    path = pytestconfig.getoption("firmware")
-    try:
-        return load_manifest(Path(path))
-    except InventoryError as error:
-        pytest.exit(str(error), returncode=pytest.ExitCode.USAGE_ERROR)
+    return manifest_of(pytestconfig)
 
 
 @pytest.fixture(scope="session")
@@ -133,7 +153,11 @@ def bench_session(
     """The adb server, and the virtual rack when devices.yaml describes one."""
     session = BenchSession(rack_config, firmware, reports_dir / "virtual-rack")
     try:
-        session.open()
+        try:
+            session.open()
+        except BENCH_START_ERRORS as error:
+            # Nothing can run without the bench itself: stop with one line.
+            pytest.exit(f"the bench could not start: {error}", returncode=3)
         yield session
     finally:
         session.close()

@@ -224,3 +224,15 @@ def test_bench_signoff_rejects_a_bad_manifest_in_one_line(tmp_path: Path) -> Non
     )  # fmt: skip
     assert done.returncode == 2
     assert done.stderr.strip() == f"bench: error: {tmp_path / 'nope.yaml'}: file not found"
+
+
+def test_signoff_with_an_unknown_virtual_behaviour_stops_in_one_line(tmp_path: Path) -> None:
+    manifest = tmp_path / "odd.yaml"
+    manifest.write_text(FIXED.read_text().replace("vendor_update_tls]", "vendor_update_tls, nope]"))
+    done = signoff(manifest, REPO / "devices.yaml", tmp_path / "reports")
+    assert done.returncode == pytest.ExitCode.USAGE_ERROR
+    errors = [line for line in done.stderr.splitlines() if line.startswith("ERROR")]
+    assert errors == [
+        f"ERROR: {manifest}: virtual.behaviours: unknown behaviour 'nope' "
+        "(known: cn_activation_client, connectivity_check, vendor_update_tls)"
+    ]
