@@ -1,0 +1,197 @@
+"""What ``analyze`` reports: flows as the report shows them, matches, DNS lookups."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from benches.gateway.geo import LOCAL
+from benches.gateway.identifiers import IdentifierPattern, find_identifiers
+from benches.gateway.masking import mask_value, masked_text
+
+
+@dataclass(frozen=True)
+class Flow:
+    """One flow as the report shows it: who talked to whom, where that is, how much."""
+
+    id: int  # index in Analysis.flows
+    pcap: str
+    proto: str  # transport: "tcp", "udp", "icmp", ...
+    protocol: str  # "tls", "http", "dns", or the transport when none of those
+    client_ip: str
+    client_port: int
+    dst_ip: str  # the server side
+    dst_port: int
+    device: str | None  # the rack device whose address is the client side
+    name: str | None
+    name_source: str | None  # "dns", "sni", "http" or None
+    name_resolved: bool  # the name came from a DNS answer for dst_ip in these captures
+    dns_names: tuple[str, ...]  # every name DNS answers gave for dst_ip
+    sni: str | None
+    http_host: str | None
+    tls: bool
+    country: str | None  # ISO alpha-2, "LOCAL", or None when unknown
+    owner: str | None
+    geo_source: str
+    packets: int
+    bytes: int
+    bytes_to_server: int  # payload bytes
+    bytes_to_client: int
+    first_packet: int
+    last_packet: int
+    first_time: float
+    last_time: float
+    gaps: int  # holes in the TCP byte streams
+
+    @property
+    def local(self) -> bool:
+        return self.country == LOCAL
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every name this flow claims or was given: DNS name, SNI, Host."""
+        found = (self.name, self.sni, self.http_host)
+        return tuple(dict.fromkeys(n for n in found if n))
+
+    def to_dict(self, scrub: Callable[[str | None], str | None] | None = None) -> dict[str, Any]:
+        """JSON-able; ``scrub`` masks identifiers inside names (Analysis.scrub)."""
+        clean = scrub or (lambda text: text)
+        return {
+            "id": self.id,
+            "pcap": self.pcap,
+            "proto": self.proto,
+            "protocol": self.protocol,
+            "client_ip": self.client_ip,
+            "client_port": self.client_port,
+            "device": self.device,
+            "dst_ip": self.dst_ip,
+            "dst_port": self.dst_port,
+            "dst_host": clean(self.name),
+            "name_source": self.name_source,
+            "name_resolved": self.name_resolved,
+            "dns_names": [clean(n) for n in self.dns_names],
+            "sni": clean(self.sni),
+            "http_host": clean(self.http_host),
+            "tls": self.tls,
+            "country": self.country,
+            "owner": self.owner,
+            "geo_source": self.geo_source,
+            "packets": self.packets,
+            "bytes": self.bytes,
+            "bytes_to_server": self.bytes_to_server,
+            "bytes_to_client": self.bytes_to_client,
+            "first_packet": self.first_packet,
+            "last_packet": self.last_packet,
+            "first_time": self.first_time,
+            "last_time": self.last_time,
+            "gaps": self.gaps,
+        }
+
+
+@dataclass(frozen=True)
+class Match:
+    """An identifier (or the bench's location) seen in a flow's bytes."""
+
+    flow: Flow
+    device: str | None  # whose identifier; for a location, the flow's device
+    identifier: str  # "imei", "iccid", "imsi", "serial", "wifi_mac" or "location"
+    value: str  # raw, unmasked: mask it before showing it to anyone
+    encoding: str
+    direction: str  # "to_server" or "to_client"
+    packet: int  # frame number in the pcap where the match begins
+    offset: int  # byte offset in that direction's stream
+    evidence: str  # decoded bytes around the match, every identifier in it masked
+    cleartext: bool  # the bytes were read off the wire, not decrypted by a proxy
+
+    @property
+    def pcap(self) -> str:
+        return self.flow.pcap
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "flow": self.flow.id,
+            "device": self.device,
+            "identifier": self.identifier,
+            "value": mask_value(self.identifier, self.value),
+            "encoding": self.encoding,
+            "direction": self.direction,
+            "pcap": self.pcap,
+            "packet": self.packet,
+            "offset": self.offset,
+            "evidence": self.evidence,
+            "cleartext": self.cleartext,
+        }
+
+
+@dataclass(frozen=True)
+class DnsQuery:
+    name: str
+    pcap: str
+    packet: int
+    time: float
+    client_ip: str
+    server_ip: str
+
+
+@dataclass(frozen=True)
+class CaptureStats:
+    pcap: str
+    packets: int  # records in the file
+    unreadable: int  # records or frames that could not be parsed
+    truncated: int  # frames captured shorter than on the wire
+    fragments: int  # IP fragments, not reassembled
+    non_ip: int  # frames that are not IP (ARP, ...)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class Analysis:
+    pcaps: tuple[str, ...]
+    flows: list[Flow] = field(default_factory=list)
+    matches: list[Match] = field(default_factory=list)
+    dns_queries: list[DnsQuery] = field(default_factory=list)
+    captures: list[CaptureStats] = field(default_factory=list)
+    patterns: tuple[IdentifierPattern, ...] = ()
+
+    @property
+    def packets(self) -> int:
+        return sum(c.packets for c in self.captures)
+
+    @property
+    def unreadable(self) -> int:
+        return sum(c.unreadable for c in self.captures)
+
+    def scrub(self, text: str | None) -> str | None:
+        """``text`` with any rack identifier in it masked (names can carry them too)."""
+        if not text:
+            return text
+        data = text.encode("utf-8", "surrogateescape")
+        hits = find_identifiers(data, self.patterns)
+        if not hits:
+            return text
+        return masked_text(data, hits, 0, len(data))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able, with every identifier masked."""
+        return {
+            "pcaps": list(self.pcaps),
+            "packets": self.packets,
+            "unreadable": self.unreadable,
+            "captures": [c.to_dict() for c in self.captures],
+            "flows": [f.to_dict(self.scrub) for f in self.flows],
+            "matches": [m.to_dict() for m in self.matches],
+            "dns_queries": [
+                {
+                    "name": self.scrub(q.name),
+                    "pcap": q.pcap,
+                    "packet": q.packet,
+                    "time": q.time,
+                    "client_ip": q.client_ip,
+                    "server_ip": q.server_ip,
+                }
+                for q in self.dns_queries
+            ],
+        }
