@@ -8,7 +8,12 @@ another test) using the shipped one.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+from benches.inventory import load_manifest, load_rack
+from benches.session import BenchSession
 
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED_RACK = REPO / "devices.yaml"
@@ -26,3 +31,17 @@ def relocated_rack(directory: Path, shift: int, adb_port: int) -> Path:
     path = directory / "devices.yaml"
     path.write_text(text)
     return path
+
+
+@contextmanager
+def virtual_bench(
+    workdir: Path, shift: int, adb_port: int, firmware: Path
+) -> Iterator[BenchSession]:
+    """An open bench session on a relocated virtual rack flashed with `firmware`."""
+    rack = load_rack(relocated_rack(workdir, shift, adb_port))
+    session = BenchSession(rack, load_manifest(firmware), workdir)
+    session.open()
+    try:
+        yield session
+    finally:
+        session.close()

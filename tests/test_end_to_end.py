@@ -17,11 +17,11 @@ import pytest
 from benches.cycles import CycleRecord, run_boot_cycle
 from benches.gateway.gateway import Gateway
 from benches.gateway.geo import GeoDatabase
-from benches.inventory import load_manifest, load_rack
+from benches.inventory import load_rack
 from benches.judge import judge_cycle
 from benches.session import BenchSession
 from tests.caps import drop_net_raw
-from tests.rackfiles import FIXED, LEAKY, REPO, relocated_rack
+from tests.rackfiles import FIXED, LEAKY, REPO, relocated_rack, virtual_bench
 
 
 def signoff(
@@ -125,12 +125,8 @@ def test_signoff_with_a_bad_rack_file_names_file_line_and_key(tmp_path: Path) ->
 
 @pytest.fixture(scope="module")
 def bench(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BenchSession]:
-    workdir = tmp_path_factory.mktemp("bench")
-    rack = load_rack(relocated_rack(workdir, shift=35, adb_port=5175))
-    session = BenchSession(rack, load_manifest(FIXED), workdir)
-    session.open()
-    yield session
-    session.close()
+    with virtual_bench(tmp_path_factory.mktemp("bench"), 35, 5175, FIXED) as session:
+        yield session
 
 
 def _judge(bench: BenchSession, record: CycleRecord) -> tuple[str, str]:

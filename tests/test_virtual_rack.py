@@ -6,19 +6,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from benches.inventory import load_manifest, load_rack
 from benches.session import BenchSession
-from tests.rackfiles import LEAKY, relocated_rack
+from tests.rackfiles import LEAKY, virtual_bench
 
 
 @pytest.fixture(scope="module")
 def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BenchSession]:
-    workdir = tmp_path_factory.mktemp("rack")
-    rack = load_rack(relocated_rack(workdir, shift=21, adb_port=5161))
-    session = BenchSession(rack, load_manifest(LEAKY), workdir)
-    session.open()
-    yield session
-    session.close()
+    with virtual_bench(tmp_path_factory.mktemp("rack"), 21, 5161, LEAKY) as session:
+        yield session
 
 
 def test_adb_devices_lists_every_virtual_phone(session: BenchSession) -> None:
