@@ -10,6 +10,7 @@ from pcaps import client_hello, http_post
 from scapy.layers.dns import DNS, DNSQR, DNSRR
 
 from benches.gateway.protocols import (
+    parse_client_hello_message,
     parse_dns,
     parse_dns_stream,
     parse_http_request,
@@ -110,6 +111,29 @@ def test_client_hello_cut_short_is_tls_without_a_name() -> None:
     assert hello is not None and hello.sni is None
 
 
+def test_client_hello_message_without_a_record_header() -> None:
+    message = client_hello("quic.vendor.example")[5:]  # as QUIC CRYPTO frames carry it
+    hello = parse_client_hello_message(message)
+    assert hello is not None and hello.sni == "quic.vendor.example"
+    assert parse_client_hello_message(client_hello("quic.vendor.example")) is None
+
+
+def test_client_hello_cut_after_the_sni_keeps_it() -> None:
+    name = b"first.vendor.example"
+    entry = b"\x00" + struct.pack("!H", len(name)) + name
+    sni = struct.pack("!HHH", 0, len(entry) + 2, len(entry)) + entry
+    padding = struct.pack("!HH", 21, 300) + bytes(300)
+    extensions = sni + padding
+    body = b"\x03\x03" + bytes(32) + b"\x00" + b"\x00\x02\x13\x01" + b"\x01\x00"
+    body += struct.pack("!H", len(extensions)) + extensions
+    message = b"\x01" + len(body).to_bytes(3, "big") + body
+    for cut in (len(message) - 250, len(message)):
+        hello = parse_client_hello_message(message[:cut])
+        assert hello is not None and hello.sni == "first.vendor.example", cut
+    cut_in_sni = parse_client_hello_message(message[: len(message) - len(padding) - 3])
+    assert cut_in_sni is not None and cut_in_sni.sni is None
+
+
 def test_not_a_client_hello() -> None:
     assert parse_tls_client_hello(b"") is None
     assert parse_tls_client_hello(b"\x16\x03\x01\x00") is None
@@ -166,6 +190,7 @@ def test_parsers_never_raise_on_random_bytes(data: bytes) -> None:
     parse_dns(data)
     parse_dns_stream(data)
     parse_tls_client_hello(data)
+    parse_client_hello_message(data)
     parse_http_request(data)
 
 

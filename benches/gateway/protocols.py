@@ -195,7 +195,16 @@ def parse_tls_client_hello(data: bytes) -> ClientHello | None:
     capture still counts as TLS, with its SNI if the cut came after it.
     """
     handshake = _handshake_bytes(data)
-    if handshake is None or len(handshake) < 6 or handshake[0] != TLS_CLIENT_HELLO:
+    return None if handshake is None else parse_client_hello_message(handshake)
+
+
+def parse_client_hello_message(handshake: bytes) -> ClientHello | None:
+    """A ClientHello handshake message without the TLS record header, or None.
+
+    QUIC carries the handshake this way, in CRYPTO frames (RFC 9001 section 4).
+    A message cut short still counts, with its SNI if the cut came after it.
+    """
+    if len(handshake) < 6 or handshake[0] != TLS_CLIENT_HELLO:
         return None
     body = _Reader(handshake[4 : 4 + int.from_bytes(handshake[1:4], "big")])
     legacy_version = int.from_bytes(handshake[4:6], "big")
@@ -209,7 +218,9 @@ def parse_tls_client_hello(data: bytes) -> ClientHello | None:
         body.vector(1)  # compression methods
         if body.offset == len(body.data):
             return ClientHello(None, legacy_version)  # no extensions at all
-        extensions = _Reader(body.vector(2))
+        length = body.uint(2)
+        # A cut inside the extensions still leaves the ones before the cut readable.
+        extensions = _Reader(body.data[body.offset : body.offset + length])
     except _Short:
         return ClientHello(None, legacy_version)
     return ClientHello(_sni(extensions), legacy_version)
@@ -272,7 +283,7 @@ def _http_request(head: bytes) -> HttpRequest | None:
             break  # end of the header block
         name, sep, value = header.partition(b":")
         if sep and name.strip().lower() == b"host":
-            host = _host_name(value.strip())
+            host = host_name(value.strip())
             break
     return HttpRequest(
         method=line.group(1).decode("ascii"),
@@ -282,7 +293,7 @@ def _http_request(head: bytes) -> HttpRequest | None:
     )
 
 
-def _host_name(value: bytes) -> str | None:
+def host_name(value: bytes) -> str | None:
     """Host header value without its port: "zfhmd.vnet.cn:80" → "zfhmd.vnet.cn"."""
     if value.startswith(b"["):  # IPv6 literal
         end = value.find(b"]")
