@@ -37,9 +37,9 @@ from pcaps import (
 from scapy.layers.inet import IP, TCP
 from scapy.layers.l2 import ARP, Ether
 from scapy.packet import Raw
+from streamrec import record_packets
 
 from benches.gateway.analyzer import Analysis, analyze
-from benches.gateway.flows import FlowTable
 from benches.gateway.geo import LOCAL, GeoDatabase, Place
 from benches.gateway.identifiers import find_identifiers, find_locations, identifier_patterns
 from benches.gateway.pcapread import CaptureError, read_packets
@@ -159,28 +159,26 @@ def test_snaplen_truncation_is_counted(tmp_path: Path) -> None:
 # --- flows and streams -------------------------------------------------------
 
 
-def _flow_payload(packets: list) -> bytes:
-    table = FlowTable("x.pcap")
-    for number, packet in enumerate(packets, 1):
-        table.add(number, 0.0, Ether(bytes(packet)))
-    (flow,) = [f for f in table.flows() if f.proto == "tcp"]
-    return flow.to_server.data
+def _flow_payload(tmp_path: Path, packets: list) -> bytes:
+    (flow,) = [f for f in record_packets(tmp_path, packets) if f.info.proto == "tcp"]
+    return flow.to_server.payload
 
 
-def test_retransmits_are_dropped_and_segments_ordered() -> None:
+def test_retransmits_are_dropped_and_segments_ordered(tmp_path: Path) -> None:
     session = TcpSession(PHONE_IP, 40000, CN_IP, 80, mss=10).handshake()
     segments = session.send(b"0123456789abcdefghijKLMNOPQRST", ack=False)
     first, second, third = (p for p in segments)
     packets = session.packets[:3] + [third, first, first, second, second]
-    assert _flow_payload(packets) == b"0123456789abcdefghijKLMNOPQRST"
+    assert _flow_payload(tmp_path, packets) == b"0123456789abcdefghijKLMNOPQRST"
 
 
-def test_overlapping_retransmit_keeps_the_new_bytes_only() -> None:
+def test_overlapping_retransmit_keeps_the_new_bytes_only(tmp_path: Path) -> None:
     session = TcpSession(PHONE_IP, 40000, CN_IP, 80, mss=10).handshake()
     first, second = session.send(b"0123456789abcdefghij", ack=False)
     bigger = first.copy()
     bigger[Raw].load = b"0123456789abcde"
-    assert _flow_payload([*session.packets[:3], first, bigger, second]) == b"0123456789abcdefghij"
+    packets = [*session.packets[:3], first, bigger, second]
+    assert _flow_payload(tmp_path, packets) == b"0123456789abcdefghij"
 
 
 def test_identifier_split_across_segments_names_its_first_packet(tmp_path: Path) -> None:

@@ -19,82 +19,98 @@ Reading the DNS answers also records every DNS query, for the report.
 
 from __future__ import annotations
 
+import bisect
+import functools
 import ipaddress
-from dataclasses import dataclass
 
-from benches.gateway import flows as flowmod
-from benches.gateway.protocols import DnsMessage, parse_dns, parse_dns_stream
-from benches.gateway.results import Analysis, DnsQuery
-
-DNS_PORT = 53
+from benches.gateway.protocols import DnsMessage
+from benches.gateway.results import DnsQuery
+from benches.gateway.streams import FlowInfo
 
 
-@dataclass(frozen=True)
-class Answer:
-    time: float
-    chain: tuple[str, ...]  # queried name first
+class Known:
+    """What the DNS answers in the captures say about one address.
+
+    Kept as the distinct name chains and a time-sorted index, not as every
+    answer: a phone asks for the same names over and over, and every flow to
+    the address looks them up.
+    """
+
+    __slots__ = ("chains", "times", "names_by_time", "first", "_sorted")
+
+    def __init__(self) -> None:
+        self.chains: dict[tuple[str, ...], None] = {}  # distinct chains, first seen first
+        self.times: list[float] = []
+        self.names_by_time: list[str] = []
+        self.first = ""  # the name of the first answer
+        self._sorted = True
+
+    def add(self, time: float, chain: tuple[str, ...]) -> None:
+        if not self.first:
+            self.first = chain[0]
+        self.chains.setdefault(chain, None)
+        if self.times and time < self.times[-1]:
+            self._sorted = False
+        self.times.append(time)
+        self.names_by_time.append(chain[0])
 
     @property
-    def name(self) -> str:
-        return self.chain[0]
+    def names(self) -> tuple[str, ...]:
+        """Every name the answers gave for the address (the queried names), in order."""
+        return tuple(dict.fromkeys(chain[0] for chain in self.chains))
+
+    def latest_before(self, start: float) -> str:
+        """The name of the latest answer before ``start`` (the first of equals); else the first."""
+        if not self._sorted:
+            pairs = sorted(zip(self.times, self.names_by_time, strict=True), key=lambda p: p[0])
+            self.times = [t for t, _ in pairs]
+            self.names_by_time = [n for _, n in pairs]
+            self._sorted = True
+        index = bisect.bisect_right(self.times, start)
+        if not index:
+            return self.first
+        return self.names_by_time[bisect.bisect_left(self.times, self.times[index - 1])]
 
 
-def dns_messages(raw: flowmod.Flow) -> list[tuple[str, int, float, DnsMessage]]:
-    """(direction, frame, time, message) for every DNS message the flow carried."""
-    if DNS_PORT not in (raw.server_port, raw.client_port) or raw.proto not in ("udp", "tcp"):
-        return []
-    found: list[tuple[str, int, float, DnsMessage]] = []
-    for direction, stream in raw.streams():
-        for offset, chunk in stream.chunks():
-            piece = stream.piece_at(offset)
-            if raw.proto == "udp":
-                message = parse_dns(chunk)
-                messages = [message] if message else []
-            else:
-                messages = parse_dns_stream(chunk)
-            found.extend((direction, piece.frame, piece.time, m) for m in messages)
-    return found
+class DnsLog:
+    """Every DNS message of the analysed captures, kept as what the analysis needs:
+    the queries (for the report) and, per answered address, what the answers say."""
 
+    def __init__(self) -> None:
+        self.queries: list[DnsQuery] = []
+        self.answers: dict[str, Known] = {}
 
-def collect_dns(
-    raw_flows: list[flowmod.Flow], analysis: Analysis
-) -> tuple[dict[str, list[Answer]], set[int]]:
-    """Record the DNS queries; return (address -> answers naming it, indexes of DNS flows)."""
-    answers: dict[str, list[Answer]] = {}
-    dns_flows = set()
-    for index, raw in enumerate(raw_flows):
-        messages = dns_messages(raw)
-        if messages:
-            dns_flows.add(index)
-        for direction, frame, time, message in messages:
-            if not message.response:
-                client, server = (
-                    (raw.client_ip, raw.server_ip)
-                    if direction == "to_server"
-                    else (raw.server_ip, raw.client_ip)
-                )
-                for name in message.questions:
-                    analysis.dns_queries.append(
-                        DnsQuery(name, raw.pcap, frame, time, client, server)
-                    )
-                continue
-            for address, chain in message.addresses().items():
-                answers.setdefault(address, []).append(Answer(time, chain))
-    analysis.dns_queries.sort(key=lambda q: (q.pcap, q.packet))
-    return answers, dns_flows
+    def add(
+        self, info: FlowInfo, direction: str, frame: int, time: float, message: DnsMessage
+    ) -> None:
+        if not message.response:
+            client, server = (
+                (info.client_ip, info.server_ip)
+                if direction == "to_server"
+                else (info.server_ip, info.client_ip)
+            )
+            for name in message.questions:
+                self.queries.append(DnsQuery(name, info.pcap, frame, time, client, server))
+            return
+        for address, chain in message.addresses().items():
+            known = self.answers.get(address)
+            if known is None:
+                known = self.answers[address] = Known()
+            known.add(time, chain)
+
+    def sorted_queries(self) -> list[DnsQuery]:
+        return sorted(self.queries, key=lambda q: (q.pcap, q.packet))
 
 
 def attribute(
-    known: list[Answer], claimed: tuple[str | None, ...], start: float
+    known: Known | None, claimed: tuple[str | None, ...], start: float
 ) -> tuple[str | None, str | None]:
     """(name, source) for a destination: DNS first, then SNI, then Host."""
-    if known:
-        for answer in known:
-            if any(c in answer.chain for c in claimed if c):
-                return answer.name, "dns"
-        before = [a for a in known if a.time <= start]
-        chosen = max(before, key=lambda a: a.time) if before else known[0]
-        return chosen.name, "dns"
+    if known is not None:
+        for chain in known.chains:
+            if any(c in chain for c in claimed if c):
+                return chain[0], "dns"
+        return known.latest_before(start), "dns"
     sni, host = claimed
     if sni:
         return sni, "sni"
@@ -114,7 +130,9 @@ def name_only(name: str | None) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=8192)
 def canonical(ip: str) -> str:
+    """The address as ``ipaddress`` writes it (the flows' own form); not an address: as is."""
     try:
         return str(ipaddress.ip_address(ip))
     except ValueError:

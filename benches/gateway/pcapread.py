@@ -1,72 +1,73 @@
-"""Stream the packets of one pcap or pcapng file.
+"""Stream the records of one pcap or pcapng file (optionally gzip'd), with our own parsing.
 
-Records are read one at a time with scapy's raw readers, so memory stays flat
-however large the capture is. Each record is dissected down to its transport
-header (TCP/UDP) and no further: the payload stays raw bytes for the flow
-layer and the protocol parsers, so scapy never guesses an application
-protocol from a port number and no packet is dissected twice.
+The file is read in chunks of :data:`CHUNK` bytes and records are cut out of
+the chunk in place: a record is handed on as ``(buffer, start, end)``, so no
+frame is copied on the way in. Memory stays flat however large the capture.
 
 A file that cannot be read at all is a :class:`CaptureError` (one line naming
-the file). A record that cannot be read or dissected inside an otherwise good
-file is counted in :attr:`ReadStats.unreadable` and skipped.
+the file). A record that cannot be read inside an otherwise good file (a file
+cut inside its last record, a corrupt record header) is counted in
+:attr:`ReadStats.unreadable`; a corrupt header ends the file, since nothing
+after it can be found again. pcapng: see :mod:`benches.gateway.pcapng`.
 """
 
 from __future__ import annotations
 
-import os
+import gzip
+import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import BinaryIO
 
-# Importing these registers the link types (Ethernet, Linux cooked, raw IP,
-# BSD loopback) and the IP/TCP/UDP dissectors with scapy.
-import scapy.layers.inet6  # noqa: F401
-import scapy.layers.l2  # noqa: F401
-from scapy.config import conf
-from scapy.error import Scapy_Exception
-from scapy.layers.inet import TCP, UDP
-from scapy.packet import Packet
-from scapy.utils import RawPcapReader
+from benches.gateway import pcapng
+from benches.gateway.packets import LINK_TYPES
+from benches.gateway.pcapng import READ_ERRORS
 
 PCAP_MAGICS = {
-    b"\xa1\xb2\xc3\xd4",
-    b"\xd4\xc3\xb2\xa1",
-    b"\xa1\xb2\x3c\x4d",
-    b"\x4d\x3c\xb2\xa1",
+    b"\xa1\xb2\xc3\xd4": (">", 1e-6),
+    b"\xd4\xc3\xb2\xa1": ("<", 1e-6),
+    b"\xa1\xb2\x3c\x4d": (">", 1e-9),
+    b"\x4d\x3c\xb2\xa1": ("<", 1e-9),
 }
-PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
+PCAPNG_MAGIC = pcapng.SHB
 GZIP_MAGIC = b"\x1f\x8b"
 PCAP_HEADER_LEN = 24
-# Larger than any frame (loopback frames exceed 64 KiB); scapy's default cuts at 65535.
-MAX_RECORD = 1 << 18
-# Dissect no deeper than these: their payload stays a Raw layer holding the bytes.
-STOP_AFTER = (TCP, UDP)
+CHUNK = 1 << 18
+# Larger than any frame (loopback frames exceed 64 KiB, the sniffer's snaplen is 256 KiB);
+# a bigger length is a corrupt record header.
+MAX_RECORD = 1 << 20
+
+# (frame number, time, link type, buffer, start, end): the frame is buffer[start:end].
+Record = tuple[int, float, int, bytes, int, int]
 
 
 class CaptureError(Exception):
     """A capture file that cannot be read at all; str() is one line naming the file."""
 
 
-@dataclass
+@dataclass(slots=True)
 class ReadStats:
     records: int = 0  # packet records seen, readable or not
-    unreadable: int = 0  # records that could not be read or dissected (skipped)
+    unreadable: int = 0  # records that could not be read (skipped)
     truncated: int = 0  # records captured shorter than they were on the wire (snaplen)
 
 
 class PcapFile:
-    """One capture file, opened and checked; iterate it for ``(frame, time, packet)``.
+    """One capture file, opened and checked.
 
-    Frame numbers start at 1 and count every record, readable or not, so they
-    agree with Wireshark's "No." column. Iterating twice reopens the file.
+    ``records()`` streams :data:`Record` tuples; iterating the file itself
+    gives ``(frame, time, frame bytes)``. Frame numbers start at 1 and count
+    every record, readable or not, so they agree with Wireshark's "No."
+    column. Reading again reopens the file.
     """
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self.stats = ReadStats()
-        self._reader: Any = _open(self.path)
+        self._file: BinaryIO | None = None
+        self._file, self._head = _open(self.path)
 
     def __enter__(self) -> PcapFile:
         return self
@@ -80,57 +81,23 @@ class PcapFile:
         self.close()
 
     def close(self) -> None:
-        if self._reader is not None:
-            self._reader.close()
-            self._reader = None
+        if self._file is not None:
+            self._file.close()
+            self._file = None
 
-    def __iter__(self) -> Iterator[tuple[int, float, Packet]]:
-        reader = self._reader if self._reader is not None else _open(self.path)
-        self._reader = None
+    def __iter__(self) -> Iterator[tuple[int, float, bytes]]:
+        for frame, time, _link, buf, start, end in self.records():
+            yield frame, time, buf[start:end]
+
+    def records(self) -> Iterator[Record]:
+        if self._file is None:
+            self._file, self._head = _open(self.path)
+        source, head = self._file, self._head
+        self._file = None
         self.stats = ReadStats()
-        try:
-            yield from self._records(reader)
-        finally:
-            reader.close()
-
-    def _records(self, reader: Any) -> Iterator[tuple[int, float, Packet]]:
-        stats = self.stats
-        pcapng = hasattr(reader, "interfaces")
-        while True:
-            position = _tell(reader)
-            try:
-                # scapy's own iterator would cut every record at 65535 bytes.
-                data, meta = reader._read_packet(size=MAX_RECORD)
-            except EOFError:
-                if _has_more(reader, position):
-                    # A record header or block cut short: the file ends mid-record.
-                    stats.records += 1
-                    stats.unreadable += 1
-                break
-            except (Scapy_Exception, OSError, ValueError):
-                stats.records += 1
-                stats.unreadable += 1
-                break
-            stats.records += 1
-            frame = stats.records
-            if pcapng:
-                linktype = meta.linktype
-                timestamp = _pcapng_time(meta)
-                captured = len(data)
-            else:
-                linktype = reader.linktype
-                timestamp = meta.sec + meta.usec / (1e9 if reader.nano else 1e6)
-                captured = meta.caplen
-                if len(data) < meta.caplen:  # the file ends inside this record
-                    stats.unreadable += 1
-                    continue
-            if meta.wirelen > captured:
-                stats.truncated += 1
-            packet = _dissect(linktype, data)
-            if packet is None:
-                stats.unreadable += 1
-                continue
-            yield frame, timestamp, packet
+        if head[:4] == PCAPNG_MAGIC:
+            return pcapng.records(source, head, self.stats)
+        return _pcap_records(source, head, self.stats)
 
 
 def read_packets(path: Path | str) -> PcapFile:
@@ -138,66 +105,105 @@ def read_packets(path: Path | str) -> PcapFile:
     return PcapFile(path)
 
 
-def _open(path: Path) -> Any:
+def _pcap_records(source: BinaryIO, head: bytes, stats: ReadStats) -> Iterator[Record]:
+    endian, scale = PCAP_MAGICS[head[:4]]
+    linktype = struct.unpack_from(endian + "I", head, 20)[0] & 0xFFFF
+    header = struct.Struct(endian + "IIII").unpack_from
+    # read1: a gzip stream cut short loses only its last piece, not a whole chunk.
+    read = getattr(source, "read1", source.read)
+    buf = head[PCAP_HEADER_LEN:]
+    pos = 0
+    size = len(buf)
+    frame = 0
     try:
-        size = path.stat().st_size
+        while True:
+            if size - pos < 16:
+                more = read(CHUNK)
+                if not more:
+                    if size > pos:  # a record header cut short: the file ends mid-record
+                        frame += 1
+                        stats.unreadable += 1
+                    break
+                buf = buf[pos:] + more
+                pos, size = 0, len(buf)
+                continue
+            seconds, fraction, caplen, wirelen = header(buf, pos)
+            if caplen > MAX_RECORD:  # a corrupt header: nothing after it can be found
+                frame += 1
+                stats.unreadable += 1
+                break
+            end = pos + 16 + caplen
+            if end > size:
+                more = read(max(CHUNK, end - size))
+                if not more:  # the file ends inside this record
+                    frame += 1
+                    stats.unreadable += 1
+                    break
+                buf = buf[pos:] + more
+                pos, size = 0, len(buf)
+                continue
+            frame += 1
+            if wirelen > caplen:
+                stats.truncated += 1
+            yield frame, seconds + fraction * scale, linktype, buf, pos + 16, end
+            pos = end
+    except READ_ERRORS:  # the file broke mid-read (a gzip stream cut short, EIO)
+        frame += 1
+        stats.unreadable += 1
+    finally:
+        stats.records = frame
+        source.close()
+
+
+def _open(path: Path) -> tuple[BinaryIO, bytes]:
+    """The file, positioned after its first bytes (returned): the pcap header or pcapng SHB."""
+    try:
         if path.is_dir():
             raise CaptureError(f"{path}: is a directory, not a capture file")
-        with path.open("rb") as f:
-            magic = f.read(4)
+        source: BinaryIO = path.open("rb")
     except OSError as e:
         raise CaptureError(f"{path}: {e.strerror or e}") from None
-    if size == 0:
+    try:
+        magic = source.read(4)
+        if magic[:2] == GZIP_MAGIC:
+            source.close()
+            # Returned open: the caller reads it, record by record, and closes it.
+            source = gzip.open(path, "rb")  # type: ignore[assignment]  # noqa: SIM115
+            magic = source.read(4)
+        return source, _head(path, source, magic)
+    except READ_ERRORS as e:
+        source.close()
+        raise CaptureError(f"{path}: unreadable ({_one_line(e)})") from None
+    except BaseException:
+        source.close()
+        raise
+
+
+def _head(path: Path, source: BinaryIO, magic: bytes) -> bytes:
+    if not magic:
         raise CaptureError(f"{path}: empty file, not a capture")
-    if magic in PCAP_MAGICS and size < PCAP_HEADER_LEN:
-        raise CaptureError(f"{path}: truncated pcap header ({size} of 24 bytes)")
-    if magic not in PCAP_MAGICS and magic != PCAPNG_MAGIC and magic[:2] != GZIP_MAGIC:
-        raise CaptureError(f"{path}: not a pcap or pcapng capture (starts with {magic.hex()})")
+    if magic in PCAP_MAGICS:
+        head = magic + _read(path, source, PCAP_HEADER_LEN - 4)
+        if len(head) < PCAP_HEADER_LEN:
+            raise CaptureError(f"{path}: truncated pcap header ({len(head)} of 24 bytes)")
+        endian = PCAP_MAGICS[magic][0]
+        linktype = struct.unpack_from(endian + "I", head, 20)[0] & 0xFFFF
+        if linktype not in LINK_TYPES:
+            raise CaptureError(f"{path}: unsupported link type {linktype}")
+        return head
+    if magic == PCAPNG_MAGIC:
+        try:
+            return pcapng.read_section_header(magic, lambda n: _read(path, source, n))
+        except ValueError as e:
+            raise CaptureError(f"{path}: unreadable pcapng header ({_one_line(e)})") from None
+    raise CaptureError(f"{path}: not a pcap or pcapng capture (starts with {magic.hex()})")
+
+
+def _read(path: Path, source: BinaryIO, n: int) -> bytes:
     try:
-        reader = RawPcapReader(str(path))
-    except (Scapy_Exception, EOFError, OSError, ValueError) as e:
-        kind = "pcapng" if magic == PCAPNG_MAGIC else "pcap"
-        raise CaptureError(f"{path}: unreadable {kind} header ({_one_line(e)})") from None
-    if not hasattr(reader, "interfaces") and reader.linktype not in conf.l2types.num2layer:
-        reader.close()
-        raise CaptureError(f"{path}: unsupported link type {reader.linktype}")
-    return reader
-
-
-def _dissect(linktype: int, data: bytes) -> Packet | None:
-    layer = conf.l2types.num2layer.get(linktype)
-    if layer is None or not data:
-        return None
-    try:
-        # scapy types this as one class; at run time it is an isinstance() check.
-        packet: Packet = layer(data, stop_dissection_after=STOP_AFTER)  # type: ignore[arg-type]
-    except Exception:  # scapy raises anything on hostile bytes
-        return None
-    return packet
-
-
-def _pcapng_time(meta: Any) -> float:
-    if meta.tshigh is None:  # simple packet blocks carry no timestamp
-        return 0.0
-    return float(((meta.tshigh << 32) + meta.tslow) / meta.tsresol)
-
-
-def _tell(reader: Any) -> int | None:
-    try:
-        return int(reader.f.tell())
-    except (OSError, ValueError, AttributeError):
-        return None
-
-
-def _has_more(reader: Any, position: int | None) -> bool:
-    """Whether bytes remain after ``position``: EOF came mid-record, not between records."""
-    if position is None:
-        return False
-    try:
-        reader.f.seek(position, os.SEEK_SET)
-        return bool(reader.f.read(1))
-    except (OSError, ValueError, EOFError):
-        return True
+        return source.read(n)
+    except READ_ERRORS as e:
+        raise CaptureError(f"{path}: unreadable ({_one_line(e)})") from None
 
 
 def _one_line(error: BaseException) -> str:

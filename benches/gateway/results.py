@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from benches.gateway.detector import Detector
 from benches.gateway.geo import LOCAL
 from benches.gateway.identifiers import IdentifierPattern, find_identifiers
 from benches.gateway.masking import mask_value, masked_text
@@ -140,7 +141,7 @@ class CaptureStats:
     packets: int  # records in the file
     unreadable: int  # records or frames that could not be parsed
     truncated: int  # frames captured shorter than on the wire
-    fragments: int  # IP fragments, not reassembled
+    fragments: int  # IP fragments never made whole (incomplete, conflicting or evicted)
     non_ip: int  # frames that are not IP (ARP, ...)
 
     def to_dict(self) -> dict[str, Any]:
@@ -155,6 +156,9 @@ class Analysis:
     dns_queries: list[DnsQuery] = field(default_factory=list)
     captures: list[CaptureStats] = field(default_factory=list)
     patterns: tuple[IdentifierPattern, ...] = ()
+    # The detector that searched the captures, when there was one: scrubbing names with
+    # it saves building a second automaton for ``patterns``.
+    detector: Detector | None = field(default=None, repr=False, compare=False)
 
     @property
     def packets(self) -> int:
@@ -169,23 +173,33 @@ class Analysis:
         if not text:
             return text
         data = text.encode("utf-8", "surrogateescape")
-        hits = find_identifiers(data, self.patterns)
+        if self.detector is not None:
+            hits = self.detector.matcher.find(data)
+        else:
+            hits = find_identifiers(data, self.patterns)
         if not hits:
             return text
         return masked_text(data, hits, 0, len(data))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able, with every identifier masked."""
+        scrubbed: dict[str | None, str | None] = {}
+
+        def scrub(text: str | None) -> str | None:  # names repeat: search each one once
+            if text not in scrubbed:
+                scrubbed[text] = self.scrub(text)
+            return scrubbed[text]
+
         return {
             "pcaps": list(self.pcaps),
             "packets": self.packets,
             "unreadable": self.unreadable,
             "captures": [c.to_dict() for c in self.captures],
-            "flows": [f.to_dict(self.scrub) for f in self.flows],
+            "flows": [f.to_dict(scrub) for f in self.flows],
             "matches": [m.to_dict() for m in self.matches],
             "dns_queries": [
                 {
-                    "name": self.scrub(q.name),
+                    "name": scrub(q.name),
                     "pcap": q.pcap,
                     "packet": q.packet,
                     "time": q.time,

@@ -1,0 +1,278 @@
+"""The analyzer's side of the seam: every flow's bytes searched, its protocols read.
+
+:class:`Inspector` opens a :class:`FlowInspection` per flow (see
+:mod:`benches.gateway.streams` for the calls a producer makes). Every byte of
+every stream and datagram is searched, whatever the port or protocol: a stream
+through a :class:`StreamScanner` (a match may span packets; the scanner is fed
+:data:`BATCH` bytes at a time), a datagram or a stray copy on its own. HTTP
+bodies are searched again in every decoded form. Matches are kept as
+:class:`RawMatch` (the flow is still being read); the analyzer turns them
+into results.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+
+from benches.gateway.batching import BATCH, Datagrams
+from benches.gateway.evidence import Found, Recent
+from benches.gateway.http import HttpMessage
+from benches.gateway.identifiers import Hit
+from benches.gateway.masking import masked_evidence
+from benches.gateway.naming import DnsLog
+from benches.gateway.readers import (
+    TLS_HANDSHAKE,
+    DnsReader,
+    Facts,
+    Opening,
+    QuicReader,
+    Reader,
+    TlsHello,
+    http_readers,
+)
+from benches.gateway.scanning import Scanner, StreamScanner
+from benches.gateway.streams import FlowInfo
+
+DNS_PORT = 53
+HTTP_FIRST = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ\r\n")  # a method, or blank lines before it
+TO_SERVER, TO_CLIENT = "to_server", "to_client"
+HTTP_BODY = "http:"
+STITCH = 256  # stream bytes either side of a stray copy searched with it
+
+
+@dataclass(frozen=True, slots=True)
+class RawMatch:
+    flow: int  # FlowInspection.index
+    direction: str
+    hit: Hit  # offsets in the stream (stream and stray matches) or the message
+    packet: int
+    offset: int
+    evidence: str
+    decrypted: bool
+    # "stream", "stray" (searched alone), "datagram", or "http:" and the codings removed
+    # ("http:chunked+gzip") for a decoded HTTP body
+    source: str
+
+    @property
+    def encoding(self) -> str:
+        """How the bytes spelled the identifier, after any HTTP decoding of the body."""
+        if self.source.startswith(HTTP_BODY):
+            return f"{self.source[len(HTTP_BODY) :]}+{self.hit.encoding}"
+        return self.hit.encoding
+
+
+class Inspector:
+    """Opens flows for a producer; collects their matches. One per analysis."""
+
+    def __init__(self, scanner: Scanner) -> None:
+        self.scanner = scanner
+        self.matches: list[RawMatch] = []
+        self.flows: list[FlowInspection] = []
+        self.dns = DnsLog()
+
+    def open(self, info: FlowInfo) -> FlowInspection:
+        flow = FlowInspection(self, len(self.flows), info)
+        self.flows.append(flow)
+        return flow
+
+
+class FlowInspection:
+    __slots__ = ("inspector", "index", "info", "facts", "to_server", "to_client")
+
+    def __init__(self, inspector: Inspector, index: int, info: FlowInfo) -> None:
+        self.inspector = inspector
+        self.index = index
+        self.info = info
+        self.facts = Facts()
+        self.to_server = StreamInspection(self, TO_SERVER)
+        self.to_client = StreamInspection(self, TO_CLIENT)
+        facts, ports = self.facts, (info.client_port, info.server_port)
+        if DNS_PORT in ports and info.proto in ("udp", "tcp"):
+            log = inspector.dns.add
+            self.to_server.readers.append(DnsReader(facts, partial(log, info, TO_SERVER)))
+            self.to_client.readers.append(DnsReader(facts, partial(log, info, TO_CLIENT)))
+        if info.proto == "tcp":
+            self.to_server.readers.append(Opening(self._client_speaks))
+        elif info.proto == "udp" and DNS_PORT not in ports:  # QUIC runs on any port
+            self.to_server.readers.append(QuicReader(facts))
+
+    def close(self) -> None:
+        """Both streams were closed already: nothing is left to settle."""
+
+    def _client_speaks(self, first: bytes) -> list[Reader]:
+        """Readers for a TCP client's stream, chosen by its first bytes."""
+        if first[0] == TLS_HANDSHAKE:
+            return [TlsHello(self.facts)]
+        if first[0] in HTTP_FIRST and not self.to_client.bytes:  # HTTP: the client speaks first
+            requests, responses = http_readers(self.facts, self.to_server.body, self.to_client.body)
+            self.to_client.readers.append(responses)
+            return [requests]
+        return []
+
+
+class StreamInspection:
+    """One direction of a flow: a StreamSink."""
+
+    __slots__ = ("flow", "direction", "decrypted", "readers", "bytes", "frame", "scanner",
+                 "base", "recent", "pending", "pending_bytes", "datagrams",
+                 "alternate")  # fmt: skip
+
+    def __init__(self, flow: FlowInspection, direction: str) -> None:
+        self.flow = flow
+        self.direction = direction
+        self.decrypted = flow.info.decrypted
+        self.readers: list[Reader] = []  # protocol readers still interested
+        self.bytes = 0  # payload bytes seen: stream data and datagrams
+        self.frame = 0  # the last frame that brought data
+        self.scanner: StreamScanner | None = None  # opened by the first data of each run
+        self.base = 0  # stream offset where the scanner started (after the last gap)
+        self.recent: Recent | None = None
+        # Stream bytes gathered before the scanner searches them: its cost is mostly per
+        # call, and a 1,400-byte segment is a small call. A hit is found BATCH bytes later.
+        self.pending: list[bytes] = []  # chunks not yet fed to the scanner
+        self.pending_bytes = 0
+        self.datagrams: Datagrams | None = None  # datagrams not yet searched
+        self.alternate: tuple[int, bytes] = (-1, b"")  # (end, last bytes) of the last stray copy
+
+    def data(self, offset: int, chunk: bytes, frame: int, time: float) -> None:
+        size = len(chunk)
+        self.bytes += size
+        self.frame = frame
+        recent = self.recent
+        if recent is None:
+            longest = self.flow.inspector.scanner.span
+            recent = self.recent = Recent(longest, BATCH)
+            self.scanner = self.flow.inspector.scanner.stream()
+            self.base = offset
+        recent.add(offset, chunk, frame)
+        self.pending.append(chunk)
+        self.pending_bytes += size
+        if self.pending_bytes >= BATCH:
+            self._feed()
+        if self.readers:
+            self.readers = [r for r in self.readers if r.data(chunk, frame, time)]
+
+    def gap(self, offset: int) -> None:
+        self._end_run()
+        for reader in self.readers:  # a hole breaks every reader's framing
+            reader.close(self.frame)
+        self.readers = []
+
+    def stray(self, offset: int, chunk: bytes, frame: int) -> None:
+        """Search a copy that lost to the first one between the bytes around it: the
+        stray copy just before it (a retransmitted run), else the stream's; then the
+        stream's after it. An identifier split across copies is found too."""
+        if not chunk:
+            return
+        end = offset + len(chunk)
+        before = after = b""
+        recent = self.recent
+        if self.alternate[0] == offset:
+            before = self.alternate[1]
+        elif recent is not None:
+            start, before = recent.kept(offset - STITCH, offset)
+            before = before if start + len(before) == offset else b""
+        if recent is not None:
+            after_start, after = recent.kept(end, end + STITCH)
+            after = after if after_start == end else b""
+        self.alternate = (end, (before + chunk)[-STITCH:])
+        window = before + chunk + after
+        hits = self.flow.inspector.scanner.scan(window)
+        low, high = len(before), len(before) + len(chunk)
+        base = offset - len(before)
+        for hit in hits:
+            if hit.start < high and hit.end > low:  # holds at least one byte of the copy
+                evidence = masked_evidence(window, hit, hits)
+                self._add(_shift(hit, base), frame, base + hit.start, evidence, "stray")
+
+    def datagram(self, chunk: bytes, frame: int, time: float) -> None:
+        offset = self.bytes
+        self.bytes += len(chunk)
+        self.frame = frame
+        if chunk:
+            batch = self.datagrams
+            if batch is None:
+                batch = self.datagrams = Datagrams(self.flow.inspector.scanner)
+            if batch.add(offset, chunk, frame):
+                self._search_datagrams()
+        if self.readers:
+            self.readers = [r for r in self.readers if r.datagram(chunk, frame, time)]
+
+    def close(self) -> None:
+        self.gap(self.bytes)
+        self._search_datagrams()
+        self.datagrams = None
+        self.alternate = (-1, b"")
+
+    def idle(self) -> None:
+        """Nothing came for a while: search what is pending, settle the hits that wait."""
+        self._feed()
+        self._search_datagrams()
+        if self.recent is not None and self.recent.waiting:
+            self._record(self.recent.drain(), "stream")
+
+    def body(self, message: HttpMessage, frame: int) -> None:
+        """Search every decoded form of a finished HTTP message's body."""
+        scanner = self.flow.inspector.scanner
+        for layer, content in message.layers():
+            if layer == "raw" or not content:
+                continue  # the body as sent is part of the stream: searched already
+            hits = scanner.scan(content)
+            for hit in hits:
+                evidence = masked_evidence(content, hit, hits)
+                self._add(hit, frame, message.start, evidence, f"{HTTP_BODY}{layer}")
+
+    # --- inside ---------------------------------------------------------------
+
+    def _feed(self) -> None:
+        """Hand the scanner what is pending, in one piece: one call per BATCH bytes."""
+        scanner, recent = self.scanner, self.recent
+        if scanner is None or recent is None or not self.pending:
+            return
+        pending = self.pending
+        hits = scanner.feed(pending[0] if len(pending) == 1 else b"".join(pending))
+        pending.clear()
+        self.pending_bytes = 0
+        if hits:
+            recent.found([_shift(h, self.base) for h in hits] if self.base else hits)
+        if recent.waiting:
+            self._record(recent.ready(), "stream")
+
+    def _end_run(self) -> None:
+        """The end of a contiguous run: what the scanner held back, then every waiting hit."""
+        self._feed()
+        if self.scanner is not None and self.recent is not None:
+            hits = self.scanner.finish()
+            if hits:
+                self.recent.found([_shift(h, self.base) for h in hits])
+            self._record(self.recent.drain(), "stream")
+        self.scanner = None
+        self.recent = None
+
+    def _search_datagrams(self) -> None:
+        if self.datagrams is not None:
+            for offset, chunk, frame in self.datagrams.take():
+                self._alone(offset, chunk, frame, "datagram")
+
+    def _alone(self, offset: int, chunk: bytes, frame: int, source: str) -> None:
+        if not chunk:
+            return
+        hits = self.flow.inspector.scanner.scan(chunk)
+        for hit in hits:
+            evidence = masked_evidence(chunk, hit, hits)
+            self._add(_shift(hit, offset), frame, offset + hit.start, evidence, source)
+
+    def _record(self, found: list[Found], source: str) -> None:
+        for hit, frame, evidence in found:
+            self._add(hit, frame, hit.start, evidence, source)
+
+    def _add(self, hit: Hit, frame: int, offset: int, evidence: str, source: str) -> None:
+        match = RawMatch(
+            self.flow.index, self.direction, hit, frame, offset, evidence, self.decrypted, source
+        )
+        self.flow.inspector.matches.append(match)
+
+
+def _shift(hit: Hit, offset: int) -> Hit:
+    return Hit(hit.start + offset, hit.end + offset, hit.pattern)

@@ -1,0 +1,179 @@
+"""The bench's location in bytes: coordinate pairs near it, as decimals or E7 integers.
+
+A coordinate is a decimal with at least two decimals (60.1699), or an E7
+integer (601699000 = 60.1699 × 10⁷, as Android's location history and many
+SDKs write it). Two coordinates of the same kind at most ``window`` bytes
+apart are a pair, read as (lat, lon) or, as GeoJSON writes it, (lon, lat); a
+pair within the bench's radius is a hit. A timestamp (1700000000 is 170.0 as
+E7) never pairs with anything near a real bench.
+
+Speed: this runs on every stream, so no regex scans the bytes. They are
+translated once to a digit skeleton where a few literal searches (``00.00``
+for a two-digit integer part, seven digits for E7) find every candidate; a
+candidate whose whole degrees are not near the bench is dropped at once, and
+the regexes below confirm the rest where they stand.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from benches.inventory.models import Location
+
+EARTH_RADIUS_KM = 6371.0088
+LOCATION_WINDOW = 64  # bytes allowed between a latitude and its longitude
+MAX_NUMBER = 20  # longest coordinate text: sign, 3 digits, point and up to 15 decimals
+
+# Not part of a longer number or of a dotted version string: 60.1699 and
+# -33.86, but not 1700000000.12 or 1.60.17. A coordinate has at most 15
+# decimals (more than a double holds), which bounds how far a match reaches.
+_DECIMAL = re.compile(rb"(?<![0-9.])-?[0-9]{1,3}\.[0-9]{2,15}(?![0-9]|\.[0-9])")
+_E7 = re.compile(rb"(?<![0-9.])-?[0-9]{7,10}(?![0-9]|\.[0-9])")
+_NOT_DIGIT = re.compile(rb"[^0]")
+_SKELETON = bytes(
+    ord("0") if chr(b).isdigit() and b < 128 else b if b in b".-" else ord(" ") for b in range(256)
+)
+
+
+@dataclass(frozen=True)
+class Coordinate:
+    start: int
+    end: int
+    value: float
+
+
+@dataclass(frozen=True)
+class Pair:
+    """Two coordinates near the bench: ``text`` is "first,second" as written."""
+
+    start: int
+    end: int
+    text: str
+    form: str  # "decimal" or "e7"
+
+
+def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    dphi = phi2 - phi1
+    dlambda = math.radians(lon2 - lon1)
+    a = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlambda / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
+
+
+class LocationFinder:
+    """Finds coordinate pairs within ``bench.radius_km`` of the bench."""
+
+    def __init__(self, bench: Location, window: int = LOCATION_WINDOW) -> None:
+        self.bench = bench
+        self.window = window
+        # Degrees a coordinate may be off and still be near: a generous band,
+        # the exact distance is checked on each pair.
+        self.lat_band = math.degrees(bench.radius_km / EARTH_RADIUS_KM) + 1e-6
+        widest = math.radians(min(89.9, abs(bench.lat) + self.lat_band))
+        self.lon_band = min(180.0, self.lat_band / math.cos(widest))
+        self.max_span = 2 * MAX_NUMBER + window
+        # Whole degrees a coordinate near the bench can have (both bands,
+        # either sign): a candidate whose integer part is not one of them is
+        # dropped before any regex runs.
+        self.degrees = _whole_degrees(bench.lat, self.lat_band) | _whole_degrees(
+            bench.lon, self.lon_band
+        )
+        # A decimal's integer part has 1 to 3 digits, at least as many as the
+        # smallest of those degrees (a leading zero may add some: 060.17).
+        fewest = len(str(min(self.degrees)))
+        self.decimal_needles = [b"0" * size + b".00" for size in range(fewest, 4)]
+
+    def find(self, data: bytes) -> list[Pair]:
+        skeleton = data.translate(_SKELETON)
+        pairs = self._pairs(data, self._decimals(data, skeleton), "decimal")
+        pairs += self._pairs(data, self._e7(data, skeleton), "e7")
+        return sorted(pairs, key=lambda p: p.start)
+
+    def _decimals(self, data: bytes, skeleton: bytes) -> list[Coordinate]:
+        found: list[Coordinate] = []
+        for needle in self.decimal_needles:
+            size = len(needle) - 3  # digits before the point
+            start = skeleton.find(needle)
+            while start >= 0:
+                # Not part of a longer integer part or a dotted version, and a
+                # whole degree near the bench.
+                lead = skeleton[start - 1] if start else 0x20
+                if lead not in b"0." and int(data[start : start + size]) in self.degrees:
+                    self._add(found, data, skeleton, start, _DECIMAL, 1.0)
+                start = skeleton.find(needle, start + len(needle))
+        return sorted(found, key=lambda c: c.start)
+
+    def _e7(self, data: bytes, skeleton: bytes) -> list[Coordinate]:
+        found: list[Coordinate] = []
+        start = skeleton.find(b"0000000")  # the first digit of a run (earlier runs skipped)
+        while start >= 0:
+            run_end = _NOT_DIGIT.search(skeleton, start + 7)
+            end = run_end.start() if run_end else len(skeleton)
+            if end - start <= 10 and int(data[start : end - 7] or b"0") in self.degrees:
+                self._add(found, data, skeleton, start, _E7, 1e7)
+            start = skeleton.find(b"0000000", end)
+        return found
+
+    def _add(
+        self,
+        found: list[Coordinate],
+        data: bytes,
+        skeleton: bytes,
+        start: int,
+        exact: re.Pattern[bytes],
+        scale: float,
+    ) -> None:
+        """Confirm the number at ``start`` in data, its sign first, as the regex would."""
+        match = exact.match(data, start - 1) if start and skeleton[start - 1] == 0x2D else None
+        if match is None:
+            match = exact.match(data, start)
+        if match is not None:
+            value = float(match.group()) / scale
+            if self._in_band(value):
+                found.append(Coordinate(match.start(), match.end(), value))
+
+    def _in_band(self, value: float) -> bool:
+        bench = self.bench
+        if abs(value - bench.lat) <= self.lat_band:
+            return True
+        return abs((value - bench.lon + 180.0) % 360.0 - 180.0) <= self.lon_band
+
+    def _pairs(self, data: bytes, numbers: list[Coordinate], form: str) -> list[Pair]:
+        pairs = []
+        used_until = -1
+        for i, first in enumerate(numbers):
+            if first.start < used_until:
+                continue
+            for second in numbers[i + 1 :]:
+                if second.start - first.end > self.window:
+                    break
+                if self._near(first.value, second.value) or self._near(second.value, first.value):
+                    text = f"{_text(data, first)},{_text(data, second)}"
+                    pairs.append(Pair(first.start, second.end, text, form))
+                    used_until = second.end
+                    break
+        return pairs
+
+    def _near(self, lat: float, lon: float) -> bool:
+        if abs(lat) > 90 or abs(lon) > 180:
+            return False
+        bench = self.bench
+        return haversine_km(lat, lon, bench.lat, bench.lon) <= bench.radius_km
+
+
+def _whole_degrees(center: float, band: float) -> set[int]:
+    """The integer parts of |v| for every coordinate v within ``band`` of ``center``."""
+    low, high = center - band, center + band
+    if low <= 0 <= high:
+        return set(range(0, math.floor(max(-low, high)) + 1))
+    low, high = sorted((abs(low), abs(high)))
+    degrees = set(range(math.floor(low), math.floor(high) + 1))
+    if high > 180:  # a longitude band across the antimeridian
+        degrees |= set(range(math.floor(360 - high), 181))
+    return degrees
+
+
+def _text(data: bytes, number: Coordinate) -> str:
+    return data[number.start : number.end].decode("ascii")

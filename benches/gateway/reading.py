@@ -1,0 +1,58 @@
+"""One capture, packet by packet, into flows: the analyzer's hot loop.
+
+records (:mod:`~benches.gateway.pcapread`) → IP packets from raw bytes
+(:mod:`~benches.gateway.packets`), fragments made whole
+(:mod:`~benches.gateway.defrag`) → the flow table
+(:mod:`~benches.gateway.flows`), which hands every flow's bytes to whatever
+``opener`` opens for it (the seam, :mod:`~benches.gateway.streams`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from benches.gateway.defrag import Defragmenter
+from benches.gateway.flows import Flow, FlowTable
+from benches.gateway.packets import NOT_IP, Fragment, parse
+from benches.gateway.pcapread import PcapFile
+from benches.gateway.results import CaptureStats
+from benches.gateway.streams import FlowOpener
+
+SWEEP_MASK = 0xFFF  # look for idle flows every 4,096 frames
+
+
+def read_flows(
+    capture: PcapFile, opener: FlowOpener, phones: Collection[str] = ()
+) -> tuple[list[Flow], CaptureStats]:
+    """Every flow of the capture (closed, in the order each began) and the capture's counts."""
+    table = FlowTable(str(capture.path), opener, phones)
+    defrag = Defragmenter()
+    add = table.add
+    non_ip = unreadable = 0
+    with capture:
+        for frame, time, linktype, buf, start, end in capture.records():
+            if not frame & SWEEP_MASK:
+                table.sweep(time)
+            packet = parse(linktype, buf, start, end)
+            if type(packet) is tuple:  # a Packet; a Fragment is a NamedTuple
+                add(frame, time, packet)  # type: ignore[arg-type]  # narrowed just above
+            elif type(packet) is Fragment:
+                whole = defrag.add(packet, time)
+                if whole is not None:
+                    add(frame, time, *whole)
+            elif packet == NOT_IP:
+                non_ip += 1
+            else:
+                unreadable += 1
+    defrag.finish()
+    flows = table.finish()
+    stats = capture.stats
+    counts = CaptureStats(
+        pcap=str(capture.path),
+        packets=stats.records,
+        unreadable=stats.unreadable + unreadable + table.counters.unreadable,
+        truncated=stats.truncated,
+        fragments=defrag.unreassembled,
+        non_ip=non_ip,
+    )
+    return sorted(flows, key=lambda f: f.first_frame), counts
