@@ -291,8 +291,8 @@ def test_wifi_mac_in_any_form(text: str) -> None:
     "text",
     [
         f"9{IMEI}",  # inside a longer digit run
-        f"{IMEI}0",
-        ICCID[:-1],  # a prefix of the ICCID is not the ICCID
+        f"{IMEI}01",  # 17 digits: neither the IMEI nor an IMEISV
+        ICCID[:-2],  # the issuer's prefix of the ICCID is not the ICCID
         f"{ICCID}5",
         "1700000000352098100123452",
         "02:00:00:00:02:01:ff",  # a longer hardware address
@@ -304,6 +304,11 @@ def test_wifi_mac_in_any_form(text: str) -> None:
 )
 def test_near_misses_do_not_match(text: str) -> None:
     assert found(f"x {text} y".encode()) == []
+
+
+def test_iccid_without_its_check_digit_and_imeisv_are_matches() -> None:
+    assert found(f"x {ICCID[:-1]} y".encode()) == [(SERIAL, "iccid", ICCID)]
+    assert found(f"x {IMEI}0 y".encode()) == [(SERIAL, "imei", IMEI)]  # IMEISV, SV "20"
 
 
 def test_another_devices_imei_is_that_device() -> None:

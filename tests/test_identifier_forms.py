@@ -94,11 +94,12 @@ def test_the_longest_form_only() -> None:
     assert found(base64.b64encode(b"=" + IMEI.encode())) == [("imei", "imei-15", "base64")]
 
 
-def test_imeisv_whose_version_starts_with_the_check_digit_is_a_longer_number() -> None:
-    """Decision: IMEI + one digit is a longer number (the rack's near-miss tests say so),
-    so an IMEISV whose version begins with the check digit (1 in 10) is not reported."""
-    assert found(f"sv={IMEI}7&".encode()) == []
+def test_every_imeisv_is_reported_whatever_its_software_version() -> None:
+    """Decision: 16 digits starting with the phone's TAC+SNR are its IMEISV, even when
+    the version's first digit equals the IMEI's check digit (IMEI + one digit)."""
+    assert found(f"sv={IMEI}7&".encode()) == [("imei", "imeisv", "plain")]
     assert found(f"sv={IMEI[:14]}17&".encode()) == [("imei", "imeisv", "plain")]
+    assert found(f"sv={IMEI}71&".encode()) == []  # 17 digits: a longer number
 
 
 def test_every_imei_of_a_dual_sim_phone() -> None:

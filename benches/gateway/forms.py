@@ -82,8 +82,9 @@ class Suffix:
     """Digits that must follow a form, whatever they are: an IMEISV's software version."""
 
     length: int
-    # First digits that make it another form: the IMEI's own check digit there
-    # makes the 16 digits the 15-digit IMEI followed by one more digit.
+    # First digits that make it another form. Empty for the IMEISV: any 16
+    # digits that start with the phone's TAC+SNR are that phone's IMEISV, even
+    # when the SV's first digit happens to equal the IMEI's check digit.
     refused: frozenset[int] = frozenset()
 
 
@@ -135,7 +136,7 @@ def forms(kind: str, value: str) -> list[Form]:
 
 def _imei(value: str) -> list[Form]:
     base = value[:14]  # TAC + serial, without the check digit
-    version = Suffix(2, frozenset(value[14:].encode()))
+    version = Suffix(2)
     found = [
         Form("imei", value, "imei-15", value.encode(), NUMBER),
         Form("imei", value, "imei-14", base.encode(), NUMBER),
@@ -163,6 +164,10 @@ def _grouped(digits: str, sizes: tuple[int, ...], separator: bytes) -> bytes:
 
 def _iccid(value: str) -> list[Form]:
     found = [Form("iccid", value, "iccid", value.encode(), NUMBER)]
+    if len(value) == 20 and luhn_digit(value[:19]) == value[19]:
+        # The issue asks for the ICCID "without the check digit" too; a shorter
+        # prefix (the issuer's) never matches.
+        found.append(Form("iccid", value, "iccid-19", value[:19].encode(), NUMBER))
     if len(value) % 2:
         # An odd-length ICCID is stored with an F filler; software that prints
         # the raw EF_ICCID shows it. Appending the Luhn digit gives 20 digits.
