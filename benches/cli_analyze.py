@@ -16,7 +16,7 @@ from typing import Any
 
 from benches.cli import CommandError
 from benches.gateway.analyzer import Analysis, analyze
-from benches.gateway.geo import GeoDatabase
+from benches.gateway.geo import GeoDatabase, GeoDataError
 from benches.gateway.pcapread import CaptureError
 from benches.inventory import InventoryError, load_manifest, load_rack
 from benches.policy import FAIL, PASS, Verdict, evaluate
@@ -57,6 +57,15 @@ def register(subparsers: Any) -> None:
         metavar="NAME",
         help="a DNS name the phone must have looked up in the captures (repeatable)",
     )
+    parser.add_argument(
+        "--mmdb",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="FILE",
+        help="a MaxMind or DB-IP .mmdb file to use instead of the bundled GeoLite2 data "
+        "(repeatable: e.g. a country and an ASN database)",
+    )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.set_defaults(func=run)
 
@@ -65,9 +74,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         rack = load_rack(args.devices)
         manifest = load_manifest(args.firmware)
-        geo = GeoDatabase(rack.virtual.endpoints if rack.virtual else ())
+        overlay = rack.virtual.endpoints if rack.virtual else ()
+        geo = GeoDatabase(overlay, mmdb=args.mmdb or None)
         analysis = analyze(args.captures, rack, geo)
-    except (CaptureError, InventoryError) as error:
+    except (CaptureError, InventoryError, GeoDataError) as error:
         raise CommandError(str(error)) from None
     except OSError as error:
         raise CommandError(f"{error.filename or ''}: {error.strerror or error}") from None

@@ -33,11 +33,12 @@ The policy never reads files: the caller hands it the analysis and health.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import PurePath
 from typing import Any
 
 from benches.gateway.analyzer import Analysis, Flow, Match, mask_value
+from benches.gateway.geo import Place, ruling_country
 from benches.gateway.health import CaptureHealth
 from benches.inventory.models import Policy
 from benches.redact import identifier_label
@@ -184,7 +185,8 @@ def _region_findings(analysis: Analysis, policy: Policy) -> list[Finding]:
     findings = []
     seen = set()
     for flow in analysis.flows:
-        if flow.local or flow.country is None or flow.country in policy.allowed_countries:
+        country = _ruling_country(flow, policy)
+        if flow.local or country is None or country in policy.allowed_countries:
             continue
         if (flow.pcap, flow.dst_ip) in seen:
             continue
@@ -192,8 +194,21 @@ def _region_findings(analysis: Analysis, policy: Policy) -> list[Finding]:
         evidence = (
             f"{flow.protocol} {flow.client_ip}:{flow.client_port} -> {flow.dst_ip}:{flow.dst_port}"
         )
-        findings.append(_finding(analysis, REGION_VIOLATION, flow, evidence=evidence))
+        place = _place(flow)
+        if place.disagreement:
+            evidence += f"; geo signals disagree: {place.describe()}"
+        found = _finding(analysis, REGION_VIOLATION, flow, evidence=evidence)
+        findings.append(replace(found, country=country))
     return findings
+
+
+def _place(flow: Flow) -> Place:
+    return Place(flow.country, flow.owner, flow.geo_source, dict(flow.countries))
+
+
+def _ruling_country(flow: Flow, policy: Policy) -> str | None:
+    """When the geo signals disagree, the one the policy does not allow rules."""
+    return ruling_country(_place(flow), policy.allowed_countries)
 
 
 def _host_findings(analysis: Analysis, policy: Policy) -> list[Finding]:

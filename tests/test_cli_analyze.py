@@ -205,3 +205,29 @@ def test_missing_firmware_file_is_one_line_and_exit_2(
     result = bench("analyze", capture, "--devices", devices, "--firmware", tmp_path / "nope.yaml")
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("bench: error: ")
+
+
+def test_a_user_mmdb_is_used_and_named_in_the_result(
+    tmp_path: Path, inputs: tuple[Path, Path]
+) -> None:
+    from test_geo import write_mmdb
+
+    mmdb = write_mmdb(
+        tmp_path / "country.mmdb",
+        "GeoLite2-Country",
+        [("1.0.0.0/8", {"country": {"iso_code": "AU"}})],
+    )
+    capture = write_pcap(tmp_path / "boot-1.pcap", clean_boot())
+    result, document = analyze_json(inputs, capture, extra=("--mmdb", str(mmdb)))
+    assert result.returncode == 0, result.stderr
+    assert "GeoLite2-Country" in json.dumps(document["geo"])
+
+
+def test_a_bad_mmdb_is_one_line_naming_the_file(tmp_path: Path, inputs: tuple[Path, Path]) -> None:
+    bad = tmp_path / "broken.mmdb"
+    bad.write_bytes(b"not a maxmind database")
+    capture = write_pcap(tmp_path / "boot-1.pcap", clean_boot())
+    result, _ = analyze_json(inputs, capture, extra=("--mmdb", str(bad)))
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "broken.mmdb" in lines[0], result.stderr

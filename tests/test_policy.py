@@ -351,3 +351,17 @@ def test_verdict_to_dict_is_masked(tmp_path: Path) -> None:
         assert key in finding
     assert {"owner", "packet", "message", "evidence", "pcap"} <= finding.keys()
     assert "352098100123452" not in str(document)
+
+
+
+def test_disagreeing_geo_signals_the_stricter_one_rules(tmp_path: Path) -> None:
+    """One signal says FI (allowed), the registry says CN (not): a region violation."""
+    packets = tls_exchange(PHONE_IP, 40000, FOTA_IP, "fota.vendor.example").packets
+    analysis = analysis_of(tmp_path, packets)
+    flow = replace(analysis.flows[0], countries={"geoip2fast": "FI", "iptocc": "CN"})
+    split = replace(analysis, flows=[flow])
+    regions = [f for f in evaluate(split, POLICY).findings if f.kind == REGION_VIOLATION]
+    assert [f.country for f in regions] == ["CN"]
+    assert "geo signals disagree: FI (geoip2fast) / CN (iptocc)" in regions[0].evidence
+    agreed = replace(analysis, flows=[replace(flow, countries={"a": "FI", "b": "FI"})])
+    assert not [f for f in evaluate(agreed, POLICY).findings if f.kind == REGION_VIOLATION]

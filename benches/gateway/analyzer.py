@@ -128,6 +128,7 @@ def _describe(
         country=place.country,
         owner=place.owner,
         geo_source=place.source,
+        countries=dict(place.countries),
         packets=raw.packets,
         bytes=raw.bytes,
         bytes_to_server=inspection.to_server.bytes,

@@ -44,6 +44,8 @@ class Flow:
     first_time: float
     last_time: float
     gaps: int  # holes in the TCP byte streams
+    # Every geo signal's answer, by source: {"geoip2fast": "IN", "iptocc": "US"}.
+    countries: dict[str, str | None] = field(default_factory=dict, hash=False)
 
     @property
     def local(self) -> bool:
@@ -87,6 +89,7 @@ class Flow:
             "first_time": self.first_time,
             "last_time": self.last_time,
             "gaps": self.gaps,
+            "countries": dict(self.countries),
         }
 
 
