@@ -51,6 +51,7 @@ def analyze(pcaps: Sequence[Path], rack: Rack, geo: GeoDatabase) -> Analysis:
     raw_flows: list[flowmod.Flow] = []
     for capture in files:
         raw_flows.extend(_read(capture, inspector, analysis, devices.keys()))
+    inspector.search_datagrams()
     analysis.dns_queries = inspector.dns.sorted_queries()
     places = _Places(geo)
     ids: dict[int, Flow] = {}

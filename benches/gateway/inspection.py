@@ -3,11 +3,12 @@
 :class:`Inspector` opens a :class:`FlowInspection` per flow (see
 :mod:`benches.gateway.streams` for the calls a producer makes). Every byte of
 every stream and datagram is searched, whatever the port or protocol: a stream
-through a :class:`StreamScanner` (a match may span packets; the scanner is fed
-:data:`BATCH` bytes at a time), a datagram or a stray copy on its own. HTTP
-bodies are searched again in every decoded form. Matches are kept as
-:class:`RawMatch` (the flow is still being read); the analyzer turns them
-into results.
+through a :class:`~benches.gateway.scanning.StreamScanner` (a match may span
+packets; the scanner is fed :data:`~benches.gateway.batching.BATCH` bytes at a
+time), a datagram or a stray copy on its own (datagrams of all flows are
+screened together first, :mod:`~benches.gateway.batching`). HTTP bodies are
+searched again in every decoded form. Matches are kept as :class:`RawMatch`
+(the flow is still being read); the analyzer turns them into results.
 """
 
 from __future__ import annotations
@@ -70,14 +71,22 @@ class Inspector:
         self.matches: list[RawMatch] = []
         self.flows: list[FlowInspection] = []
         self.dns = DnsLog()
+        self.datagrams: Datagrams[StreamInspection] = Datagrams(scanner)  # not yet searched
 
     def open(self, info: FlowInfo) -> FlowInspection:
         flow = FlowInspection(self, len(self.flows), info)
         self.flows.append(flow)
         return flow
 
+    def search_datagrams(self) -> None:
+        """Search the datagrams gathered so far; call it before reading ``matches``."""
+        for stream, offset, chunk, frame in self.datagrams.take():
+            stream.alone(offset, chunk, frame, "datagram")
+
 
 class FlowInspection:
+    """One flow: a FlowSink, with what its protocol readers learned in ``facts``."""
+
     __slots__ = ("inspector", "index", "info", "facts", "to_server", "to_client")
 
     def __init__(self, inspector: Inspector, index: int, info: FlowInfo) -> None:
@@ -115,8 +124,7 @@ class StreamInspection:
     """One direction of a flow: a StreamSink."""
 
     __slots__ = ("flow", "direction", "decrypted", "readers", "bytes", "frame", "scanner",
-                 "base", "recent", "pending", "pending_bytes", "datagrams",
-                 "alternate")  # fmt: skip
+                 "base", "recent", "pending", "pending_bytes", "alternate")  # fmt: skip
 
     def __init__(self, flow: FlowInspection, direction: str) -> None:
         self.flow = flow
@@ -132,7 +140,6 @@ class StreamInspection:
         # call, and a 1,400-byte segment is a small call. A hit is found BATCH bytes later.
         self.pending: list[bytes] = []  # chunks not yet fed to the scanner
         self.pending_bytes = 0
-        self.datagrams: Datagrams | None = None  # datagrams not yet searched
         self.alternate: tuple[int, bytes] = (-1, b"")  # (end, last bytes) of the last stray copy
 
     def data(self, offset: int, chunk: bytes, frame: int, time: float) -> None:
@@ -190,25 +197,19 @@ class StreamInspection:
         offset = self.bytes
         self.bytes += len(chunk)
         self.frame = frame
-        if chunk:
-            batch = self.datagrams
-            if batch is None:
-                batch = self.datagrams = Datagrams(self.flow.inspector.scanner)
-            if batch.add(offset, chunk, frame):
-                self._search_datagrams()
+        inspector = self.flow.inspector
+        if chunk and inspector.datagrams.add(self, offset, chunk, frame):
+            inspector.search_datagrams()
         if self.readers:
             self.readers = [r for r in self.readers if r.datagram(chunk, frame, time)]
 
     def close(self) -> None:
         self.gap(self.bytes)
-        self._search_datagrams()
-        self.datagrams = None
         self.alternate = (-1, b"")
 
     def idle(self) -> None:
         """Nothing came for a while: search what is pending, settle the hits that wait."""
         self._feed()
-        self._search_datagrams()
         if self.recent is not None and self.recent.waiting:
             self._record(self.recent.drain(), "stream")
 
@@ -250,12 +251,8 @@ class StreamInspection:
         self.scanner = None
         self.recent = None
 
-    def _search_datagrams(self) -> None:
-        if self.datagrams is not None:
-            for offset, chunk, frame in self.datagrams.take():
-                self._alone(offset, chunk, frame, "datagram")
-
-    def _alone(self, offset: int, chunk: bytes, frame: int, source: str) -> None:
+    def alone(self, offset: int, chunk: bytes, frame: int, source: str) -> None:
+        """Search bytes on their own: a datagram, or a copy with no stream around it."""
         if not chunk:
             return
         hits = self.flow.inspector.scanner.scan(chunk)
