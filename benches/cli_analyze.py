@@ -84,7 +84,9 @@ def run(args: argparse.Namespace) -> int:
     verdict = evaluate(analysis, manifest.policy, expected_canaries=args.canary)
     document = result_document(verdict, analysis, geo.info(), manifest.build)
     if args.json:
-        print(json.dumps(document, indent=2))
+        # Streamed, not one big string: a night of captures gives a large document.
+        json.dump(document, sys.stdout, indent=2)
+        print()
     else:
         sys.stdout.reconfigure(errors="replace")  # type: ignore[union-attr]
         print(render_text(document))

@@ -246,7 +246,12 @@ def _crypto_frames(payload: bytes) -> tuple[tuple[int, bytes], ...]:
     reader = _Reader(payload, 0)
     while reader.offset < len(payload):
         kind = reader.varint()
-        if kind in (FRAME_PADDING, FRAME_PING):
+        if kind == FRAME_PADDING:
+            # Initials are padded to 1200 bytes: skip the run of zeros in one step.
+            rest = payload[reader.offset :].lstrip(b"\x00")
+            reader.offset = len(payload) - len(rest)
+            continue
+        if kind == FRAME_PING:
             continue
         if kind == FRAME_CRYPTO:
             offset, length = reader.varint(), reader.varint()
