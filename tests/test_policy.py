@@ -353,7 +353,6 @@ def test_verdict_to_dict_is_masked(tmp_path: Path) -> None:
     assert "352098100123452" not in str(document)
 
 
-
 def test_disagreeing_geo_signals_the_stricter_one_rules(tmp_path: Path) -> None:
     """One signal says FI (allowed), the registry says CN (not): a region violation."""
     packets = tls_exchange(PHONE_IP, 40000, FOTA_IP, "fota.vendor.example").packets
