@@ -9,10 +9,9 @@ from hypothesis import strategies as st
 from pcaps import client_hello, http_post
 from scapy.layers.dns import DNS, DNSQR, DNSRR
 
+from benches.gateway.dnswire import parse_dns, parse_dns_stream
 from benches.gateway.protocols import (
     parse_client_hello_message,
-    parse_dns,
-    parse_dns_stream,
     parse_http_request,
     parse_tls_client_hello,
 )

@@ -23,7 +23,7 @@ import bisect
 import functools
 import ipaddress
 
-from benches.gateway.protocols import DnsMessage
+from benches.gateway.dnswire import DnsMessage
 from benches.gateway.results import DnsQuery
 from benches.gateway.streams import FlowInfo
 

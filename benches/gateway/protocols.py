@@ -1,4 +1,4 @@
-"""Parsers for the few protocol fields the analyzer needs to name a destination.
+"""Parsers for the TLS and HTTP fields the analyzer needs to name a destination (DNS: dnswire).
 
 Every byte here was written by the network, and a phone under test is not a
 friend: each parser reads defensively, returns None on anything it does not
@@ -7,48 +7,9 @@ understand, and never raises.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 import struct
 from dataclasses import dataclass
-
-from scapy.layers.dns import DNS
-
-DNS_TYPES = {1: "A", 5: "CNAME", 28: "AAAA"}
-MAX_CNAME_HOPS = 16
-
-
-@dataclass(frozen=True)
-class DnsRecord:
-    name: str  # the record's owner name, normalised
-    type: str  # "A", "AAAA" or "CNAME"
-    value: str  # an address, or the canonical name for a CNAME
-
-
-@dataclass(frozen=True)
-class DnsMessage:
-    id: int
-    response: bool
-    rcode: int
-    questions: tuple[str, ...]  # query names, normalised
-    answers: tuple[DnsRecord, ...]  # A, AAAA and CNAME answers; other types are left out
-
-    def addresses(self) -> dict[str, tuple[str, ...]]:
-        """Map each answered address to its name chain: the queried name first, the
-        name that owns the address record last (CNAMEs in between)."""
-        aliases = {r.value: r.name for r in self.answers if r.type == "CNAME"}
-        result: dict[str, tuple[str, ...]] = {}
-        for record in self.answers:
-            if record.type not in ("A", "AAAA"):
-                continue
-            chain = [record.name]
-            while chain[0] not in self.questions and len(chain) <= MAX_CNAME_HOPS:
-                previous = aliases.get(chain[0])
-                if previous is None or previous in chain:
-                    break
-                chain.insert(0, previous)
-            result.setdefault(record.value, tuple(chain))
-        return result
 
 
 @dataclass(frozen=True)
@@ -80,80 +41,6 @@ def normalise_name(raw: bytes | str) -> str | None:
     if not text or len(text) > 253 or not text.isprintable() or " " in text:
         return None
     return text
-
-
-# --- DNS -------------------------------------------------------------------
-
-
-def parse_dns(data: bytes) -> DnsMessage | None:
-    """One DNS message (a UDP payload); None when it is not one."""
-    if len(data) < 12:
-        return None
-    try:
-        message = DNS(data)
-        return _dns_message(message)
-    except Exception:  # scapy raises anything on hostile bytes
-        return None
-
-
-def parse_dns_stream(data: bytes) -> list[DnsMessage]:
-    """DNS over TCP: messages each prefixed with a two-byte length."""
-    messages = []
-    offset = 0
-    while offset + 2 <= len(data):
-        (length,) = struct.unpack_from("!H", data, offset)
-        body = data[offset + 2 : offset + 2 + length]
-        if len(body) < length:
-            break
-        message = parse_dns(body)
-        if message is None:
-            break
-        messages.append(message)
-        offset += 2 + length
-    return messages
-
-
-def _dns_message(message: DNS) -> DnsMessage | None:
-    questions = list(message.qd or [])
-    answers = list(message.an or [])
-    if message.opcode != 0 or len(questions) != message.qdcount or not questions:
-        return None
-    if len(answers) != message.ancount:
-        return None
-    names = []
-    for question in questions:
-        name = normalise_name(question.qname)
-        if name is None:
-            return None
-        names.append(name)
-    records = []
-    for answer in answers:
-        kind = DNS_TYPES.get(int(answer.type))
-        owner = normalise_name(answer.rrname)
-        if kind is None or owner is None:
-            continue
-        value = _record_value(kind, answer.rdata)
-        if value is not None:
-            records.append(DnsRecord(owner, kind, value))
-    return DnsMessage(
-        id=int(message.id),
-        response=bool(message.qr),
-        rcode=int(message.rcode),
-        questions=tuple(names),
-        answers=tuple(records),
-    )
-
-
-def _record_value(kind: str, rdata: object) -> str | None:
-    if kind == "CNAME":
-        return normalise_name(rdata) if isinstance(rdata, bytes | str) else None
-    try:
-        address = ipaddress.ip_address(str(rdata))
-    except ValueError:
-        return None
-    if (kind == "A") != (address.version == 4):
-        return None
-    return str(address)
 
 
 # --- TLS -------------------------------------------------------------------

@@ -12,9 +12,9 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from benches.gateway.dnswire import parse_dns
+from benches.gateway.dnswire import DnsMessage, parse_dns
 from benches.gateway.http import HttpConversation, HttpMessage, HttpStreamParser
-from benches.gateway.protocols import ClientHello, DnsMessage, HttpRequest, parse_tls_client_hello
+from benches.gateway.protocols import ClientHello, HttpRequest, parse_tls_client_hello
 from benches.gateway.quic import VERSIONS, ClientInitials
 
 TLS_HANDSHAKE = 0x16
