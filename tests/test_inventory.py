@@ -687,7 +687,7 @@ def test_the_error_is_one_line_whatever_the_key(workdir: Path) -> None:
 
     assert rack_error(text) == (
         "devices.yaml:3: bench.two\\nlines: unknown key two\\nlines; "
-        "known keys: name, location, gateway, adb, timings"
+        "known keys: name, location, gateway, adb, timings, relays"
     )
 
 

@@ -32,6 +32,11 @@ class Timings:
     boot_timeout_s: float = 120.0  # how long the bench waits for boot_completed
     settle_s: float = 2.0  # quiet time after boot_completed inside the window
     canary_timeout_s: float = 5.0  # how long the capture may lag behind a canary
+    power_off_s: float = 3.0  # a hard power cycle keeps the power cut this long
+    power_button_s: float = 0.6  # how long a relay holds the power button to switch a phone on
+    screen_off_s: float = 5.0  # unlock cycle: how long the screen stays off before the wake
+    idle_s: float = 60.0  # idle cycle: the quiet window, screen off, nothing driven
+    recovery_wait_s: float = 30.0  # recovery, step 1: how long to wait for an offline phone
 
 
 @dataclass(frozen=True)
@@ -46,12 +51,57 @@ class AdbServer:
 
 
 @dataclass(frozen=True)
+class AsciiCommands:
+    """What an ASCII-speaking relay board or PDU wants, as templates with `{channel}`."""
+
+    on: str  # closes the channel (power on / button held), e.g. "ON {channel}\r\n"
+    off: str  # opens it again
+    reply: str | None = None  # text every command must answer with, e.g. "OK"
+
+
+@dataclass(frozen=True)
+class RelayBoard:
+    """A relay board (or PDU) on a serial port; phones name it in `power` and `power_button`."""
+
+    name: str
+    driver: str  # "lcus" (CH340 LCUS 4-byte frames) or "ascii" (command templates)
+    # A device path (relative paths are from devices.yaml's folder), rfc2217:// or socket://.
+    port: str
+    baud: int = 9600
+    channels: int = 4
+    ascii: AsciiCommands | None = None  # the ascii driver's commands
+
+
+@dataclass(frozen=True)
+class RelayLink:
+    """One channel of one relay board."""
+
+    relay: str  # a bench.relays[].name
+    channel: int  # 1-based, as printed on the board
+
+
+@dataclass(frozen=True)
+class SerialConsole:
+    """A phone's UART console: a device path (relative: from devices.yaml), rfc2217:// or socket://."""
+
+    port: str
+    baud: int = 115200
+
+
+@dataclass(frozen=True)
 class Bench:
     name: str
     location: Location
     gateway: Gateway = field(default_factory=Gateway)
     adb: AdbServer = field(default_factory=AdbServer)
     timings: Timings = field(default_factory=Timings)
+    relays: tuple[RelayBoard, ...] = ()
+
+    def relay(self, name: str) -> RelayBoard:
+        for board in self.relays:
+            if board.name == name:
+                return board
+        raise KeyError(name)
 
 
 @dataclass(frozen=True)
@@ -83,10 +133,21 @@ class Device:
     # host:port of the phone's adbd when it is reached over TCP (`adb connect`);
     # the adb server then knows the phone by this address instead of `serial`.
     adb_connect: str | None = None
+    power: RelayLink | None = None  # the relay that cuts and restores its supply
+    power_button: RelayLink | None = None  # the relay wired across its power button
+    console: SerialConsole | None = None
+    unlock_pin: str | None = None  # the keyguard PIN, when the phone has one set
+    # fastboot's name for the phone in the bootloader: its USB serial (the default)
+    # or "tcp:HOST:PORT" for fastboot over TCP.
+    fastboot: str | None = None
 
     @property
     def adb_serial(self) -> str:
         return self.adb_connect or self.serial
+
+    @property
+    def fastboot_serial(self) -> str:
+        return self.fastboot or self.serial
 
 
 @dataclass(frozen=True)
@@ -99,12 +160,40 @@ class Endpoint:
     owner: str  # the network owner (AS name) it stands for
 
 
+FAULT_KINDS = ("hang_at_boot", "never_return", "drop_adb", "wrong_build", "other_imei")
+
+
+@dataclass(frozen=True)
+class Fault:
+    """Something that goes wrong with one virtual phone, for the bench's recovery to face.
+
+    hang_at_boot   boot number `boot` stops before adbd starts; a power cut clears it
+    never_return   from boot number `boot` on, the phone never starts again
+    drop_adb       `after_s` after boot number `boot` completes, adbd goes away; it comes
+                   back `back_after_s` later, or never when that is absent
+    wrong_build    the phone runs `fingerprint`, not the manifest's
+    other_imei     the phone's own IMEIs are `imei`, whatever devices.yaml declares
+    """
+
+    serial: str
+    kind: str  # one of FAULT_KINDS
+    boot: int = 2  # 1 is the power-on when the rack starts; 2 the first reboot
+    after_s: float = 0.0
+    back_after_s: float | None = None
+    fingerprint: str | None = None
+    imei: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
 class VirtualRack:
     """Present when devices.yaml describes a virtual rack the bench starts itself."""
 
     resolver: str  # loopback address of the simulated DNS resolver
     endpoints: tuple[Endpoint, ...]
+    faults: tuple[Fault, ...] = ()
+
+    def faults_of(self, serial: str) -> tuple[Fault, ...]:
+        return tuple(fault for fault in self.faults if fault.serial == serial)
 
 
 @dataclass(frozen=True)

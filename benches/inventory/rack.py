@@ -6,11 +6,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from benches.inventory import regions, validators
+from benches.inventory.faults import check_fault_serials, read_fault
+from benches.inventory.hardware import HardwareReader
 from benches.inventory.models import (
     AdbServer,
     Bench,
     Device,
     Endpoint,
+    Fault,
     Gateway,
     Identity,
     Location,
@@ -24,12 +27,18 @@ from benches.inventory.nodes import Cursor
 
 def read_rack(root: Cursor, path: Path) -> Rack:
     top = root.fields(
-        required={"bench": read_bench, "devices": _later},
-        optional={"virtual": read_virtual},
+        required={"bench": _later, "devices": _later},
+        optional={"virtual": _VirtualReader().read},
     )
-    virtual: VirtualRack | None = top.get("virtual")
-    devices = _DevicesReader(virtual=virtual is not None).read(top["devices"])
-    return Rack(path=path, bench=top["bench"], devices=devices, virtual=virtual)
+    virtual_reader: tuple[VirtualRack, tuple[tuple[Fault, Cursor], ...]] | None = top.get("virtual")
+    hardware = HardwareReader(rack_dir=path.parent, virtual=virtual_reader is not None)
+    bench = read_bench(top["bench"], hardware)
+    devices = _DevicesReader(virtual_reader is not None, hardware).read(top["devices"])
+    virtual = None
+    if virtual_reader is not None:
+        virtual, faults = virtual_reader
+        check_fault_serials(faults, {device.serial for device in devices})
+    return Rack(path=path, bench=bench, devices=devices, virtual=virtual)
 
 
 def _later(cursor: Cursor) -> Cursor:
@@ -37,10 +46,15 @@ def _later(cursor: Cursor) -> Cursor:
     return cursor
 
 
-def read_bench(cursor: Cursor) -> Bench:
+def read_bench(cursor: Cursor, hardware: HardwareReader) -> Bench:
     values = cursor.fields(
         required={"name": _label, "location": read_location},
-        optional={"gateway": read_gateway, "adb": read_adb, "timings": read_timings},
+        optional={
+            "gateway": read_gateway,
+            "adb": read_adb,
+            "timings": read_timings,
+            "relays": hardware.relays,
+        },
     )
     return Bench(**values)
 
@@ -69,19 +83,13 @@ def read_timings(cursor: Cursor) -> Timings:
         "boot_timeout_s",
         "settle_s",
         "canary_timeout_s",
+        "power_off_s",
+        "power_button_s",
+        "screen_off_s",
+        "idle_s",
+        "recovery_wait_s",
     )
     return Timings(**cursor.fields(required={}, optional=dict.fromkeys(keys, _positive)))
-
-
-def read_virtual(cursor: Cursor) -> VirtualRack:
-    hosts = _Unique()
-    values = cursor.fields(
-        required={
-            "resolver": _loopback,
-            "endpoints": lambda c: c.list_of(lambda item: read_endpoint(item, hosts)),
-        }
-    )
-    return VirtualRack(**values)
 
 
 def read_endpoint(cursor: Cursor, hosts: _Unique) -> Endpoint:
@@ -110,10 +118,29 @@ class _Unique:
 
 
 @dataclass
+class _VirtualReader:
+    """The virtual rack; fault serials are checked once devices[] is read."""
+
+    hosts: _Unique = field(default_factory=_Unique)
+
+    def read(self, cursor: Cursor) -> tuple[VirtualRack, tuple[tuple[Fault, Cursor], ...]]:
+        values = cursor.fields(
+            required={
+                "resolver": _loopback,
+                "endpoints": lambda c: c.list_of(lambda item: read_endpoint(item, self.hosts)),
+            },
+            optional={"faults": lambda c: c.list_of(read_fault)},
+        )
+        faults = values.pop("faults", ())
+        return VirtualRack(**values, faults=tuple(f for f, _ in faults)), faults
+
+
+@dataclass
 class _DevicesReader:
     """Reads devices[], checking uniqueness across the rack and the virtual rack's rules."""
 
     virtual: bool
+    hardware: HardwareReader
     unique: _Unique = field(default_factory=_Unique)
 
     def read(self, cursor: Cursor) -> tuple[Device, ...]:
@@ -130,7 +157,14 @@ class _DevicesReader:
                 "network": self.network,
                 "identity": self.identity,
             },
-            optional={"adb_connect": self.adb_connect},
+            optional={
+                "adb_connect": self.adb_connect,
+                "power": self.hardware.link,
+                "power_button": self.hardware.link,
+                "console": self.hardware.console,
+                "unlock_pin": _pin,
+                "fastboot": self.fastboot,
+            },
         )
         return Device(**values)
 
@@ -172,8 +206,27 @@ class _DevicesReader:
             cursor.apply(validators.loopback_ipv4, host)
         return self.unique.claim("adb_connect", cursor, cursor.string())
 
+    def fastboot(self, cursor: Cursor) -> str:
+        """A USB serial, or tcp:HOST:PORT / udp:HOST:PORT for fastboot over the network."""
+        text = cursor.checked(validators.word)
+        scheme, colon, rest = text.partition(":")
+        if colon and scheme in ("tcp", "udp"):
+            host, _ = cursor.apply(validators.host_port, rest)
+            if self.virtual:
+                cursor.apply(validators.loopback_ipv4, host)
+        elif colon:
+            raise cursor.error(f"{text}: fastboot serials over the network are tcp:HOST:PORT")
+        return self.unique.claim("fastboot serial", cursor, text)
+
     def claimed(self, what: str, cursor: Cursor, check: validators.Check) -> str:
         return self.unique.claim(what, cursor, cursor.checked(check))
+
+
+def _pin(cursor: Cursor) -> str:
+    text = cursor.string()
+    if not (4 <= len(text) <= 16 and validators.is_digits(text)):
+        raise cursor.error('unlock_pin must be 4-16 digits, quoted ("0123")')
+    return text
 
 
 def _label(cursor: Cursor) -> str:
