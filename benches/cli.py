@@ -1,10 +1,13 @@
 """The ``bench`` command (also ``python -m benches``).
 
 Each subcommand lives in its own module with a ``register(subparsers)`` that
-adds its parser and sets ``func``; add a module to :data:`COMMANDS` to add a
-command. A command returns its exit code, and raises :class:`CommandError`
-for input it cannot use: ``main`` prints that as one line on stderr and
-exits 2, never with a traceback.
+adds its parser and sets ``func``; add it to :data:`COMMANDS` to add a command.
+Only the module of the command being run is imported (``bench analyze`` need
+not load adb or HTTP clients); ``bench --help`` imports them all.
+
+A command returns its exit code, and raises :class:`CommandError` for input it
+cannot use: ``main`` prints that as one line on stderr and exits 2, never with
+a traceback.
 """
 
 from __future__ import annotations
@@ -16,8 +19,12 @@ import os
 import sys
 from collections.abc import Sequence
 
-# Modules that each provide register(subparsers).
-COMMANDS = ("benches.cli_analyze", "benches.cli_signoff")
+# Each command's name and the module that provides its register(subparsers).
+COMMANDS = {
+    "analyze": "benches.cli_analyze",
+    "signoff": "benches.cli_signoff",
+    "discover": "benches.cli_discover",
+}
 
 EXIT_USAGE = 2
 
@@ -26,19 +33,22 @@ class CommandError(Exception):
     """Input a command cannot use; str() is one line for the user."""
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser with every command, or only ``command``'s when it names one."""
     parser = argparse.ArgumentParser(
         prog="bench",
         description="Release gate for phone-firmware privacy.",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
-        importlib.import_module(name).register(subparsers)
+    modules = [COMMANDS[command]] if command in COMMANDS else list(COMMANDS.values())
+    for module in modules:
+        importlib.import_module(module).register(subparsers)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv[0] if argv else None)
     args = parser.parse_args(argv)
     if getattr(args, "func", None) is None:
         parser.print_help(sys.stderr)

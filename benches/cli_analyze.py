@@ -3,7 +3,8 @@
 Judges captures from anywhere against a build's policy. Exit code 0 pass,
 1 fail, 2 inconclusive or unusable input. ``--json`` prints
 ``{"verdict", "reasons", "findings", "flows", "dns_queries", "captures",
-"geo", "build"}``; identifiers are masked in both outputs.
+"geo", "build"}``; identifiers are masked in both outputs, and phones
+(``device``) are named by their labels ("SI…1"), not their serials.
 """
 
 from __future__ import annotations
@@ -11,18 +12,25 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable, Iterator
+from itertools import islice
 from pathlib import Path, PurePath
-from typing import Any
+from typing import Any, TextIO
 
 from benches.cli import CommandError
 from benches.gateway.analyzer import Analysis, analyze
+from benches.gateway.gcpause import paused_gc
 from benches.gateway.geo import GeoDatabase, GeoDataError
+from benches.gateway.parallel import default_jobs
 from benches.gateway.pcapread import CaptureError
 from benches.inventory import InventoryError, load_manifest, load_rack
 from benches.policy import FAIL, PASS, Verdict, evaluate
+from benches.rack_masking import forget_rack, use_rack
+from benches.redact import RAW_WARNING, show_raw
 
 EXIT_CODES = {PASS: 0, FAIL: 1}
 EXIT_INCONCLUSIVE = 2
+WRITE_ITEMS = 1000  # list items encoded and written at a time by --json
 
 
 def register(subparsers: Any) -> None:
@@ -67,16 +75,49 @@ def register(subparsers: Any) -> None:
         "(repeatable: e.g. a country and an ASN database)",
     )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.add_argument(
+        "--jobs",
+        type=_jobs,
+        default=None,
+        metavar="N",
+        help="processes that read the captures, each a share of the flows; the result is "
+        "the same for any N (default: one per CPU, at most one per 8 MiB of capture; "
+        "1: read in this process)",
+    )
     parser.set_defaults(func=run)
 
 
+def _jobs(text: str) -> int:
+    try:
+        jobs = int(text)
+    except ValueError:
+        jobs = 0
+    if jobs < 1:
+        raise argparse.ArgumentTypeError(f"not a number of processes: {text!r}")
+    return jobs
+
+
 def run(args: argparse.Namespace) -> int:
+    # The analysis and the document made of it are many long-lived objects without
+    # cycles: the cycle collector would only walk them again and again (gcpause.py).
+    with paused_gc():
+        try:
+            return _run(args)
+        finally:
+            forget_rack()  # a caller in the same process gets its logging back as it was
+
+
+def _run(args: argparse.Namespace) -> int:
+    if show_raw():
+        print(f"bench: {RAW_WARNING}", file=sys.stderr)
     try:
         rack = load_rack(args.devices)
+        use_rack(rack)  # findings, flows and log lines name phones by label ("SI…1")
         manifest = load_manifest(args.firmware)
         overlay = rack.virtual.endpoints if rack.virtual else ()
         geo = GeoDatabase(overlay, mmdb=args.mmdb or None)
-        analysis = analyze(args.captures, rack, geo)
+        jobs = args.jobs if args.jobs is not None else default_jobs(args.captures)
+        analysis = analyze(args.captures, rack, geo, jobs)
     except (CaptureError, InventoryError, GeoDataError) as error:
         raise CommandError(str(error)) from None
     except OSError as error:
@@ -84,9 +125,7 @@ def run(args: argparse.Namespace) -> int:
     verdict = evaluate(analysis, manifest.policy, expected_canaries=args.canary)
     document = result_document(verdict, analysis, geo.info(), manifest.build)
     if args.json:
-        # Streamed, not one big string: a night of captures gives a large document.
-        json.dump(document, sys.stdout, indent=2)
-        print()
+        write_json(document, sys.stdout)
     else:
         sys.stdout.reconfigure(errors="replace")  # type: ignore[union-attr]
         print(render_text(document))
@@ -96,21 +135,71 @@ def run(args: argparse.Namespace) -> int:
 def result_document(
     verdict: Verdict, analysis: Analysis, geo: dict[str, Any], build: str
 ) -> dict[str, Any]:
-    """The JSON contract: verdict, findings and flows first, then the supporting detail."""
-    detail = analysis.to_dict()
+    """The JSON contract: verdict, findings and flows first, then the supporting detail.
+
+    The flows and DNS queries are iterators, made one at a time as they are written:
+    a night of captures has tens of thousands of each.
+    """
+    scrub = analysis.scrubber()
     return {
         "verdict": verdict.verdict,
         "findings": [f.to_dict() for f in verdict.findings],
-        "flows": detail["flows"],
+        "flows": analysis.flow_dicts(scrub),
         "reasons": list(verdict.reasons),
-        "dns_queries": detail["dns_queries"],
-        "captures": detail["captures"],
+        "dns_queries": analysis.query_dicts(scrub),
+        "captures": [c.to_dict() for c in analysis.captures],
         "build": build,
         "geo": geo,
     }
 
 
+def write_json(document: dict[str, Any], out: TextIO) -> None:
+    """The document, a top-level key per line and a list item (a flow, a finding) per line.
+
+    Lists (and iterators, written as lists) are streamed a thousand items at a time,
+    not as one big string: a night of captures gives a large document.
+    ``json.dump(..., indent=2)`` would take Python's pure-Python encoder, which costs
+    seconds for tens of thousands of flows; each item here goes through the C encoder.
+    """
+    encode = _encoder()
+    out.write("{")
+    for number, (key, value) in enumerate(document.items()):
+        out.write(f"{',' if number else ''}\n  {encode(key)}: ")
+        if not isinstance(value, list | Iterator):
+            out.write(encode(value))
+            continue
+        items = iter(value)
+        batch = list(islice(items, WRITE_ITEMS))
+        if not batch:
+            out.write("[]")
+            continue
+        out.write("[\n    " + ",\n    ".join(map(encode, batch)))
+        while batch := list(islice(items, WRITE_ITEMS)):
+            out.write(",\n    " + ",\n    ".join(map(encode, batch)))
+        out.write("\n  ]")
+    out.write("\n}\n")
+
+
+def _encoder() -> Callable[[Any], str]:
+    """``JSONEncoder(separators=(", ", ": ")).encode``, calling the C encoder directly when
+    there is one: the Python layer around it costs a fifth of encoding a flow."""
+    encoder = json.JSONEncoder(separators=(", ", ": "))
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return encoder.encode
+    c_encode = make(
+        {}, encoder.default, json.encoder.encode_basestring_ascii, None, ": ", ", ",
+        False, False, True,
+    )  # fmt: skip  # markers, default, strings, indent, separators, sort, skip, allow_nan
+
+    def encode(value: Any) -> str:
+        return "".join(c_encode(value, 0))
+
+    return encode
+
+
 def render_text(document: dict[str, Any]) -> str:
+    flows = list(document["flows"])
     findings = document["findings"]
     reasons = document["reasons"]
     lines = [f"verdict: {document['verdict'].upper()} (build {document['build']})"]
@@ -123,10 +212,10 @@ def render_text(document: dict[str, Any]) -> str:
     if reasons:
         lines.append(f"cannot back a pass ({len(reasons)}):")
         lines += [f"  - {r}" for r in reasons]
-    lines.append(f"flows ({len(document['flows'])}):")
+    lines.append(f"flows ({len(flows)}):")
     header = ("PCAP", "PKT", "PROTO", "DESTINATION", "NAME FROM", "COUNTRY", "OWNER", "BYTES")
     rows = [header]
-    for flow in document["flows"]:
+    for flow in flows:
         destination = f"{flow['dst_host'] or '-'} {flow['dst_ip']}:{flow['dst_port']}"
         rows.append(
             (

@@ -41,13 +41,16 @@ from benches.gateway.analyzer import Analysis, Flow, Match, mask_value
 from benches.gateway.geo import Place, ruling_country
 from benches.gateway.health import CaptureHealth
 from benches.inventory.models import Policy
-from benches.redact import identifier_label
+from benches.redact import device_label, identifier_label
 
 CLEARTEXT_IDENTIFIER = "cleartext_identifier"
 IDENTIFIER_LEAK = "identifier_leak"
 REGION_VIOLATION = "region_violation"
 HOST_VIOLATION = "host_violation"
 KINDS = (CLEARTEXT_IDENTIFIER, IDENTIFIER_LEAK, REGION_VIOLATION, HOST_VIOLATION)
+# The detector's forms that spell an identifier as devices.yaml writes it (a location:
+# in decimal degrees). Sent that way, in plain text, a message need not say how.
+PLAIN_FORMS = frozenset({"imei-15", "iccid", "imsi", "serial", "mac-colon", "decimal"})
 
 PASS, FAIL, INCONCLUSIVE = "pass", "fail", "inconclusive"
 
@@ -55,7 +58,7 @@ PASS, FAIL, INCONCLUSIVE = "pass", "fail", "inconclusive"
 @dataclass(frozen=True)
 class Finding:
     kind: str
-    device: str | None  # device serial
+    device: str | None  # the phone's label, its masked serial ("SI…1"): redact.device_label
     identifier: str | None  # identifier kind ("imei", ..., "location"); None otherwise
     value: str | None  # the identifier, MASKED
     encoding: str | None
@@ -69,21 +72,29 @@ class Finding:
     pcap: str
     evidence: str  # decoded bytes around the match (identifiers masked), or what was seen
     occurrences: int = 1  # times the same identifier showed up in the same flow
+    form: str | None = None  # how the identifier was written: "imei-14", "iccid-bcd", ...
 
     def message(self) -> str:
         where = f"packet {self.packet} of {PurePath(self.pcap).name}"
         destination = _destination(self)
         if self.kind == CLEARTEXT_IDENTIFIER:
-            what = f"{identifier_label(self.identifier or '')} {self.value}"
+            what = f"{identifier_label(self.identifier or '')} {self.value}{self._written()}"
             return f"{what} in cleartext to {destination}, {where}"
         if self.kind == IDENTIFIER_LEAK:
-            what = f"{identifier_label(self.identifier or '')} {self.value}"
+            what = f"{identifier_label(self.identifier or '')} {self.value}{self._written()}"
             return f"{what} sent to {destination}, not an identifier recipient, {where}"
         if self.kind == REGION_VIOLATION:
             return f"traffic to {destination}, a country the policy does not allow, {where}"
         if self.kind == HOST_VIOLATION:
             return f"traffic to {destination}, not an allowed host, {where}"
         return f"{self.kind}: {destination}, {where}"
+
+    def _written(self) -> str:
+        """How the identifier was disguised, as ' (imei-14, base64)'; nothing when it
+        was sent as devices.yaml writes it."""
+        if self.form is None or (self.encoding == "plain" and self.form in PLAIN_FORMS):
+            return ""
+        return f" ({self.form}, {self.encoding})"
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "message": self.message()}
@@ -164,6 +175,7 @@ def _identifier_findings(analysis: Analysis, policy: Policy) -> list[Finding]:
                 packet=first.packet,
                 evidence=first.evidence,
                 occurrences=len(matches),
+                form=first.form,
             )
         )
     return sorted(findings, key=lambda f: (f.pcap, f.packet, f.kind))
@@ -250,10 +262,11 @@ def _finding(
     packet: int | None = None,
     evidence: str = "",
     occurrences: int = 1,
+    form: str | None = None,
 ) -> Finding:
     return Finding(
         kind=kind,
-        device=device if device is not None else flow.device,
+        device=_label(device if device is not None else flow.device),
         identifier=identifier,
         value=value,
         encoding=encoding,
@@ -267,7 +280,13 @@ def _finding(
         pcap=flow.pcap,
         evidence=evidence,
         occurrences=occurrences,
+        form=form,
     )
+
+
+def _label(serial: str | None) -> str | None:
+    """The analysis knows phones by serial; a finding is for people: it names the label."""
+    return device_label(serial) if serial is not None else None
 
 
 def _destination(finding: Finding) -> str:

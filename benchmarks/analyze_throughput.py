@@ -191,6 +191,7 @@ class Check:
     flows: int = 0
     leak_packets: tuple[int, ...] = ()  # planted-leak frames it reported
     error: str | None = None  # its stderr, if any (with no verdict: why)
+    jobs: int = 0  # processes bench analyze reads the capture with (its --jobs default)
 
     @property
     def found_leak(self) -> bool:
@@ -209,11 +210,12 @@ def check_analysis(pcap: Path, plant: capture_gen.Plant) -> Check:
     except (ValueError, KeyError, TypeError):
         stderr = run.stderr.strip() or f"no JSON on stdout ({len(raw)} bytes)"
         return Check(run.returncode, error=stderr)
+    phone = device_names(plant.device)
     leaks = tuple(
         int(f["packet"])
         for f in findings
         if f.get("kind") == "cleartext_identifier"
-        and f.get("device") == plant.device
+        and f.get("device") in phone
         and f.get("identifier") == plant.identifier
         and f.get("packet") in plant.frames
     )
@@ -226,6 +228,21 @@ def check_analysis(pcap: Path, plant: capture_gen.Plant) -> Check:
         leak_packets=leaks,
         error=run.stderr.strip() or None,
     )
+
+
+def device_names(serial: str) -> set[str]:
+    """How ``bench analyze`` may name a phone of the rack: its serial, or its label
+    (``"B2…7#7"``) when identifiers are masked in the output."""
+    names = {serial}
+    try:
+        from benches.inventory import load_rack
+        from benches.redact import device_labels
+    except ImportError:  # a bench from before phones were labelled
+        return names
+    labels = device_labels(d.serial for d in load_rack(RACK).devices)
+    if serial in labels:
+        names.add(labels[serial].text)
+    return names
 
 
 def check_in_child(info: capture_gen.CaptureInfo) -> Check:
@@ -247,7 +264,10 @@ def check_in_child(info: capture_gen.CaptureInfo) -> Check:
 
 def check_worker(pcap: Path) -> int:
     """Print :func:`check_analysis` of a cached capture as JSON."""
+    from benches.gateway.parallel import default_jobs
+
     check = check_analysis(pcap, capture_gen.read_info(pcap).plant)
+    check.jobs = default_jobs([pcap])
     document = {f.name: getattr(check, f.name) for f in fields(check)}
     document["findings"] = dict(check.findings)  # asdict() would rebuild the Counter wrongly
     print(json.dumps(document))
@@ -469,7 +489,8 @@ def print_check(check: Check, plant: capture_gen.Plant) -> None:
     )
     print(
         f"check: bench analyze exit {check.returncode}, verdict {check.verdict}, "
-        f"{check.flows:,} flows, findings: {kinds}, {check.reasons} inconclusive reason(s)"
+        f"{check.flows:,} flows, findings: {kinds}, {check.reasons} inconclusive reason(s); "
+        f"{check.jobs} process(es) read the file (--jobs default)"
     )
     print(
         f"check: planted {plant.identifier} of {plant.device} in packets "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -18,6 +19,8 @@ from pcaps import (
     write_pcap,
     write_pcapng,
 )
+
+from benches.cli_analyze import write_json
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -105,8 +108,9 @@ def test_leaky_capture_fails_with_the_contract_fields(
     assert imei == {
         **imei,
         "kind": "cleartext_identifier",
-        "device": "SIM7P0001",
+        "device": "SI…1",  # the phone's label: its serial masked
         "value": "3520…452",
+        "form": "imei-15",
         "encoding": "plain",
         "dst_ip": "127.0.86.10",
         "dst_host": "zfhmd.vnet.cn",
@@ -121,7 +125,8 @@ def test_leaky_capture_fails_with_the_contract_fields(
         "dns",
     )
     assert document["geo"]["source"].startswith("MAXMIND:GeoLite2")
-    assert IMEI not in result.stdout
+    assert http["device"] == "SI…1"
+    assert IMEI not in result.stdout and "SIM7P0001" not in result.stdout
 
 
 def test_clean_capture_passes(tmp_path: Path, inputs: tuple[Path, Path]) -> None:
@@ -148,6 +153,17 @@ def test_several_captures_and_pcapng(tmp_path: Path, inputs: tuple[Path, Path]) 
     result, document = analyze_json(inputs, one, two)
     assert result.returncode == 1
     assert {Path(f["pcap"]).name for f in document["findings"]} == {"boot-2.pcapng"}
+
+
+def test_json_output_is_one_item_per_line() -> None:
+    flows = [{"id": n, "dst_host": f"h{n}.example", "countries": {"a": "FI"}} for n in range(2345)]
+    document = {"verdict": "pass", "findings": [], "flows": flows, "geo": {"source": "x"}}
+    out = io.StringIO()
+    write_json(document, out)
+    assert json.loads(out.getvalue()) == document
+    lines = out.getvalue().splitlines()
+    assert lines[:3] == ["{", '  "verdict": "pass",', '  "findings": [],']
+    assert sum(line.startswith('    {"id": ') for line in lines) == len(flows)
 
 
 def test_text_output_is_a_masked_summary(tmp_path: Path, inputs: tuple[Path, Path]) -> None:

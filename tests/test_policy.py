@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from dataclasses import replace
 from pathlib import Path
 
@@ -34,6 +35,7 @@ from benches.policy import (
     HOST_VIOLATION,
     IDENTIFIER_LEAK,
     REGION_VIOLATION,
+    Finding,
     evaluate,
     suffix_match,
 )
@@ -71,7 +73,7 @@ def test_leaky_activation_fails_with_cleartext_identifiers(tmp_path: Path) -> No
     for finding in cleartext:
         assert (finding.dst_host, finding.dst_ip) == ("zfhmd.vnet.cn", CN_IP)
         assert (finding.country, finding.owner) == ("CN", "Chinanet")
-        assert finding.device == SERIAL
+        assert finding.device == mask(SERIAL)  # "SI…1": findings are for people
         assert finding.encoding == "plain"
         assert finding.packet == 7  # canary, DNS query, answer, handshake x3, POST
         assert finding.pcap.endswith("boot-1.pcap")
@@ -95,6 +97,47 @@ def test_repeated_identifier_in_one_flow_is_one_finding(tmp_path: Path) -> None:
     )
     (finding,) = verdict.findings
     assert (finding.identifier, finding.occurrences, finding.packet) == ("imei", 3, 4)
+
+
+def test_a_finding_names_the_form_and_encoding_that_revealed_it(tmp_path: Path) -> None:
+    session = TcpSession(PHONE_IP, 40000, CN_IP, 80).handshake()
+    imei14 = base64.b64encode(b"35209810012345")  # the IMEI without its check digit
+    iccid_bcd = bytes.fromhex("98530815000000001011").hex().encode()  # as the SIM stores it
+    session.send(b"id=" + imei14 + b"&sim=" + iccid_bcd + b"&at=60.1699,24.9384")
+    verdict = evaluate(
+        analysis_of(tmp_path, session.packets), make_policy(countries=["CN"], hosts=())
+    )
+    written = {f.identifier: (f.form, f.encoding) for f in verdict.findings}
+    assert written == {
+        "imei": ("imei-14", "base64"),
+        "iccid": ("iccid-bcd", "hex"),
+        "location": ("decimal", "plain"),
+    }
+    messages = {f.identifier: f.message() for f in verdict.findings}
+    assert messages["imei"].startswith("IMEI 3520…452 (imei-14, base64) in cleartext to ")
+    assert messages["iccid"].startswith("ICCID 8935…111 (iccid-bcd, hex) in cleartext to ")
+    assert messages["location"].startswith("location 60…9,24…4 in cleartext to ")  # as written
+    imei = next(f for f in verdict.findings if f.identifier == "imei")
+    assert (imei.to_dict()["form"], imei.to_dict()["encoding"]) == ("imei-14", "base64")
+
+
+def test_an_identifier_sent_as_written_needs_no_form_in_its_message(tmp_path: Path) -> None:
+    verdict = evaluate(analysis_of(tmp_path, leaky_boot()), POLICY)
+    cleartext = [f for f in verdict.findings if f.kind == CLEARTEXT_IDENTIFIER]
+    forms = {f.identifier: f.form for f in cleartext}
+    assert forms == {"imei": "imei-15", "iccid": "iccid", "serial": "serial", "location": "decimal"}
+    assert all("(" not in f.message().split(" in cleartext to ")[0] for f in cleartext)
+
+
+def test_findings_made_without_a_form_still_read_as_before() -> None:
+    finding = Finding(
+        kind=CLEARTEXT_IDENTIFIER, device="SIM7P0001", identifier="imei", value="3520…452",
+        encoding="base64", dst_ip=CN_IP, dst_port=80, dst_host=None, country="CN",
+        owner="Chinanet", protocol="http", packet=4, pcap="boot-1.pcap", evidence="",
+    )  # fmt: skip
+    assert finding.form is None
+    assert finding.message().startswith("IMEI 3520…452 in cleartext to ")
+    assert finding.to_dict()["form"] is None
 
 
 def test_a_track_of_coordinates_is_one_location_finding(tmp_path: Path) -> None:
@@ -350,7 +393,8 @@ def test_verdict_to_dict_is_masked(tmp_path: Path) -> None:
     for key in ("kind", "device", "identifier", "encoding", "dst_ip", "dst_host", "country"):
         assert key in finding
     assert {"owner", "packet", "message", "evidence", "pcap"} <= finding.keys()
-    assert "352098100123452" not in str(document)
+    assert finding["device"] == "SI…1"  # the phone's label, not its serial
+    assert "352098100123452" not in str(document) and SERIAL not in str(document)
 
 
 def test_disagreeing_geo_signals_the_stricter_one_rules(tmp_path: Path) -> None:

@@ -15,51 +15,54 @@ types live in :mod:`benches.gateway.results` and are importable from here.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import cast
 
-from benches.gateway import flows as flowmod
 from benches.gateway.detector import Detector
+from benches.gateway.gcpause import paused_gc
 from benches.gateway.geo import GeoDatabase, Place
-from benches.gateway.inspection import HTTP_BODY, FlowInspection, Inspector, RawMatch
+from benches.gateway.inspection import HTTP_BODY, RawMatch
 from benches.gateway.masking import mask_value
-from benches.gateway.naming import Known, attribute, canonical, name_only
+from benches.gateway.naming import Known, attribute, canonical, known_addresses, sorted_queries
+from benches.gateway.parallel import read_captures
 from benches.gateway.pcapread import PcapFile, read_packets
-from benches.gateway.readers import Facts
-from benches.gateway.reading import read_flows
+from benches.gateway.readout import FlowRecord
 from benches.gateway.results import Analysis, CaptureStats, DnsQuery, Flow, Match
 from benches.inventory.models import Rack
 
 __all__ = ["Analysis", "CaptureStats", "DnsQuery", "Flow", "Match", "analyze", "mask_value"]
 
 
-def analyze(pcaps: Sequence[Path], rack: Rack, geo: GeoDatabase) -> Analysis:
+def analyze(pcaps: Sequence[Path], rack: Rack, geo: GeoDatabase, jobs: int = 1) -> Analysis:
     """Read every capture and describe its flows, identifier matches and DNS lookups.
 
+    ``jobs``: processes that read the captures, each a share of the flows
+    (:mod:`~benches.gateway.parallel`); the result is the same for any number.
     Raises CaptureError (before reading any packet) if a file is unusable.
     """
+    with paused_gc():
+        return _analyze(pcaps, rack, geo, jobs)
+
+
+def _analyze(pcaps: Sequence[Path], rack: Rack, geo: GeoDatabase, jobs: int) -> Analysis:
     files = _open_all(pcaps)  # fail fast on a bad file, before the slow part
     detector = Detector(rack)
     analysis = Analysis(
         pcaps=tuple(str(p) for p in pcaps), patterns=detector.patterns, detector=detector
     )
-    inspector = Inspector(detector)
     devices = {
         canonical(address): d.serial for d in rack.devices for address in d.network.addresses
     }
-    raw_flows: list[flowmod.Flow] = []
-    for capture in files:
-        raw_flows.extend(_read(capture, inspector, analysis, devices.keys()))
-    inspector.search_datagrams()
-    analysis.dns_queries = inspector.dns.sorted_queries()
+    readout = read_captures(files, detector, devices.keys(), jobs, meanwhile=geo.load)
+    analysis.captures = readout.captures
+    analysis.dns_queries = sorted_queries(readout.queries)
+    answers = known_addresses(readout.answers)
     places = _Places(geo)
-    ids: dict[int, Flow] = {}
-    for index, raw in enumerate(raw_flows):
-        flow = _describe(index, raw, inspector.dns.answers, places, devices)
-        analysis.flows.append(flow)
-        ids[_inspection(raw).index] = flow
-    analysis.matches.extend(_matches(inspector.matches, ids))
+    analysis.flows = [
+        _describe(index, record, answers, places, devices)
+        for index, record in enumerate(readout.flows)
+    ]
+    analysis.matches.extend(_matches(readout.matches, analysis.flows))
     return analysis
 
 
@@ -78,67 +81,52 @@ def _open_all(pcaps: Sequence[Path]) -> list[PcapFile]:
     return files
 
 
-def _read(
-    capture: PcapFile, inspector: Inspector, analysis: Analysis, phones: Collection[str]
-) -> list[flowmod.Flow]:
-    flows, counts = read_flows(capture, inspector, phones)
-    analysis.captures.append(counts)
-    return flows
-
-
 # --- describing a flow ----------------------------------------------------
-
-
-def _inspection(raw: flowmod.Flow) -> FlowInspection:
-    return cast(FlowInspection, raw.sink)  # the table's flows were opened by the Inspector
 
 
 def _describe(
     index: int,
-    raw: flowmod.Flow,
+    record: FlowRecord,
     answers: dict[str, Known],
     places: _Places,
     devices: dict[str, str],
 ) -> Flow:
-    info = raw.info
-    inspection = _inspection(raw)
-    facts = inspection.facts
-    hello = facts.client_hello
-    sni = name_only(hello.sni if hello is not None else facts.quic_sni)
-    host = name_only(facts.http.host if facts.http is not None else None)
-    known = answers.get(canonical(info.server_ip))
-    name, source = attribute(known, (sni, host), raw.first_time)
-    place = places.lookup(info.server_ip)
-    return Flow(
+    (_, pcap, proto, client_ip, client_port, server_ip, server_port, protocol, sni, host, tls,
+     packets, size, to_server, to_client, first_frame, last_frame, first_time, last_time,
+     gaps) = record  # fmt: skip
+    known = answers.get(canonical(server_ip))
+    name, source = attribute(known, (sni, host), first_time)
+    place = places.lookup(server_ip)
+    return Flow.made(
         id=index,
-        pcap=info.pcap,
-        proto=info.proto,
-        protocol=_protocol(info.proto, facts),
-        client_ip=info.client_ip,
-        client_port=info.client_port,
-        dst_ip=info.server_ip,
-        dst_port=info.server_port,
-        device=devices.get(canonical(info.client_ip)),
+        pcap=pcap,
+        proto=proto,
+        protocol=protocol,
+        client_ip=client_ip,
+        client_port=client_port,
+        dst_ip=server_ip,
+        dst_port=server_port,
+        device=devices.get(canonical(client_ip)),
         name=name,
         name_source=source,
         name_resolved=source == "dns",
         dns_names=known.names if known is not None else (),
         sni=sni,
         http_host=host,
-        tls=hello is not None or facts.quic,
+        tls=tls,
         country=place.country,
         owner=place.owner,
         geo_source=place.source,
         countries=dict(place.countries),
-        packets=raw.packets,
-        bytes=raw.bytes,
-        bytes_to_server=inspection.to_server.bytes,
-        bytes_to_client=inspection.to_client.bytes,
-        first_packet=raw.first_frame,
-        last_packet=raw.last_frame,
-        first_time=raw.first_time,
-        last_time=raw.last_time,
-        gaps=raw.gaps,
+        packets=packets,
+        bytes=size,
+        bytes_to_server=to_server,
+        bytes_to_client=to_client,
+        first_packet=first_frame,
+        last_packet=last_frame,
+        first_time=first_time,
+        last_time=last_time,
+        gaps=gaps,
     )
 
 
@@ -156,22 +144,10 @@ class _Places:
         return place
 
 
-def _protocol(proto: str, facts: Facts) -> str:
-    if facts.client_hello is not None:
-        return "tls"
-    if facts.quic:
-        return "quic"
-    if facts.http is not None:
-        return "http"
-    if facts.dns:
-        return "dns"
-    return proto
-
-
 # --- matching -------------------------------------------------------------
 
 
-def _matches(found: list[RawMatch], flows: dict[int, Flow]) -> list[Match]:
+def _matches(found: list[RawMatch], flows: list[Flow]) -> list[Match]:
     """Matches in flow order, without repeats.
 
     A copy searched alone (a retransmission) that repeats a stream match at the
@@ -203,6 +179,7 @@ def _matches(found: list[RawMatch], flows: dict[int, Flow]) -> list[Match]:
                 offset=raw.offset,
                 evidence=raw.evidence,
                 cleartext=not raw.decrypted,
+                form=hit.form,
             )
         )
     order = {"to_server": 0, "to_client": 1}

@@ -7,11 +7,11 @@ and searched in one call. Only the datagrams that call finds something in are
 searched again, alone, and that second search is the one that counts (its
 hits, offsets and evidence).
 
-The separator is a run of newlines one byte longer than any hit: no hit can
-contain it, so none spans two datagrams, and a newline is no digit, letter or
-escape, so a boundary check reads it as it reads the end of the data. A hit
-in a datagram alone is therefore always found in the batch; the batch only
-decides which datagrams are worth the second look.
+The separator is the scanner's: bytes no hit can contain (a run of newlines
+longer than any a hit holds), so none spans two datagrams, and which a
+boundary check reads as it reads the end of the data (a newline is no digit,
+letter or escape). A hit in a datagram alone is therefore always found in the
+batch; the batch only decides which datagrams are worth the second look.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ class Datagrams(Generic[Owner]):
 
     def __init__(self, scanner: Scanner) -> None:
         self.scanner = scanner
-        self.separator = b"\n" * (scanner.span + 1)
+        self.separator = scanner.separator
         self.pending: list[Datagram[Owner]] = []
         self.size = 0
 

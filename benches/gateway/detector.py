@@ -29,7 +29,9 @@ letters, the hex of a SIM file), whole.
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -38,14 +40,15 @@ import ahocorasick
 
 from benches.gateway.encodings import READERS, Encoded, Fragment, base64_context, encodings
 from benches.gateway.forms import DIGITS, Boundary, Suffix, forms, identifiers
-from benches.gateway.locations import LocationFinder
+from benches.gateway.locations import MIN_PAIR, LocationFinder
 from benches.inventory.models import Rack
 
 MIN_UNCHECKED_TEXT = 11  # characters: 66 bits of base64
 MIN_UNCHECKED_RAW = 8  # bytes: 64 bits
 CONTEXT = 32  # bytes read around a match: two decoded characters either side and a suffix
 SIEVE_MIN = 512  # shorter data is searched whole: the sieve would cost more than it saves
-STRIDE = 1024  # after an anchor, this much more data is searched before looking again
+STRIDE = 256  # after an anchor, this much more data is searched before looking again
+_NEWLINES = re.compile(rb"\n+")
 ANCHOR = 12  # characters of skeleton an anchor takes from a literal
 MIN_ANCHOR = 7  # ... or fewer, down to this, when that ends it at a rare character
 
@@ -228,25 +231,26 @@ def _choose_anchors(patterns: Sequence[IdentifierPattern]) -> list[Anchor]:
     ahead on the last character, and 'x' is a quarter of all bytes.
     """
     raw = _raw_anchors([p.literal for p in patterns if p.encoding == "raw"])
-    candidates: dict[bytes, set[int]] = {}
-    for index, pattern in enumerate(patterns):
-        if pattern.encoding == "raw":
-            continue
-        skeleton = pattern.literal.translate(SKELETON)
+    # Literals of one shape share a skeleton (thousands of literals, tens of skeletons):
+    # cover the skeletons, each weighing as many literals as it stands for.
+    weights = Counter(p.literal.translate(SKELETON) for p in patterns if p.encoding != "raw")
+    candidates: dict[bytes, set[bytes]] = {}
+    for skeleton in weights:
         size = min(len(skeleton), ANCHOR)
         for start in range(len(skeleton) - size + 1):
             window = skeleton[start : start + size]
-            candidates.setdefault(window, set()).add(index)
+            candidates.setdefault(window, set()).add(skeleton)
             cut = window.rstrip(b"x")
             if len(cut) >= MIN_ANCHOR and cut != window:
-                candidates.setdefault(cut, set()).add(index)
-    uncovered = {i for i, p in enumerate(patterns) if p.encoding != "raw"}
+                candidates.setdefault(cut, set()).add(skeleton)
+    uncovered = set(weights)
+
+    def covers(needle: bytes) -> int:
+        return sum(weights[s] for s in candidates[needle] & uncovered)
+
     chosen: list[bytes] = []
     while uncovered:
-        best = max(
-            candidates,
-            key=lambda n: (len(candidates[n] & uncovered), not n.endswith(b"x"), len(n), n),
-        )
+        best = max(candidates, key=lambda n: (covers(n), not n.endswith(b"x"), len(n), n))
         chosen.append(best)
         uncovered -= candidates.pop(best)
     # An anchor containing another is redundant: the shorter one finds it too.
@@ -415,6 +419,14 @@ class Detector:
         self.patterns: tuple[IdentifierPattern, ...] = self.matcher.patterns
         self.max_length: int = self.matcher.max_length
         self.locations = LocationFinder(rack.bench.location)
+        # The shortest a hit can be, identifier or location pair.
+        self.shortest: int = min([len(p.literal) for p in self.patterns] + [MIN_PAIR])
+        # Bytes no hit can hold, which a boundary check reads as the end of the data: a
+        # run of newlines longer than any a hit holds (a location pair may hold some
+        # between its numbers; a literal rarely any) and than the context read around one.
+        held = max((len(run) for p in self.patterns for run in _NEWLINES.findall(p.literal)),
+                   default=0)  # fmt: skip
+        self.separator: bytes = b"\n" * (max(held, self.locations.window, CONTEXT) + 1)
 
     @property
     def span(self) -> int:
@@ -469,10 +481,12 @@ class StreamScanner:
         self.buffer = buffer
         return found
 
-    def finish(self) -> list[Hit]:
-        """The hits the end of the stream settles; the scanner is empty afterwards."""
-        found = self._report(self.buffer, self.base + len(self.buffer) + 1)
-        self.base += len(self.buffer)
+    def finish(self, chunk: bytes = b"") -> list[Hit]:
+        """The hits of a last ``chunk`` and those the end of the stream settles, in one
+        search; the scanner is empty afterwards."""
+        buffer = self.buffer + chunk
+        found = self._report(buffer, self.base + len(buffer) + 1)
+        self.base += len(buffer)
         self.buffer = b""
         return found
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from benches.gateway.capture import Capture
 from benches.inventory.models import Device
+from benches.redact import device_file_label
 
 
 class Gateway:
@@ -15,8 +16,11 @@ class Gateway:
         self.pcap_dir = pcap_dir
 
     def capture(self, device: Device, window: str) -> Capture:
-        """A capture of `device`'s addresses for one window (e.g. `boot-2`), not yet started."""
-        name = _safe_name(f"{device.serial}-{window}")
+        """A capture of `device`'s addresses for one window (e.g. `boot-2`), not yet started.
+
+        The file is named by the phone's label (`SI_1-boot-2.pcap`), not its serial.
+        """
+        name = _safe_name(f"{device_file_label(device.serial)}-{window}")
         return Capture(self.interface, device.network.addresses, self.pcap_dir / f"{name}.pcap")
 
 

@@ -190,7 +190,7 @@ class HttpStreamParser:
         self._state = _State.HEAD
         self._msg: HttpMessage | None = None
         self._raw = bytearray()  # the body as sent, up to max_body
-        self._data = bytearray()  # the de-chunked body, up to max_body
+        self._data = bytearray()  # the de-chunked body, up to max_body (when chunked)
         self._dropped = 0  # body bytes over max_body
         self._remaining = 0  # of a Content-Length body or a chunk
         self._chunked = False
@@ -202,6 +202,12 @@ class HttpStreamParser:
     def feed(self, data: bytes) -> list[HttpMessage]:
         """The messages ``data`` completed (in order); [] once the parser is off."""
         if not self.active or not data:
+            return []
+        if self._state is _State.LENGTH and not self._buf and len(data) < self._remaining:
+            # Inside a body, and not its end (most of a download): straight to the body.
+            self._remaining -= len(data)
+            self._offset += len(data)
+            self._keep(data, raw=True, data=True)
             return []
         self._buf += data
         return self._guarded(self._run)
@@ -270,7 +276,8 @@ class HttpStreamParser:
         self._data.clear()
 
     def _take(self, n: int) -> bytes:
-        chunk = bytes(self._buf[:n])
+        with memoryview(self._buf) as view:
+            chunk = bytes(view[:n])  # one copy, not two (a slice, then bytes of it)
         del self._buf[:n]
         self._offset += len(chunk)
         return chunk
@@ -450,7 +457,7 @@ class HttpStreamParser:
         if raw:
             self._raw += chunk[: max(room, 0)]
             self._dropped += max(len(chunk) - max(room, 0), 0)
-        if data:
+        if data and self._chunked:  # else the data is the body as sent: _raw
             self._data += chunk[: max(self.limits.max_body - len(self._data), 0)]
 
     def _length_body(self, out: list[HttpMessage]) -> bool:
@@ -539,7 +546,7 @@ class HttpStreamParser:
         message.body = bytes(self._raw)
         if message.body:
             decoded = decode_layers(
-                bytes(self._data),
+                bytes(self._data) if self._chunked else message.body,
                 chunked=self._chunked,
                 transfer=self._transfer,
                 content=message.headers.tokens("content-encoding"),

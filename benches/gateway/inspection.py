@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from functools import partial
 
 from benches.gateway.batching import BATCH, Datagrams
+from benches.gateway.ciphertext import RecordLayer, Spans, TlsSession, quic_searched
 from benches.gateway.evidence import Found, Recent
 from benches.gateway.http import HttpMessage
 from benches.gateway.identifiers import Hit
 from benches.gateway.masking import masked_evidence
-from benches.gateway.naming import DnsLog
+from benches.gateway.naming import Clock, DnsLog
 from benches.gateway.readers import (
     TLS_HANDSHAKE,
     DnsReader,
@@ -40,6 +41,7 @@ HTTP_FIRST = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ\r\n")  # a method, or blank 
 TO_SERVER, TO_CLIENT = "to_server", "to_client"
 HTTP_BODY = "http:"
 STITCH = 256  # stream bytes either side of a stray copy searched with it
+TLS_START = bytes([TLS_HANDSHAKE])  # how a TLS stream begins: a handshake record
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,17 +68,24 @@ class RawMatch:
 class Inspector:
     """Opens flows for a producer; collects their matches. One per analysis."""
 
-    def __init__(self, scanner: Scanner) -> None:
+    def __init__(self, scanner: Scanner, clock: Clock | None = None) -> None:
         self.scanner = scanner
         self.matches: list[RawMatch] = []
         self.flows: list[FlowInspection] = []
-        self.dns = DnsLog()
+        self.dns = DnsLog(clock)
         self.datagrams: Datagrams[StreamInspection] = Datagrams(scanner)  # not yet searched
 
     def open(self, info: FlowInfo) -> FlowInspection:
         flow = FlowInspection(self, len(self.flows), info)
         self.flows.append(flow)
         return flow
+
+    def release(self) -> None:
+        """The analysis is done (matches taken): cut the references between flows and this
+        inspector, so that reference counting frees them (see Flow.release)."""
+        for flow in self.flows:
+            flow.release()
+        self.flows.clear()
 
     def search_datagrams(self) -> None:
         """Search the datagrams gathered so far; call it before reading ``matches``."""
@@ -87,13 +96,15 @@ class Inspector:
 class FlowInspection:
     """One flow: a FlowSink, with what its protocol readers learned in ``facts``."""
 
-    __slots__ = ("inspector", "index", "info", "facts", "to_server", "to_client")
+    __slots__ = ("inspector", "index", "info", "facts", "tls", "to_server", "to_client")
 
     def __init__(self, inspector: Inspector, index: int, info: FlowInfo) -> None:
         self.inspector = inspector
         self.index = index
         self.info = info
         self.facts = Facts()
+        # TCP on the wire may carry TLS, whose application data need not be searched.
+        self.tls = TlsSession() if info.proto == "tcp" and not info.decrypted else None
         self.to_server = StreamInspection(self, TO_SERVER)
         self.to_client = StreamInspection(self, TO_CLIENT)
         facts, ports = self.facts, (info.client_port, info.server_port)
@@ -108,6 +119,9 @@ class FlowInspection:
 
     def close(self) -> None:
         """Both streams were closed already: nothing is left to settle."""
+
+    def release(self) -> None:
+        del self.to_server.flow, self.to_client.flow
 
     def _client_speaks(self, first: bytes) -> list[Reader]:
         """Readers for a TCP client's stream, chosen by its first bytes."""
@@ -124,7 +138,7 @@ class StreamInspection:
     """One direction of a flow: a StreamSink."""
 
     __slots__ = ("flow", "direction", "decrypted", "readers", "bytes", "frame", "scanner",
-                 "base", "recent", "pending", "pending_bytes", "alternate")  # fmt: skip
+                 "base", "recent", "pending", "pending_bytes", "alternate", "records")  # fmt: skip
 
     def __init__(self, flow: FlowInspection, direction: str) -> None:
         self.flow = flow
@@ -141,26 +155,25 @@ class StreamInspection:
         self.pending: list[bytes] = []  # chunks not yet fed to the scanner
         self.pending_bytes = 0
         self.alternate: tuple[int, bytes] = (-1, b"")  # (end, last bytes) of the last stray copy
+        self.records: RecordLayer | None = None  # a TLS stream's records, to leave out ciphertext
 
     def data(self, offset: int, chunk: bytes, frame: int, time: float) -> None:
-        size = len(chunk)
-        self.bytes += size
+        if not self.bytes and not offset and chunk[:1] == TLS_START and self.flow.tls:
+            self.records = RecordLayer(self.flow.tls, self.direction == TO_CLIENT)
+        self.bytes += len(chunk)
         self.frame = frame
-        recent = self.recent
-        if recent is None:
-            longest = self.flow.inspector.scanner.span
-            recent = self.recent = Recent(longest, BATCH)
-            self.scanner = self.flow.inspector.scanner.stream()
-            self.base = offset
-        recent.add(offset, chunk, frame)
-        self.pending.append(chunk)
-        self.pending_bytes += size
-        if self.pending_bytes >= BATCH:
-            self._feed()
+        records = self.records
+        spans = records.ciphertext(chunk) if records is not None else None
+        if spans:
+            self._search_around(offset, chunk, frame, spans)
+        else:
+            self._search(offset, chunk, frame)
         if self.readers:
             self.readers = [r for r in self.readers if r.data(chunk, frame, time)]
 
     def gap(self, offset: int) -> None:
+        if self.records is not None:
+            self.records.break_off()
         self._end_run()
         for reader in self.readers:  # a hole breaks every reader's framing
             reader.close(self.frame)
@@ -198,7 +211,11 @@ class StreamInspection:
         self.bytes += len(chunk)
         self.frame = frame
         inspector = self.flow.inspector
-        if chunk and inspector.datagrams.add(self, offset, chunk, frame):
+        searched = chunk
+        if chunk and self.flow.facts.quic and not self.decrypted:
+            cleartext = quic_searched(chunk)  # the rest of a 1-RTT packet is ciphertext
+            searched = chunk[:cleartext] if cleartext < len(chunk) else chunk
+        if searched and inspector.datagrams.add(self, offset, searched, frame):
             inspector.search_datagrams()
         if self.readers:
             self.readers = [r for r in self.readers if r.datagram(chunk, frame, time)]
@@ -226,6 +243,41 @@ class StreamInspection:
 
     # --- inside ---------------------------------------------------------------
 
+    def _search(self, offset: int, chunk: bytes, frame: int) -> None:
+        """Stream bytes for the scanner; a run of them ends where ciphertext was left out."""
+        recent = self.recent
+        if recent is not None and recent.end != offset:
+            self._end_run()
+            recent = None
+        if recent is None:
+            longest = self.flow.inspector.scanner.span
+            recent = self.recent = Recent(longest, BATCH)
+            self.scanner = self.flow.inspector.scanner.stream()
+            self.base = offset
+        recent.add(offset, chunk, frame)
+        self.pending.append(chunk)
+        self.pending_bytes += len(chunk)
+        if self.pending_bytes >= BATCH:
+            self._feed()
+
+    def _search_around(self, offset: int, chunk: bytes, frame: int, spans: Spans) -> None:
+        """Search the chunk but its ``spans`` of ciphertext.
+
+        A piece between two spans of ciphertext (a record header) that is shorter
+        than any hit cannot hold one: it is not searched.
+        """
+        at = 0
+        shortest = self.flow.inspector.scanner.shortest
+        for start, end in spans:
+            if start > at:
+                recent = self.recent
+                joined = recent is not None and recent.end == offset + at
+                if joined or start - at >= shortest:
+                    self._search(offset + at, chunk[at:start], frame)
+            at = end
+        if at < len(chunk):
+            self._search(offset + at, chunk[at:], frame)
+
     def _feed(self) -> None:
         """Hand the scanner what is pending, in one piece: one call per BATCH bytes."""
         scanner, recent = self.scanner, self.recent
@@ -241,13 +293,17 @@ class StreamInspection:
             self._record(recent.ready(), "stream")
 
     def _end_run(self) -> None:
-        """The end of a contiguous run: what the scanner held back, then every waiting hit."""
-        self._feed()
-        if self.scanner is not None and self.recent is not None:
-            hits = self.scanner.finish()
+        """The end of a contiguous run: what is pending and what the scanner held back, in
+        one search; then every waiting hit."""
+        scanner, recent = self.scanner, self.recent
+        if scanner is not None and recent is not None:
+            pending = self.pending
+            hits = scanner.finish(pending[0] if len(pending) == 1 else b"".join(pending))
+            pending.clear()
+            self.pending_bytes = 0
             if hits:
-                self.recent.found([_shift(h, self.base) for h in hits])
-            self._record(self.recent.drain(), "stream")
+                recent.found([_shift(h, self.base) for h in hits])
+            self._record(recent.drain(), "stream")
         self.scanner = None
         self.recent = None
 

@@ -25,6 +25,7 @@ from benches.inventory.models import Location
 EARTH_RADIUS_KM = 6371.0088
 LOCATION_WINDOW = 64  # bytes allowed between a latitude and its longitude
 MAX_NUMBER = 20  # longest coordinate text: sign, 3 digits, point and up to 15 decimals
+MIN_PAIR = 2 * len("0.00") + 1  # shortest pair text: two decimals and a byte between
 
 # Not part of a longer number or of a dotted version string: 60.1699 and
 # -33.86, but not 1700000000.12 or 1.60.17. A coordinate has at most 15

@@ -15,6 +15,10 @@ A name from 2 or 3 that no DNS answer gave for the address is marked
 name, SNI, Host) is kept in ``Flow.names`` so the policy can check them all.
 
 Reading the DNS answers also records every DNS query, for the report.
+
+The answers are kept in the order they were read, each stamped with the
+capture and the frame being read at the time (:class:`Clock`): a parallel
+analysis merges its processes' answers back into that order before naming.
 """
 
 from __future__ import annotations
@@ -26,6 +30,19 @@ import ipaddress
 from benches.gateway.dnswire import DnsMessage
 from benches.gateway.results import DnsQuery
 from benches.gateway.streams import FlowInfo
+
+# (capture index, frame being read, answer number, address, time, name chain)
+Answer = tuple[int, int, int, str, float, tuple[str, ...]]
+
+
+class Clock:
+    """Where the reading is: the capture (its index) and the frame being read."""
+
+    __slots__ = ("capture", "frame")
+
+    def __init__(self) -> None:
+        self.capture = 0
+        self.frame = 0
 
 
 class Known:
@@ -76,9 +93,10 @@ class DnsLog:
     """Every DNS message of the analysed captures, kept as what the analysis needs:
     the queries (for the report) and, per answered address, what the answers say."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock | None = None) -> None:
+        self.clock = clock or Clock()
         self.queries: list[DnsQuery] = []
-        self.answers: dict[str, Known] = {}
+        self.answers: list[Answer] = []  # in the order they were read
 
     def add(
         self, info: FlowInfo, direction: str, frame: int, time: float, message: DnsMessage
@@ -92,14 +110,24 @@ class DnsLog:
             for name in message.questions:
                 self.queries.append(DnsQuery(name, info.pcap, frame, time, client, server))
             return
+        clock, answers = self.clock, self.answers
         for address, chain in message.addresses().items():
-            known = self.answers.get(address)
-            if known is None:
-                known = self.answers[address] = Known()
-            known.add(time, chain)
+            answers.append((clock.capture, clock.frame, len(answers), address, time, chain))
 
-    def sorted_queries(self) -> list[DnsQuery]:
-        return sorted(self.queries, key=lambda q: (q.pcap, q.packet))
+
+def known_addresses(answers: list[Answer]) -> dict[str, Known]:
+    """What the answers (in the order they were read) say about each address."""
+    known: dict[str, Known] = {}
+    for _, _, _, address, time, chain in answers:
+        entry = known.get(address)
+        if entry is None:
+            entry = known[address] = Known()
+        entry.add(time, chain)
+    return known
+
+
+def sorted_queries(queries: list[DnsQuery]) -> list[DnsQuery]:
+    return sorted(queries, key=lambda q: (q.pcap, q.packet))
 
 
 def attribute(
@@ -119,6 +147,7 @@ def attribute(
     return None, None
 
 
+@functools.lru_cache(maxsize=8192)
 def name_only(name: str | None) -> str | None:
     """A host name, or None for an address literal (which names nothing)."""
     if not name:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,6 +10,7 @@ from benches.gateway.detector import Detector
 from benches.gateway.geo import LOCAL
 from benches.gateway.identifiers import IdentifierPattern, find_identifiers
 from benches.gateway.masking import mask_value, masked_text
+from benches.redact import device_label
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,15 @@ class Flow:
     # Every geo signal's answer, by source: {"geoip2fast": "IN", "iptocc": "US"}.
     countries: dict[str, str | None] = field(default_factory=dict, hash=False)
 
+    @classmethod
+    def made(cls, **values: Any) -> Flow:
+        """The Flow with these fields (every one of them), made without the frozen
+        dataclass's ``__init__``: its ``object.__setattr__`` per field is most of the
+        time it takes to describe tens of thousands of flows."""
+        flow = object.__new__(cls)
+        object.__setattr__(flow, "__dict__", values)
+        return flow
+
     @property
     def local(self) -> bool:
         return self.country == LOCAL
@@ -67,7 +77,7 @@ class Flow:
             "protocol": self.protocol,
             "client_ip": self.client_ip,
             "client_port": self.client_port,
-            "device": self.device,
+            "device": _label(self.device),
             "dst_ip": self.dst_ip,
             "dst_port": self.dst_port,
             "dst_host": clean(self.name),
@@ -107,6 +117,7 @@ class Match:
     offset: int  # byte offset in that direction's stream
     evidence: str  # decoded bytes around the match, every identifier in it masked
     cleartext: bool  # the bytes were read off the wire, not decrypted by a proxy
+    form: str | None = None  # how the identifier was written: "imei-14", "iccid-bcd", "e7", ...
 
     @property
     def pcap(self) -> str:
@@ -115,9 +126,10 @@ class Match:
     def to_dict(self) -> dict[str, Any]:
         return {
             "flow": self.flow.id,
-            "device": self.device,
+            "device": _label(self.device),
             "identifier": self.identifier,
             "value": mask_value(self.identifier, self.value),
+            "form": self.form,
             "encoding": self.encoding,
             "direction": self.direction,
             "pcap": self.pcap,
@@ -186,29 +198,45 @@ class Analysis:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able, with every identifier masked."""
-        scrubbed: dict[str | None, str | None] = {}
-
-        def scrub(text: str | None) -> str | None:  # names repeat: search each one once
-            if text not in scrubbed:
-                scrubbed[text] = self.scrub(text)
-            return scrubbed[text]
-
+        scrub = self.scrubber()
         return {
             "pcaps": list(self.pcaps),
             "packets": self.packets,
             "unreadable": self.unreadable,
             "captures": [c.to_dict() for c in self.captures],
-            "flows": [f.to_dict(scrub) for f in self.flows],
+            "flows": list(self.flow_dicts(scrub)),
             "matches": [m.to_dict() for m in self.matches],
-            "dns_queries": [
-                {
-                    "name": scrub(q.name),
-                    "pcap": q.pcap,
-                    "packet": q.packet,
-                    "time": q.time,
-                    "client_ip": q.client_ip,
-                    "server_ip": q.server_ip,
-                }
-                for q in self.dns_queries
-            ],
+            "dns_queries": list(self.query_dicts(scrub)),
         }
+
+    def scrubber(self) -> Callable[[str | None], str | None]:
+        """:meth:`scrub` that searches each text once: names repeat."""
+        scrubbed: dict[str | None, str | None] = {}
+
+        def scrub(text: str | None) -> str | None:
+            if text not in scrubbed:
+                scrubbed[text] = self.scrub(text)
+            return scrubbed[text]
+
+        return scrub
+
+    def flow_dicts(self, scrub: Callable[[str | None], str | None]) -> Iterator[dict[str, Any]]:
+        """The flows as ``to_dict`` gives them, made one at a time (there may be many)."""
+        return (flow.to_dict(scrub) for flow in self.flows)
+
+    def query_dicts(self, scrub: Callable[[str | None], str | None]) -> Iterator[dict[str, Any]]:
+        """The DNS queries as ``to_dict`` gives them, made one at a time."""
+        for q in self.dns_queries:
+            yield {
+                "name": scrub(q.name),
+                "pcap": q.pcap,
+                "packet": q.packet,
+                "time": q.time,
+                "client_ip": q.client_ip,
+                "server_ip": q.server_ip,
+            }
+
+
+def _label(serial: str | None) -> str | None:
+    """JSON is for people and their tools: a phone is named by its label, not its serial."""
+    return device_label(serial) if serial is not None else None

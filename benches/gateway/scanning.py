@@ -17,8 +17,9 @@ class StreamScanner(Protocol):
     def feed(self, chunk: bytes) -> list[Hit]:
         """Hits the chunk settled, at offsets counted from the first byte fed."""
 
-    def finish(self) -> list[Hit]:
-        """Hits the end of the stream settled."""
+    def finish(self, chunk: bytes = b"") -> list[Hit]:
+        """Hits of a last ``chunk`` (offsets as for ``feed``) and those the end of the
+        stream settled."""
 
 
 class Scanner(Protocol):
@@ -27,6 +28,14 @@ class Scanner(Protocol):
     @property
     def span(self) -> int:
         """The longest a hit can be."""
+
+    @property
+    def shortest(self) -> int:
+        """The shortest a hit can be: fewer bytes, alone, cannot hold one."""
+
+    @property
+    def separator(self) -> bytes:
+        """Bytes no hit can hold, read by a boundary check as the end of the data."""
 
     def stream(self) -> StreamScanner: ...
 

@@ -27,6 +27,9 @@ class Side:
         self.flow = flow
         self.sink = sink
 
+    def release(self) -> None:
+        del self.flow
+
 
 class TcpSide(Side):
     __slots__ = ("peer", "stream", "ack", "syn_seq")
@@ -37,6 +40,10 @@ class TcpSide(Side):
         self.stream = Reassembler(sink, budget)
         self.ack: int | None = None  # the highest ACK this side sent (about the peer's bytes)
         self.syn_seq: int | None = None
+
+    def release(self) -> None:
+        super().release()
+        del self.peer
 
 
 class Flow:
@@ -56,6 +63,13 @@ class Flow:
         self.first_frame = self.last_frame = frame
         self.first_time = self.last_time = time
         self.closed = False
+
+    def release(self) -> None:
+        """The analysis is done with the flow: cut the references its sides hold back to
+        it, so that reference counting frees them at once and the cycle collector never
+        has to walk them."""
+        self.client.release()
+        self.server.release()
 
     @property
     def gaps(self) -> int:

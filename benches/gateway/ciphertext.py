@@ -1,0 +1,169 @@
+"""Which bytes on the wire are ciphertext: TLS application data and QUIC 1-RTT packets.
+
+Ciphertext cannot spell an identifier, so the detector need not search it;
+it is most of the bytes a phone sends and receives. Everything else is still
+searched: TLS record headers, the handshake (ClientHello with its SNI,
+ServerHello, certificates up to TLS 1.2), alerts, any record of a session
+whose cipher is not known to encrypt, QUIC long-header packets (the Initials)
+and the first bytes of every short-header packet, which hold its connection ID.
+
+The TLS rules (:class:`RecordLayer`), each one failing closed (when in doubt,
+the bytes are searched):
+
+- The stream must be read from its first byte, record by record. A header
+  that is not TLS (content type, version 3.x, length at most 2^14 + 2048), or
+  a gap, ends the skipping for the rest of the stream.
+- Only application-data records (content type 23) are skipped, and only
+  once the server's first record held a ServerHello whose cipher suite is
+  one of :data:`ENCRYPTING_SUITES`. A NULL or integrity-only suite (RFC 9150),
+  an unknown one, or a first record that ends before its cipher suite keeps
+  every byte searched. Early data sent before the ServerHello is searched
+  too.
+- Bytes from a TLS-intercepting proxy are plaintext: the caller never skips
+  in a decrypted flow.
+
+QUIC (:func:`quic_searched`): in a flow whose client Initial decrypted (so it
+is QUIC), a short-header packet is a 1-RTT packet: after its first byte and
+destination connection ID, the packet number is header-protected and the
+payload is AEAD ciphertext (RFC 9001 section 5). Only the first
+:data:`QUIC_SHORT_HEADER` bytes are searched.
+"""
+
+from __future__ import annotations
+
+import struct
+
+CHANGE_CIPHER_SPEC, ALERT, HANDSHAKE, APPLICATION_DATA, HEARTBEAT = 20, 21, 22, 23, 24
+RECORD_TYPES = frozenset({CHANGE_CIPHER_SPEC, ALERT, HANDSHAKE, APPLICATION_DATA, HEARTBEAT})
+HEADER = 5
+MAX_RECORD = (1 << 14) + 2048  # TLSCiphertext.length at most (RFC 5246 section 6.2.3)
+SERVER_HELLO = 2
+# A ServerHello's cipher suite: after its type (1), length (3), version (2), random (32),
+# session id length (1) and a session id of at most 32 bytes.
+MAX_SUITE_END = 4 + 2 + 32 + 1 + 32 + 2
+
+# Cipher suites whose records are encrypted (IANA TLS Cipher Suites registry): the
+# AEAD and CBC suites of TLS 1.2 and earlier in common use, and TLS 1.3's five.
+ENCRYPTING_SUITES = frozenset(
+    {
+        0x1301, 0x1302, 0x1303, 0x1304, 0x1305,  # TLS 1.3: AES-GCM, ChaCha20, AES-CCM
+        0xC02B, 0xC02C, 0xC02F, 0xC030, 0xCCA8, 0xCCA9, 0xCCAA,  # ECDHE / DHE AEAD
+        0x009C, 0x009D, 0x009E, 0x009F, 0x00A2, 0x00A3,  # RSA / DHE AES-GCM
+        0xC09C, 0xC09D, 0xC09E, 0xC09F, 0xC0AC, 0xC0AD, 0xC0AE, 0xC0AF,  # AES-CCM
+        0xC009, 0xC00A, 0xC013, 0xC014, 0xC023, 0xC024, 0xC027, 0xC028,  # ECDHE AES-CBC
+        0x002F, 0x0035, 0x003C, 0x003D, 0x0033, 0x0039, 0x0067, 0x006B,  # RSA / DHE AES-CBC
+        0x000A, 0x0016,  # 3DES
+    }
+)  # fmt: skip
+
+_header = struct.Struct("!BBBH").unpack_from
+
+# Spans [start, end) of a chunk that are ciphertext.
+Spans = list[tuple[int, int]]
+
+
+class TlsSession:
+    """What both directions of one TLS connection share: does its cipher encrypt."""
+
+    __slots__ = ("encrypted",)
+
+    def __init__(self) -> None:
+        self.encrypted = False  # the ServerHello chose one of ENCRYPTING_SUITES
+
+
+class RecordLayer:
+    """One direction of a TLS stream, followed record by record from its first byte."""
+
+    __slots__ = ("session", "server", "left", "skip", "head", "hello", "records", "broken")
+
+    def __init__(self, session: TlsSession, server: bool) -> None:
+        self.session = session
+        self.server = server  # the server's direction: its first record holds the ServerHello
+        self.left = 0  # payload bytes of the current record still to come
+        self.skip = False  # the current record's payload is ciphertext
+        self.head = b""  # the start of a record header the last chunk cut
+        self.hello: bytes | None = None  # the server's first record so far, until it decides
+        self.records = 0  # record headers read
+        self.broken = False  # the framing was lost: nothing more is skipped
+
+    def break_off(self) -> None:
+        """A gap: where the next record begins is no longer known."""
+        self.broken = True
+
+    def ciphertext(self, chunk: bytes) -> Spans:
+        """The spans of the next ``chunk`` of the stream that are ciphertext (may be none)."""
+        if self.broken:
+            return []
+        spans: Spans = []
+        size = len(chunk)
+        at = 0
+        if self.left:
+            at = min(self.left, size)
+            self.left -= at
+            if self.skip:
+                spans.append((0, at))
+            elif self.hello is not None:
+                self._read_hello(chunk[:at])
+        while at < size:
+            if self.head or size - at < HEADER:
+                need = HEADER - len(self.head)
+                header = self.head + chunk[at : at + need]
+                at = min(at + need, size)
+                if len(header) < HEADER:
+                    self.head = header
+                    break
+                self.head = b""
+                kind, major, minor, length = _header(header)
+            else:
+                kind, major, minor, length = _header(chunk, at)
+                at += HEADER
+            if kind not in RECORD_TYPES or major != 3 or minor > 4 or length > MAX_RECORD:
+                self.broken = True
+                return []  # not TLS after all (or no longer): search all of it
+            take = min(length, size - at)
+            self.left = length - take
+            if self.records == 0 and self.server and kind == HANDSHAKE:
+                self.hello = b""
+                self._read_hello(chunk[at : at + take])
+            self.records += 1
+            self.skip = kind == APPLICATION_DATA and self.session.encrypted
+            if self.skip and take:
+                spans.append((at, at + take))
+            at += take
+        return spans
+
+    def _read_hello(self, part: bytes) -> None:
+        """More of the server's first record: decide once the cipher suite is in."""
+        hello = (self.hello or b"") + part
+        decided = _encrypting(hello)
+        if decided is None and self.left:
+            self.hello = hello[:MAX_SUITE_END]
+            return
+        self.session.encrypted = bool(decided)
+        self.hello = None
+
+
+def _encrypting(payload: bytes) -> bool | None:
+    """Whether ``payload`` (a first handshake record) starts with a ServerHello whose
+    cipher suite encrypts; None while too little of it is known."""
+    if payload[:1] not in (b"", bytes([SERVER_HELLO])):
+        return False
+    if len(payload) < 4 + 2 + 32 + 1:
+        return None
+    session_end = 4 + 2 + 32 + 1 + payload[38]
+    if session_end + 2 > MAX_SUITE_END:
+        return False  # a session id longer than 32 bytes: no ServerHello
+    if session_end + 2 > len(payload):
+        return None
+    suite = int.from_bytes(payload[session_end : session_end + 2], "big")
+    return suite in ENCRYPTING_SUITES
+
+
+QUIC_SHORT_HEADER = 1 + 20  # first byte and the longest connection ID (RFC 9000 section 17.3)
+
+
+def quic_searched(datagram: bytes) -> int:
+    """How many bytes of a datagram of a QUIC connection may be cleartext."""
+    if datagram[0] & 0xC0 == 0x40:  # header form 0 (short), fixed bit 1
+        return min(len(datagram), QUIC_SHORT_HEADER)
+    return len(datagram)
