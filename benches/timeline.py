@@ -16,7 +16,9 @@ from benches.gateway.pcapread import CaptureError, read_packets
 
 # Events that only mark the capture window or the bench's own probes: a
 # finding is never "after canary", it is after what the phone was doing.
-BOOKKEEPING_EVENTS = frozenset({"capture_started", "capture_stopped", "canary"})
+BOOKKEEPING_EVENTS = frozenset(
+    {"capture_started", "capture_stopped", "canary", "settle_done", "idle_done", "interrupted"}
+)
 
 
 class TimedEvent(Protocol):

@@ -1,20 +1,13 @@
-"""Sign-off: every phone through N boot cycles, each judged from its own capture."""
+"""Boot: a hard power cycle through the phone's relay (or `adb reboot` without one)."""
 
 from __future__ import annotations
 
-import allure
 import pytest
 
-from benches.cycles import run_boot_cycle
 from benches.phone import Phone
-from benches.report import enforce_verdict, label_test
-from benches.signoff import Signoff
+from benches.signoff import Signoff, sign_off_cycle
 
 
 @pytest.mark.cycle("boot")
 def test_boot(phone: Phone, cycle: int, signoff: Signoff) -> None:
-    label_test(signoff.manifest, "boot", phone.device)
-    with allure.step(f"boot cycle {cycle} of {phone.serial}"):
-        record = run_boot_cycle(phone, signoff.gateway, signoff.timings, cycle)
-        result = signoff.judge(record)
-    enforce_verdict(result)
+    sign_off_cycle(signoff, phone, "boot", cycle)

@@ -45,3 +45,21 @@ def virtual_bench(
         yield session
     finally:
         session.close()
+
+
+def with_faults(devices: Path, *faults: str) -> Path:
+    """Add `virtual.faults` entries (YAML flow mappings) to a relocated rack file."""
+    entries = "".join(f"    - {fault}\n" for fault in faults)
+    text = devices.read_text().replace("\ndevices:\n", f"\n  faults:\n{entries}\ndevices:\n", 1)
+    devices.write_text(text)
+    return devices
+
+
+def with_timings(devices: Path, **seconds: float) -> Path:
+    """Override `bench.timings` values in a relocated rack file."""
+    text = devices.read_text()
+    for key, value in seconds.items():
+        text, count = re.subn(rf"(\n    {key}: )[0-9.]+", rf"\g<1>{value}", text)
+        assert count == 1, f"bench.timings.{key} not in {devices}"
+    devices.write_text(text)
+    return devices

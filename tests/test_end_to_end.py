@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -25,13 +26,18 @@ from tests.rackfiles import FIXED, LEAKY, REPO, relocated_rack, virtual_bench
 
 
 def signoff(
-    firmware: Path, devices: Path, reports: Path, **kwargs: object
+    firmware: Path,
+    devices: Path,
+    reports: Path,
+    args: list[str] | None = None,
+    **kwargs: object,
 ) -> subprocess.CompletedProcess[str]:
+    """The sign-off suite in a subprocess, as QA runs it; `args` replaces `testcases`."""
     command = [
         sys.executable,
         "-m",
         "pytest",
-        "testcases",
+        *(args or ["testcases"]),
         "-p",
         "no:cacheprovider",
         "--firmware",
@@ -57,16 +63,25 @@ def test_leaky_build_fails_naming_the_2019_leak(tmp_path: Path) -> None:
     done = signoff(LEAKY, devices, tmp_path / "reports")
     assert done.returncode == 1, done.stdout + done.stderr
     out = done.stdout
-    assert "3 failed" in out
+    # The 2019 client fires at power-on, unlock and activation; idle stays quiet.
+    assert "9 failed, 3 passed" in out
     for phrase in ("IMEI 3520…", "ICCID 8935…", "serial SI…", "location 60…"):
         assert f"{phrase}" in out
     assert "in cleartext to zfhmd.vnet.cn (127.31.86.10, CN, Chinanet)" in out
-    assert "boot cycle 1 of SIM7P0002" in out
+    for kind in ("boot", "unlock", "activation"):
+        for n in (1, 2, 3):
+            assert f"FAILED testcases/test_{kind}.py::test_{kind}[SI_{n}-cycle1]" in out
+    # Each leak is placed on its cycle's timeline, after the event that set it off.
+    assert re.search(r"SI_1-boot-1\.pcap \(\d+\.\d s after (power button|device)\)", out)
+    assert re.search(r"SI_3-boot-1\.pcap \(\d+\.\d s after (reboot|offline|device)\)", out)
+    assert re.search(r"SI_2-unlock-1\.pcap \(\d+\.\d s after unlock\)", out)
+    assert re.search(r"SI_2-activation-1\.pcap \(\d+\.\d s after provisioned\)", out)
     # The console is for people: no raw identifier in it.
     rack = load_rack(devices)
     for device in rack.devices:
         assert device.identity.imei[0] not in out
         assert device.identity.iccid not in out
+        assert device.serial not in out  # phones go by their labels: SI…1, SI_1
 
 
 def test_fixed_build_passes_and_leaves_evidence(tmp_path: Path) -> None:
@@ -74,14 +89,20 @@ def test_fixed_build_passes_and_leaves_evidence(tmp_path: Path) -> None:
     reports = tmp_path / "reports"
     done = signoff(FIXED, devices, reports)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "3 passed" in done.stdout
+    assert "12 passed" in done.stdout
     pcaps = sorted((reports / "pcaps" / "00WW_3_22D").glob("*.pcap"))
-    assert [p.name for p in pcaps] == [f"SIM7P000{n}-boot-1.pcap" for n in (1, 2, 3)]
-    assert all(p.stat().st_mode & 0o077 == 0 for p in pcaps)
+    kinds = ("activation", "boot", "idle", "unlock")
+    assert [p.name for p in pcaps] == [f"SI_{n}-{kind}-1.pcap" for n in (1, 2, 3) for kind in kinds]
+    # Evidence is for the bench's people only: pcaps and consoles are owner-only.
+    consoles = sorted((reports / "pcaps" / "00WW_3_22D").glob("*.console.txt"))
+    assert [p.name for p in consoles] == [
+        f"SI_{n}-{kind}-1.console.txt" for n in (1, 2) for kind in kinds
+    ]  # SIM7P0003 has no console in devices.yaml
+    assert all(p.stat().st_mode & 0o077 == 0 for p in pcaps + consoles)
     results = [
         json.loads(p.read_text()) for p in (reports / "allure-results").glob("*-result.json")
     ]
-    assert len(results) == 3 and {r["status"] for r in results} == {"passed"}
+    assert len(results) == 12 and {r["status"] for r in results} == {"passed"}
     attachment_types = {
         a["type"] for r in results for step in r["steps"] for a in step.get("attachments", [])
     }
@@ -167,7 +188,7 @@ def test_capture_killed_mid_cycle_is_inconclusive(bench: BenchSession, tmp_path:
         target=lambda: records.append(run_boot_cycle(phone, gateway, bench.rack.bench.timings, 1))
     )
     cycle.start()
-    pid = _sniffer_pid(tmp_path / "SIM7P0002-boot-1.pcap")
+    pid = _sniffer_pid(tmp_path / "SI_2-boot-1.pcap")
     time.sleep(0.5)  # mid-window: the phone is rebooting
     os.kill(pid, signal.SIGKILL)
     cycle.join(timeout=120)
@@ -208,8 +229,8 @@ def test_bench_signoff_says_go_and_no_go_per_build(tmp_path: Path) -> None:
         ("GO", "00WW_3_22D"),
         ("NO-GO", "00WW_3_22C"),
     ]
-    assert "(3 pass, 0 fail, 0 inconclusive of 3 cycles)" in summary
-    assert "(0 pass, 3 fail, 0 inconclusive of 3 cycles)" in summary
+    assert "(12 pass, 0 fail, 0 inconclusive of 12 cycles)" in summary
+    assert "(3 pass, 9 fail, 0 inconclusive of 12 cycles)" in summary
     assert str(reports / "allure-results") in summary
 
 

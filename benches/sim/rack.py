@@ -8,7 +8,9 @@ from pathlib import Path
 from benches.inventory.models import Manifest, Rack
 from benches.sim.firmware import UnknownBehaviour
 from benches.sim.phone import VirtualPhone
+from benches.sim.serial_ports import SerialServeError
 from benches.sim.services import EndpointServers, Resolver
+from benches.sim.wiring import VirtualWiring
 
 log = logging.getLogger(__name__)
 
@@ -29,12 +31,21 @@ class VirtualRack:
         try:
             self.phones = {
                 device.serial: VirtualPhone(
-                    device, manifest, virtual.resolver, rack.bench.timings, location
+                    device,
+                    manifest,
+                    virtual.resolver,
+                    rack.bench.timings,
+                    location,
+                    faults=virtual.faults_of(device.serial),
                 )
                 for device in rack.devices
             }
         except UnknownBehaviour as error:
             raise VirtualRackError(f"{manifest.path}: virtual.behaviours: {error}") from None
+        try:
+            self.wiring = VirtualWiring(rack, self.phones)
+        except SerialServeError as error:
+            raise VirtualRackError(str(error)) from None
         self._resolver: Resolver | None = None
         self._endpoints: EndpointServers | None = None
 
@@ -56,13 +67,23 @@ class VirtualRack:
             raise VirtualRackError(f"cannot start the virtual rack's endpoints: {error}") from None
         self._resolver.start()
         self._endpoints.start()
+        try:
+            self.wiring.start()
+        except (SerialServeError, OSError) as error:
+            self.stop()
+            raise VirtualRackError(
+                f"cannot serve the virtual rack's serial ports: {error}"
+            ) from None
         for phone in self.phones.values():
-            phone.power_on()
+            # A phone on a supply relay waits for the bench to switch its power on.
+            if not self.wiring.powered_by_relay(phone):
+                phone.power_on()
         log.info("virtual rack up: %d phones, build %s", len(self.phones), self.manifest.build)
 
     def stop(self) -> None:
         for phone in self.phones.values():
             phone.stop()
+        self.wiring.stop()
         if self._endpoints:
             self._endpoints.stop()
         if self._resolver:

@@ -1,0 +1,44 @@
+"""Cycles: one scripted event sequence on one phone, inside one capture window.
+
+`run_boot_cycle`, `run_unlock_cycle`, `run_activation_cycle` and
+`run_idle_cycle` share one signature: (phone, gateway, timings, index, power=None,
+attempt=1), where `power` is the phone's `benches.power.PowerSwitch` when it has
+relays and `attempt` is 2 when the cycle runs again after a recovery. A phone
+that fails mid-cycle raises `CycleInterrupted`, which carries the partial record.
+"""
+
+from __future__ import annotations
+
+from benches.cycles.kinds import (
+    run_activation_cycle,
+    run_boot_cycle,
+    run_idle_cycle,
+    run_unlock_cycle,
+)
+from benches.cycles.record import CANARY_DOMAIN, CycleInterrupted, CycleRecord, Event, new_canary
+from benches.cycles.restart import ADB_REBOOT, RELAY, PowerRelays
+from benches.cycles.window import CycleWindow
+
+CYCLES = {
+    "boot": run_boot_cycle,
+    "unlock": run_unlock_cycle,
+    "activation": run_activation_cycle,
+    "idle": run_idle_cycle,
+}
+
+__all__ = [
+    "ADB_REBOOT",
+    "CANARY_DOMAIN",
+    "CYCLES",
+    "RELAY",
+    "CycleInterrupted",
+    "CycleRecord",
+    "CycleWindow",
+    "Event",
+    "PowerRelays",
+    "new_canary",
+    "run_activation_cycle",
+    "run_boot_cycle",
+    "run_idle_cycle",
+    "run_unlock_cycle",
+]

@@ -1,0 +1,97 @@
+"""The four cycles: boot, unlock, activation and idle, each inside its own capture window.
+
+A cycle drives the phone and records a timeline; it does not judge. The
+verdict comes from the analyzer and the policy, on the pcap it leaves behind.
+"""
+
+from __future__ import annotations
+
+import time
+
+from benches.cycles.record import CycleRecord
+from benches.cycles.restart import PowerRelays, restart
+from benches.cycles.window import CycleWindow
+from benches.gateway.gateway import Gateway
+from benches.inventory.models import Timings
+from benches.phone import Phone, PhoneError
+
+
+def run_boot_cycle(
+    phone: Phone,
+    gateway: Gateway,
+    timings: Timings,
+    index: int,
+    power: PowerRelays | None = None,
+    attempt: int = 1,
+) -> CycleRecord:
+    """A hard power cycle (or `adb reboot`), then boot_completed and the settle time."""
+    with CycleWindow(phone, gateway, "boot", index, attempt) as window:
+        restart(window, power, timings)
+        phone.wait_for_boot(timings.boot_timeout_s, window.event)
+        window.settle(timings.settle_s)
+    return window.record
+
+
+def run_unlock_cycle(
+    phone: Phone,
+    gateway: Gateway,
+    timings: Timings,
+    index: int,
+    power: PowerRelays | None = None,
+    attempt: int = 1,
+) -> CycleRecord:
+    """Screen off, wait, wake, dismiss the keyguard (with devices.yaml's PIN), verify, settle."""
+    with CycleWindow(phone, gateway, "unlock", index, attempt) as window:
+        window.event("screen_off")
+        phone.screen_off()
+        time.sleep(timings.screen_off_s)
+        window.event("wake")
+        phone.wake()
+        if not phone.keyguard_showing():
+            raise PhoneError(f"{phone.label}: no keyguard after the screen was off: no unlock")
+        phone.dismiss_keyguard(phone.device.unlock_pin, window.event)
+        window.settle(timings.settle_s)
+    return window.record
+
+
+def run_activation_cycle(
+    phone: Phone,
+    gateway: Gateway,
+    timings: Timings,
+    index: int,
+    power: PowerRelays | None = None,
+    attempt: int = 1,
+) -> CycleRecord:
+    """Factory reset, first boot, provisioning, network and SIM, settle; the PIN is put back."""
+    with CycleWindow(phone, gateway, "activation", index, attempt) as window:
+        window.event("factory_reset")
+        phone.factory_reset()
+        phone.wait_for_boot(timings.boot_timeout_s, window.event)
+        if phone.is_provisioned():
+            raise PhoneError(f"{phone.label}: still provisioned after the factory reset")
+        window.event("provisioned")
+        phone.complete_provisioning()
+        phone.wait_for_network_and_sim(timings.boot_timeout_s)
+        window.event("network_attached")
+        if phone.device.unlock_pin:  # the reset removed it; later unlock cycles need it
+            phone.set_pin(phone.device.unlock_pin)
+            window.event("pin_restored")
+        window.settle(timings.settle_s)
+    return window.record
+
+
+def run_idle_cycle(
+    phone: Phone,
+    gateway: Gateway,
+    timings: Timings,
+    index: int,
+    power: PowerRelays | None = None,
+    attempt: int = 1,
+) -> CycleRecord:
+    """Screen off, then `idle_s` with nothing driven: what the phone sends on its own."""
+    with CycleWindow(phone, gateway, "idle", index, attempt) as window:
+        window.event("screen_off")
+        phone.screen_off()
+        time.sleep(timings.idle_s)
+        window.event("idle_done")
+    return window.record
