@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 from collections import Counter
@@ -16,10 +17,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from benches.allure_cli import AllureFailed, AllureUnavailable, describe, generate_report
 from benches.cli import CommandError
 from benches.inventory import InventoryError, load_manifest, load_rack
-from benches.inventory.models import Manifest
-from benches.verdict_log import verdict_log_path
+from benches.inventory.models import Manifest, Rack
+from benches.rack_masking import use_rack
+from benches.redact import RAW_WARNING, SHOW_IDENTIFIERS_ENV, show_raw
+from benches.summary.decision import decide
+from benches.summary.writer import summary_dir, write_summary
+from benches.verdict_log import expected_count_path, read_expected_count, verdict_log_path
 
 REPO_TESTCASES = Path("testcases")
 
@@ -41,9 +47,20 @@ def register(subparsers: Any) -> None:
         help="a manifest; repeat for several (default: every firmware/*.yaml)",
     )
     parser.add_argument("--devices", type=Path, default=Path("devices.yaml"))
-    parser.add_argument("--cycles", type=int, default=1, help="boot cycles per phone")
+    parser.add_argument(
+        "--cycles", type=int, default=1, help="cycles of each kind per phone (default: 1)"
+    )
+    parser.add_argument(
+        "--flash", action="store_true", help="flash each build's image before its cycles"
+    )
     parser.add_argument("--reports", type=Path, default=Path("reports"))
     parser.add_argument("--testcases", type=Path, default=REPO_TESTCASES)
+    parser.add_argument(
+        "--show-identifiers",
+        action="store_true",
+        help=f"show IMEIs, serials and other identifiers raw in every output (sets "
+        f"{SHOW_IDENTIFIERS_ENV}=1): for an auditor's local run, never a report to share",
+    )
     parser.set_defaults(func=run)
 
 
@@ -53,26 +70,26 @@ class BuildOutcome:
     pytest_exit: int
     verdicts: Counter[str]
     expected_cycles: int
+    summary: Path | None = None  # reports/signoff/<build>/index.html, when written
 
     @property
     def decision(self) -> str:
-        judged = sum(self.verdicts.values())
-        if self.verdicts["fail"]:
-            return "NO-GO"
-        if self.verdicts["inconclusive"] or judged < self.expected_cycles or self.pytest_exit:
-            return "NO-GO (inconclusive)"
-        return "GO"
+        return decide(self.verdicts, self.expected_cycles, self.pytest_exit).label
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.show_identifiers:
+        os.environ[SHOW_IDENTIFIERS_ENV] = "1"  # for the pytest sessions too
+    if show_raw():
+        print(f"bench: {RAW_WARNING}", flush=True)
     manifests = _manifests(args.firmware)
     try:
         rack = load_rack(args.devices)
     except InventoryError as error:
         raise CommandError(str(error)) from None
+    use_rack(rack)
     if not args.testcases.is_dir():
         raise CommandError(f"{args.testcases}: no sign-off suite here (run from the bench's repo)")
-    expected = len(rack.devices) * args.cycles
     outcomes = []
     for number, manifest in enumerate(manifests):
         print(
@@ -101,9 +118,18 @@ def run(args: argparse.Namespace) -> int:
         ]
         if number == 0:
             command.append("--clean-alluredir")
+        if args.flash:
+            command.append("--flash")
+        expected_count_path(args.reports, manifest.build).unlink(missing_ok=True)
+        (summary_dir(args.reports, manifest.build) / "summary.json").unlink(missing_ok=True)
         exit_code = subprocess.run(command, check=False).returncode
-        outcomes.append(BuildOutcome(manifest, exit_code, _read_verdicts(log), expected))
+        # Collected sign-off tests; without the count (the run stopped early), at least one.
+        expected = read_expected_count(args.reports, manifest.build) or max(1, len(rack.devices))
+        summary = _summary(args.reports, rack, manifest, exit_code)
+        outcomes.append(BuildOutcome(manifest, exit_code, _read_verdicts(log), expected, summary))
+    report = _generate_report(args.reports)
     _print_summary(outcomes, args.reports)
+    print(report)
     return _exit_code(outcomes)
 
 
@@ -115,6 +141,18 @@ def _manifests(paths: list[Path] | None) -> list[Manifest]:
         return [load_manifest(path) for path in paths]
     except InventoryError as error:
         raise CommandError(str(error)) from None
+
+
+def _summary(reports: Path, rack: Rack, manifest: Manifest, exit_code: int) -> Path | None:
+    """The summary the pytest session wrote; written here when the session could not."""
+    index = summary_dir(reports, manifest.build) / "index.html"
+    if (index.parent / "summary.json").exists():
+        return index
+    try:
+        return write_summary(reports, rack, manifest, exit_code)[0]
+    except OSError as error:
+        print(f"sign-off summary of {manifest.build} not written: {error}", flush=True)
+        return None
 
 
 def _read_verdicts(log: Path) -> Counter[str]:
@@ -131,12 +169,20 @@ def _print_summary(outcomes: list[BuildOutcome], reports: Path) -> None:
             f"  {outcome.decision:<20} build {outcome.manifest.build:<12} "
             f"{outcome.manifest.path}  ({counts} of {outcome.expected_cycles} cycles)"
         )
-    print(
-        f"\nAllure results: {reports / 'allure-results'}  "
-        f"(open with the Allure CLI: allure serve {reports / 'allure-results'})"
-    )
+        if outcome.summary is not None:
+            print(f"  {'':<20} summary: {outcome.summary}")
+    print(f"\nAllure results: {reports / 'allure-results'}")
     print(f"Pcaps:          {reports / 'pcaps'}/<build>/<phone>-<cycle>.pcap")
     print(f"Verdict logs:   {reports / 'verdicts'}/<build>.jsonl")
+
+
+def _generate_report(reports: Path) -> str:
+    """The HTML report, with the previous one's history; one line either way."""
+    try:
+        generated = generate_report([reports / "allure-results"], reports / "allure-report")
+    except (AllureUnavailable, AllureFailed) as error:
+        return f"Allure report:  not generated: {error}"
+    return f"Allure report:  {describe(generated)}"
 
 
 def _exit_code(outcomes: list[BuildOutcome]) -> int:

@@ -7,28 +7,44 @@ conftest.py names the same module, which pytest then recognises as loaded.
 
 from __future__ import annotations
 
+import os
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
+import allure_commons
 import pytest
 
 from benches.adbserver import AdbNotFoundError, AdbServerError
+from benches.allure_meta import write_run_metadata
+from benches.flash import ImageRejected
+from benches.flashing import flash_rack
 from benches.gateway.capture import Capture, CaptureStartError
 from benches.gateway.gateway import Gateway
 from benches.gateway.geo import GeoDatabase
 from benches.inventory import InventoryError, load_manifest, load_rack
 from benches.inventory.models import Manifest, Rack
+from benches.masking_plugin import AllureMasking, MaskingPlugin
 from benches.phone import Phone
+from benches.progress import Progress
+from benches.rack_masking import forget_rack, use_rack
+from benches.redact import SHOW_IDENTIFIERS_ENV, device_labels
+from benches.report import attach_build_traffic
 from benches.session import BenchSession
 from benches.signoff import Signoff
 from benches.sim.firmware import Firmware, UnknownBehaviour
 from benches.sim.rack import VirtualRackError
+from benches.summary.plan import planned_cells, write_plan
+from benches.summary.writer import write_summary
+from benches.verdict_log import verdict_log_path, write_expected_count
 
 SIGNOFF_FIXTURES = {"phone", "rack", "gateway", "firmware", "bench_session", "signoff"}
 _RACK_KEY = pytest.StashKey[Rack]()
 _MANIFEST_KEY = pytest.StashKey[Manifest]()
+_SIGNOFF_RUN_KEY = pytest.StashKey[bool]()  # set when the session collected sign-off tests
+_SUMMARY_KEY = pytest.StashKey[str]()  # where the sign-off summary went, for the terminal
+_ALLURE_MASKING_KEY = pytest.StashKey[AllureMasking]()
 BENCH_START_ERRORS = (AdbNotFoundError, AdbServerError, VirtualRackError)
 T = TypeVar("T")
 
@@ -45,22 +61,49 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--cycles", type=int, default=1, help="cycles of each kind per phone (default: 1)"
     )
     group.addoption(
+        "--flash",
+        action="store_true",
+        help="flash the manifest's image on every phone (fastboot) before the first cycle",
+    )
+    group.addoption(
         "--reports",
         default="reports",
         help="where pcaps and allure-results go (default: reports)",
+    )
+    group.addoption(
+        "--show-identifiers",
+        action="store_true",
+        help=f"show IMEIs, serials and other identifiers raw (sets {SHOW_IDENTIFIERS_ENV}=1): "
+        "for an auditor's local run, never a report to share",
     )
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "cycle(kind): a sign-off cycle of this kind")
+    if config.getoption("show_identifiers"):
+        os.environ[SHOW_IDENTIFIERS_ENV] = "1"  # subprocesses too
     if not config.getoption("firmware"):
         return
     # A sign-off run: a bad rack or manifest stops it here, as one line, before collection.
     manifest_of(config)
+    # From here on phones go by their labels, and every log record is masked.
+    use_rack(rack_of(config))
+    allure_masking = AllureMasking()
+    allure_commons.plugin_manager.register(allure_masking)
+    config.stash[_ALLURE_MASKING_KEY] = allure_masking
+    config.pluginmanager.register(MaskingPlugin(), "benches-masking")
+    config.pluginmanager.register(Progress(config), "benches-progress")
     # allure-pytest reads this in its own pytest_configure, which runs after ours.
     if not config.getoption("allure_report_dir", None):
         config.option.allure_report_dir = str(Path(config.getoption("reports")) / "allure-results")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    allure_masking = config.stash.get(_ALLURE_MASKING_KEY, None)
+    if allure_masking is not None:
+        allure_commons.plugin_manager.unregister(allure_masking)
+        forget_rack()
 
 
 def rack_of(config: pytest.Config) -> Rack:
@@ -92,14 +135,32 @@ def _load(loader: Callable[[Path], T], path: str) -> T:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "phone" in metafunc.fixturenames:
+        # The parameter stays the serial (the fixture's key); the id people read is its
+        # label's ASCII form, "SI_1": pytest would escape the "…" of "SI…1".
         serials = [device.serial for device in rack_of(metafunc.config).devices]
-        metafunc.parametrize("phone", serials, ids=serials, indirect=True, scope="function")
+        labels = device_labels(serials)
+        ids = [labels[serial].safe for serial in serials]
+        metafunc.parametrize("phone", serials, ids=ids, indirect=True, scope="function")
     if "cycle" in metafunc.fixturenames:
         count = metafunc.config.getoption("cycles")
         if count < 1:
             raise pytest.UsageError(f"--cycles must be at least 1, not {count}")
         cycles = list(range(1, count + 1))
         metafunc.parametrize("cycle", cycles, ids=[f"cycle{n}" for n in cycles])
+
+
+CYCLE_ORDER = ("boot", "unlock", "activation", "idle")  # the order a phone meets them in 2019
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Sign-off tests run boot, unlock, activation, idle, whatever their files are called."""
+
+    def rank(item: pytest.Item) -> int:
+        marker = item.get_closest_marker("cycle")
+        kind = marker.args[0] if marker and marker.args else None
+        return CYCLE_ORDER.index(kind) if kind in CYCLE_ORDER else len(CYCLE_ORDER)
+
+    items.sort(key=rank)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -117,6 +178,50 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         )
     rack = rack_of(config)
     _check_capture_permission(rack)
+    signoff_tests = [
+        item for item in session.items if "signoff" in getattr(item, "fixturenames", ())
+    ]
+    reports, build = Path(config.getoption("reports")), manifest_of(config).build
+    write_expected_count(reports, build, len(signoff_tests))
+    # This session's verdicts only: the summary must not mix in an earlier run's.
+    verdict_log_path(reports, build).unlink(missing_ok=True)
+    write_plan(reports, build, planned_cells(signoff_tests))
+    config.stash[_SIGNOFF_RUN_KEY] = True
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A sign-off writing allure-results: add Allure's categories, environment, executor.
+    A sign-off run: write its summary, reports/signoff/<build>/."""
+    config = session.config
+    results = config.getoption("allure_report_dir", None)
+    if results and config.getoption("firmware"):
+        write_run_metadata(Path(results), rack_of(config), manifest_of(config))
+    if config.stash.get(_SIGNOFF_RUN_KEY, False):
+        reports = Path(config.getoption("reports"))
+        try:
+            index, decision = write_summary(
+                reports, rack_of(config), manifest_of(config), int(exitstatus)
+            )
+        except OSError as error:
+            config.stash[_SUMMARY_KEY] = f"sign-off summary not written: {error}"
+        else:
+            config.stash[_SUMMARY_KEY] = f"sign-off summary: {decision.label}, {index}"
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    line = terminalreporter.config.stash.get(_SUMMARY_KEY, None)
+    if line:
+        terminalreporter.write_line(line)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def signoff_build_chart(pytestconfig: pytest.Config) -> Iterator[None]:
+    """At the end of a sign-off session, where the build's traffic went (an Allure
+    attachment of this fixture's tear-down, shown with every test of the session)."""
+    yield
+    if pytestconfig.stash.get(_SIGNOFF_RUN_KEY, False):
+        reports = Path(pytestconfig.getoption("reports"))
+        attach_build_traffic(reports, manifest_of(pytestconfig))
 
 
 def _check_capture_permission(rack: Rack) -> None:
@@ -148,7 +253,7 @@ def reports_dir(pytestconfig: pytest.Config) -> Path:
 
 @pytest.fixture(scope="session")
 def bench_session(
-    rack_config: Rack, firmware: Manifest, reports_dir: Path
+    request: pytest.FixtureRequest, rack_config: Rack, firmware: Manifest, reports_dir: Path
 ) -> Iterator[BenchSession]:
     """The adb server, and the virtual rack when devices.yaml describes one."""
     session = BenchSession(rack_config, firmware, reports_dir / "virtual-rack")
@@ -158,6 +263,16 @@ def bench_session(
         except BENCH_START_ERRORS as error:
             # Nothing can run without the bench itself: stop with one line.
             pytest.exit(f"the bench could not start: {error}", returncode=3)
+        if request.config.getoption("flash"):
+            try:
+                flash_rack(
+                    list(session.phones.values()),
+                    firmware,
+                    rack_config.bench.timings,
+                    session.health,
+                )
+            except ImageRejected as error:
+                pytest.exit(f"not flashing: {error}", returncode=3)
         yield session
     finally:
         session.close()
@@ -169,8 +284,10 @@ def rack(bench_session: BenchSession) -> dict[str, Phone]:
 
 
 @pytest.fixture
-def phone(request: pytest.FixtureRequest, rack: dict[str, Phone]) -> Phone:
-    return rack[request.param]
+def phone(request: pytest.FixtureRequest, bench_session: BenchSession) -> Phone:
+    """One phone of the rack; a phone taken out of the session errors as a bench fault."""
+    bench_session.health.check(request.param)
+    return bench_session.phones[request.param]
 
 
 @pytest.fixture(scope="session")
@@ -195,4 +312,4 @@ def signoff(
     bench_session: BenchSession,
 ) -> Signoff:
     """Everything a sign-off test needs to judge a cycle and leave its evidence."""
-    return Signoff(rack_config, firmware, gateway, geo, reports_dir)
+    return Signoff(rack_config, firmware, gateway, geo, reports_dir, bench_session)

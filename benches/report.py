@@ -7,12 +7,23 @@ from __future__ import annotations
 
 import html
 import json
+from pathlib import Path
 
 import allure
 import pytest
 
+from benches.cycles import ADB_REBOOT
+from benches.gateway.geo import LOCAL
 from benches.inventory.models import Device, Manifest
 from benches.judge import CycleResult
+from benches.policy import KINDS as FINDING_KINDS
+from benches.rack_masking import scrub_text
+from benches.recovery import RecoveryReport
+from benches.redact import device_label
+from benches.summary.charts import timeline_chart, traffic_bars, traffic_chart
+from benches.summary.entry import cycle_timeline
+from benches.summary.model import read_log
+from benches.verdict_log import verdict_log_path
 
 
 class InconclusiveCycle(Exception):
@@ -24,6 +35,23 @@ def label_test(manifest: Manifest, cycle_kind: str, device: Device) -> None:
     allure.dynamic.feature(f"{cycle_kind} cycle")
     allure.dynamic.story(device.model)
     allure.dynamic.parameter("firmware", manifest.path.name)
+    # The test's own "phone" parameter is the serial; people read the label.
+    allure.dynamic.parameter("phone", device_label(device.serial))
+
+
+def label_result(result: CycleResult) -> None:
+    """Severity blocker for a leak or a region finding; a tag per country the phone contacted."""
+    findings = result.verdict.findings
+    if result.verdict.verdict == "fail" and any(f.kind in FINDING_KINDS for f in findings):
+        allure.dynamic.severity(allure.severity_level.BLOCKER)
+    for country in countries_contacted(result):
+        allure.dynamic.tag(country)
+
+
+def countries_contacted(result: CycleResult) -> list[str]:
+    """Countries of the cycle's flows, the bench's own network left out."""
+    flows = result.analysis.flows if result.analysis else ()
+    return sorted({flow.country or "unknown country" for flow in flows if flow.country != LOCAL})
 
 
 def attach_cycle(result: CycleResult) -> None:
@@ -47,11 +75,56 @@ def attach_cycle(result: CycleResult) -> None:
     allure.attach(
         timeline_text(result), name="timeline", attachment_type=allure.attachment_type.TEXT
     )
+    allure.attach(
+        timeline_chart(
+            cycle_timeline(result),
+            f"{record.label}: flows against events",
+        ),
+        name="timeline chart",
+        attachment_type=allure.attachment_type.SVG,
+    )
+    if record.console is not None and record.console.exists():
+        allure.attach(
+            scrub_text(record.console.read_text(errors="replace")),
+            name="serial console",
+            attachment_type=allure.attachment_type.TEXT,
+        )
+
+
+def attach_build_traffic(reports: Path, manifest: Manifest) -> None:
+    """Where the build's traffic went, by country and owner, from its verdict log."""
+    lines = read_log(verdict_log_path(reports, manifest.build))
+    flows = [flow for line in lines for flow in line.get("flows") or ()]
+    bars = traffic_bars(flows, manifest.policy.allowed_countries)
+    title = f"Where the traffic of build {manifest.build} went: bytes by country and owner"
+    allure.attach(
+        traffic_chart(bars, title),
+        name="where the traffic went",
+        attachment_type=allure.attachment_type.SVG,
+    )
+
+
+def attach_recovery(report: RecoveryReport) -> None:
+    """Every step of the recovery chain, as Allure steps and as one text attachment."""
+    for step in report.steps:
+        with allure.step(scrub_text(f"recovery of {device_label(report.serial)}: {step.line()}")):
+            pass
+    allure.attach(
+        scrub_text(report.text()), name="recovery", attachment_type=allure.attachment_type.TEXT
+    )
 
 
 def timeline_text(result: CycleResult) -> str:
     record = result.record
     lines = [f"{event.at:8.3f} s  {event.name}" for event in record.timeline]
+    if record.power_method == ADB_REBOOT:
+        lines.append("power: no relay for this phone in devices.yaml: restarted with adb reboot")
+    elif record.power_method:
+        lines.append(f"power: restarted by {record.power_method}")
+    for finding in result.verdict.findings:
+        when = result.when(finding)
+        if when:
+            lines.append(f"{finding.kind} in packet {finding.packet}: {when}")
     if record.health:
         health = record.health
         lines.append(
