@@ -9,32 +9,22 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
 import allure_commons
 import pytest
 
-from benches.adbserver import AdbNotFoundError, AdbServerError
 from benches.allure_meta import write_run_metadata
-from benches.flash import ImageRejected
-from benches.flashing import flash_rack
 from benches.gateway.capture import Capture, CaptureStartError
-from benches.gateway.gateway import Gateway
-from benches.gateway.geo import GeoDatabase
 from benches.inventory import InventoryError, load_manifest, load_rack
 from benches.inventory.models import Manifest, Rack
 from benches.masking_plugin import AllureMasking, MaskingPlugin
-from benches.phone import Phone
 from benches.progress import Progress
 from benches.rack_masking import forget_rack, use_rack
 from benches.redact import SHOW_IDENTIFIERS_ENV, device_labels
-from benches.report import attach_build_traffic
-from benches.session import BenchSession
-from benches.signoff import Signoff
 from benches.sim.firmware import Firmware, UnknownBehaviour
-from benches.sim.rack import VirtualRackError
 from benches.summary.plan import planned_cells, write_plan
 from benches.summary.writer import write_summary
 from benches.verdict_log import verdict_log_path, write_expected_count
@@ -42,11 +32,13 @@ from benches.verdict_log import verdict_log_path, write_expected_count
 SIGNOFF_FIXTURES = {"phone", "rack", "gateway", "firmware", "bench_session", "signoff"}
 _RACK_KEY = pytest.StashKey[Rack]()
 _MANIFEST_KEY = pytest.StashKey[Manifest]()
-_SIGNOFF_RUN_KEY = pytest.StashKey[bool]()  # set when the session collected sign-off tests
+SIGNOFF_RUN_KEY = pytest.StashKey[bool]()  # set when the session collected sign-off tests
 _SUMMARY_KEY = pytest.StashKey[str]()  # where the sign-off summary went, for the terminal
 _ALLURE_MASKING_KEY = pytest.StashKey[AllureMasking]()
-BENCH_START_ERRORS = (AdbNotFoundError, AdbServerError, VirtualRackError)
 T = TypeVar("T")
+
+# The fixtures live in their own module; pytest loads it with this plugin.
+pytest_plugins = ("benches.fixtures",)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -186,7 +178,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     # This session's verdicts only: the summary must not mix in an earlier run's.
     verdict_log_path(reports, build).unlink(missing_ok=True)
     write_plan(reports, build, planned_cells(signoff_tests))
-    config.stash[_SIGNOFF_RUN_KEY] = True
+    config.stash[SIGNOFF_RUN_KEY] = True
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -196,7 +188,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     results = config.getoption("allure_report_dir", None)
     if results and config.getoption("firmware"):
         write_run_metadata(Path(results), rack_of(config), manifest_of(config))
-    if config.stash.get(_SIGNOFF_RUN_KEY, False):
+    if config.stash.get(SIGNOFF_RUN_KEY, False):
         reports = Path(config.getoption("reports"))
         try:
             index, decision = write_summary(
@@ -214,16 +206,6 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_line(line)
 
 
-@pytest.fixture(scope="session", autouse=True)
-def signoff_build_chart(pytestconfig: pytest.Config) -> Iterator[None]:
-    """At the end of a sign-off session, where the build's traffic went (an Allure
-    attachment of this fixture's tear-down, shown with every test of the session)."""
-    yield
-    if pytestconfig.stash.get(_SIGNOFF_RUN_KEY, False):
-        reports = Path(pytestconfig.getoption("reports"))
-        attach_build_traffic(reports, manifest_of(pytestconfig))
-
-
 def _check_capture_permission(rack: Rack) -> None:
     with tempfile.TemporaryDirectory() as scratch:
         probe = Capture(rack.bench.gateway.interface, ["127.0.0.1"], Path(scratch) / "probe.pcap")
@@ -232,84 +214,3 @@ def _check_capture_permission(rack: Rack) -> None:
             probe.stop(grace=0)
         except CaptureStartError as error:
             raise pytest.UsageError(str(error)) from None
-
-
-@pytest.fixture(scope="session")
-def rack_config(pytestconfig: pytest.Config) -> Rack:
-    return rack_of(pytestconfig)
-
-
-@pytest.fixture(scope="session")
-def firmware(pytestconfig: pytest.Config) -> Manifest:
-    return manifest_of(pytestconfig)
-
-
-@pytest.fixture(scope="session")
-def reports_dir(pytestconfig: pytest.Config) -> Path:
-    path = Path(pytestconfig.getoption("reports"))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-@pytest.fixture(scope="session")
-def bench_session(
-    request: pytest.FixtureRequest, rack_config: Rack, firmware: Manifest, reports_dir: Path
-) -> Iterator[BenchSession]:
-    """The adb server, and the virtual rack when devices.yaml describes one."""
-    session = BenchSession(rack_config, firmware, reports_dir / "virtual-rack")
-    try:
-        try:
-            session.open()
-        except BENCH_START_ERRORS as error:
-            # Nothing can run without the bench itself: stop with one line.
-            pytest.exit(f"the bench could not start: {error}", returncode=3)
-        if request.config.getoption("flash"):
-            try:
-                flash_rack(
-                    list(session.phones.values()),
-                    firmware,
-                    rack_config.bench.timings,
-                    session.health,
-                )
-            except ImageRejected as error:
-                pytest.exit(f"not flashing: {error}", returncode=3)
-        yield session
-    finally:
-        session.close()
-
-
-@pytest.fixture(scope="session")
-def rack(bench_session: BenchSession) -> dict[str, Phone]:
-    return bench_session.phones
-
-
-@pytest.fixture
-def phone(request: pytest.FixtureRequest, bench_session: BenchSession) -> Phone:
-    """One phone of the rack; a phone taken out of the session errors as a bench fault."""
-    bench_session.health.check(request.param)
-    return bench_session.phones[request.param]
-
-
-@pytest.fixture(scope="session")
-def gateway(rack_config: Rack, firmware: Manifest, reports_dir: Path) -> Gateway:
-    return Gateway(rack_config.bench.gateway.interface, reports_dir / "pcaps" / firmware.build)
-
-
-@pytest.fixture(scope="session")
-def geo(rack_config: Rack) -> GeoDatabase:
-    """The geo database, with the virtual rack's overlay on top when there is one."""
-    overlay = rack_config.virtual.endpoints if rack_config.virtual else ()
-    return GeoDatabase(overlay)
-
-
-@pytest.fixture(scope="session")
-def signoff(
-    rack_config: Rack,
-    firmware: Manifest,
-    gateway: Gateway,
-    geo: GeoDatabase,
-    reports_dir: Path,
-    bench_session: BenchSession,
-) -> Signoff:
-    """Everything a sign-off test needs to judge a cycle and leave its evidence."""
-    return Signoff(rack_config, firmware, gateway, geo, reports_dir, bench_session)
