@@ -145,6 +145,13 @@ class Phone:
         except PhoneError:
             return False
 
+    def clear_logcat(self) -> None:
+        self.shell(["logcat", "-c"])
+
+    def dump_logcat(self) -> str:
+        """The phone's log buffer, as `adb logcat -d -v threadtime` prints it."""
+        return self.shell(["logcat", "-d", "-v", "threadtime"], timeout=30.0)
+
     def lookup(self, name: str) -> None:
         """Make the phone resolve `name` (the canary); the answer does not matter."""
         self.shell(["ping", "-c", "1", "-W", "1", name])

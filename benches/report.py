@@ -54,8 +54,18 @@ def countries_contacted(result: CycleResult) -> list[str]:
     return sorted({flow.country or "unknown country" for flow in flows if flow.country != LOCAL})
 
 
+def phase_steps(result: CycleResult) -> None:
+    """One Allure step per phase of the cycle: from one timeline event to the next."""
+    events = result.record.timeline
+    for event, following in zip(events, [*events[1:], None], strict=True):
+        length = f", {following.at - event.at:.1f} s" if following else ""
+        with allure.step(f"{event.at:7.2f} s  {event.name.replace('_', ' ')}{length}"):
+            pass
+
+
 def attach_cycle(result: CycleResult) -> None:
     record = result.record
+    phase_steps(result)
     allure.attach.file(
         str(record.pcap),
         name=f"{record.pcap.name}",
@@ -83,6 +93,10 @@ def attach_cycle(result: CycleResult) -> None:
         name="timeline chart",
         attachment_type=allure.attachment_type.SVG,
     )
+    if record.logcat is not None and record.logcat.exists():
+        allure.attach.file(
+            str(record.logcat), name="logcat", attachment_type=allure.attachment_type.TEXT
+        )
     if record.console is not None and record.console.exists():
         allure.attach(
             scrub_text(record.console.read_text(errors="replace")),

@@ -16,6 +16,7 @@ from benches.gateway.gateway import Gateway
 from benches.gateway.geo import GeoDatabase
 from benches.inventory.models import Manifest, Rack, Timings
 from benches.judge import CycleResult, judge_cycle
+from benches.logcat import logcat_window
 from benches.phone import Phone, PhoneError
 from benches.preflight import Preflight
 from benches.rack_health import BenchFault
@@ -82,14 +83,24 @@ class Signoff:
     def _attempt(self, phone: Phone, kind: str, index: int, attempt: int) -> CycleRecord:
         run = CYCLES[kind]
         power = self.session.power_of(phone.serial)
-        with self._console(phone, kind, index, attempt) as console:
+        logcat_path = self._evidence_path(phone, kind, index, attempt, "logcat.txt")
+        with (
+            self._console(phone, kind, index, attempt) as console,
+            logcat_window(phone, logcat_path) as logcat,
+        ):
             try:
                 record = run(phone, self.gateway, self.timings, index, power, attempt=attempt)
             except CycleInterrupted as interrupted:
-                interrupted.record.console = console
+                interrupted.record.console, interrupted.record.logcat = console, logcat
                 raise
-        record.console = console
+        record.console, record.logcat = console, logcat
         return record
+
+    def _evidence_path(self, phone: Phone, kind: str, index: int, attempt: int, what: str) -> Path:
+        """Where a cycle's console or logcat goes: next to its pcap, named like it."""
+        suffix = "" if attempt == 1 else f"-attempt{attempt}"
+        name = f"{device_file_label(phone.serial)}-{kind}-{index}{suffix}.{what}"
+        return self.gateway.pcap_dir / name
 
     def _after_interruption(self, phone: Phone, interrupted: CycleInterrupted) -> CycleResult:
         """Judge the interrupted window, recover the phone, then run the cycle once more.
@@ -141,9 +152,7 @@ class Signoff:
         if console is None:
             yield None
             return
-        suffix = "" if attempt == 1 else f"-attempt{attempt}"
-        name = f"{device_file_label(phone.serial)}-{kind}-{index}{suffix}.console.txt"
-        path = self.gateway.pcap_dir / name
+        path = self._evidence_path(phone, kind, index, attempt, "console.txt")
         recorder = ConsoleRecorder(console, path, owner=f"console of {phone.label}")
         try:
             recorder.start()

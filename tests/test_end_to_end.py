@@ -98,7 +98,15 @@ def test_fixed_build_passes_and_leaves_evidence(tmp_path: Path) -> None:
     assert [p.name for p in consoles] == [
         f"SI_{n}-{kind}-1.console.txt" for n in (1, 2) for kind in kinds
     ]  # SIM7P0003 has no console in devices.yaml
-    assert all(p.stat().st_mode & 0o077 == 0 for p in pcaps + consoles)
+    logcats = sorted((reports / "pcaps" / "00WW_3_22D").glob("*.logcat.txt"))
+    assert [p.name for p in logcats] == [
+        f"SI_{n}-{kind}-1.logcat.txt" for n in (1, 2, 3) for kind in kinds
+    ]
+    assert (
+        "BOOT_COMPLETED"
+        in (reports / "pcaps" / "00WW_3_22D" / "SI_3-boot-1.logcat.txt").read_text()
+    )
+    assert all(p.stat().st_mode & 0o077 == 0 for p in pcaps + consoles + logcats)
     results = [
         json.loads(p.read_text()) for p in (reports / "allure-results").glob("*-result.json")
     ]
@@ -108,6 +116,12 @@ def test_fixed_build_passes_and_leaves_evidence(tmp_path: Path) -> None:
     }
     assert "application/vnd.tcpdump.pcap" in attachment_types
     assert "text/html" in attachment_types
+    names = {a["name"] for r in results for step in r["steps"] for a in step.get("attachments", [])}
+    assert {"logcat", "serial console", "timeline", "findings", "flows"} <= names
+    # One Allure step per phase of the cycle, inside the cycle's step.
+    boot = next(r for r in results if r["name"].startswith("test_boot"))
+    phases = [step["name"] for step in boot["steps"][0]["steps"]]
+    assert any("boot completed" in name for name in phases), phases
 
 
 def test_signoff_without_capture_permission_stops_with_how_to_grant_it(tmp_path: Path) -> None:

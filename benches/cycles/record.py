@@ -34,6 +34,7 @@ class CycleRecord:
     power_method: str | None = None
     attempt: int = 1  # 2 when the cycle is run again after the phone was recovered
     console: Path | None = None  # the UART console recorded during the window
+    logcat: Path | None = None  # the phone's log buffer over the window (`logcat -d`)
 
     @property
     def label(self) -> str:

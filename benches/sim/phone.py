@@ -34,6 +34,7 @@ from benches.sim.firmware import ACTIVATION, BOOT, UNLOCK, Firmware, PhoneFacts
 from benches.sim.firmware_events import FirmwareEvents
 from benches.sim.keyguard import POWER, Keyguard
 from benches.sim.lifecycle import BootHooks, Lifecycle
+from benches.sim.logcat import LogBuffer, logcat_command
 from benches.sim.netclient import PhoneNetwork
 from benches.sim.shell import PhoneShell
 from benches.sim.state import PhoneState
@@ -77,13 +78,17 @@ class VirtualPhone:
         )
         props = self._props(device, manifest, self.plan.fingerprint(manifest.fingerprint))
         props["ro.debuggable"] = "1" if debuggable else "0"
+        self.logcat = LogBuffer()
         self.state = PhoneState(props=props, pin=pin or device.unlock_pin)
         self.network = PhoneNetwork(device.network.ipv4, resolver)
         self.shell = PhoneShell(
             self.state,
             self.network,
             self.request_reboot,
-            extra=telephony_commands(lambda: self.facts.identity, props_sdk(self.state.props)),
+            extra={
+                **telephony_commands(lambda: self.facts.identity, props_sdk(self.state.props)),
+                "logcat": logcat_command(self.logcat),
+            },
         )
         self.keyguard = Keyguard(self.state, self._unlocked)
         hooks = PhoneHooks(factory_reset=self._factory_reset, changed=self._check_activation)
@@ -217,12 +222,14 @@ class VirtualPhone:
 
     # -- reactions -------------------------------------------------------------------
     def _framework_up(self, generation: int, boot: int) -> None:
+        self.logcat.add("I", "ActivityManager", f"Boot completed (boot {boot}): BOOT_COMPLETED")
         self.state.boot_finished()
         self.network.enabled = self.state.network_up
         self._events.post(BOOT, generation)  # BOOT_COMPLETED receivers
         self._check_activation()
 
     def _unlocked(self) -> None:
+        self.logcat.add("I", "KeyguardViewMediator", "keyguard dismissed: USER_PRESENT")
         self._events.post(UNLOCK, self._life.generation)  # ACTION_USER_PRESENT
 
     def _factory_reset(self) -> None:
@@ -237,9 +244,11 @@ class VirtualPhone:
             if not ready or state.activated:
                 return
             state.activated = True
+        self.logcat.add("I", "SetupWizard", "device provisioned, SIM and network up")
         self._events.post(ACTIVATION, self._life.generation)
 
     def _fire(self, event: str, alive: Callable[[], bool]) -> None:
+        self.logcat.add("D", "FirmwareEvents", f"{event} delivered to the firmware's receivers")
         self.firmware.fire(event, self.network, self.facts, alive)
 
 
