@@ -16,37 +16,7 @@ from shardcaps import write_mixed
 
 from benches.gateway import parallel
 from benches.gateway.sharding import Shard, shard_of
-
-ROOT = Path(__file__).resolve().parents[1]
-DEVICES = """\
-bench:
-  name: test-bench
-  location: {lat: 60.1699, lon: 24.9384, radius_km: 50}
-virtual:
-  resolver: 127.0.53.53
-  endpoints:
-    - {host: zfhmd.vnet.cn, address: 127.0.86.10, country: CN, owner: Chinanet}
-    - {host: fota.vendor.example, address: 127.0.44.10, country: FI, owner: Vendor Cloud Oy}
-devices:
-  - serial: SIM7P0001
-    model: TA-1046
-    network: {ipv4: 127.0.2.1, mac: "02:00:00:00:02:01"}
-    identity:
-      imei: ["352098100123452", "352098100123460"]
-      iccid: "89358051000000000111"
-      imsi: "244051000000001"
-      serial: SIM7P0001
-      wifi_mac: "02:00:00:00:02:01"
-"""
-FIRMWARE = """\
-build: 00WW_TEST
-fingerprint: Nokia/Onyx_00WW/B2N_sprout:10/QKQ1.190828.002/00WW_TEST:user/release-keys
-region: global
-policy:
-  allowed_countries: [EEA, US]
-  allowed_hosts: [vendor.example]
-  identifier_recipients: [fota.vendor.example]
-"""
+from tests.test_cli_analyze import DEVICES, FIRMWARE, ROOT
 
 
 @pytest.mark.skipif(not parallel.can_fork(), reason="needs the fork start method")

@@ -17,28 +17,16 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import NoReturn
 
 import pytest
+from playwright.sync_api import expect
 
 from benches.allure_cli import GeneratedReport, generate_report
 from tests.allure_tools import category_tree, require_allure
+from tests.browser import chromium_page
 from tests.rackfiles import LEAKY, REPO, relocated_rack
 from tests.test_end_to_end import signoff
 
-CHROMIUM = Path("/usr/bin/chromium")
-# Debian's Chromium as root, on a machine with no network but loopback: no sandbox,
-# no GPU, and none of the background connections it would try at start.
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SERVE_ON = "127.81.0.1"  # this test's loopback range; the port is the kernel's choice
 LEAKY_BUILD = "00WW_3_22C"
 PHONE = "SI…1"  # SIM7P0001 as people read it
@@ -48,22 +36,9 @@ SCREENSHOT = REPO / "docs" / "images" / "allure-report.png"
 CHART_TYPES = ("image/svg+xml", "image/png")
 
 
-def _missing(message: str) -> NoReturn:
-    """A tool ./run installs is missing: a failure in CI, a skip with the fix elsewhere."""
-    if os.environ.get("CI"):
-        pytest.fail(f"{message} (./run test installs it)")
-    pytest.skip(f"{message} (./run test installs it)")
-
-
-def _require_chromium() -> None:
-    if not CHROMIUM.is_file():
-        _missing(f"no {CHROMIUM}: apt-get install chromium")
-
-
 @pytest.fixture(scope="module")
 def leaky_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, GeneratedReport]:
     cli = require_allure()
-    _require_chromium()
     work = tmp_path_factory.mktemp("leaky-signoff")
     reports = work / "reports"
     done = signoff(LEAKY, relocated_rack(work, shift=81, adb_port=5221), reports)
@@ -106,66 +81,53 @@ def test_the_report_files_the_leak_under_data_leak(
 def test_the_leak_its_category_and_its_pcap_in_a_real_browser(
     leaky_report: tuple[Path, GeneratedReport], tmp_path: Path
 ) -> None:
-    try:
-        from playwright import sync_api
-    except ImportError:
-        _missing("no Python playwright: pip install -e '.[test]'")
     reports, generated = leaky_report
     pcap = reports / "pcaps" / LEAKY_BUILD / f"{PHONE_FILE}-boot-1.pcap"
-    with served(generated.directory) as url, sync_api.sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"),
-            executable_path=str(CHROMIUM),
-            args=CHROMIUM_ARGS,
-            headless=True,
-            viewport={"width": 1400, "height": 1000},
-        )
-        try:
-            page = context.new_page()
+    with (
+        served(generated.directory) as url,
+        chromium_page(tmp_path / "chromium-profile", 1400, 1000) as page,
+    ):
+        page.goto(url)  # the overview: the environment says which build this was
+        environment = page.locator("[data-id=environment]")
+        expect(environment).to_contain_text(LEAKY_BUILD)
 
-            page.goto(url)  # the overview: the environment says which build this was
-            environment = page.locator("[data-id=environment]")
-            sync_api.expect(environment).to_contain_text(LEAKY_BUILD)
+        page.goto(url + "#categories")
+        page.locator(".node__title", has_text="Data leak").click()
+        page.locator(".node__title", has_text=f"{PHONE_FILE}-boot-1.pcap").first.click()
+        page.locator(".node__leaf", has_text=TEST_NAME).click()
 
-            page.goto(url + "#categories")
-            page.locator(".node__title", has_text="Data leak").click()
-            page.locator(".node__title", has_text=f"{PHONE_FILE}-boot-1.pcap").first.click()
-            page.locator(".node__leaf", has_text=TEST_NAME).click()
+        expect(page.locator(".test-result__name")).to_contain_text(TEST_NAME)
+        expect(page.get_by_text("Categories: Data leak")).to_be_visible()
+        expect(page.get_by_text("Severity: blocker")).to_be_visible()
+        expect(page.locator(".label", has_text="CN")).to_be_visible()
 
-            sync_api.expect(page.locator(".test-result__name")).to_contain_text(TEST_NAME)
-            sync_api.expect(page.get_by_text("Categories: Data leak")).to_be_visible()
-            sync_api.expect(page.get_by_text("Severity: blocker")).to_be_visible()
-            sync_api.expect(page.locator(".label", has_text="CN")).to_be_visible()
+        page.locator(".step__title", has_text=f"boot cycle 1 of {PHONE}").click()
+        row = page.locator(".attachment-row", has_text=pcap.name)
+        expect(row).to_be_visible()
+        assert row.get_attribute("data-type") == "application/vnd.tcpdump.pcap"
+        href = row.locator("[data-download]").get_attribute("data-download")
+        assert href is not None
+        download = page.request.get(url + href)
+        assert download.ok and download.body() == pcap.read_bytes()
 
-            page.locator(".step__title", has_text=f"boot cycle 1 of {PHONE}").click()
-            row = page.locator(".attachment-row", has_text=pcap.name)
-            sync_api.expect(row).to_be_visible()
-            assert row.get_attribute("data-type") == "application/vnd.tcpdump.pcap"
-            href = row.locator("[data-download]").get_attribute("data-download")
-            assert href is not None
-            download = page.request.get(url + href)
-            assert download.ok and download.body() == pcap.read_bytes()
+        # The charts: this cycle's timeline, in its step; where the build's traffic
+        # went, attached by a session fixture at the end (shown in the Tear down).
+        timeline = page.locator(".attachment-row", has_text="timeline chart")
+        expect(timeline).to_be_visible()
+        assert timeline.get_attribute("data-type") in CHART_TYPES
+        chart_step = page.locator(".step__title", has_text="signoff_build_chart::")
+        chart_step = chart_step.filter(has_text="attachment")
+        if not chart_step.is_visible():
+            page.locator(".step__title", has_text="Tear down").click()
+        chart_step.click()
+        traffic = page.locator(".attachment-row", has_text="where the traffic went")
+        expect(traffic).to_be_visible()
+        assert traffic.get_attribute("data-type") in CHART_TYPES
 
-            # The charts: this cycle's timeline, in its step; where the build's traffic
-            # went, attached by a session fixture at the end (shown in the Tear down).
-            timeline = page.locator(".attachment-row", has_text="timeline chart")
-            sync_api.expect(timeline).to_be_visible()
-            assert timeline.get_attribute("data-type") in CHART_TYPES
-            chart_step = page.locator(".step__title", has_text="signoff_build_chart::")
-            chart_step = chart_step.filter(has_text="attachment")
-            if not chart_step.is_visible():
-                page.locator(".step__title", has_text="Tear down").click()
-            chart_step.click()
-            traffic = page.locator(".attachment-row", has_text="where the traffic went")
-            sync_api.expect(traffic).to_be_visible()
-            assert traffic.get_attribute("data-type") in CHART_TYPES
-
-            row.click()
-            row.scroll_into_view_if_needed()
-            shot = tmp_path / "allure-report.png"
-            page.screenshot(path=str(shot))
-        finally:
-            context.close()
+        row.click()
+        row.scroll_into_view_if_needed()
+        shot = tmp_path / "allure-report.png"
+        page.screenshot(path=str(shot))
     assert shot.stat().st_size > 0
     if os.environ.get("BENCH_SCREENSHOTS") == "1":
         SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)

@@ -17,12 +17,13 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
+from playwright.sync_api import expect
 
 from benches.inventory import load_rack
 from benches.summary.writer import summary_dir
+from tests.browser import chromium_page
 from tests.rackfiles import FIXED, LEAKY, REPO, relocated_rack
 from tests.test_end_to_end import signoff
-from tests.test_report_browser import CHROMIUM, CHROMIUM_ARGS
 
 LEAKY_BUILD, FIXED_BUILD = "00WW_3_22C", "00WW_3_22D"
 SCREENSHOT = REPO / "docs" / "images" / "signoff-summary.png"
@@ -164,28 +165,14 @@ def test_allure_has_the_cycle_timeline_and_the_builds_traffic_chart(runs: Runs) 
 
 
 def test_the_summary_page_in_a_real_browser(runs: Runs, tmp_path: Path) -> None:
-    if not CHROMIUM.is_file():
-        pytest.skip(f"no {CHROMIUM}: apt-get install chromium")
-    sync_api = pytest.importorskip("playwright.sync_api")
     index = summary_dir(runs.reports, LEAKY_BUILD) / "index.html"
     shot = tmp_path / "signoff-summary.png"
-    with sync_api.sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"),
-            executable_path=str(CHROMIUM),
-            args=CHROMIUM_ARGS,
-            headless=True,
-            viewport={"width": 1280, "height": 1500},
-        )
-        try:
-            page = context.new_page()
-            page.goto(index.as_uri())
-            sync_api.expect(page.locator("#decision")).to_have_text("NO-GO")
-            sync_api.expect(page.locator("table.matrix td.fail")).to_have_count(6)
-            sync_api.expect(page.locator("svg [data-country='CN'].forbidden")).to_be_visible()
-            page.screenshot(path=str(shot))
-        finally:
-            context.close()
+    with chromium_page(tmp_path / "chromium-profile", 1280, 1500) as page:
+        page.goto(index.as_uri())
+        expect(page.locator("#decision")).to_have_text("NO-GO")
+        expect(page.locator("table.matrix td.fail")).to_have_count(6)
+        expect(page.locator("svg [data-country='CN'].forbidden")).to_be_visible()
+        page.screenshot(path=str(shot))
     assert shot.stat().st_size > 0
     if os.environ.get("BENCH_SCREENSHOTS") == "1":
         SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
