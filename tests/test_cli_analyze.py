@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import io
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from analyzecli import DEVICES, bench, rack_files
 from pcaps import (
     IMEI,
     PHONE_IP,
@@ -22,57 +21,10 @@ from pcaps import (
 
 from benches.cli_analyze import write_json
 
-ROOT = Path(__file__).resolve().parents[1]
-
-DEVICES = """\
-bench:
-  name: test-bench
-  location: {lat: 60.1699, lon: 24.9384, radius_km: 50}
-virtual:
-  resolver: 127.0.53.53
-  endpoints:
-    - {host: zfhmd.vnet.cn, address: 127.0.86.10, country: CN, owner: Chinanet}
-    - {host: fota.vendor.example, address: 127.0.44.10, country: FI, owner: Vendor Cloud Oy}
-devices:
-  - serial: SIM7P0001
-    model: TA-1046
-    network: {ipv4: 127.0.2.1, mac: "02:00:00:00:02:01"}
-    identity:
-      imei: ["352098100123452", "352098100123460"]
-      iccid: "89358051000000000111"
-      imsi: "244051000000001"
-      serial: SIM7P0001
-      wifi_mac: "02:00:00:00:02:01"
-"""
-
-FIRMWARE = """\
-build: 00WW_TEST
-fingerprint: Nokia/Onyx_00WW/B2N_sprout:10/QKQ1.190828.002/00WW_TEST:user/release-keys
-region: global
-policy:
-  allowed_countries: [EEA, US]
-  allowed_hosts: [vendor.example]
-  identifier_recipients: [fota.vendor.example]
-"""
-
 
 @pytest.fixture
 def inputs(tmp_path: Path) -> tuple[Path, Path]:
-    devices = tmp_path / "devices.yaml"
-    firmware = tmp_path / "firmware.yaml"
-    devices.write_text(DEVICES)
-    firmware.write_text(FIRMWARE)
-    return devices, firmware
-
-
-def bench(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "benches", *map(str, args)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return rack_files(tmp_path)
 
 
 def analyze_json(inputs: tuple[Path, Path], *captures: Path, extra: tuple[str, ...] = ()):

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from analyzecli import bench, rack_files
 from hypothesis import given
 from hypothesis import strategies as st
 from pcaps import clean_boot, write_pcap
@@ -16,7 +17,6 @@ from shardcaps import write_mixed
 
 from benches.gateway import parallel
 from benches.gateway.sharding import Shard, shard_of
-from tests.test_cli_analyze import DEVICES, FIRMWARE, ROOT
 
 
 @pytest.mark.skipif(not parallel.can_fork(), reason="needs the fork start method")
@@ -65,24 +65,6 @@ def test_bench_analyze_imports_only_its_own_command() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
-
-
-def rack_files(folder: Path) -> tuple[Path, Path]:
-    """devices.yaml and a firmware manifest for the phone of tests/pcaps.py."""
-    devices, firmware = folder / "devices.yaml", folder / "firmware.yaml"
-    devices.write_text(DEVICES)
-    firmware.write_text(FIRMWARE)
-    return devices, firmware
-
-
-def bench(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "benches", *map(str, args)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 @given(st.binary(min_size=8, max_size=32).filter(lambda b: len(b) % 2 == 0), st.integers(1, 8))
