@@ -12,6 +12,8 @@ import struct
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pcaps import (
     CN_IP,
     IMEI,
@@ -89,6 +91,30 @@ SERVER_FLIGHT = server_hello(AES_GCM) + record(20, b"\x01") + record(23, SECRET)
 def test_only_application_data_payloads_are_ciphertext(cuts: list[int]) -> None:
     layer = RecordLayer(TlsSession(), server=True)
     assert skipped(layer, SERVER_FLIGHT, cuts) == SECRET
+
+
+def skipped_as_inspected(layer: RecordLayer, stream: bytes, cuts: list[int]) -> bytes:
+    """:func:`skipped`, asking :meth:`RecordLayer.skips` first, as the inspection does."""
+    out = b""
+    edges = [0, *cuts, len(stream)]
+    for low, high in zip(edges, edges[1:], strict=False):
+        chunk = stream[low:high]
+        if layer.skips(len(chunk)):
+            out += chunk
+        else:
+            out += b"".join(chunk[a:b] for a, b in layer.ciphertext(chunk))
+    return out
+
+
+LONG_FLIGHT = SERVER_FLIGHT + record(23, bytes(range(256)) * 20) + record(21, b"\x01\x00")
+
+
+@given(st.lists(st.integers(1, len(LONG_FLIGHT) - 1), unique=True).map(sorted))
+def test_the_quick_skip_agrees_with_the_record_walk(cuts: list[int]) -> None:
+    walked = skipped(RecordLayer(TlsSession(), server=True), LONG_FLIGHT, cuts)
+    quick = skipped_as_inspected(RecordLayer(TlsSession(), server=True), LONG_FLIGHT, cuts)
+    assert quick == walked
+    assert SECRET in quick and len(quick) == len(SECRET) + 256 * 20
 
 
 @pytest.mark.parametrize("suite", [NULL_SHA, INTEGRITY_ONLY, 0xFFFF])

@@ -90,6 +90,15 @@ class RecordLayer:
         """A gap: where the next record begins is no longer known."""
         self.broken = True
 
+    def skips(self, size: int) -> bool:
+        """Whether the next ``size`` bytes all lie inside the current record and it is
+        ciphertext; if so, they are taken as read. The common case, checked cheaply:
+        what :meth:`ciphertext` would give as one span covering all of them."""
+        if self.skip and self.left >= size and not self.broken:
+            self.left -= size
+            return True
+        return False
+
     def ciphertext(self, chunk: bytes) -> Spans:
         """The spans of the next ``chunk`` of the stream that are ciphertext (may be none)."""
         if self.broken:

@@ -163,11 +163,14 @@ class StreamInspection:
         self.bytes += len(chunk)
         self.frame = frame
         records = self.records
-        spans = records.ciphertext(chunk) if records is not None else None
-        if spans:
-            self._search_around(offset, chunk, frame, spans)
-        else:
+        if records is None:
             self._search(offset, chunk, frame)
+        elif not records.skips(len(chunk)):  # all of it ciphertext: nothing to search
+            spans = records.ciphertext(chunk)
+            if spans:
+                self._search_around(offset, chunk, frame, spans)
+            else:
+                self._search(offset, chunk, frame)
         if self.readers:
             self.readers = [r for r in self.readers if r.data(chunk, frame, time)]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -67,8 +68,13 @@ class Flow:
         found = (self.name, self.sni, self.http_host)
         return tuple(dict.fromkeys(n for n in found if n))
 
-    def to_dict(self, scrub: Callable[[str | None], str | None] | None = None) -> dict[str, Any]:
-        """JSON-able; ``scrub`` masks identifiers inside names (Analysis.scrub)."""
+    def to_dict(
+        self,
+        scrub: Callable[[str | None], str | None] | None = None,
+        label: Callable[[str | None], str | None] | None = None,
+    ) -> dict[str, Any]:
+        """JSON-able; ``scrub`` masks identifiers inside names (Analysis.scrub), ``label``
+        names the phone (default: its label, :func:`benches.redact.device_label`)."""
         clean = scrub or (lambda text: text)
         return {
             "id": self.id,
@@ -77,7 +83,7 @@ class Flow:
             "protocol": self.protocol,
             "client_ip": self.client_ip,
             "client_port": self.client_port,
-            "device": _label(self.device),
+            "device": (label or _label)(self.device),
             "dst_ip": self.dst_ip,
             "dst_port": self.dst_port,
             "dst_host": clean(self.name),
@@ -211,18 +217,13 @@ class Analysis:
 
     def scrubber(self) -> Callable[[str | None], str | None]:
         """:meth:`scrub` that searches each text once: names repeat."""
-        scrubbed: dict[str | None, str | None] = {}
-
-        def scrub(text: str | None) -> str | None:
-            if text not in scrubbed:
-                scrubbed[text] = self.scrub(text)
-            return scrubbed[text]
-
-        return scrub
+        return functools.cache(self.scrub)
 
     def flow_dicts(self, scrub: Callable[[str | None], str | None]) -> Iterator[dict[str, Any]]:
-        """The flows as ``to_dict`` gives them, made one at a time (there may be many)."""
-        return (flow.to_dict(scrub) for flow in self.flows)
+        """The flows as ``to_dict`` gives them, made one at a time (there may be many).
+        Each phone's label is worked out once: tens of thousands of flows share a few."""
+        label = functools.cache(_label)
+        return (flow.to_dict(scrub, label) for flow in self.flows)
 
     def query_dicts(self, scrub: Callable[[str | None], str | None]) -> Iterator[dict[str, Any]]:
         """The DNS queries as ``to_dict`` gives them, made one at a time."""
