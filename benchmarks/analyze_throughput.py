@@ -192,6 +192,7 @@ class Check:
     leak_packets: tuple[int, ...] = ()  # planted-leak frames it reported
     error: str | None = None  # its stderr, if any (with no verdict: why)
     jobs: int = 0  # processes bench analyze reads the capture with (its --jobs default)
+    engine: str = ""  # what walks the pcap records: the compiled walk or pure Python
 
     @property
     def found_leak(self) -> bool:
@@ -265,9 +266,11 @@ def check_in_child(info: capture_gen.CaptureInfo) -> Check:
 def check_worker(pcap: Path) -> int:
     """Print :func:`check_analysis` of a cached capture as JSON."""
     from benches.gateway.parallel import default_jobs
+    from benches.gateway.recordwalk import engine
 
     check = check_analysis(pcap, capture_gen.read_info(pcap).plant)
     check.jobs = default_jobs([pcap])
+    check.engine = engine()
     document = {f.name: getattr(check, f.name) for f in fields(check)}
     document["findings"] = dict(check.findings)  # asdict() would rebuild the Counter wrongly
     print(json.dumps(document))
@@ -492,6 +495,7 @@ def print_check(check: Check, plant: capture_gen.Plant) -> None:
         f"{check.flows:,} flows, findings: {kinds}, {check.reasons} inconclusive reason(s); "
         f"{check.jobs} process(es) read the file (--jobs default)"
     )
+    print(f"check: pcap records walked by {check.engine}")
     print(
         f"check: planted {plant.identifier} of {plant.device} in packets "
         f"{', '.join(map(str, plant.frames))}: {found}"

@@ -21,7 +21,9 @@ import struct
 from collections.abc import Collection
 from dataclasses import dataclass
 
+from benches.gateway.naming import Clock
 from benches.gateway.packets import PROTO_NAMES, TCP, UDP, Packet
+from benches.gateway.recordwalk import Handlers
 from benches.gateway.sides import Flow, Side, TcpSide, address_text, sender_is_client
 from benches.gateway.streams import FlowInfo, FlowOpener
 from benches.gateway.tcp import ACK, FIN, HALF, MASK, RST, SYN, Budget
@@ -92,6 +94,11 @@ class FlowTable:
         flow.last_time = time
         if start < end:
             other.sink.datagram(buf[start:end], frame, time)
+
+    def handlers(self, sweep_mask: int = 0, clock: Clock | None = None) -> Handlers:
+        """Where the compiled record walk hands the packets :meth:`ipv4` reads in place,
+        having read them itself (:mod:`~benches.gateway.recordwalk`)."""
+        return Handlers(self._tcp_packet, self._udp_packet, clock, sweep_mask)
 
     def ipv4(self, frame: int, time: float, buf: bytes, at: int, end: int) -> bool:
         """The common case, read in place: an IPv4 packet at ``buf[at:end]`` with a 20-byte

@@ -3,6 +3,9 @@
 The file is read in chunks of :data:`CHUNK` bytes and records are cut out of
 the chunk in place: a record is handed on as ``(buffer, start, end)``, so no
 frame is copied on the way in. Memory stays flat however large the capture.
+A pcap file's records are walked in C when the extension is built
+(:mod:`~benches.gateway.recordwalk`); the loop here is the reference, and
+takes every record the C walk leaves.
 
 A file that cannot be read at all is a :class:`CaptureError` (one line naming
 the file). A record that cannot be read inside an otherwise good file (a file
@@ -15,7 +18,7 @@ from __future__ import annotations
 
 import gzip
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -24,6 +27,7 @@ from typing import TYPE_CHECKING, BinaryIO
 from benches.gateway import pcapng
 from benches.gateway.packets import ETHERNET, LINK_TYPES
 from benches.gateway.pcapng import READ_ERRORS
+from benches.gateway.recordwalk import Handlers, Walk, compiled_walk
 
 if TYPE_CHECKING:
     from benches.gateway.sharding import Shard
@@ -93,9 +97,13 @@ class PcapFile:
         for frame, time, _link, buf, start, end in self.records():
             yield frame, time, buf[start:end]
 
-    def records(self, shard: Shard | None = None) -> Iterator[Record]:
+    def records(
+        self, shard: Shard | None = None, handlers: Handlers | None = None
+    ) -> Iterator[Record]:
         """Every record; with ``shard``, none of the common packets (Ethernet, IPv4
-        without options, TCP or UDP, not a fragment) of another shard's flows."""
+        without options, TCP or UDP, not a fragment) of another shard's flows. With
+        ``handlers``, the compiled walk (if any) hands the common packets it reads in place
+        to them instead of yielding them (:mod:`~benches.gateway.recordwalk`)."""
         if self._file is None:
             self._file, self._head = _open(self.path)
         source, head = self._file, self._head
@@ -107,7 +115,7 @@ class PcapFile:
                 return found
             foreign = shard.foreign
             return (r for r in found if not foreign(r[2], r[3], r[4], r[5]))
-        return _pcap_records(source, head, self.stats, shard)
+        return _pcap_records(source, head, self.stats, shard, compiled_walk(), handlers)
 
 
 def read_packets(path: Path | str) -> PcapFile:
@@ -116,10 +124,21 @@ def read_packets(path: Path | str) -> PcapFile:
 
 
 def _pcap_records(
-    source: BinaryIO, head: bytes, stats: ReadStats, shard: Shard | None = None
+    source: BinaryIO,
+    head: bytes,
+    stats: ReadStats,
+    shard: Shard | None = None,
+    walk: Walk | None = None,
+    handlers: Handlers | None = None,
 ) -> Iterator[Record]:
+    """``walk``: the compiled record walk (:mod:`~benches.gateway.recordwalk`), which takes
+    every complete, sound record of a chunk; this loop then takes the one it stopped at.
+    Without it (None), this loop takes every record, and ``handlers`` are not used."""
     endian, scale = PCAP_MAGICS[head[:4]]
     linktype = struct.unpack_from(endian + "I", head, 20)[0] & 0xFFFF
+    big_endian = endian == ">"
+    shard_index, shard_count = (shard.index, shard.count) if shard is not None else (0, 0)
+    handing = handlers.arguments() if handlers is not None else {}
     # Skipping another shard's packets here, before a record is made of them, halves
     # what they cost. This is Shard.foreign, inlined.
     sharded = shard is not None and linktype == ETHERNET
@@ -127,13 +146,20 @@ def _pcap_records(
     owns_key = shard.owns_key if shard is not None else known.__contains__
     header = struct.Struct(endian + "IIII").unpack_from
     # read1: a gzip stream cut short loses only its last piece, not a whole chunk.
-    read = getattr(source, "read1", source.read)
+    read = _reading(getattr(source, "read1", source.read))
     buf = head[PCAP_HEADER_LEN:]
     pos = 0
     size = len(buf)
     frame = 0
     try:
         while True:
+            if walk is not None and size - pos >= 16:
+                records, pos, frame, truncated = walk(
+                    buf, pos, frame, big_endian, scale, linktype, shard_index, shard_count,
+                    **handing,
+                )  # fmt: skip
+                stats.truncated += truncated
+                yield from records
             if size - pos < 16:
                 more = read(CHUNK)
                 if not more:
@@ -172,12 +198,28 @@ def _pcap_records(
                     if not (owns_key(key) if owned is None else owned):
                         continue
             yield frame, seconds + fraction * scale, linktype, buf, start, end
-    except READ_ERRORS:  # the file broke mid-read (a gzip stream cut short, EIO)
+    except _FileBroke:  # not an error the handlers raised: they must not pass for one
         frame += 1
         stats.unreadable += 1
     finally:
         stats.records = frame
         source.close()
+
+
+class _FileBroke(Exception):
+    """The file broke mid-read (a gzip stream cut short, EIO)."""
+
+
+def _reading(read: Callable[[int], bytes]) -> Callable[[int], bytes]:
+    """``read``, raising :class:`_FileBroke` for the errors of a file that broke."""
+
+    def more(size: int) -> bytes:
+        try:
+            return read(size)
+        except READ_ERRORS as error:
+            raise _FileBroke from error
+
+    return more
 
 
 def _open(path: Path) -> tuple[BinaryIO, bytes]:

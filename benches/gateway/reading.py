@@ -29,9 +29,10 @@ def read_flows(
     table = FlowTable(str(capture.path), opener, phones)
     defrag = Defragmenter()
     add, ipv4 = table.add, table.ipv4
+    handlers = table.handlers(SWEEP_MASK)  # what ipv4 reads, the compiled walk reads itself
     non_ip = unreadable = 0
     with capture:
-        for frame, time, linktype, buf, start, end in capture.records():
+        for frame, time, linktype, buf, start, end in capture.records(None, handlers):
             if not frame & SWEEP_MASK:
                 table.sweep(time)
             if (

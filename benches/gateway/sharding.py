@@ -103,10 +103,11 @@ def read_shard(
     table = FlowTable(str(capture.path), opener, phones, Budget(BUDGET // shard.count))
     defrag = Defragmenter()
     add, ipv4, owns = table.add, table.ipv4, shard.owns
+    handlers = table.handlers(SWEEP_MASK, clock)  # what ipv4 reads, the compiled walk reads
     non_ip = unreadable = 0  # seen by every shard
     bad = 0  # the shard's own packets that turned out unreadable
     with capture:
-        for frame, time, linktype, buf, start, end in capture.records(shard):
+        for frame, time, linktype, buf, start, end in capture.records(shard, handlers):
             if not frame & SWEEP_MASK:
                 table.sweep(time)
             clock.frame = frame
