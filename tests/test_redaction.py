@@ -36,8 +36,8 @@ from benches.redact import (
     device_labels,
     mask,
 )
-from tests import test_cli_analyze as cli_analyze_inputs
 from tests.allure_tools import require_allure
+from tests.analyzecli import rack_files
 from tests.pcaps import leaky_boot, write_pcap
 from tests.rackfiles import LEAKY, REPO, SHIPPED_RACK, relocated_rack
 from tests.test_end_to_end import signoff
@@ -292,9 +292,7 @@ def bench(*args: str | Path, raw: bool = False) -> subprocess.CompletedProcess[s
 
 
 def test_bench_analyze_names_the_phone_by_label_unless_the_switch_is_on(tmp_path: Path) -> None:
-    devices, firmware = tmp_path / "devices.yaml", tmp_path / "firmware.yaml"
-    devices.write_text(cli_analyze_inputs.DEVICES)
-    firmware.write_text(cli_analyze_inputs.FIRMWARE)
+    devices, firmware = rack_files(tmp_path)
     capture = write_pcap(tmp_path / "boot-1.pcap", leaky_boot())
     command = ("analyze", capture, "--devices", devices, "--firmware", firmware, "--json")
 
