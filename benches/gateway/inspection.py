@@ -40,6 +40,7 @@ DNS_PORT = 53
 HTTP_FIRST = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ\r\n")  # a method, or blank lines before it
 TO_SERVER, TO_CLIENT = "to_server", "to_client"
 HTTP_BODY = "http:"
+QUIC_INITIAL = "quic-initial"  # the ClientHello of a client's QUIC Initials, decrypted
 STITCH = 256  # stream bytes either side of a stray copy searched with it
 TLS_START = bytes([TLS_HANDSHAKE])  # how a TLS stream begins: a handshake record
 
@@ -53,15 +54,19 @@ class RawMatch:
     offset: int
     evidence: str
     decrypted: bool
-    # "stream", "stray" (searched alone), "datagram", or "http:" and the codings removed
+    # "stream", "stray" (searched alone), "datagram", "quic-initial" (the decrypted
+    # ClientHello of QUIC Initials), or "http:" and the codings removed
     # ("http:chunked+gzip") for a decoded HTTP body
     source: str
 
     @property
     def encoding(self) -> str:
-        """How the bytes spelled the identifier, after any HTTP decoding of the body."""
+        """How the bytes spelled the identifier, after any HTTP decoding of the body or
+        the decryption of a QUIC Initial: "gzip+base64", "quic-initial+plain"."""
         if self.source.startswith(HTTP_BODY):
             return f"{self.source[len(HTTP_BODY) :]}+{self.hit.encoding}"
+        if self.source == QUIC_INITIAL:
+            return f"{QUIC_INITIAL}+{self.hit.encoding}"
         return self.hit.encoding
 
 
@@ -115,7 +120,8 @@ class FlowInspection:
         if info.proto == "tcp":
             self.to_server.readers.append(Opening(self._client_speaks))
         elif info.proto == "udp" and DNS_PORT not in ports:  # QUIC runs on any port
-            self.to_server.readers.append(QuicReader(facts))
+            hello = partial(self.to_server.alone, 0, source=QUIC_INITIAL)
+            self.to_server.readers.append(QuicReader(facts, hello))
 
     def close(self) -> None:
         """Both streams were closed already: nothing is left to settle."""

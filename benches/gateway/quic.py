@@ -151,6 +151,11 @@ class ClientInitials:
             stream += self._fragments[offset][len(stream) - offset :]
         return bytes(stream)
 
+    def hello_complete(self) -> bool:
+        """Whether the CRYPTO stream holds a whole handshake message (the ClientHello)."""
+        crypto = self.crypto()
+        return len(crypto) >= 4 and len(crypto) >= 4 + int.from_bytes(crypto[1:4], "big")
+
     def result(self) -> QuicInitial | None:
         if self.version is None or self.dcid is None:
             return None

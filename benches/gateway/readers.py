@@ -196,22 +196,45 @@ def http_readers(
 
 
 class QuicReader(Reader):
-    """The SNI in a client's QUIC Initials (which may span several datagrams)."""
+    """The SNI in a client's QUIC Initials (which may span several datagrams), and the
+    decrypted ClientHello handed to ``hello`` to be searched (once: when it is whole, or
+    when the reader gives up or the flow ends with part of it)."""
 
-    __slots__ = ("facts", "initials", "tries")
+    __slots__ = ("facts", "hello", "initials", "tries", "frame", "searched")
 
-    def __init__(self, facts: Facts) -> None:
+    def __init__(self, facts: Facts, hello: Callable[[bytes, int], None] | None = None) -> None:
         self.facts = facts
+        self.hello = hello  # (ClientHello bytes, frame that completed them)
         self.initials = ClientInitials()
         self.tries = 0
+        self.frame = 0  # the last datagram that held an Initial
+        self.searched = False
 
     def datagram(self, chunk: bytes, frame: int, time: float) -> bool:
         self.tries += 1
         # Only a long header (RFC 9000 section 17.2) of a known version may be an Initial.
         if chunk[0] & 0xC0 == 0xC0 and chunk[1:5] in QUIC_VERSIONS and self.initials.add(chunk):
             self.facts.quic = True
-            sni = self.initials.sni
-            if sni is not None:
-                self.facts.quic_sni = sni
+            self.frame = frame
+            if self.facts.quic_sni is None:
+                self.facts.quic_sni = self.initials.sni
+            if self.initials.hello_complete():
+                self._search()
                 return False
-        return self.tries < QUIC_TRIES
+        if self.tries < QUIC_TRIES:
+            return True
+        self._search()
+        return False
+
+    def close(self, frame: int) -> None:
+        self._search()
+
+    def _search(self) -> None:
+        """The ClientHello so far, to ``hello``: an identifier in it (its SNI, say) is as
+        readable as cleartext, since anyone can derive the Initial's keys."""
+        if self.hello is None or self.searched:
+            return
+        self.searched = True
+        crypto = self.initials.crypto()
+        if crypto:
+            self.hello(crypto, self.frame)
