@@ -208,6 +208,10 @@ def test_packets_read_in_place_reach_the_flow_table_in_order(tmp_path: Path, mas
         by_walk = [e[2] for e in walked if e[-1] == "walk"]
         assert by_walk and not any(e[-1] == "walk" for e in python)
         assert all(frame & mask for frame in by_walk) or mask == 0
+        # The walk reads every common packet but the sweep's frames, even right after a
+        # record it gave back to the loop.
+        by_loop = [e[2] for e in walked if e[0] != "record" and e[-1] == "loop"]
+        assert all(mask and not frame & mask for frame in by_loop)
 
 
 def test_pure_python_switch_gives_the_same_json(tmp_path: Path) -> None:

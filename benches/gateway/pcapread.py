@@ -159,7 +159,9 @@ def _pcap_records(
                     **handing,
                 )  # fmt: skip
                 stats.truncated += truncated
-                yield from records
+                if records:
+                    yield from records
+                    continue  # the walk goes on after the records it gave back
             if size - pos < 16:
                 more = read(CHUNK)
                 if not more:
