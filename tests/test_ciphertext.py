@@ -31,6 +31,7 @@ from test_quic import crypto_frame, hello_message, seal_initial
 from benches.gateway.analyzer import Analysis, analyze
 from benches.gateway.ciphertext import (
     ENCRYPTING_SUITES,
+    HEADER,
     QUIC_SHORT_HEADER,
     RecordLayer,
     TlsSession,
@@ -94,19 +95,27 @@ def test_only_application_data_payloads_are_ciphertext(cuts: list[int]) -> None:
 
 
 def skipped_as_inspected(layer: RecordLayer, stream: bytes, cuts: list[int]) -> bytes:
-    """:func:`skipped`, asking :meth:`RecordLayer.skips` first, as the inspection does."""
+    """:func:`skipped`, asking the quick paths (:meth:`RecordLayer.skips`, then
+    :meth:`RecordLayer.one_record`) first, as the inspection does."""
     out = b""
     edges = [0, *cuts, len(stream)]
     for low, high in zip(edges, edges[1:], strict=False):
         chunk = stream[low:high]
         if layer.skips(len(chunk)):
             out += chunk
+        elif layer.one_record(chunk):
+            out += chunk[HEADER:]
         else:
             out += b"".join(chunk[a:b] for a, b in layer.ciphertext(chunk))
     return out
 
 
 LONG_FLIGHT = SERVER_FLIGHT + record(23, bytes(range(256)) * 20) + record(21, b"\x01\x00")
+# A download: a record of ciphertext per segment, as the benchmark's TLS sessions send.
+DOWNLOAD = SERVER_FLIGHT + b"".join(record(23, bytes([n]) * (300 + n)) for n in range(12))
+DOWNLOAD_RECORDS = [len(SERVER_FLIGHT)]  # where each record of the download starts
+for n in range(11):
+    DOWNLOAD_RECORDS.append(DOWNLOAD_RECORDS[-1] + 5 + 300 + n)
 
 
 @given(st.lists(st.integers(1, len(LONG_FLIGHT) - 1), unique=True).map(sorted))
@@ -115,6 +124,37 @@ def test_the_quick_skip_agrees_with_the_record_walk(cuts: list[int]) -> None:
     quick = skipped_as_inspected(RecordLayer(TlsSession(), server=True), LONG_FLIGHT, cuts)
     assert quick == walked
     assert SECRET in quick and len(quick) == len(SECRET) + 256 * 20
+
+
+@given(
+    st.lists(
+        st.sampled_from(DOWNLOAD_RECORDS) | st.integers(1, len(DOWNLOAD) - 1), unique=True
+    ).map(sorted)
+)
+def test_a_record_per_segment_agrees_with_the_record_walk(cuts: list[int]) -> None:
+    walked = skipped(RecordLayer(TlsSession(), server=True), DOWNLOAD, cuts)
+    quick = skipped_as_inspected(RecordLayer(TlsSession(), server=True), DOWNLOAD, cuts)
+    assert quick == walked
+    assert len(quick) == len(SECRET) + sum(300 + n for n in range(12))
+
+
+def test_one_record_takes_a_segment_that_is_one_record_of_ciphertext() -> None:
+    layer = RecordLayer(TlsSession(), server=True)
+    assert not layer.one_record(server_hello(AES_GCM))  # a handshake record
+    layer.ciphertext(server_hello(AES_GCM) + record(20, b"\x01"))
+    assert layer.one_record(record(23, SECRET))
+    assert layer.one_record(record(23, SECRET)[:50]) and layer.left == len(SECRET) - 45
+    assert not layer.one_record(record(23, SECRET))  # the record before is not over yet
+    assert layer.skips(len(SECRET) - 45)
+    assert not layer.one_record(record(23, SECRET) + b"\x17")  # more than one record
+    assert not layer.one_record(record(21, b"\x01\x00"))  # an alert
+    assert not layer.one_record(b"\x17\x03\x03")  # a header cut short
+
+
+def test_one_record_takes_nothing_before_an_encrypting_hello() -> None:
+    layer = RecordLayer(TlsSession(), server=False)
+    assert not layer.one_record(record(23, SECRET))  # early data, or no ServerHello yet
+    assert layer.ciphertext(record(23, SECRET)) == []
 
 
 @pytest.mark.parametrize("suite", [NULL_SHA, INTEGRITY_ONLY, 0xFFFF])
@@ -202,6 +242,23 @@ def test_bytes_after_the_framing_breaks_are_searched(tmp_path: Path) -> None:
 def test_a_record_header_between_ciphertexts_is_not_searched_alone() -> None:
     detector = Detector(RACK)
     assert detector.shortest > 5  # a TLS record header cannot hold a hit
+
+
+def test_a_record_header_that_continues_searched_bytes_is_searched() -> None:
+    """The quick path for a segment that is one record of ciphertext searches its header
+    when the bytes before it were searched, as _search_around does: a hit may span them."""
+    inspector = Inspector(Detector(RACK))
+    flow = inspector.open(FlowInfo("t", "tcp", PHONE_IP, 40000, CN_IP, 443))
+    hello = server_hello(AES_GCM)
+    flow.to_client.data(0, hello, 1, 0.0)  # searched: the handshake is cleartext
+    recent = flow.to_client.recent
+    assert recent is not None and recent.end == len(hello)
+    flow.to_client.data(len(hello), record(23, SECRET), 2, 0.0)  # joins: its header searched
+    assert recent.end == len(hello) + HEADER
+    end = len(hello) + len(record(23, SECRET))
+    flow.to_client.data(end, record(23, SECRET), 3, 0.0)  # does not join: left out
+    assert recent.end == len(hello) + HEADER
+    assert flow.to_client.records is not None and flow.to_client.records.records == 3
 
 
 def test_decrypted_streams_are_searched_whole() -> None:

@@ -99,6 +99,28 @@ class RecordLayer:
             return True
         return False
 
+    def one_record(self, chunk: bytes) -> bool:
+        """Whether ``chunk`` starts with the header of a record of ciphertext that holds
+        all the rest of it (a download's usual segment); if so, it is taken as read. The
+        common case, checked cheaply: what :meth:`ciphertext` would give as the one
+        span ``(HEADER, len(chunk))``."""
+        if self.left or self.head or self.broken or len(chunk) <= HEADER:
+            return False
+        kind, major, minor, length = _header(chunk, 0)
+        if (
+            kind != APPLICATION_DATA
+            or not self.session.encrypted
+            or major != 3
+            or minor > 4
+            or length > MAX_RECORD
+            or length < len(chunk) - HEADER
+        ):
+            return False
+        self.left = length - (len(chunk) - HEADER)
+        self.skip = True
+        self.records += 1
+        return True
+
     def ciphertext(self, chunk: bytes) -> Spans:
         """The spans of the next ``chunk`` of the stream that are ciphertext (may be none)."""
         if self.broken:

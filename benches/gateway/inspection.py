@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from benches.gateway.batching import BATCH, Datagrams
+from benches.gateway.ciphertext import HEADER as TLS_HEADER
 from benches.gateway.ciphertext import RecordLayer, Spans, TlsSession, quic_searched
 from benches.gateway.evidence import Found, Recent
 from benches.gateway.http import HttpMessage
@@ -144,7 +145,8 @@ class StreamInspection:
     """One direction of a flow: a StreamSink."""
 
     __slots__ = ("flow", "direction", "decrypted", "readers", "bytes", "frame", "scanner",
-                 "base", "recent", "pending", "pending_bytes", "alternate", "records")  # fmt: skip
+                 "base", "recent", "pending", "pending_bytes", "alternate", "records",
+                 "header_alone")  # fmt: skip
 
     def __init__(self, flow: FlowInspection, direction: str) -> None:
         self.flow = flow
@@ -162,16 +164,26 @@ class StreamInspection:
         self.pending_bytes = 0
         self.alternate: tuple[int, bytes] = (-1, b"")  # (end, last bytes) of the last stray copy
         self.records: RecordLayer | None = None  # a TLS stream's records, to leave out ciphertext
+        self.header_alone = False  # a record header alone is too short to hold a hit
 
     def data(self, offset: int, chunk: bytes, frame: int, time: float) -> None:
         if not self.bytes and not offset and chunk[:1] == TLS_START and self.flow.tls:
             self.records = RecordLayer(self.flow.tls, self.direction == TO_CLIENT)
+            self.header_alone = self.flow.inspector.scanner.shortest > TLS_HEADER
         self.bytes += len(chunk)
         self.frame = frame
         records = self.records
         if records is None:
             self._search(offset, chunk, frame)
-        elif not records.skips(len(chunk)):  # all of it ciphertext: nothing to search
+        elif records.skips(len(chunk)):  # all of it ciphertext: nothing to search
+            pass
+        elif (
+            self.header_alone
+            and (self.recent is None or self.recent.end != offset)
+            and records.one_record(chunk)
+        ):
+            pass  # a record header, then ciphertext: _search_around leaves out such a header
+        else:
             spans = records.ciphertext(chunk)
             if spans:
                 self._search_around(offset, chunk, frame, spans)
