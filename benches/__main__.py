@@ -1,5 +1,5 @@
 """``python -m benches``: the same as the ``bench`` command."""
 
-from benches.cli import main
+from benches.cli import entry
 
-raise SystemExit(main())
+entry()

@@ -107,6 +107,23 @@ def test_several_captures_and_pcapng(tmp_path: Path, inputs: tuple[Path, Path]) 
     assert {Path(f["pcap"]).name for f in document["findings"]} == {"boot-2.pcapng"}
 
 
+def test_quick_exit_still_writes_every_byte(tmp_path: Path, inputs: tuple[Path, Path]) -> None:
+    """``bench analyze`` ends without the interpreter's teardown (benches.cli.entry): what
+    it wrote must all be out first, far more than a pipe holds, and the exit code kept."""
+    lookups = [
+        dns_query(PHONE_IP, RESOLVER_IP, f"host-{n}.vendor.example", sport=20000 + n, qid=n)
+        for n in range(1500)
+    ]
+    capture = write_pcap(tmp_path / "boot-1.pcap", lookups + leaky_boot())
+    devices, firmware = inputs
+    args = ("analyze", capture, "--devices", devices, "--firmware", firmware, "--json")
+    result = bench(*args, env={"PYTHONUNBUFFERED": ""})  # stdout buffered, as by default
+    document = json.loads(result.stdout)
+    assert len(result.stdout) > 4 * 65536  # several pipe buffers
+    assert result.returncode == 1 and document["verdict"] == "fail"
+    assert len(document["dns_queries"]) >= 1500 and len(document["flows"]) >= 1500
+
+
 def test_json_output_is_one_item_per_line() -> None:
     flows = [{"id": n, "dst_host": f"h{n}.example", "countries": {"a": "FI"}} for n in range(2345)]
     document = {"verdict": "pass", "findings": [], "flows": flows, "geo": {"source": "x"}}
