@@ -24,6 +24,7 @@ inconclusive, never as allowed.
 from __future__ import annotations
 
 import contextlib
+import copy
 import datetime
 import functools
 import ipaddress
@@ -31,12 +32,10 @@ import json
 import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Protocol
 
 import iptocc
-import maxminddb
 
 from benches.inventory.models import Endpoint
 
@@ -164,6 +163,7 @@ class GeoDatabase:
         replace geoip2fast as the first signal. ``sources`` replaces both signals.
         Raises GeoDataError for an mmdb file that is missing or unreadable."""
         self.data_file = data_file
+        self._described: list[dict[str, Any]] | None = None  # what info() tells of sources
         self._overlay: dict[IPAddress, Place] = {}
         for endpoint in overlay:
             address = _address(endpoint.address)
@@ -199,7 +199,8 @@ class GeoDatabase:
         return Place(answered[1].country, owner, answered[0], countries)
 
     def load(self) -> None:
-        """Load the data now rather than at the first lookup (say while others work).
+        """Load the data, and describe it, now rather than at the first lookup (say while
+        others work).
 
         A source that fails to load is left alone: the lookup that needs it fails
         the same way, and one that never does must not.
@@ -208,13 +209,17 @@ class GeoDatabase:
             if isinstance(source, Geoip2fastSource):
                 with contextlib.suppress(Exception):  # raised again by the lookup
                     _geoip2fast(source.data_file)
+        with contextlib.suppress(Exception):  # raised again by info()
+            self._described = [source.info() for source in self.sources]
 
     def info(self) -> dict[str, Any]:
         """Every source: what it is, how old, under which licence (for reports).
 
         The top-level keys describe the first signal; ``sources`` lists them all.
         """
-        described = [source.info() for source in self.sources]
+        if self._described is None:
+            self._described = [source.info() for source in self.sources]
+        described = copy.deepcopy(self._described)
         first = described[0] if described else {}
         return {
             "database": first.get("database"),
@@ -299,6 +304,8 @@ class MmdbSource:
     name = "mmdb"
 
     def __init__(self, paths: Sequence[Path | str]) -> None:
+        import maxminddb  # only for the user's own files: not loaded otherwise
+
         self._readers: list[tuple[Path, Any]] = []
         for raw in paths:
             path = Path(raw)
@@ -326,6 +333,8 @@ class MmdbSource:
 
     @staticmethod
     def _get(path: Path, reader: Any, address: IPAddress) -> object:
+        import maxminddb
+
         try:
             return reader.get(str(address))
         except ValueError:
@@ -427,6 +436,8 @@ def _geoip2fast(data_file: str) -> Any:
 
 
 def _version(package: str) -> str:
+    from importlib import metadata  # a twentieth of a second to import: only when asked
+
     try:
         return metadata.version(package)
     except metadata.PackageNotFoundError:
@@ -435,6 +446,8 @@ def _version(package: str) -> str:
 
 def _wheel_build_date(package: str) -> str | None:
     """When the installed wheel was built, from its CycloneDX SBOM (PEP 770), if it has one."""
+    from importlib import metadata
+
     try:
         for file in metadata.distribution(package).files or ():
             if "sboms/" in str(file) and str(file).endswith(".json"):
