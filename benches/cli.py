@@ -29,10 +29,6 @@ COMMANDS = {
 }
 
 EXIT_USAGE = 2
-# Commands that leave nothing to clean up but memory: ``entry`` ends them without the
-# interpreter's teardown, which for an analysis frees the geo database and the
-# detector object by object (a fifth of a second) for nothing.
-QUICK_EXIT = frozenset({"analyze"})
 
 
 class CommandError(Exception):
@@ -53,16 +49,21 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 
 def entry() -> NoReturn:
-    """``bench`` and ``python -m benches``: :func:`main`, then exit with its code."""
-    argv = sys.argv[1:]
-    code = main(argv)
-    if argv and argv[0] in QUICK_EXIT:
-        _exit_now(code)
-    raise SystemExit(code)
+    """``bench`` and ``python -m benches``: :func:`main`, then exit with its code.
+
+    A command may end the process itself, with :func:`exit_now`, once its output is
+    written: ``args.exit_when_done`` tells it that nothing runs after it.
+    """
+    raise SystemExit(main(sys.argv[1:], exit_when_done=True))
 
 
-def _exit_now(code: int) -> NoReturn:
-    """Exit at once, once everything written is out (the output, the logs)."""
+def exit_now(code: int) -> NoReturn:
+    """End the process at once, once everything written is out (the output, the logs).
+
+    What ``bench analyze`` leaves behind is only memory: the interpreter's
+    teardown would free it object by object (the analysis, the geo database),
+    a few tenths of a second for nothing.
+    """
     logging.shutdown()
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing more to say
@@ -70,10 +71,11 @@ def _exit_now(code: int) -> NoReturn:
     os._exit(code)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, exit_when_done: bool = False) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(argv[0] if argv else None)
     args = parser.parse_args(argv)
+    args.exit_when_done = exit_when_done
     if getattr(args, "func", None) is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE

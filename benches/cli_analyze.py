@@ -17,7 +17,7 @@ from itertools import islice
 from pathlib import Path, PurePath
 from typing import Any, TextIO
 
-from benches.cli import CommandError
+from benches.cli import CommandError, exit_now
 from benches.gateway.analyzer import Analysis, analyze
 from benches.gateway.gcpause import paused_gc
 from benches.gateway.geo import GeoDatabase, GeoDataError
@@ -129,7 +129,10 @@ def _run(args: argparse.Namespace) -> int:
     else:
         sys.stdout.reconfigure(errors="replace")  # type: ignore[union-attr]
         print(render_text(document))
-    return EXIT_CODES.get(verdict.verdict, EXIT_INCONCLUSIVE)
+    code = EXIT_CODES.get(verdict.verdict, EXIT_INCONCLUSIVE)
+    if args.exit_when_done:  # nothing runs after this command: leave the analysis unfreed
+        exit_now(code)
+    return code
 
 
 def result_document(
