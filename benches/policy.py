@@ -196,9 +196,15 @@ def _identifier_kind(match: Match, policy: Policy) -> str | None:
 def _region_findings(analysis: Analysis, policy: Policy) -> list[Finding]:
     findings = []
     seen = set()
+    ruling: dict[tuple[str | None, ...], str | None] = {}  # tens of thousands of flows, few places
     for flow in analysis.flows:
-        country = _ruling_country(flow, policy)
-        if flow.local or country is None or country in policy.allowed_countries:
+        if flow.local:
+            continue
+        signals = (flow.country, *flow.countries.keys(), *flow.countries.values())
+        if signals not in ruling:
+            ruling[signals] = _ruling_country(flow, policy)
+        country = ruling[signals]
+        if country is None or country in policy.allowed_countries:
             continue
         if (flow.pcap, flow.dst_ip) in seen:
             continue

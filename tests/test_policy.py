@@ -408,3 +408,18 @@ def test_disagreeing_geo_signals_the_stricter_one_rules(tmp_path: Path) -> None:
     assert "geo signals disagree: FI (geoip2fast) / CN (iptocc)" in regions[0].evidence
     agreed = replace(analysis, flows=[replace(flow, countries={"a": "FI", "b": "FI"})])
     assert not [f for f in evaluate(agreed, POLICY).findings if f.kind == REGION_VIOLATION]
+
+
+def test_flows_that_share_a_country_are_still_judged_by_their_own_signals(
+    tmp_path: Path,
+) -> None:
+    """The ruling country is worked out once per set of signals: two flows both placed
+    in FI, one of them with a registry saying CN, are judged apart."""
+    packets = tls_exchange(PHONE_IP, 40000, FOTA_IP, "fota.vendor.example").packets
+    analysis = analysis_of(tmp_path, packets)
+    agreed = replace(analysis.flows[0], countries={"geoip2fast": "FI", "iptocc": "FI"})
+    split = replace(agreed, id=1, dst_ip="198.51.100.7", countries={"geoip2fast": "FI",
+                                                                     "iptocc": "CN"})  # fmt: skip
+    both = replace(analysis, flows=[agreed, split])
+    regions = [f for f in evaluate(both, POLICY).findings if f.kind == REGION_VIOLATION]
+    assert [(f.country, f.dst_ip) for f in regions] == [("CN", "198.51.100.7")]
