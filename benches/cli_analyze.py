@@ -21,6 +21,7 @@ from benches.cli import CommandError, exit_now
 from benches.gateway.analyzer import Analysis, analyze
 from benches.gateway.gcpause import paused_gc
 from benches.gateway.geo import GeoDatabase, GeoDataError
+from benches.gateway.jsonrows import RawJson, RowEncoder
 from benches.gateway.parallel import default_jobs
 from benches.gateway.pcapread import CaptureError
 from benches.inventory import InventoryError, load_manifest, load_rack
@@ -123,7 +124,7 @@ def _run(args: argparse.Namespace) -> int:
     except OSError as error:
         raise CommandError(f"{error.filename or ''}: {error.strerror or error}") from None
     verdict = evaluate(analysis, manifest.policy, expected_canaries=args.canary)
-    document = result_document(verdict, analysis, geo.info(), manifest.build)
+    document = result_document(verdict, analysis, geo.info(), manifest.build, rows=args.json)
     if args.json:
         write_json(document, sys.stdout)
     else:
@@ -136,20 +137,26 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def result_document(
-    verdict: Verdict, analysis: Analysis, geo: dict[str, Any], build: str
+    verdict: Verdict, analysis: Analysis, geo: dict[str, Any], build: str, *, rows: bool = False
 ) -> dict[str, Any]:
     """The JSON contract: verdict, findings and flows first, then the supporting detail.
 
     The flows and DNS queries are iterators, made one at a time as they are written:
-    a night of captures has tens of thousands of each.
+    a night of captures has tens of thousands of each. With ``rows``, they come as
+    their JSON text already (:mod:`~benches.gateway.jsonrows`), for :func:`write_json`.
     """
     scrub = analysis.scrubber()
+    flows: Iterator[Any] = analysis.flow_dicts(scrub)
+    queries: Iterator[Any] = analysis.query_dicts(scrub)
+    if rows:
+        encoder = RowEncoder(_encoder(), scrub)
+        flows, queries = map(encoder.flow, analysis.flows), map(encoder.query, analysis.dns_queries)
     return {
         "verdict": verdict.verdict,
         "findings": [f.to_dict() for f in verdict.findings],
-        "flows": analysis.flow_dicts(scrub),
+        "flows": flows,
         "reasons": list(verdict.reasons),
-        "dns_queries": analysis.query_dicts(scrub),
+        "dns_queries": queries,
         "captures": [c.to_dict() for c in analysis.captures],
         "build": build,
         "geo": geo,
@@ -162,9 +169,10 @@ def write_json(document: dict[str, Any], out: TextIO) -> None:
     Lists (and iterators, written as lists) are streamed a thousand items at a time,
     not as one big string: a night of captures gives a large document.
     ``json.dump(..., indent=2)`` would take Python's pure-Python encoder, which costs
-    seconds for tens of thousands of flows; each item here goes through the C encoder.
+    seconds for tens of thousands of flows; each item here goes through the C encoder,
+    but for :class:`RawJson` items (flows and queries), which are JSON text already.
     """
-    encode = _encoder()
+    encode = _raw_or(_encoder())
     out.write("{")
     for number, (key, value) in enumerate(document.items()):
         out.write(f"{',' if number else ''}\n  {encode(key)}: ")
@@ -181,6 +189,15 @@ def write_json(document: dict[str, Any], out: TextIO) -> None:
             out.write(",\n    " + ",\n    ".join(map(encode, batch)))
         out.write("\n  ]")
     out.write("\n}\n")
+
+
+def _raw_or(encode: Callable[[Any], str]) -> Callable[[Any], str]:
+    """``encode``, but for :class:`RawJson`, which is JSON already."""
+
+    def item(value: Any) -> str:
+        return value if type(value) is RawJson else encode(value)
+
+    return item
 
 
 def _encoder() -> Callable[[Any], str]:
