@@ -18,6 +18,7 @@ from benches.gateway.geo import GeoDatabase
 from benches.inventory.models import Manifest, Rack
 from benches.phone import Phone
 from benches.plugin import SIGNOFF_RUN_KEY, manifest_of, rack_of
+from benches.redact import device_file_label
 from benches.report import attach_build_traffic
 from benches.session import BenchSession
 from benches.signoff import Signoff
@@ -85,7 +86,9 @@ def rack(bench_session: BenchSession) -> dict[str, Phone]:
     return bench_session.phones
 
 
-@pytest.fixture
+# ids: what ``pytest --setup-show`` prints for the parameter, the phone's label ("SI_1")
+# rather than its serial (the parameter itself, the session's key for the phone).
+@pytest.fixture(ids=device_file_label)
 def phone(request: pytest.FixtureRequest, bench_session: BenchSession) -> Phone:
     """One phone of the rack; a phone taken out of the session errors as a bench fault."""
     bench_session.health.check(request.param)

@@ -329,7 +329,7 @@ def leaky_signoff(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, 
         LEAKY,
         devices,
         reports,
-        args=["testcases/test_boot.py", "testcases/test_unlock.py"],
+        args=["testcases/test_boot.py", "testcases/test_unlock.py", "--setup-show"],
         env=env,
     )
     assert done.returncode == 1, done.stdout + done.stderr
@@ -360,6 +360,7 @@ def test_no_raw_identifier_on_the_terminal_and_progress_shown(
     lowered = output.lower()
     assert [v for v in raw_values(rack) if v.lower() in lowered] == []
     assert "FAILED testcases/test_boot.py::test_boot[SI_1-cycle1]" in output
+    assert "TEARDOWN F phone['SI_1']" in output  # --setup-show names the phone by label
     assert "bench: [1/6] SI…1 boot cycle 1 (2 more boot cycles, 5 more tests)" in output
     assert "bench: [6/6] SI…3 unlock cycle 1 (0 more unlock cycles, 0 more tests, ~" in output
     assert RAW_WARNING not in output
