@@ -61,5 +61,10 @@ def place(time: float, timeline: Sequence[TimedEvent]) -> str | None:
     return None
 
 
+# Events named after the adb state the bench saw: a release manager reads "1.3 s after
+# adb came online", not "after device".
+_SPOKEN = {"device": "adb came online", "offline": "adb went offline"}
+
+
 def _spoken(name: str) -> str:
-    return name.replace("_", " ")
+    return _SPOKEN.get(name) or name.replace("_", " ")

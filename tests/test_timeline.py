@@ -46,6 +46,13 @@ def test_place_names_the_latest_phone_event_before_the_packet() -> None:
     assert place(START, [event("capture_started", START)]) is None
 
 
+def test_events_named_after_an_adb_state_read_as_what_happened() -> None:
+    boot = [event("power_on", START), event("offline", START + 2), event("device", START + 9)]
+    assert place(START + 10.3, boot) == "1.3 s after adb came online"
+    assert place(START + 2.5, boot) == "0.5 s after adb went offline"
+    assert place(START + 1, boot) == "1.0 s after power on"
+
+
 def test_a_leak_in_the_cycle_summary_says_when_it_happened(tmp_path: Path) -> None:
     pcap = tmp_path / "SI_1-unlock-1.pcap"  # as the bench names it
     # The leaky POST goes out a few seconds into the window, after the unlock.
