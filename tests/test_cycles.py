@@ -94,7 +94,7 @@ def test_boot_without_relay_is_an_adb_reboot(
         "settle_done", "canary", "capture_stopped",
     ]  # fmt: skip
     assert virtual.boots == boots + 1 and len(record.canaries) == 2
-    leak_after(judged(bench, geo, record), "boot completed", "device")
+    leak_after(judged(bench, geo, record), "boot completed", "adb came online")
 
 
 def test_boot_with_relays_is_a_hard_power_cycle(
@@ -119,7 +119,7 @@ def test_boot_with_relays_is_a_hard_power_cycle(
     assert record.power_method == "relay"
     assert names(record)[2:7] == ["power_off", "power_on", "power_button", "offline", "device"]
     assert virtual.boots == boots + 1  # the power cut, not the button, booted it
-    leak_after(judged(bench, geo, record), "boot completed", "device")
+    leak_after(judged(bench, geo, record), "boot completed", "adb came online")
 
 
 class Wiring:
