@@ -1,4 +1,4 @@
-"""The one compiled part: the pcap record walk (benches/gateway/_records.c).
+"""The one compiled part: the pcap record walk (benches/analysis/pcap/_records.c).
 
 Everything else is in pyproject.toml. The extension is optional: without a C
 compiler the install still succeeds and pcapread.py walks records in Python
@@ -10,8 +10,8 @@ from setuptools import Extension, setup
 setup(
     ext_modules=[
         Extension(
-            "benches.gateway._records",
-            sources=["benches/gateway/_records.c"],
+            "benches.analysis.pcap._records",
+            sources=["benches/analysis/pcap/_records.c"],
             optional=True,
             extra_compile_args=["-O2"],
         )

@@ -1,5 +1,5 @@
 """``python -m benches``: the same as the ``bench`` command."""
 
-from benches.cli import entry
+from benches.cli.main import entry
 
 entry()

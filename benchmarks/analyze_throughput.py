@@ -237,7 +237,7 @@ def device_names(serial: str) -> set[str]:
     names = {serial}
     try:
         from benches.inventory import load_rack
-        from benches.redact import device_labels
+        from benches.redaction.masks import device_labels
     except ImportError:  # a bench from before phones were labelled
         return names
     labels = device_labels(d.serial for d in load_rack(RACK).devices)
@@ -265,8 +265,8 @@ def check_in_child(info: capture_gen.CaptureInfo) -> Check:
 
 def check_worker(pcap: Path) -> int:
     """Print :func:`check_analysis` of a cached capture as JSON."""
-    from benches.gateway.parallel import default_jobs
-    from benches.gateway.recordwalk import engine
+    from benches.analysis.parallel import default_jobs
+    from benches.analysis.pcap.recordwalk import engine
 
     check = check_analysis(pcap, capture_gen.read_info(pcap).plant)
     check.jobs = default_jobs([pcap])

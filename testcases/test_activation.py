@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from benches.phone import Phone
-from benches.signoff import Signoff, sign_off_cycle
+from benches.pytestplugin.signoff import Signoff, sign_off_cycle
+from benches.rack.adb.phone import Phone
 
 
 @pytest.mark.cycle("activation")

@@ -2,7 +2,7 @@
 
 `run_boot_cycle`, `run_unlock_cycle`, `run_activation_cycle` and
 `run_idle_cycle` share one signature: (phone, gateway, timings, index, power=None,
-attempt=1), where `power` is the phone's `benches.power.PowerSwitch` when it has
+attempt=1), where `power` is the phone's `benches.rack.power.PowerSwitch` when it has
 relays and `attempt` is 2 when the cycle runs again after a recovery. A phone
 that fails mid-cycle raises `CycleInterrupted`, which carries the partial record.
 """

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import time
 
+from benches.capture.gateway import Gateway
 from benches.cycles.record import CycleRecord
 from benches.cycles.restart import PowerRelays, restart
 from benches.cycles.window import CycleWindow
-from benches.gateway.gateway import Gateway
 from benches.inventory.models import Timings
-from benches.phone import Phone, PhoneError
+from benches.rack.adb.phone import Phone, PhoneError
 
 
 def run_boot_cycle(

@@ -6,9 +6,9 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benches.gateway.health import CaptureHealth
-from benches.phone import PhoneError
-from benches.redact import device_label
+from benches.capture.health import CaptureHealth
+from benches.rack.adb.phone import PhoneError
+from benches.redaction.masks import device_label
 
 CANARY_DOMAIN = "canary.bench.invalid"  # .invalid never resolves on the internet (RFC 6761)
 

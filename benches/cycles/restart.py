@@ -13,7 +13,7 @@ ADB_REBOOT = "adb reboot"
 
 
 class PowerRelays(Protocol):
-    """What a cycle needs of `benches.power.PowerSwitch`."""
+    """What a cycle needs of `benches.rack.power.PowerSwitch`."""
 
     @property
     def has_power(self) -> bool: ...

@@ -11,9 +11,9 @@ from __future__ import annotations
 import time
 from types import TracebackType
 
+from benches.capture.gateway import Gateway
 from benches.cycles.record import CycleInterrupted, CycleRecord, Event, new_canary
-from benches.gateway.gateway import Gateway
-from benches.phone import Phone, PhoneError
+from benches.rack.adb.phone import Phone, PhoneError
 
 
 class CycleWindow:

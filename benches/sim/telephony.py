@@ -2,7 +2,7 @@
 
 `service call iphonesubinfo CODE i32 N s16 TEXT ...` is answered the way
 Android's `service` tool prints a binder reply (libbinder's HexDump of the
-reply Parcel), for the transaction codes benches/iphonesubinfo.py gives the
+reply Parcel), for the transaction codes benches/rack/identity/iphonesubinfo.py gives the
 phone's SDK: getDeviceId, getDeviceIdForPhone, getSubscriberId and
 getIccSerialNumber. Like the real service:
 
@@ -27,9 +27,9 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable, Mapping
 
-from benches.identity import WIFI_MAC_FILE
 from benches.inventory.models import Identity
-from benches.iphonesubinfo import (
+from benches.rack.identity.harvest import WIFI_MAC_FILE
+from benches.rack.identity.iphonesubinfo import (
     CODES_BY_SDK,
     GET_DEVICE_ID,
     SERVICE,

@@ -1,0 +1,192 @@
+"""From capture files to what the phone did: destinations, identifiers, DNS lookups.
+
+``analyze`` streams each pcap once: records (:mod:`~benches.analysis.pcap.files`)
+→ IP packets from raw bytes (:mod:`~benches.analysis.network.packets`, fragments through
+:mod:`~benches.analysis.network.defrag`) → flows (:mod:`~benches.analysis.network.flows`, TCP
+put in order by :mod:`~benches.analysis.network.tcp`) → each direction's bytes, as they
+become contiguous, to the inspection (:mod:`~benches.analysis.inspection`):
+every byte searched for the rack's identifiers and the bench's location, and
+DNS, TLS, HTTP and QUIC read for names. Only then, with every DNS answer
+known, is each destination named and placed (country, owner).
+
+It never talks to a phone and never judges: the policy does that. The result
+types live in :mod:`benches.analysis.results` and are importable from here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from benches.analysis.attribution.geo import GeoDatabase, Place
+from benches.analysis.attribution.names import (
+    Known,
+    attribute,
+    canonical,
+    known_addresses,
+    sorted_queries,
+)
+from benches.analysis.detection.detector import Detector
+from benches.analysis.detection.masks import mask_value
+from benches.analysis.gcpause import paused_gc
+from benches.analysis.inspection import HTTP_BODY, RawMatch
+from benches.analysis.parallel import read_captures
+from benches.analysis.pcap.files import PcapFile, read_packets
+from benches.analysis.readout import FlowRecord
+from benches.analysis.results import Analysis, CaptureStats, DnsQuery, Flow, Match
+from benches.inventory.models import Rack
+
+__all__ = ["Analysis", "CaptureStats", "DnsQuery", "Flow", "Match", "analyze", "mask_value"]
+
+
+def analyze(pcaps: Sequence[Path], rack: Rack, geo: GeoDatabase, jobs: int = 1) -> Analysis:
+    """Read every capture and describe its flows, identifier matches and DNS lookups.
+
+    ``jobs``: processes that read the captures, each a share of the flows
+    (:mod:`~benches.analysis.parallel`); the result is the same for any number.
+    Raises CaptureError (before reading any packet) if a file is unusable.
+    """
+    with paused_gc():
+        return _analyze(pcaps, rack, geo, jobs)
+
+
+def _analyze(pcaps: Sequence[Path], rack: Rack, geo: GeoDatabase, jobs: int) -> Analysis:
+    files = _open_all(pcaps)  # fail fast on a bad file, before the slow part
+    detector = Detector(rack)
+    analysis = Analysis(
+        pcaps=tuple(str(p) for p in pcaps), patterns=detector.patterns, detector=detector
+    )
+    devices = {
+        canonical(address): d.serial for d in rack.devices for address in d.network.addresses
+    }
+    readout = read_captures(files, detector, devices.keys(), jobs, meanwhile=geo.load)
+    analysis.captures = readout.captures
+    analysis.dns_queries = sorted_queries(readout.queries)
+    answers = known_addresses(readout.answers)
+    places = _Places(geo)
+    analysis.flows = [
+        _describe(index, record, answers, places, devices)
+        for index, record in enumerate(readout.flows)
+    ]
+    analysis.matches.extend(_matches(readout.matches, analysis.flows))
+    return analysis
+
+
+# --- reading ---------------------------------------------------------------
+
+
+def _open_all(pcaps: Sequence[Path]) -> list[PcapFile]:
+    files: list[PcapFile] = []
+    try:
+        for path in pcaps:
+            files.append(read_packets(path))
+    except BaseException:
+        for capture in files:
+            capture.close()
+        raise
+    return files
+
+
+# --- describing a flow ----------------------------------------------------
+
+
+def _describe(
+    index: int,
+    record: FlowRecord,
+    answers: dict[str, Known],
+    places: _Places,
+    devices: dict[str, str],
+) -> Flow:
+    (_, pcap, proto, client_ip, client_port, server_ip, server_port, protocol, sni, host, tls,
+     packets, size, to_server, to_client, first_frame, last_frame, first_time, last_time,
+     gaps) = record  # fmt: skip
+    known = answers.get(canonical(server_ip))
+    name, source = attribute(known, (sni, host), first_time)
+    place = places.lookup(server_ip)
+    return Flow.made(
+        id=index,
+        pcap=pcap,
+        proto=proto,
+        protocol=protocol,
+        client_ip=client_ip,
+        client_port=client_port,
+        dst_ip=server_ip,
+        dst_port=server_port,
+        device=devices.get(canonical(client_ip)),
+        name=name,
+        name_source=source,
+        name_resolved=source == "dns",
+        dns_names=known.names if known is not None else (),
+        sni=sni,
+        http_host=host,
+        tls=tls,
+        country=place.country,
+        owner=place.owner,
+        geo_source=place.source,
+        countries=dict(place.countries),
+        packets=packets,
+        bytes=size,
+        bytes_to_server=to_server,
+        bytes_to_client=to_client,
+        first_packet=first_frame,
+        last_packet=last_frame,
+        first_time=first_time,
+        last_time=last_time,
+        gaps=gaps,
+    )
+
+
+class _Places:
+    """Each address looked up once: thousands of flows go to a few servers."""
+
+    def __init__(self, geo: GeoDatabase) -> None:
+        self.geo = geo
+        self.known: dict[str, Place] = {}
+
+    def lookup(self, address: str) -> Place:
+        place = self.known.get(address)
+        if place is None:
+            place = self.known[address] = self.geo.lookup(address)
+        return place
+
+
+# --- matching -------------------------------------------------------------
+
+
+def _matches(found: list[RawMatch], flows: list[Flow]) -> list[Match]:
+    """Matches in flow order, without repeats.
+
+    A copy searched alone (a retransmission) that repeats a stream match at the
+    same offset, and a decoded HTTP body that repeats what the stream showed
+    as sent, add nothing.
+    """
+    in_streams = {(m.flow, m.direction, m.hit.kind, m.hit.value, m.hit.encoding) for m in found
+                  if m.source == "stream"}  # fmt: skip
+    at_offsets = {(m.flow, m.direction, m.hit.kind, m.hit.value, m.hit.encoding, m.offset)
+                  for m in found if m.source == "stream"}  # fmt: skip
+    matches = []
+    for raw in found:
+        hit = raw.hit
+        key = (raw.flow, raw.direction, hit.kind, hit.value, hit.encoding)
+        if raw.source == "stray" and (*key, raw.offset) in at_offsets:
+            continue
+        if raw.source.startswith(HTTP_BODY) and key in in_streams:
+            continue
+        flow = flows[raw.flow]
+        matches.append(
+            Match(
+                flow=flow,
+                device=hit.device if hit.device is not None else flow.device,
+                identifier=hit.kind,
+                value=hit.value,
+                encoding=raw.encoding,
+                direction=raw.direction,
+                packet=raw.packet,
+                offset=raw.offset,
+                evidence=raw.evidence,
+                cleartext=not raw.decrypted,
+                form=hit.form,
+            )
+        )
+    order = {"to_server": 0, "to_client": 1}
+    return sorted(matches, key=lambda m: (m.flow.id, order[m.direction], m.offset))

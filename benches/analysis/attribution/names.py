@@ -1,0 +1,168 @@
+"""Names for destinations, from the DNS lookups in the captures, else SNI, else Host.
+
+How a destination gets its name, best first:
+
+1. ``dns``: a DNS answer in the analysed captures mapped the destination
+   address to a name (the name the phone queried, even behind CNAMEs);
+   when several names map to the address, the one the flow's SNI or Host
+   also claims wins, else the latest answer before the flow began;
+2. ``sni``: the TLS ClientHello's server_name;
+3. ``http``: the HTTP request's Host header.
+
+A name from 2 or 3 that no DNS answer gave for the address is marked
+``name_resolved = False``: the phone connected without looking it up here
+(a hard-coded address, or a cached answer). Every name a flow claims (DNS
+name, SNI, Host) is kept in ``Flow.names`` so the policy can check them all.
+
+Reading the DNS answers also records every DNS query, for the report.
+
+The answers are kept in the order they were read, each stamped with the
+capture and the frame being read at the time (:class:`Clock`): a parallel
+analysis merges its processes' answers back into that order before naming.
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import ipaddress
+
+from benches.analysis.network.streams import FlowInfo
+from benches.analysis.protocols.dns import DnsMessage
+from benches.analysis.results import DnsQuery
+
+# (capture index, frame being read, answer number, address, time, name chain)
+Answer = tuple[int, int, int, str, float, tuple[str, ...]]
+
+
+class Clock:
+    """Where the reading is: the capture (its index) and the frame being read."""
+
+    __slots__ = ("capture", "frame")
+
+    def __init__(self) -> None:
+        self.capture = 0
+        self.frame = 0
+
+
+class Known:
+    """What the DNS answers in the captures say about one address.
+
+    Kept as the distinct name chains and a time-sorted index, not as every
+    answer: a phone asks for the same names over and over, and every flow to
+    the address looks them up.
+    """
+
+    __slots__ = ("chains", "times", "names_by_time", "first", "_sorted")
+
+    def __init__(self) -> None:
+        self.chains: dict[tuple[str, ...], None] = {}  # distinct chains, first seen first
+        self.times: list[float] = []
+        self.names_by_time: list[str] = []
+        self.first = ""  # the name of the first answer
+        self._sorted = True
+
+    def add(self, time: float, chain: tuple[str, ...]) -> None:
+        if not self.first:
+            self.first = chain[0]
+        self.chains.setdefault(chain, None)
+        if self.times and time < self.times[-1]:
+            self._sorted = False
+        self.times.append(time)
+        self.names_by_time.append(chain[0])
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every name the answers gave for the address (the queried names), in order."""
+        return tuple(dict.fromkeys(chain[0] for chain in self.chains))
+
+    def latest_before(self, start: float) -> str:
+        """The name of the latest answer before ``start`` (the first of equals); else the first."""
+        if not self._sorted:
+            pairs = sorted(zip(self.times, self.names_by_time, strict=True), key=lambda p: p[0])
+            self.times = [t for t, _ in pairs]
+            self.names_by_time = [n for _, n in pairs]
+            self._sorted = True
+        index = bisect.bisect_right(self.times, start)
+        if not index:
+            return self.first
+        return self.names_by_time[bisect.bisect_left(self.times, self.times[index - 1])]
+
+
+class DnsLog:
+    """Every DNS message of the analysed captures, kept as what the analysis needs:
+    the queries (for the report) and, per answered address, what the answers say."""
+
+    def __init__(self, clock: Clock | None = None) -> None:
+        self.clock = clock or Clock()
+        self.queries: list[DnsQuery] = []
+        self.answers: list[Answer] = []  # in the order they were read
+
+    def add(
+        self, info: FlowInfo, direction: str, frame: int, time: float, message: DnsMessage
+    ) -> None:
+        if not message.response:
+            client, server = (
+                (info.client_ip, info.server_ip)
+                if direction == "to_server"
+                else (info.server_ip, info.client_ip)
+            )
+            for name in message.questions:
+                self.queries.append(DnsQuery(name, info.pcap, frame, time, client, server))
+            return
+        clock, answers = self.clock, self.answers
+        for address, chain in message.addresses().items():
+            answers.append((clock.capture, clock.frame, len(answers), address, time, chain))
+
+
+def known_addresses(answers: list[Answer]) -> dict[str, Known]:
+    """What the answers (in the order they were read) say about each address."""
+    known: dict[str, Known] = {}
+    for _, _, _, address, time, chain in answers:
+        entry = known.get(address)
+        if entry is None:
+            entry = known[address] = Known()
+        entry.add(time, chain)
+    return known
+
+
+def sorted_queries(queries: list[DnsQuery]) -> list[DnsQuery]:
+    return sorted(queries, key=lambda q: (q.pcap, q.packet))
+
+
+def attribute(
+    known: Known | None, claimed: tuple[str | None, ...], start: float
+) -> tuple[str | None, str | None]:
+    """(name, source) for a destination: DNS first, then SNI, then Host."""
+    if known is not None:
+        for chain in known.chains:
+            if any(c in chain for c in claimed if c):
+                return chain[0], "dns"
+        return known.latest_before(start), "dns"
+    sni, host = claimed
+    if sni:
+        return sni, "sni"
+    if host:
+        return host, "http"
+    return None, None
+
+
+@functools.lru_cache(maxsize=8192)
+def name_only(name: str | None) -> str | None:
+    """A host name, or None for an address literal (which names nothing)."""
+    if not name:
+        return None
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return name
+    return None
+
+
+@functools.lru_cache(maxsize=8192)
+def canonical(ip: str) -> str:
+    """The address as ``ipaddress`` writes it (the flows' own form); not an address: as is."""
+    try:
+        return str(ipaddress.ip_address(ip))
+    except ValueError:
+        return ip

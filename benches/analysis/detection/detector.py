@@ -1,0 +1,507 @@
+"""Every form of every identifier in every encoding, found in one pass: the detector.
+
+``Detector(rack)`` turns the rack into :class:`IdentifierPattern` literals
+(forms × encodings, see :mod:`~benches.analysis.detection.forms` and
+:mod:`~benches.analysis.detection.encodings`) and puts them all in one Aho-Corasick
+automaton, searched over the lower-cased bytes. Exact-case literals (base64,
+raw bytes) are lower-cased into the same automaton and compared byte for byte
+on a hit, which is cheaper than a second pass. Each hit then passes its
+boundary check, and of the hits on one identifier only the longest stands:
+the 14-digit IMEI inside the 15-digit one is the same leak, said less well.
+
+The automaton is the slow part (pyahocorasick walks a node per byte), so a
+:class:`Sieve` first skips what cannot hold a literal: one ``bytes.translate``
+to a character-class skeleton, a few literal searches in it, and the
+automaton runs only around what they find (most TLS and compressed bytes are
+skipped; text is searched whole).
+
+A literal with no boundary check must carry at least 64 bits: 11 base64
+characters (a base64 literal is also checked bit for bit by decoding the
+groups around it) or 8 raw bytes. The odds for random bytes: a literal of L
+bytes matches at a given offset with probability at most (2/256)^L (case
+folded), so for the shortest, 9 bytes, 2^-63; over 1 MiB (2^20 offsets) and
+a 20-phone rack (about 7,000 literals, 2^13) that is 2^-30 expected false
+hits. In random base64 text an 11-character literal matches with 64^-11 =
+2^-66 per offset: 2^-33 per MiB. A run of digits hits only if it is one of
+the rack's digit-only literals (12 digits or more: an IMEI, a MAC without
+letters, the hex of a SIM file), whole.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import ahocorasick
+
+from benches.analysis.detection.encodings import (
+    READERS,
+    Encoded,
+    Fragment,
+    base64_context,
+    encodings,
+)
+from benches.analysis.detection.forms import DIGITS, Boundary, Suffix, forms, identifiers
+from benches.analysis.detection.locations import MIN_PAIR, LocationFinder
+from benches.inventory.models import Rack
+
+MIN_UNCHECKED_TEXT = 11  # characters: 66 bits of base64
+MIN_UNCHECKED_RAW = 8  # bytes: 64 bits
+CONTEXT = 32  # bytes read around a match: two decoded characters either side and a suffix
+SIEVE_MIN = 512  # shorter data is searched whole: the sieve would cost more than it saves
+STRIDE = 256  # after an anchor, this much more data is searched before looking again
+_NEWLINES = re.compile(rb"\n+")
+ANCHOR = 12  # characters of skeleton an anchor takes from a literal
+MIN_ANCHOR = 7  # ... or fewer, down to this, when that ends it at a rare character
+
+
+@dataclass(frozen=True)
+class IdentifierPattern:
+    device: str  # the device's serial (devices[].serial)
+    kind: str  # "imei", "iccid", "imsi", "serial" or "wifi_mac"
+    value: str  # the identifier as devices.yaml writes it (raw: mask before showing)
+    form: str  # how it is written: "imei-15", "iccid-bcd", "mac-colon", ...
+    encoding: str  # how the form is encoded: "plain", "base64", "sha256-hex", ...
+    literal: bytes  # the bytes of a match; lower case unless ``exact``
+    exact: bool = False
+    reader: str | None = None  # encodings.READERS key for the boundary check; None: unchecked
+    boundary: Boundary | None = None
+    suffix: Suffix | None = None  # decoded digits that must follow (IMEISV)
+    fragment: Fragment | None = None  # base64: the form's bytes and their offset in a group
+
+
+@dataclass(frozen=True)
+class LocationPattern:
+    """What a location hit found: ``value`` is "lat,lon" (or "lon,lat") as written."""
+
+    value: str
+    form: str  # "decimal" or "e7"
+    kind: str = "location"
+    encoding: str = "plain"
+    device: None = None
+
+
+Pattern = IdentifierPattern | LocationPattern
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One identifier (or the bench's location) found in bytes: [start, end) and what it is."""
+
+    start: int
+    end: int
+    pattern: Pattern
+
+    @property
+    def device(self) -> str | None:
+        return self.pattern.device
+
+    @property
+    def kind(self) -> str:
+        return self.pattern.kind
+
+    @property
+    def value(self) -> str:
+        return self.pattern.value
+
+    @property
+    def form(self) -> str:
+        return self.pattern.form
+
+    @property
+    def encoding(self) -> str:
+        return self.pattern.encoding
+
+
+# --- patterns -----------------------------------------------------------------
+
+
+def rack_patterns(rack: Rack) -> tuple[IdentifierPattern, ...]:
+    """Every literal of every form of every identifier of every phone, without repeats.
+
+    Cached per rack (the models are frozen): analyses of one rack share the tuple.
+    """
+    try:
+        return _cached_patterns(rack)
+    except TypeError:  # a rack built with a list somewhere: unhashable, so not cached
+        return _patterns(rack)
+
+
+@lru_cache(maxsize=8)
+def _cached_patterns(rack: Rack) -> tuple[IdentifierPattern, ...]:
+    return _patterns(rack)
+
+
+def _patterns(rack: Rack) -> tuple[IdentifierPattern, ...]:
+    found: dict[tuple[object, ...], IdentifierPattern] = {}
+    for device in rack.devices:
+        for kind, value in identifiers(device.identity):
+            for form in forms(kind, value):
+                for encoded in encodings(form):
+                    if not _strong_enough(encoded):
+                        continue
+                    literal = encoded.literal if encoded.exact else encoded.literal.lower()
+                    pattern = IdentifierPattern(
+                        device.serial,
+                        kind,
+                        value,
+                        form.name,
+                        encoded.encoding,
+                        literal,
+                        encoded.exact,
+                        encoded.reader,
+                        encoded.boundary,
+                        encoded.suffix,
+                        encoded.fragment,
+                    )
+                    key = (device.serial, kind, value, literal, encoded.exact, encoded.reader)
+                    extra = (encoded.boundary, encoded.suffix, encoded.fragment)
+                    found.setdefault((*key, *extra), pattern)
+    return tuple(found.values())
+
+
+def _strong_enough(encoded: Encoded) -> bool:
+    if encoded.reader is not None:
+        return True  # its boundary check is what makes a short form (a 9-char serial) safe
+    floor = MIN_UNCHECKED_RAW if encoded.encoding == "raw" else MIN_UNCHECKED_TEXT
+    return len(encoded.literal) >= floor
+
+
+def _span_limit(pattern: IdentifierPattern) -> int:
+    digits = pattern.suffix.length if pattern.suffix else 0
+    return len(pattern.literal) + 6 * digits  # a suffix digit takes at most 6 bytes: \u003X
+
+
+# --- the sieve --------------------------------------------------------------
+
+# Skeleton classes: 'x' for every character a text literal is made of (base64,
+# hex, digits, the % \ : of percent-encoding, \u escapes and MACs, the space
+# of a grouped IMEI), '0' for NUL (UTF-16), '.' for the rest.
+_TEXT = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-%\\: ")
+_CLASSES = {0: ord("0")}
+SKELETON = bytes(ord("x") if b in _TEXT else _CLASSES.get(b, ord(".")) for b in range(256))
+
+
+@dataclass(frozen=True)
+class Anchor:
+    needle: bytes
+    raw: bool  # searched in the data itself, not in its skeleton
+
+
+class Sieve:
+    """Where the automaton must look: around every anchor, a few literal searches away.
+
+    Every literal contains one of the anchors: a run of skeleton shared by
+    many literals (a run of 'x' as long as the shortest all-'x' literal covers
+    base64, hex, digits, MACs, escapes, serials), or for a raw literal its
+    first bytes. So every match lies within ``reach`` of an anchor, and the
+    rest of the data cannot hold one.
+    """
+
+    def __init__(self, patterns: Sequence[IdentifierPattern], reach: int) -> None:
+        self.reach = reach
+        self.anchors = _choose_anchors(patterns)
+
+    def regions(self, data: bytes, skeleton: bytes | None) -> list[tuple[int, int]]:
+        """Spans of ``data`` that may hold a literal; ``skeleton`` None: all of it."""
+        if skeleton is None:
+            return [(0, len(data))] if data else []
+        marks: list[tuple[int, int]] = []
+        for anchor in self.anchors:
+            _mark(marks, data if anchor.raw else skeleton, anchor.needle, self.reach)
+        return _merge(marks, len(data))
+
+
+def skeleton_of(data: bytes) -> bytes | None:
+    """The character classes of ``data``, or None when it is too short to be worth it."""
+    return data.translate(SKELETON) if len(data) >= SIEVE_MIN else None
+
+
+def _mark(marks: list[tuple[int, int]], haystack: bytes, needle: bytes, reach: int) -> None:
+    position = haystack.find(needle)
+    while position >= 0:
+        # Any later occurrence before position + STRIDE is inside this span too.
+        marks.append((position - reach, position + len(needle) + STRIDE + reach))
+        position = haystack.find(needle, position + STRIDE)
+
+
+def _choose_anchors(patterns: Sequence[IdentifierPattern]) -> list[Anchor]:
+    """Few anchors that every literal contains, found fast in random bytes.
+
+    Greedy set cover over skeleton windows of each literal. A window may be
+    cut back to end at a rare class (a space, a NUL): ``bytes.find`` skips
+    ahead on the last character, and 'x' is a quarter of all bytes.
+    """
+    raw = _raw_anchors([p.literal for p in patterns if p.encoding == "raw"])
+    # Literals of one shape share a skeleton (thousands of literals, tens of skeletons):
+    # cover the skeletons, each weighing as many literals as it stands for.
+    weights = Counter(p.literal.translate(SKELETON) for p in patterns if p.encoding != "raw")
+    candidates: dict[bytes, set[bytes]] = {}
+    for skeleton in weights:
+        size = min(len(skeleton), ANCHOR)
+        for start in range(len(skeleton) - size + 1):
+            window = skeleton[start : start + size]
+            candidates.setdefault(window, set()).add(skeleton)
+            cut = window.rstrip(b"x")
+            if len(cut) >= MIN_ANCHOR and cut != window:
+                candidates.setdefault(cut, set()).add(skeleton)
+    uncovered = set(weights)
+
+    def covers(needle: bytes) -> int:
+        return sum(weights[s] for s in candidates[needle] & uncovered)
+
+    chosen: list[bytes] = []
+    while uncovered:
+        best = max(candidates, key=lambda n: (covers(n), not n.endswith(b"x"), len(n), n))
+        chosen.append(best)
+        uncovered -= candidates.pop(best)
+    # An anchor containing another is redundant: the shorter one finds it too.
+    needed = [a for a in chosen if not any(b != a and b in a for b in chosen)]
+    return [Anchor(a, raw=False) for a in needed] + [Anchor(r, raw=True) for r in sorted(raw)]
+
+
+def _raw_anchors(literals: list[bytes]) -> set[bytes]:
+    """Prefixes of the raw literals, as long as that adds none: a longer needle skips faster.
+
+    The SIMs of one operator share their first BCD bytes (issuer, country),
+    so a rack usually needs one needle per kind of SIM file.
+    """
+    fewest = {literal[:3] for literal in literals}
+    for size in (8, 6, 4):
+        prefixes = {literal[:size] for literal in literals}
+        if len(prefixes) <= len(fewest):
+            return prefixes
+    return fewest
+
+
+def _merge(marks: list[tuple[int, int]], size: int) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for low, high in sorted(marks):
+        low, high = max(low, 0), min(high, size)
+        if merged and low <= merged[-1][1]:
+            if high > merged[-1][1]:
+                merged[-1] = (merged[-1][0], high)
+        else:
+            merged.append((low, high))
+    return merged
+
+
+# --- matching -------------------------------------------------------------
+
+
+class Matcher:
+    """The patterns in one automaton, with the sieve in front and the checks behind."""
+
+    def __init__(self, patterns: Iterable[IdentifierPattern]) -> None:
+        self.patterns = tuple(patterns)
+        by_key: dict[bytes, list[int]] = {}
+        for index, pattern in enumerate(self.patterns):
+            by_key.setdefault(pattern.literal.lower(), []).append(index)
+        self.automaton = ahocorasick.Automaton()
+        for key, indices in by_key.items():
+            self.automaton.add_word(key.decode("latin-1"), (len(key), tuple(indices)))
+        if by_key:
+            self.automaton.make_automaton()
+        self.max_length = max((_span_limit(p) for p in self.patterns), default=0)
+        self.sieve = Sieve(self.patterns, self.max_length + CONTEXT)
+
+    def find(self, data: bytes, skeleton: bytes | None = None) -> list[Hit]:
+        """Every hit in ``data``; ``skeleton`` is ``skeleton_of(data)`` when the caller has it."""
+        if not self.patterns:
+            return []
+        if skeleton is None:
+            skeleton = skeleton_of(data)
+        hits = []
+        patterns = self.patterns
+        for low, high in self.sieve.regions(data, skeleton):
+            text = data[low:high].lower().decode("latin-1")
+            for last, (length, indices) in self.automaton.iter(text):
+                start = low + last + 1 - length
+                end = start + length
+                for index in indices:
+                    hit = _checked(data, start, end, patterns[index])
+                    if hit is not None:
+                        hits.append((hit, index))
+        return _most_specific(hits)
+
+
+_MATCHERS: dict[int, tuple[tuple[IdentifierPattern, ...], Matcher]] = {}
+
+
+def matcher_for(patterns: tuple[IdentifierPattern, ...]) -> Matcher:
+    """The matcher of a pattern tuple, built once while the tuple is in use.
+
+    Keyed by identity: hashing thousands of patterns on every call would cost
+    more than building. The entry holds the tuple, so its id stays unique.
+    """
+    entry = _MATCHERS.get(id(patterns))
+    if entry is not None and entry[0] is patterns:
+        return entry[1]
+    if len(_MATCHERS) >= 8:
+        _MATCHERS.pop(next(iter(_MATCHERS)))
+    matcher = Matcher(patterns)
+    _MATCHERS[id(patterns)] = (patterns, matcher)
+    return matcher
+
+
+def _checked(data: bytes, start: int, end: int, pattern: IdentifierPattern) -> Hit | None:
+    if pattern.exact and data[start:end] != pattern.literal:
+        return None
+    if pattern.fragment is not None:
+        return _checked_base64(data, start, end, pattern, pattern.fragment)
+    if pattern.reader is None or pattern.boundary is None:
+        return Hit(start, end, pattern)
+    reader = READERS[pattern.reader]
+    wanted = pattern.suffix.length if pattern.suffix else 0
+    following = reader.after(data, end, wanted + 2)
+    if pattern.suffix:
+        digits = following[:wanted]
+        if not _version([char for char, _ in digits], pattern.suffix):
+            return None
+        end += sum(width for _, width in digits)
+    after = [char for char, _ in following[wanted:]]
+    if not pattern.boundary.allows(reader.before(data, start, 2), after):
+        return None
+    return Hit(start, end, pattern)
+
+
+def _checked_base64(
+    data: bytes, start: int, end: int, pattern: IdentifierPattern, fragment: Fragment
+) -> Hit | None:
+    """A base64 literal: every bit of the form decoded, then its boundary (and IMEISV digits)."""
+    wanted = pattern.suffix.length if pattern.suffix else 0
+    around = base64_context(data, start, fragment, wanted + 2)
+    if around is None:
+        return None
+    before, after = around
+    if pattern.suffix:
+        if not _version(after[:wanted], pattern.suffix):
+            return None
+        after = after[wanted:]
+    if pattern.boundary is not None and not pattern.boundary.allows(before, after):
+        return None
+    return Hit(start, end, pattern)
+
+
+def _version(chars: list[int], suffix: Suffix) -> bool:
+    """The digits after an IMEISV's 14: all there, digits, and not the IMEI plus a digit."""
+    if len(chars) < suffix.length or any(char not in DIGITS for char in chars):
+        return False
+    return chars[0] not in suffix.refused
+
+
+def _most_specific(hits: list[tuple[Hit, int]]) -> list[Hit]:
+    """Of overlapping hits on one identifier, only the longest (the first form listed on a tie).
+
+    The 14 digits inside the 15 are the same leak said less well. ASCII text in
+    UTF-16 between ASCII characters reads as both byte orders, one byte apart:
+    it is one leak, reported as little-endian (listed first).
+    """
+    kept: dict[tuple[str | None, str, str], tuple[list[int], list[Hit]]] = {}
+    for hit, _ in sorted(hits, key=lambda h: (h[0].start - h[0].end, h[1], h[0].start)):
+        starts, taken = kept.setdefault((hit.device, hit.kind, hit.value), ([], []))
+        place = bisect_left(starts, hit.start)  # kept hits never overlap: sorted by start
+        if place < len(taken) and taken[place].start < hit.end:
+            continue
+        if place > 0 and taken[place - 1].end > hit.start:
+            continue
+        starts.insert(place, hit.start)
+        taken.insert(place, hit)
+    return sorted((hit for _, group in kept.values() for hit in group), key=lambda h: h.start)
+
+
+# --- the detector -----------------------------------------------------------
+
+
+class Detector:
+    """The rack's identifiers and the bench's location, in one pass. Built once per rack."""
+
+    def __init__(self, rack: Rack) -> None:
+        self.matcher = matcher_for(rack_patterns(rack))
+        self.patterns: tuple[IdentifierPattern, ...] = self.matcher.patterns
+        self.max_length: int = self.matcher.max_length
+        self.locations = LocationFinder(rack.bench.location)
+        # The shortest a hit can be, identifier or location pair.
+        self.shortest: int = min([len(p.literal) for p in self.patterns] + [MIN_PAIR])
+        # Bytes no hit can hold, which a boundary check reads as the end of the data: a
+        # run of newlines longer than any a hit holds (a location pair may hold some
+        # between its numbers; a literal rarely any) and than the context read around one.
+        held = max((len(run) for p in self.patterns for run in _NEWLINES.findall(p.literal)),
+                   default=0)  # fmt: skip
+        self.separator: bytes = b"\n" * (max(held, self.locations.window, CONTEXT) + 1)
+
+    @property
+    def span(self) -> int:
+        """The longest a hit can be, identifier or location pair."""
+        return max(self.max_length, self.locations.max_span)
+
+    def scan(self, data: bytes) -> list[Hit]:
+        """Every hit in ``data``, in offset order; its end counts as the end of the text."""
+        skeleton = skeleton_of(data)
+        hits = self.matcher.find(data, skeleton) + list(location_hits(self.locations, data))
+        return sorted(hits, key=lambda h: (h.start, h.end))
+
+    def stream(self) -> StreamScanner:
+        return StreamScanner(self)
+
+
+def location_hits(finder: LocationFinder, data: bytes) -> Iterator[Hit]:
+    for pair in finder.find(data):
+        yield Hit(pair.start, pair.end, LocationPattern(pair.text, pair.form))
+
+
+@dataclass
+class StreamScanner:
+    """Searches a stream chunk by chunk; each hit is reported once, with stream offsets.
+
+    A hit is reported once ``horizon`` bytes follow its start: by then the hit
+    is complete, so is any longer hit containing it, and so are the bytes its
+    boundary check reads. The scanner keeps the last ``horizon + span +
+    CONTEXT`` bytes, so memory does not grow with the stream.
+    """
+
+    detector: Detector
+    buffer: bytes = b""
+    base: int = 0  # stream offset of buffer[0]
+    decided: int = 0  # hits starting before this offset were reported already
+    horizon: int = field(init=False)
+    keep: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        span = self.detector.span
+        self.horizon = span + CONTEXT
+        self.keep = self.horizon + span + CONTEXT
+
+    def feed(self, chunk: bytes) -> list[Hit]:
+        """The hits this chunk settles (they may begin in earlier chunks)."""
+        buffer = self.buffer + chunk
+        limit = self.base + len(buffer) - self.horizon
+        found = self._report(buffer, limit) if limit > self.decided else []
+        if len(buffer) > self.keep:
+            self.base += len(buffer) - self.keep
+            buffer = buffer[-self.keep :]
+        self.buffer = buffer
+        return found
+
+    def finish(self, chunk: bytes = b"") -> list[Hit]:
+        """The hits of a last ``chunk`` and those the end of the stream settles, in one
+        search; the scanner is empty afterwards."""
+        buffer = self.buffer + chunk
+        found = self._report(buffer, self.base + len(buffer) + 1)
+        self.base += len(buffer)
+        self.buffer = b""
+        return found
+
+    def _report(self, buffer: bytes, limit: int) -> list[Hit]:
+        found = []
+        base, decided = self.base, self.decided
+        for hit in self.detector.scan(buffer):
+            start = base + hit.start
+            if decided <= start < limit:
+                found.append(Hit(start, base + hit.end, hit.pattern))
+        self.decided = max(decided, limit)
+        return found

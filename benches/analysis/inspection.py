@@ -1,0 +1,352 @@
+"""The analyzer's side of the seam: every flow's bytes searched, its protocols read.
+
+:class:`Inspector` opens a :class:`FlowInspection` per flow (see
+:mod:`benches.analysis.network.streams` for the calls a producer makes). Every byte of
+every stream and datagram is searched, whatever the port or protocol: a stream
+through a :class:`~benches.analysis.detection.scanning.StreamScanner` (a match may span
+packets; the scanner is fed :data:`~benches.analysis.detection.batching.BATCH` bytes at a
+time), a datagram or a stray copy on its own (datagrams of all flows are
+screened together first, :mod:`~benches.analysis.detection.batching`). HTTP bodies are
+searched again in every decoded form. Matches are kept as :class:`RawMatch`
+(the flow is still being read); the analyzer turns them into results.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+
+from benches.analysis.attribution.names import Clock, DnsLog
+from benches.analysis.detection.batching import BATCH, Datagrams
+from benches.analysis.detection.evidence import Found, Recent
+from benches.analysis.detection.identifiers import Hit
+from benches.analysis.detection.masks import masked_evidence
+from benches.analysis.detection.scanning import Scanner, StreamScanner
+from benches.analysis.network.streams import FlowInfo
+from benches.analysis.protocols.ciphertext import HEADER as TLS_HEADER
+from benches.analysis.protocols.ciphertext import RecordLayer, Spans, TlsSession, quic_searched
+from benches.analysis.protocols.http import HttpMessage
+from benches.analysis.protocols.readers import (
+    TLS_HANDSHAKE,
+    DnsReader,
+    Facts,
+    Opening,
+    QuicReader,
+    Reader,
+    TlsHello,
+    http_readers,
+)
+
+DNS_PORT = 53
+HTTP_FIRST = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ\r\n")  # a method, or blank lines before it
+TO_SERVER, TO_CLIENT = "to_server", "to_client"
+HTTP_BODY = "http:"
+QUIC_INITIAL = "quic-initial"  # the ClientHello of a client's QUIC Initials, decrypted
+STITCH = 256  # stream bytes either side of a stray copy searched with it
+TLS_START = bytes([TLS_HANDSHAKE])  # how a TLS stream begins: a handshake record
+
+
+@dataclass(frozen=True, slots=True)
+class RawMatch:
+    flow: int  # FlowInspection.index
+    direction: str
+    hit: Hit  # offsets in the stream (stream and stray matches) or the message
+    packet: int
+    offset: int
+    evidence: str
+    decrypted: bool
+    # "stream", "stray" (searched alone), "datagram", "quic-initial" (the decrypted
+    # ClientHello of QUIC Initials), or "http:" and the codings removed
+    # ("http:chunked+gzip") for a decoded HTTP body
+    source: str
+
+    @property
+    def encoding(self) -> str:
+        """How the bytes spelled the identifier, after any HTTP decoding of the body or
+        the decryption of a QUIC Initial: "gzip+base64", "quic-initial+plain"."""
+        if self.source.startswith(HTTP_BODY):
+            return f"{self.source[len(HTTP_BODY) :]}+{self.hit.encoding}"
+        if self.source == QUIC_INITIAL:
+            return f"{QUIC_INITIAL}+{self.hit.encoding}"
+        return self.hit.encoding
+
+
+class Inspector:
+    """Opens flows for a producer; collects their matches. One per analysis."""
+
+    def __init__(self, scanner: Scanner, clock: Clock | None = None) -> None:
+        self.scanner = scanner
+        self.matches: list[RawMatch] = []
+        self.flows: list[FlowInspection] = []
+        self.dns = DnsLog(clock)
+        self.datagrams: Datagrams[StreamInspection] = Datagrams(scanner)  # not yet searched
+
+    def open(self, info: FlowInfo) -> FlowInspection:
+        flow = FlowInspection(self, len(self.flows), info)
+        self.flows.append(flow)
+        return flow
+
+    def release(self) -> None:
+        """The analysis is done (matches taken): cut the references between flows and this
+        inspector, so that reference counting frees them (see Flow.release)."""
+        for flow in self.flows:
+            flow.release()
+        self.flows.clear()
+
+    def search_datagrams(self) -> None:
+        """Search the datagrams gathered so far; call it before reading ``matches``."""
+        for stream, offset, chunk, frame in self.datagrams.take():
+            stream.alone(offset, chunk, frame, "datagram")
+
+
+class FlowInspection:
+    """One flow: a FlowSink, with what its protocol readers learned in ``facts``."""
+
+    __slots__ = ("inspector", "index", "info", "facts", "tls", "to_server", "to_client")
+
+    def __init__(self, inspector: Inspector, index: int, info: FlowInfo) -> None:
+        self.inspector = inspector
+        self.index = index
+        self.info = info
+        self.facts = Facts()
+        # TCP on the wire may carry TLS, whose application data need not be searched.
+        self.tls = TlsSession() if info.proto == "tcp" and not info.decrypted else None
+        self.to_server = StreamInspection(self, TO_SERVER)
+        self.to_client = StreamInspection(self, TO_CLIENT)
+        facts, ports = self.facts, (info.client_port, info.server_port)
+        if DNS_PORT in ports and info.proto in ("udp", "tcp"):
+            log = inspector.dns.add
+            self.to_server.readers.append(DnsReader(facts, partial(log, info, TO_SERVER)))
+            self.to_client.readers.append(DnsReader(facts, partial(log, info, TO_CLIENT)))
+        if info.proto == "tcp":
+            self.to_server.readers.append(Opening(self._client_speaks))
+        elif info.proto == "udp" and DNS_PORT not in ports:  # QUIC runs on any port
+            hello = partial(self.to_server.alone, 0, source=QUIC_INITIAL)
+            self.to_server.readers.append(QuicReader(facts, hello))
+
+    def close(self) -> None:
+        """Both streams were closed already: nothing is left to settle."""
+
+    def release(self) -> None:
+        del self.to_server.flow, self.to_client.flow
+
+    def _client_speaks(self, first: bytes) -> list[Reader]:
+        """Readers for a TCP client's stream, chosen by its first bytes."""
+        if first[0] == TLS_HANDSHAKE:
+            return [TlsHello(self.facts)]
+        if first[0] in HTTP_FIRST and not self.to_client.bytes:  # HTTP: the client speaks first
+            requests, responses = http_readers(self.facts, self.to_server.body, self.to_client.body)
+            self.to_client.readers.append(responses)
+            return [requests]
+        return []
+
+
+class StreamInspection:
+    """One direction of a flow: a StreamSink."""
+
+    __slots__ = ("flow", "direction", "decrypted", "readers", "bytes", "frame", "scanner",
+                 "base", "recent", "pending", "pending_bytes", "alternate", "records",
+                 "header_alone")  # fmt: skip
+
+    def __init__(self, flow: FlowInspection, direction: str) -> None:
+        self.flow = flow
+        self.direction = direction
+        self.decrypted = flow.info.decrypted
+        self.readers: list[Reader] = []  # protocol readers still interested
+        self.bytes = 0  # payload bytes seen: stream data and datagrams
+        self.frame = 0  # the last frame that brought data
+        self.scanner: StreamScanner | None = None  # opened by the first data of each run
+        self.base = 0  # stream offset where the scanner started (after the last gap)
+        self.recent: Recent | None = None
+        # Stream bytes gathered before the scanner searches them: its cost is mostly per
+        # call, and a 1,400-byte segment is a small call. A hit is found BATCH bytes later.
+        self.pending: list[bytes] = []  # chunks not yet fed to the scanner
+        self.pending_bytes = 0
+        self.alternate: tuple[int, bytes] = (-1, b"")  # (end, last bytes) of the last stray copy
+        self.records: RecordLayer | None = None  # a TLS stream's records, to leave out ciphertext
+        self.header_alone = False  # a record header alone is too short to hold a hit
+
+    def data(self, offset: int, chunk: bytes, frame: int, time: float) -> None:
+        if not self.bytes and not offset and chunk[:1] == TLS_START and self.flow.tls:
+            self.records = RecordLayer(self.flow.tls, self.direction == TO_CLIENT)
+            self.header_alone = self.flow.inspector.scanner.shortest > TLS_HEADER
+        self.bytes += len(chunk)
+        self.frame = frame
+        records = self.records
+        if records is None:
+            self._search(offset, chunk, frame)
+        elif records.skips(len(chunk)):  # all of it ciphertext: nothing to search
+            pass
+        elif (
+            self.header_alone
+            and (self.recent is None or self.recent.end != offset)
+            and records.one_record(chunk)
+        ):
+            pass  # a record header, then ciphertext: _search_around leaves out such a header
+        else:
+            spans = records.ciphertext(chunk)
+            if spans:
+                self._search_around(offset, chunk, frame, spans)
+            else:
+                self._search(offset, chunk, frame)
+        if self.readers:
+            self.readers = [r for r in self.readers if r.data(chunk, frame, time)]
+
+    def gap(self, offset: int) -> None:
+        if self.records is not None:
+            self.records.break_off()
+        self._end_run()
+        for reader in self.readers:  # a hole breaks every reader's framing
+            reader.close(self.frame)
+        self.readers = []
+
+    def stray(self, offset: int, chunk: bytes, frame: int) -> None:
+        """Search a copy that lost to the first one between the bytes around it: the
+        stray copy just before it (a retransmitted run), else the stream's; then the
+        stream's after it. An identifier split across copies is found too."""
+        if not chunk:
+            return
+        end = offset + len(chunk)
+        before = after = b""
+        recent = self.recent
+        if self.alternate[0] == offset:
+            before = self.alternate[1]
+        elif recent is not None:
+            start, before = recent.kept(offset - STITCH, offset)
+            before = before if start + len(before) == offset else b""
+        if recent is not None:
+            after_start, after = recent.kept(end, end + STITCH)
+            after = after if after_start == end else b""
+        self.alternate = (end, (before + chunk)[-STITCH:])
+        window = before + chunk + after
+        hits = self.flow.inspector.scanner.scan(window)
+        low, high = len(before), len(before) + len(chunk)
+        base = offset - len(before)
+        for hit in hits:
+            if hit.start < high and hit.end > low:  # holds at least one byte of the copy
+                evidence = masked_evidence(window, hit, hits)
+                self._add(_shift(hit, base), frame, base + hit.start, evidence, "stray")
+
+    def datagram(self, chunk: bytes, frame: int, time: float) -> None:
+        offset = self.bytes
+        self.bytes += len(chunk)
+        self.frame = frame
+        inspector = self.flow.inspector
+        searched = chunk
+        if chunk and self.flow.facts.quic and not self.decrypted:
+            cleartext = quic_searched(chunk)  # the rest of a 1-RTT packet is ciphertext
+            searched = chunk[:cleartext] if cleartext < len(chunk) else chunk
+        if searched and inspector.datagrams.add(self, offset, searched, frame):
+            inspector.search_datagrams()
+        if self.readers:
+            self.readers = [r for r in self.readers if r.datagram(chunk, frame, time)]
+
+    def close(self) -> None:
+        self.gap(self.bytes)
+        self.alternate = (-1, b"")
+
+    def idle(self) -> None:
+        """Nothing came for a while: search what is pending, settle the hits that wait."""
+        self._feed()
+        if self.recent is not None and self.recent.waiting:
+            self._record(self.recent.drain(), "stream")
+
+    def body(self, message: HttpMessage, frame: int) -> None:
+        """Search every decoded form of a finished HTTP message's body."""
+        scanner = self.flow.inspector.scanner
+        for layer, content in message.layers():
+            if layer == "raw" or not content:
+                continue  # the body as sent is part of the stream: searched already
+            hits = scanner.scan(content)
+            for hit in hits:
+                evidence = masked_evidence(content, hit, hits)
+                self._add(hit, frame, message.start, evidence, f"{HTTP_BODY}{layer}")
+
+    # --- inside ---------------------------------------------------------------
+
+    def _search(self, offset: int, chunk: bytes, frame: int) -> None:
+        """Stream bytes for the scanner; a run of them ends where ciphertext was left out."""
+        recent = self.recent
+        if recent is not None and recent.end != offset:
+            self._end_run()
+            recent = None
+        if recent is None:
+            longest = self.flow.inspector.scanner.span
+            recent = self.recent = Recent(longest, BATCH)
+            self.scanner = self.flow.inspector.scanner.stream()
+            self.base = offset
+        recent.add(offset, chunk, frame)
+        self.pending.append(chunk)
+        self.pending_bytes += len(chunk)
+        if self.pending_bytes >= BATCH:
+            self._feed()
+
+    def _search_around(self, offset: int, chunk: bytes, frame: int, spans: Spans) -> None:
+        """Search the chunk but its ``spans`` of ciphertext.
+
+        A piece between two spans of ciphertext (a record header) that is shorter
+        than any hit cannot hold one: it is not searched.
+        """
+        at = 0
+        shortest = self.flow.inspector.scanner.shortest
+        for start, end in spans:
+            if start > at:
+                recent = self.recent
+                joined = recent is not None and recent.end == offset + at
+                if joined or start - at >= shortest:
+                    self._search(offset + at, chunk[at:start], frame)
+            at = end
+        if at < len(chunk):
+            self._search(offset + at, chunk[at:], frame)
+
+    def _feed(self) -> None:
+        """Hand the scanner what is pending, in one piece: one call per BATCH bytes."""
+        scanner, recent = self.scanner, self.recent
+        if scanner is None or recent is None or not self.pending:
+            return
+        pending = self.pending
+        hits = scanner.feed(pending[0] if len(pending) == 1 else b"".join(pending))
+        pending.clear()
+        self.pending_bytes = 0
+        if hits:
+            recent.found([_shift(h, self.base) for h in hits] if self.base else hits)
+        if recent.waiting:
+            self._record(recent.ready(), "stream")
+
+    def _end_run(self) -> None:
+        """The end of a contiguous run: what is pending and what the scanner held back, in
+        one search; then every waiting hit."""
+        scanner, recent = self.scanner, self.recent
+        if scanner is not None and recent is not None:
+            pending = self.pending
+            hits = scanner.finish(pending[0] if len(pending) == 1 else b"".join(pending))
+            pending.clear()
+            self.pending_bytes = 0
+            if hits:
+                recent.found([_shift(h, self.base) for h in hits])
+            self._record(recent.drain(), "stream")
+        self.scanner = None
+        self.recent = None
+
+    def alone(self, offset: int, chunk: bytes, frame: int, source: str) -> None:
+        """Search bytes on their own: a datagram, or a copy with no stream around it."""
+        if not chunk:
+            return
+        hits = self.flow.inspector.scanner.scan(chunk)
+        for hit in hits:
+            evidence = masked_evidence(chunk, hit, hits)
+            self._add(_shift(hit, offset), frame, offset + hit.start, evidence, source)
+
+    def _record(self, found: list[Found], source: str) -> None:
+        for hit, frame, evidence in found:
+            self._add(hit, frame, hit.start, evidence, source)
+
+    def _add(self, hit: Hit, frame: int, offset: int, evidence: str, source: str) -> None:
+        match = RawMatch(
+            self.flow.index, self.direction, hit, frame, offset, evidence, self.decrypted, source
+        )
+        self.flow.inspector.matches.append(match)
+
+
+def _shift(hit: Hit, offset: int) -> Hit:
+    return Hit(hit.start + offset, hit.end + offset, hit.pattern)

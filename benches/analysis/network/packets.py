@@ -1,0 +1,202 @@
+"""Find the IP packet in a frame and its transport payload, from raw bytes.
+
+Everything works on ``(buffer, start, end)``: the frame is ``buffer[start:end]``
+and nothing is copied until a payload has to be kept. The link layers are
+those of :data:`LINK_TYPES`; IPv4 options and IPv6 extension headers are
+walked; fragments are handed to :mod:`benches.analysis.network.defrag`.
+
+An IP header is trusted only as far as the captured bytes go: a total length
+beyond the frame (snap length) cuts the payload at the frame's end, and a
+frame longer than its IP packet (Ethernet padding) is cut at the packet's end.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import NamedTuple
+
+# The link types read (https://www.tcpdump.org/linktypes.html). 12 and 14 are raw IP
+# as some BSDs number it in files.
+NULL, ETHERNET, RAW, SLL, LOOP, RAW4, RAW6, SLL2 = 0, 1, 101, 113, 108, 228, 229, 276
+LINK_TYPES = {
+    NULL: "null",
+    ETHERNET: "ethernet",
+    RAW: "raw",
+    12: "raw",
+    14: "raw",
+    SLL: "sll",
+    LOOP: "loop",
+    RAW4: "ipv4",
+    RAW6: "ipv6",
+    SLL2: "sll2",
+}
+NOT_IP = -1  # the link layer says something else follows (ARP, LLDP, ...)
+BAD = -2  # the frame is too short for its link header, or promises IP and is not
+
+ETHERTYPE_IPV4, ETHERTYPE_IPV6 = 0x0800, 0x86DD
+IP_ETHERTYPES = (ETHERTYPE_IPV4, ETHERTYPE_IPV6)
+VLAN_TAGS = frozenset({0x8100, 0x88A8, 0x9100})
+# BSD loopback address families: AF_INET, then AF_INET6 on NetBSD/OpenBSD, FreeBSD,
+# Darwin and Linux.
+NULL_IPV4 = frozenset({2})
+NULL_IPV6 = frozenset({24, 28, 30, 10})
+
+TCP, UDP = 6, 17
+IPV6_EXTENSIONS = frozenset({0, 43, 60, 51})  # hop-by-hop, routing, destination, AH
+IPV6_FRAGMENT = 44
+PROTO_NAMES = {1: "icmp", 6: "tcp", 17: "udp", 58: "icmpv6"}
+
+_ipv4 = struct.Struct("!BxHHHxB").unpack_from
+_ipv6 = struct.Struct("!IHB").unpack_from
+_ethertype = struct.Struct("!H").unpack_from
+_fragment6 = struct.Struct("!BxHI").unpack_from
+
+
+# An IP packet's transport payload, ``buffer[start:end]`` after the IP headers:
+# (IP protocol number of the transport, source, destination (4 or 16 bytes each),
+# buffer, start, end, IP bytes on the wire with headers). A plain tuple, not a class:
+# one is made per packet.
+Packet = tuple[int, bytes, bytes, bytes, int, int, int]
+
+
+class Fragment(NamedTuple):
+    """One IP fragment, its data not yet copied out of the frame."""
+
+    key: tuple[bytes, bytes, int, int]  # (src, dst, IPv4 protocol or 0, identification)
+    version: int
+    proto: int  # IPv4 protocol, or IPv6 next header after the fragment header
+    offset: int  # bytes
+    more: bool
+    src: bytes
+    dst: bytes
+    buffer: bytes
+    start: int
+    end: int
+    size: int
+
+
+def parse(linktype: int, buf: bytes, start: int, end: int) -> Packet | Fragment | int:
+    """The IP packet in a frame, or NOT_IP, or BAD."""
+    if linktype == ETHERNET and start + 14 <= end and buf[start + 12 : start + 14] == b"\x08\x00":
+        packet = _ipv4_packet(buf, start + 14, end)  # the common case, first
+    else:
+        at = ip_start(linktype, buf, start, end)
+        if at < 0:
+            return at
+        packet = ip_packet(buf, at, end)
+    return BAD if packet is None else packet
+
+
+def ip_start(linktype: int, buf: bytes, start: int, end: int) -> int:
+    """Offset of the IP header in the frame, or NOT_IP, or BAD."""
+    if linktype == ETHERNET:
+        at = start + 12
+        if at + 2 > end:
+            return BAD
+        kind = _ethertype(buf, at)[0]
+        while kind in VLAN_TAGS:
+            at += 4
+            if at + 2 > end:
+                return BAD
+            kind = _ethertype(buf, at)[0]
+        if kind in IP_ETHERTYPES:
+            return at + 2
+        return NOT_IP
+    if linktype in (RAW, RAW4, RAW6, 12, 14):
+        return start if start < end else BAD
+    if linktype in (SLL, SLL2):
+        header = 16 if linktype == SLL else 20
+        if start + header > end:
+            return BAD
+        kind = _ethertype(buf, start + (14 if linktype == SLL else 0))[0]
+        if kind in IP_ETHERTYPES:
+            return start + header
+        return NOT_IP
+    if linktype in (NULL, LOOP):
+        if start + 4 > end:
+            return BAD
+        family = int.from_bytes(buf[start : start + 4], "big" if linktype == LOOP else "little")
+        if family > 0xFFFF:  # written by a big-endian host
+            family = int.from_bytes(buf[start : start + 4], "big")
+        if family in NULL_IPV4 or family in NULL_IPV6:
+            return start + 4
+        return NOT_IP
+    return BAD  # a link type we cannot read: its packets are unreadable
+
+
+def ip_packet(buf: bytes, at: int, end: int) -> Packet | Fragment | None:
+    """The IPv4 or IPv6 packet at ``at``; None when its headers are not IP."""
+    if at >= end:
+        return None
+    version = buf[at] >> 4
+    if version == 4:
+        return _ipv4_packet(buf, at, end)
+    if version == 6:
+        return _ipv6_packet(buf, at, end)
+    return None
+
+
+def _ipv4_packet(buf: bytes, at: int, end: int) -> Packet | Fragment | None:
+    if at + 20 > end:
+        return None
+    first, total, ident, flags, proto = _ipv4(buf, at)
+    header = (first & 15) * 4
+    if first >> 4 != 4 or header < 20 or at + header > end:
+        return None
+    if total == 0:  # how "BIG TCP" and offloaded super-packets appear in a capture
+        if proto != TCP:
+            return None
+        stop, size = end, end - at
+    elif total < header:
+        return None
+    else:
+        stop, size = (at + total if at + total < end else end), total
+    src, dst = buf[at + 12 : at + 16], buf[at + 16 : at + 20]
+    if flags & 0x3FFF:  # more fragments, or an offset
+        offset = (flags & 0x1FFF) * 8
+        key = (src, dst, proto, ident)
+        return Fragment(
+            key, 4, proto, offset, bool(flags & 0x2000), src, dst, buf, at + header, stop, size
+        )
+    return (proto, src, dst, buf, at + header, stop, size)
+
+
+def _ipv6_packet(buf: bytes, at: int, end: int) -> Packet | Fragment | None:
+    if at + 40 > end:
+        return None
+    _, length, next_header = _ipv6(buf, at)
+    if length == 0:  # a jumbogram (RFC 2675) or an offloaded super-packet
+        stop, size = end, end - at
+    else:
+        stop, size = min(at + 40 + length, end), 40 + length
+    src, dst = buf[at + 8 : at + 24], buf[at + 24 : at + 40]
+    walked = extension_headers(next_header, buf, at + 40, stop)
+    if walked is None:
+        return None
+    next_header, position = walked
+    if next_header != IPV6_FRAGMENT:
+        return (next_header, src, dst, buf, position, stop, size)
+    if position + 8 > stop:
+        return None
+    inner, flags, ident = _fragment6(buf, position)
+    offset, more = flags & 0xFFF8, bool(flags & 1)
+    if not offset and not more:  # an atomic fragment (RFC 6946): a whole packet
+        walked = extension_headers(inner, buf, position + 8, stop)
+        if walked is None or walked[0] == IPV6_FRAGMENT:
+            return None
+        return (walked[0], src, dst, buf, walked[1], stop, size)
+    key = (src, dst, 0, ident)
+    return Fragment(key, 6, inner, offset, more, src, dst, buf, position + 8, stop, size)
+
+
+def extension_headers(next_header: int, buf: bytes, at: int, end: int) -> tuple[int, int] | None:
+    """Skip IPv6 extension headers up to the transport or a fragment header: (next header, at)."""
+    while next_header in IPV6_EXTENSIONS:
+        if at + 8 > end:
+            return None
+        length = (buf[at + 1] + 2) * 4 if next_header == 51 else (buf[at + 1] + 1) * 8
+        next_header = buf[at]
+        at += length
+    if at > end:
+        return None
+    return next_header, at

@@ -1,0 +1,193 @@
+"""Reading the captures in one process, or in ``jobs`` processes that split the flows.
+
+With ``jobs > 1`` the analysis forks that many workers, after the detector is
+built (they share it), and each reads every capture as one shard
+(:mod:`~benches.analysis.sharding`). Their readouts are merged into exactly
+what one process gives (:func:`~benches.analysis.readout.merge`), so the
+result does not depend on ``jobs``. Meanwhile the parent does what it would
+do after reading anyway (loading the geo database).
+
+Forking needs the ``fork`` start method (Linux, other Unixes), and files that
+can be opened again: without them (or for a pipe), the captures are read in
+this process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import pickle
+import sys
+import traceback
+from collections.abc import Callable, Collection, Sequence
+from multiprocessing.connection import Connection, wait
+from multiprocessing.process import BaseProcess
+from pathlib import Path
+
+from benches.analysis.attribution.names import Clock
+from benches.analysis.detection.scanning import Scanner
+from benches.analysis.inspection import Inspector
+from benches.analysis.network import flows as flowmod
+from benches.analysis.pcap.files import PcapFile, read_packets
+from benches.analysis.reading import read_flows
+from benches.analysis.readout import Readout, merge, take
+from benches.analysis.results import CaptureStats
+from benches.analysis.sharding import Shard, read_shard
+
+SHARE = 8 << 20  # bytes of capture, at least, for each process by default
+
+
+def default_jobs(paths: Sequence[Path] = ()) -> int:
+    """The processes an analysis of ``paths`` uses by default: one per CPU this process
+    may run on, but no more than one per :data:`SHARE` bytes of capture (a small
+    capture is read before workers would have started)."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # no sched_getaffinity (macOS, Windows)
+        cpus = os.cpu_count() or 1
+    size = 0
+    for path in paths:
+        with contextlib.suppress(OSError):  # reading it will say what is wrong
+            size += path.stat().st_size
+    return max(1, min(cpus, size // SHARE))
+
+
+def can_fork() -> bool:
+    """Whether workers can be forked here (a daemonic process may not have children)."""
+    return (
+        "fork" in multiprocessing.get_all_start_methods()
+        and not multiprocessing.current_process().daemon
+    )
+
+
+def read_captures(
+    files: Sequence[PcapFile],
+    scanner: Scanner,
+    phones: Collection[str],
+    jobs: int = 1,
+    meanwhile: Callable[[], object] | None = None,
+) -> Readout:
+    """Every capture's flows, matches and DNS lookups, read by ``jobs`` processes.
+
+    ``meanwhile`` runs in this process while the workers read.
+    """
+    paths = [capture.path for capture in files]
+    # Each worker opens the files again: a pipe (or /dev/stdin) can only be read once.
+    if jobs <= 1 or not can_fork() or not all(path.is_file() for path in paths):
+        return read_all(files, scanner, phones)
+    for capture in files:  # each worker opens the files afresh: no shared file offsets
+        capture.close()
+    return merge(_fork(paths, scanner, phones, jobs, meanwhile))
+
+
+def read_all(
+    files: Sequence[PcapFile], scanner: Scanner, phones: Collection[str], shard: Shard | None = None
+) -> Readout:
+    """The captures read in this process: every flow, or only ``shard``'s."""
+    clock = Clock()
+    inspector = Inspector(scanner, clock)
+    raw_flows: list[list[flowmod.Flow]] = []
+    captures: list[CaptureStats] = []
+    for number, capture in enumerate(files):
+        clock.capture = number
+        if shard is None:
+            flows, counts = read_flows(capture, inspector, phones)
+        else:
+            flows, counts = read_shard(capture, inspector, phones, shard, clock)
+        raw_flows.append(flows)
+        captures.append(counts)
+    inspector.search_datagrams()
+    readout = take(inspector, raw_flows, captures)
+    # Cut the references between flows, sides and inspections, so that reference
+    # counting frees them at once (the cycle collector is paused: gcpause.py).
+    for flows in raw_flows:
+        for raw in flows:
+            raw.release()
+    inspector.release()
+    return readout
+
+
+# --- the workers -------------------------------------------------------------
+
+
+def _fork(
+    paths: Sequence[Path],
+    scanner: Scanner,
+    phones: Collection[str],
+    jobs: int,
+    meanwhile: Callable[[], object] | None,
+) -> list[Readout]:
+    context = multiprocessing.get_context("fork")
+    for stream in (sys.stdout, sys.stderr):  # or a worker would write its copy out too
+        with contextlib.suppress(Exception):
+            stream.flush()
+    workers: list[tuple[BaseProcess, Connection]] = []
+    try:
+        for index in range(jobs):
+            receiver, sender = context.Pipe(duplex=False)
+            process: BaseProcess = context.Process(
+                target=_work,
+                args=(sender, paths, scanner, phones, Shard(index, jobs)),
+                name=f"bench-analyze-{index}",
+                daemon=True,
+            )
+            process.start()
+            sender.close()  # the worker's end: the parent keeps only its own
+            workers.append((process, receiver))
+        if meanwhile is not None:
+            meanwhile()
+        readouts: dict[int, Readout] = {}
+        pending = [receiver for _, receiver in workers]
+        while pending:  # unpickle each readout as it comes, while the others still read
+            for ready in wait(pending):
+                index = next(i for i, (_, receiver) in enumerate(workers) if receiver is ready)
+                pending.remove(workers[index][1])
+                readouts[index] = _collect(index, *workers[index])
+        return [readouts[index] for index in range(jobs)]
+    finally:
+        for process, receiver in workers:
+            receiver.close()
+            if process.is_alive():
+                process.terminate()
+            process.join()
+
+
+def _work(
+    sender: Connection,
+    paths: Sequence[Path],
+    scanner: Scanner,
+    phones: Collection[str],
+    shard: Shard,
+) -> None:
+    try:
+        readout = read_all([read_packets(path) for path in paths], scanner, phones, shard)
+    except BaseException as error:  # noqa: BLE001  # handed to the parent, which raises it
+        sender.send((False, _picklable(error)))
+    else:
+        sender.send((True, readout))
+    finally:
+        sender.close()
+
+
+def _picklable(error: BaseException) -> BaseException:
+    """The error itself when it survives pickling, else a RuntimeError with its traceback."""
+    try:
+        pickle.loads(pickle.dumps(error))
+    except Exception:  # noqa: BLE001
+        return RuntimeError("".join(traceback.format_exception(error)))
+    return error
+
+
+def _collect(index: int, process: BaseProcess, receiver: Connection) -> Readout:
+    try:
+        ok, result = receiver.recv()
+    except EOFError:
+        process.join()
+        raise RuntimeError(
+            f"analysis worker {index} died without a result (exit code {process.exitcode})"
+        ) from None
+    if not ok:
+        raise result
+    readout: Readout = result
+    return readout

@@ -1,0 +1,240 @@
+"""Protocol readers that ride on a flow's streams: DNS, the TLS ClientHello, HTTP, QUIC.
+
+Each reader takes a stream's chunks (or datagrams) as they come, keeps only
+what it needs, and records what it learned on the flow's :class:`Facts`. A
+reader returns False once it has nothing more to learn, and is dropped: after
+the first few packets most flows carry no reader at all.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from benches.analysis.protocols.dns import DnsMessage, parse_dns
+from benches.analysis.protocols.http import HttpConversation, HttpMessage, HttpStreamParser
+from benches.analysis.protocols.quic import VERSIONS, ClientInitials
+from benches.analysis.protocols.tls import ClientHello, HttpRequest, parse_tls_client_hello
+
+TLS_HANDSHAKE = 0x16
+MAX_HELLO = 64 * 1024  # bytes of a client's first flight kept to read its ClientHello
+MAX_DNS_TCP = 2 + 65535
+QUIC_TRIES = 8  # client datagrams offered to the QUIC reader before it gives up
+QUIC_VERSIONS = frozenset(v.to_bytes(4, "big") for v in VERSIONS)
+
+
+@dataclass(slots=True)
+class Facts:
+    """What the protocol readers learned about one flow."""
+
+    client_hello: ClientHello | None = None
+    http: HttpRequest | None = None  # the first request
+    quic_sni: str | None = None
+    quic: bool = False
+    dns: bool = False  # carried DNS messages (they went to the DnsSink)
+
+
+class Reader:
+    """Reads one direction of a flow; ``data`` and ``datagram`` return False when done."""
+
+    __slots__ = ()
+
+    def data(self, chunk: bytes, frame: int, time: float) -> bool:
+        return False
+
+    def datagram(self, chunk: bytes, frame: int, time: float) -> bool:
+        return False
+
+    def close(self, frame: int) -> None:
+        """The stream ended or broke (a gap): finish with what there is."""
+
+
+class Opening(Reader):
+    """Looks at a stream's first bytes, then hands the stream to the readers they call for.
+
+    Most TCP flows are TLS: they never pay for an HTTP parser.
+    """
+
+    __slots__ = ("choose", "readers")
+
+    def __init__(self, choose: Callable[[bytes], list[Reader]]) -> None:
+        self.choose = choose
+        self.readers: list[Reader] | None = None
+
+    def data(self, chunk: bytes, frame: int, time: float) -> bool:
+        if self.readers is None:
+            self.readers = self.choose(chunk)
+        self.readers = [r for r in self.readers if r.data(chunk, frame, time)]
+        return bool(self.readers)
+
+    def close(self, frame: int) -> None:
+        for reader in self.readers or ():
+            reader.close(frame)
+
+
+class TlsHello(Reader):
+    """The ClientHello at the start of a client's stream, read once it is whole."""
+
+    __slots__ = ("facts", "buffer")
+
+    def __init__(self, facts: Facts) -> None:
+        self.facts = facts
+        self.buffer = b""
+
+    def data(self, chunk: bytes, frame: int, time: float) -> bool:
+        if not self.buffer and chunk[0] != TLS_HANDSHAKE:
+            return False
+        self.buffer += chunk
+        if _hello_complete(self.buffer) or len(self.buffer) >= MAX_HELLO:
+            self.close(frame)
+            return False
+        return True
+
+    def close(self, frame: int) -> None:
+        if self.buffer:
+            self.facts.client_hello = parse_tls_client_hello(self.buffer[:MAX_HELLO])
+            self.buffer = b""
+
+
+def _hello_complete(data: bytes) -> bool:
+    """Whether the handshake records at the start of ``data`` hold a whole first message."""
+    need, have, offset = None, 0, 0
+    while offset + 5 <= len(data):
+        kind, length = data[offset], struct.unpack_from("!H", data, offset + 3)[0]
+        if kind != TLS_HANDSHAKE:
+            return True  # the handshake records ended: nothing more will come
+        have += min(length, len(data) - offset - 5)
+        if need is None and have >= 4:
+            first = data[offset + 5 : offset + 9] if length >= 4 else b""
+            need = 4 + int.from_bytes(first[1:4], "big") if len(first) == 4 else None
+        if need is not None and have >= need:
+            return True
+        offset += 5 + length
+    return False
+
+
+# Called with each DNS message and the frame and time of the packet that completed it.
+DnsSink = Callable[[int, float, DnsMessage], None]
+
+
+class DnsReader(Reader):
+    """DNS messages: one per UDP datagram, or two-byte-length framed over TCP."""
+
+    __slots__ = ("facts", "sink", "pending")
+
+    def __init__(self, facts: Facts, sink: DnsSink) -> None:
+        self.facts = facts
+        self.sink = sink
+        self.pending = b""
+
+    def datagram(self, chunk: bytes, frame: int, time: float) -> bool:
+        message = parse_dns(chunk)
+        if message is not None:
+            self.facts.dns = True
+            self.sink(frame, time, message)
+        return True
+
+    def data(self, chunk: bytes, frame: int, time: float) -> bool:
+        data = self.pending + chunk
+        offset = 0
+        while offset + 2 <= len(data):
+            (length,) = struct.unpack_from("!H", data, offset)
+            if offset + 2 + length > len(data):
+                break
+            message = parse_dns(data[offset + 2 : offset + 2 + length])
+            if message is None:
+                return False  # not DNS after all: stop reading
+            self.facts.dns = True
+            self.sink(frame, time, message)
+            offset += 2 + length
+        self.pending = data[offset:]
+        return len(self.pending) <= MAX_DNS_TCP
+
+
+# Called with each finished message and the frame that completed it.
+MessageSink = Callable[[HttpMessage, int], None]
+
+
+class HttpReader(Reader):
+    """One direction of an HTTP/1.x conversation; each message goes to ``sink``."""
+
+    __slots__ = ("facts", "parser", "sink")
+
+    def __init__(self, facts: Facts, parser: HttpStreamParser, sink: MessageSink) -> None:
+        self.facts = facts
+        self.parser = parser
+        self.sink = sink
+
+    def data(self, chunk: bytes, frame: int, time: float) -> bool:
+        self._take(self.parser.feed(chunk), frame)
+        return self.parser.active
+
+    def close(self, frame: int) -> None:
+        self._take(self.parser.finish(), frame)
+
+    def _take(self, messages: list[HttpMessage], frame: int) -> None:
+        for message in messages:
+            if message.is_request and self.facts.http is None:
+                self.facts.http = HttpRequest(
+                    method=message.method or "",
+                    target=message.target or "",
+                    version=message.version,
+                    host=message.host,
+                )
+            self.sink(message, frame)
+
+
+def http_readers(
+    facts: Facts, requests: MessageSink, responses: MessageSink
+) -> tuple[HttpReader, HttpReader]:
+    conversation = HttpConversation()
+    return (
+        HttpReader(facts, conversation.requests, requests),
+        HttpReader(facts, conversation.responses, responses),
+    )
+
+
+class QuicReader(Reader):
+    """The SNI in a client's QUIC Initials (which may span several datagrams), and the
+    decrypted ClientHello handed to ``hello`` to be searched (once: when it is whole, or
+    when the reader gives up or the flow ends with part of it)."""
+
+    __slots__ = ("facts", "hello", "initials", "tries", "frame", "searched")
+
+    def __init__(self, facts: Facts, hello: Callable[[bytes, int], None] | None = None) -> None:
+        self.facts = facts
+        self.hello = hello  # (ClientHello bytes, frame that completed them)
+        self.initials = ClientInitials()
+        self.tries = 0
+        self.frame = 0  # the last datagram that held an Initial
+        self.searched = False
+
+    def datagram(self, chunk: bytes, frame: int, time: float) -> bool:
+        self.tries += 1
+        # Only a long header (RFC 9000 section 17.2) of a known version may be an Initial.
+        if chunk[0] & 0xC0 == 0xC0 and chunk[1:5] in QUIC_VERSIONS and self.initials.add(chunk):
+            self.facts.quic = True
+            self.frame = frame
+            if self.facts.quic_sni is None:
+                self.facts.quic_sni = self.initials.sni
+            if self.initials.hello_complete():
+                self._search()
+                return False
+        if self.tries < QUIC_TRIES:
+            return True
+        self._search()
+        return False
+
+    def close(self, frame: int) -> None:
+        self._search()
+
+    def _search(self) -> None:
+        """The ClientHello so far, to ``hello``: an identifier in it (its SNI, say) is as
+        readable as cleartext, since anyone can derive the Initial's keys."""
+        if self.hello is None or self.searched:
+            return
+        self.searched = True
+        crypto = self.initials.crypto()
+        if crypto:
+            self.hello(crypto, self.frame)

@@ -1,0 +1,153 @@
+"""What reading the captures gave, before any destination is named or placed.
+
+One process's reading (every flow, or one shard's: :mod:`~benches.analysis.sharding`)
+becomes a :class:`Readout` of plain records, cheap to send between processes.
+:func:`merge` puts the shards' readouts together as one process would have
+read them: flows in the order they began, each capture's counts once, DNS
+answers in the order they were read. Naming needs every answer, from any
+shard, so it comes after the merge (:mod:`~benches.analysis.analyzer`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import NamedTuple, cast
+
+from benches.analysis.attribution.names import Answer, name_only
+from benches.analysis.inspection import FlowInspection, Inspector, RawMatch
+from benches.analysis.network import flows as flowmod
+from benches.analysis.protocols.readers import Facts
+from benches.analysis.results import CaptureStats, DnsQuery
+
+
+class FlowRecord(NamedTuple):
+    """One flow as read, with what its protocol readers learned."""
+
+    capture: int  # index of its capture in the analysis
+    pcap: str
+    proto: str
+    client_ip: str
+    client_port: int
+    server_ip: str
+    server_port: int
+    protocol: str  # "tls", "quic", "http", "dns", or the transport
+    sni: str | None  # the TLS or QUIC ClientHello's name (not an address literal)
+    host: str | None  # the first request's Host (not an address literal)
+    tls: bool
+    packets: int
+    bytes: int
+    bytes_to_server: int
+    bytes_to_client: int
+    first_frame: int
+    last_frame: int
+    first_time: float
+    last_time: float
+    gaps: int
+
+
+@dataclass
+class Readout:
+    flows: list[FlowRecord] = field(default_factory=list)  # by capture, then first frame
+    matches: list[RawMatch] = field(default_factory=list)  # .flow: an index in ``flows``
+    queries: list[DnsQuery] = field(default_factory=list)
+    answers: list[Answer] = field(default_factory=list)  # in the order they were read
+    captures: list[CaptureStats] = field(default_factory=list)
+
+
+def take(
+    inspector: Inspector, raw_flows: Sequence[Sequence[flowmod.Flow]], captures: list[CaptureStats]
+) -> Readout:
+    """The readout of an inspector's flows: ``raw_flows`` per capture, each in the order
+    they began. Call ``search_datagrams`` first."""
+    records: list[FlowRecord] = []
+    index: dict[int, int] = {}  # FlowInspection.index -> index in records
+    for capture, flows in enumerate(raw_flows):
+        for raw in flows:
+            inspection = cast(FlowInspection, raw.sink)  # opened by the Inspector
+            index[inspection.index] = len(records)
+            records.append(_record(capture, raw, inspection))
+    matches = [dataclasses.replace(m, flow=index[m.flow]) for m in inspector.matches]
+    dns = inspector.dns
+    return Readout(records, matches, dns.queries, dns.answers, captures)
+
+
+def merge(readouts: Sequence[Readout]) -> Readout:
+    """The shards' readouts as one: what one process reading every flow would give."""
+    if len(readouts) == 1:
+        return readouts[0]
+    order = sorted(
+        (record.capture, record.first_frame, shard, number)
+        for shard, readout in enumerate(readouts)
+        for number, record in enumerate(readout.flows)
+    )
+    merged = Readout()
+    position: dict[tuple[int, int], int] = {}
+    for _, _, shard, number in order:
+        position[shard, number] = len(merged.flows)
+        merged.flows.append(readouts[shard].flows[number])
+    for shard, readout in enumerate(readouts):
+        merged.matches += [
+            dataclasses.replace(m, flow=position[shard, m.flow]) for m in readout.matches
+        ]
+        merged.queries += readout.queries
+        merged.answers += readout.answers
+    # A frame is read by one shard, so the answers of one frame come from one shard,
+    # already in order; the sort is stable.
+    merged.answers.sort(key=lambda answer: (answer[0], answer[1]))
+    merged.captures = [_sum(stats) for stats in zip(*(r.captures for r in readouts), strict=True)]
+    return merged
+
+
+def _record(capture: int, raw: flowmod.Flow, inspection: FlowInspection) -> FlowRecord:
+    info, facts = raw.info, inspection.facts
+    hello = facts.client_hello
+    return FlowRecord(
+        capture,
+        info.pcap,
+        info.proto,
+        info.client_ip,
+        info.client_port,
+        info.server_ip,
+        info.server_port,
+        _protocol(info.proto, facts),
+        name_only(hello.sni if hello is not None else facts.quic_sni),
+        name_only(facts.http.host if facts.http is not None else None),
+        hello is not None or facts.quic,
+        raw.packets,
+        raw.bytes,
+        inspection.to_server.bytes,
+        inspection.to_client.bytes,
+        raw.first_frame,
+        raw.last_frame,
+        raw.first_time,
+        raw.last_time,
+        raw.gaps,
+    )
+
+
+def _protocol(proto: str, facts: Facts) -> str:
+    if facts.client_hello is not None:
+        return "tls"
+    if facts.quic:
+        return "quic"
+    if facts.http is not None:
+        return "http"
+    if facts.dns:
+        return "dns"
+    return proto
+
+
+def _sum(stats: tuple[CaptureStats, ...]) -> CaptureStats:
+    """One capture's counts from every shard: each shard counts its own flows' problems,
+    and shard 0 alone what every shard sees (records, frames, fragments)."""
+    first = stats[0]
+    return CaptureStats(
+        pcap=first.pcap,
+        packets=sum(s.packets for s in stats),
+        unreadable=sum(s.unreadable for s in stats),
+        truncated=sum(s.truncated for s in stats),
+        fragments=sum(s.fragments for s in stats),
+        non_ip=sum(s.non_ip for s in stats),
+    )

@@ -1,0 +1,243 @@
+"""What ``analyze`` reports: flows as the report shows them, matches, DNS lookups."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from benches.analysis.attribution.geo import LOCAL
+from benches.analysis.detection.detector import Detector
+from benches.analysis.detection.identifiers import IdentifierPattern, find_identifiers
+from benches.analysis.detection.masks import mask_value, masked_text
+from benches.redaction.masks import device_label
+
+
+@dataclass(frozen=True)
+class Flow:
+    """One flow as the report shows it: who talked to whom, where that is, how much."""
+
+    id: int  # index in Analysis.flows
+    pcap: str
+    proto: str  # transport: "tcp", "udp", "icmp", ...
+    protocol: str  # "tls", "http", "dns", or the transport when none of those
+    client_ip: str
+    client_port: int
+    dst_ip: str  # the server side
+    dst_port: int
+    device: str | None  # the rack device whose address is the client side
+    name: str | None
+    name_source: str | None  # "dns", "sni", "http" or None
+    name_resolved: bool  # the name came from a DNS answer for dst_ip in these captures
+    dns_names: tuple[str, ...]  # every name DNS answers gave for dst_ip
+    sni: str | None
+    http_host: str | None
+    tls: bool
+    country: str | None  # ISO alpha-2, "LOCAL", or None when unknown
+    owner: str | None
+    geo_source: str
+    packets: int
+    bytes: int
+    bytes_to_server: int  # payload bytes
+    bytes_to_client: int
+    first_packet: int
+    last_packet: int
+    first_time: float
+    last_time: float
+    gaps: int  # holes in the TCP byte streams
+    # Every geo signal's answer, by source: {"geoip2fast": "IN", "iptocc": "US"}.
+    countries: dict[str, str | None] = field(default_factory=dict, hash=False)
+
+    @classmethod
+    def made(cls, **values: Any) -> Flow:
+        """The Flow with these fields (every one of them), made without the frozen
+        dataclass's ``__init__``: its ``object.__setattr__`` per field is most of the
+        time it takes to describe tens of thousands of flows."""
+        flow = object.__new__(cls)
+        object.__setattr__(flow, "__dict__", values)
+        return flow
+
+    @property
+    def local(self) -> bool:
+        return self.country == LOCAL
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every name this flow claims or was given: DNS name, SNI, Host."""
+        found = (self.name, self.sni, self.http_host)
+        return tuple(dict.fromkeys(n for n in found if n))
+
+    def to_dict(
+        self,
+        scrub: Callable[[str | None], str | None] | None = None,
+        label: Callable[[str | None], str | None] | None = None,
+    ) -> dict[str, Any]:
+        """JSON-able; ``scrub`` masks identifiers inside names (Analysis.scrub), ``label``
+        names the phone (default: its label, :func:`benches.redaction.masks.device_label`)."""
+        clean = scrub or (lambda text: text)
+        return {
+            "id": self.id,
+            "pcap": self.pcap,
+            "proto": self.proto,
+            "protocol": self.protocol,
+            "client_ip": self.client_ip,
+            "client_port": self.client_port,
+            "device": (label or _label)(self.device),
+            "dst_ip": self.dst_ip,
+            "dst_port": self.dst_port,
+            "dst_host": clean(self.name),
+            "name_source": self.name_source,
+            "name_resolved": self.name_resolved,
+            "dns_names": [clean(n) for n in self.dns_names],
+            "sni": clean(self.sni),
+            "http_host": clean(self.http_host),
+            "tls": self.tls,
+            "country": self.country,
+            "owner": self.owner,
+            "geo_source": self.geo_source,
+            "packets": self.packets,
+            "bytes": self.bytes,
+            "bytes_to_server": self.bytes_to_server,
+            "bytes_to_client": self.bytes_to_client,
+            "first_packet": self.first_packet,
+            "last_packet": self.last_packet,
+            "first_time": self.first_time,
+            "last_time": self.last_time,
+            "gaps": self.gaps,
+            "countries": dict(self.countries),
+        }
+
+
+@dataclass(frozen=True)
+class Match:
+    """An identifier (or the bench's location) seen in a flow's bytes."""
+
+    flow: Flow
+    device: str | None  # whose identifier; for a location, the flow's device
+    identifier: str  # "imei", "iccid", "imsi", "serial", "wifi_mac" or "location"
+    value: str  # raw, unmasked: mask it before showing it to anyone
+    encoding: str
+    direction: str  # "to_server" or "to_client"
+    packet: int  # frame number in the pcap where the match begins
+    offset: int  # byte offset in that direction's stream
+    evidence: str  # decoded bytes around the match, every identifier in it masked
+    cleartext: bool  # the bytes were read off the wire, not decrypted by a proxy
+    form: str | None = None  # how the identifier was written: "imei-14", "iccid-bcd", "e7", ...
+
+    @property
+    def pcap(self) -> str:
+        return self.flow.pcap
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "flow": self.flow.id,
+            "device": _label(self.device),
+            "identifier": self.identifier,
+            "value": mask_value(self.identifier, self.value),
+            "form": self.form,
+            "encoding": self.encoding,
+            "direction": self.direction,
+            "pcap": self.pcap,
+            "packet": self.packet,
+            "offset": self.offset,
+            "evidence": self.evidence,
+            "cleartext": self.cleartext,
+        }
+
+
+@dataclass(frozen=True)
+class DnsQuery:
+    name: str
+    pcap: str
+    packet: int
+    time: float
+    client_ip: str
+    server_ip: str
+
+
+@dataclass(frozen=True)
+class CaptureStats:
+    pcap: str
+    packets: int  # records in the file
+    unreadable: int  # records or frames that could not be parsed
+    truncated: int  # frames captured shorter than on the wire
+    fragments: int  # IP fragments never made whole (incomplete, conflicting or evicted)
+    non_ip: int  # frames that are not IP (ARP, ...)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class Analysis:
+    pcaps: tuple[str, ...]
+    flows: list[Flow] = field(default_factory=list)
+    matches: list[Match] = field(default_factory=list)
+    dns_queries: list[DnsQuery] = field(default_factory=list)
+    captures: list[CaptureStats] = field(default_factory=list)
+    patterns: tuple[IdentifierPattern, ...] = ()
+    # The detector that searched the captures, when there was one: scrubbing names with
+    # it saves building a second automaton for ``patterns``.
+    detector: Detector | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def packets(self) -> int:
+        return sum(c.packets for c in self.captures)
+
+    @property
+    def unreadable(self) -> int:
+        return sum(c.unreadable for c in self.captures)
+
+    def scrub(self, text: str | None) -> str | None:
+        """``text`` with any rack identifier in it masked (names can carry them too)."""
+        if not text:
+            return text
+        data = text.encode("utf-8", "surrogateescape")
+        if self.detector is not None:
+            hits = self.detector.matcher.find(data)
+        else:
+            hits = find_identifiers(data, self.patterns)
+        if not hits:
+            return text
+        return masked_text(data, hits, 0, len(data))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able, with every identifier masked."""
+        scrub = self.scrubber()
+        return {
+            "pcaps": list(self.pcaps),
+            "packets": self.packets,
+            "unreadable": self.unreadable,
+            "captures": [c.to_dict() for c in self.captures],
+            "flows": list(self.flow_dicts(scrub)),
+            "matches": [m.to_dict() for m in self.matches],
+            "dns_queries": list(self.query_dicts(scrub)),
+        }
+
+    def scrubber(self) -> Callable[[str | None], str | None]:
+        """:meth:`scrub` that searches each text once: names repeat."""
+        return functools.cache(self.scrub)
+
+    def flow_dicts(self, scrub: Callable[[str | None], str | None]) -> Iterator[dict[str, Any]]:
+        """The flows as ``to_dict`` gives them, made one at a time (there may be many).
+        Each phone's label is worked out once: tens of thousands of flows share a few."""
+        label = functools.cache(_label)
+        return (flow.to_dict(scrub, label) for flow in self.flows)
+
+    def query_dicts(self, scrub: Callable[[str | None], str | None]) -> Iterator[dict[str, Any]]:
+        """The DNS queries as ``to_dict`` gives them, made one at a time."""
+        for q in self.dns_queries:
+            yield {
+                "name": scrub(q.name),
+                "pcap": q.pcap,
+                "packet": q.packet,
+                "time": q.time,
+                "client_ip": q.client_ip,
+                "server_ip": q.server_ip,
+            }
+
+
+def _label(serial: str | None) -> str | None:
+    """JSON is for people and their tools: a phone is named by its label, not its serial."""
+    return device_label(serial) if serial is not None else None

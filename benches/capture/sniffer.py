@@ -1,0 +1,157 @@
+"""The capture process: one per phone per cycle, run as `python -m benches.capture.sniffer`.
+
+It reads the gateway interface through an AF_PACKET socket with a kernel
+filter for the phone's addresses and appends every frame to a pcap. It runs as
+its own process so that a capture can die (or be killed) independently of the
+bench, and the bench can tell: a dead capture is an inconclusive cycle.
+
+Protocol with the bench (benches.capture.process):
+- stdout line `ready` once the filter is attached and packets are flowing;
+- on SIGTERM it drains what the kernel already queued, then prints one JSON
+  line `{"packets": N, "kernel_drops": D}` and exits 0;
+- without capture permission it prints one line on stderr and exits 3.
+
+This module imports nothing heavy so that the capture starts in milliseconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import json
+import os
+import signal
+import socket
+import struct
+import sys
+import time
+from pathlib import Path
+
+from benches.capture.bpf import SNAPLEN, host_filter, pack_program
+
+EXIT_NO_PERMISSION = 3
+EXIT_BAD_INTERFACE = 4
+
+_ETH_P_ALL = 0x0003
+_SOL_PACKET = 263
+_PACKET_STATISTICS = 6
+_SO_ATTACH_FILTER = 26
+_PACKET_OUTGOING = 4
+_ARPHRD_LOOPBACK = 772
+_LINKTYPE_ETHERNET = 1
+
+PERMISSION_HELP = (
+    "capturing on {iface} needs CAP_NET_RAW: run the bench as root, or grant it once with "
+    "`sudo setcap cap_net_raw,cap_net_admin+eip {python}`"
+)
+
+
+class PcapFile:
+    """A pcap written record by record, readable even if the process is killed."""
+
+    def __init__(self, path: Path) -> None:
+        # Owner-only: the pcap holds the phone's raw identifiers.
+        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(self._fd, 0o600)
+        header = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, SNAPLEN, _LINKTYPE_ETHERNET)
+        os.write(self._fd, header)
+
+    def write(self, timestamp: float, frame: bytes) -> None:
+        seconds = int(timestamp)
+        micros = int((timestamp - seconds) * 1_000_000)
+        record = struct.pack("<IIII", seconds, micros, len(frame), len(frame)) + frame
+        os.write(self._fd, record)  # one write per record: never half a header
+
+    def close(self) -> None:
+        os.close(self._fd)
+
+
+def open_capture_socket(iface: str, addresses: list[str]) -> socket.socket:
+    # Protocol 0 receives nothing until bind(), so no unfiltered packet can
+    # slip in between creating the socket and attaching the filter.
+    sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
+    program = pack_program(host_filter(addresses))
+    c_program = ctypes.create_string_buffer(program, len(program))
+    fprog = struct.pack("HL", len(program) // 8, ctypes.addressof(c_program))
+    sock.setsockopt(socket.SOL_SOCKET, _SO_ATTACH_FILTER, fprog)
+    sock.bind((iface, _ETH_P_ALL))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
+    return sock
+
+
+def kernel_statistics(sock: socket.socket) -> tuple[int, int]:
+    """(packets, drops) since the last call; the kernel resets them on read."""
+    packets, drops = struct.unpack("II", sock.getsockopt(_SOL_PACKET, _PACKET_STATISTICS, 8))
+    return packets, drops
+
+
+class Sniffer:
+    def __init__(self, sock: socket.socket, pcap: PcapFile) -> None:
+        self.sock = sock
+        self.pcap = pcap
+        self.packets = 0
+        self.kernel_drops = 0
+        self.stopping = False
+
+    def run(self) -> None:
+        self.sock.settimeout(0.2)
+        while not self.stopping:
+            self._receive_one()
+        self._drain()
+
+    def _receive_one(self) -> bool:
+        try:
+            frame, address = self.sock.recvfrom(SNAPLEN)
+        except (TimeoutError, BlockingIOError, InterruptedError):
+            return False
+        # On loopback every packet is seen leaving and arriving; keep one copy
+        # (libpcap does the same).
+        if address[2] == _PACKET_OUTGOING and address[3] == _ARPHRD_LOOPBACK:
+            return True
+        self.pcap.write(time.time(), frame)
+        self.packets += 1
+        return True
+
+    def _drain(self) -> None:
+        self.sock.setblocking(False)
+        while self._receive_one():
+            pass
+
+    def statistics(self) -> dict[str, int]:
+        _, drops = kernel_statistics(self.sock)
+        self.kernel_drops += drops
+        return {"packets": self.packets, "kernel_drops": self.kernel_drops}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benches.capture.sniffer")
+    parser.add_argument("--iface", required=True)
+    parser.add_argument("--host", action="append", required=True, dest="hosts")
+    parser.add_argument("--out", required=True, type=Path)
+    args = parser.parse_args(argv)
+
+    try:
+        sock = open_capture_socket(args.iface, args.hosts)
+    except PermissionError:
+        print(PERMISSION_HELP.format(iface=args.iface, python=sys.executable), file=sys.stderr)
+        return EXIT_NO_PERMISSION
+    except OSError as error:
+        print(f"cannot capture on interface {args.iface!r}: {error.strerror}", file=sys.stderr)
+        return EXIT_BAD_INTERFACE
+
+    sniffer = Sniffer(sock, PcapFile(args.out))
+
+    def request_stop(_signum: int, _frame: object) -> None:
+        sniffer.stopping = True
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    print("ready", flush=True)
+    sniffer.run()
+    print(json.dumps(sniffer.statistics()), flush=True)
+    sniffer.pcap.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,120 @@
+"""The sign-off suite's fixtures: the rack, the bench session, a phone, the gateway, the judge.
+
+Loaded by the plugin (`benches.pytestplugin.hooks` names this module in `pytest_plugins`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from benches.analysis.attribution.geo import GeoDatabase
+from benches.capture.gateway import Gateway
+from benches.inventory.models import Manifest, Rack
+from benches.pytestplugin.hooks import SIGNOFF_RUN_KEY, manifest_of, rack_of
+from benches.pytestplugin.signoff import Signoff
+from benches.rack.adb.phone import Phone
+from benches.rack.adb.server import AdbNotFoundError, AdbServerError
+from benches.rack.fastboot.flash import ImageRejected
+from benches.rack.fastboot.rack_flash import flash_rack
+from benches.rack.session import BenchSession
+from benches.redaction.masks import device_file_label
+from benches.report.allure.attachments import attach_build_traffic
+from benches.sim.rack import VirtualRackError
+
+BENCH_START_ERRORS = (AdbNotFoundError, AdbServerError, VirtualRackError)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def signoff_build_chart(pytestconfig: pytest.Config) -> Iterator[None]:
+    """At the end of a sign-off session, where the build's traffic went (an Allure
+    attachment of this fixture's tear-down, shown with every test of the session)."""
+    yield
+    if pytestconfig.stash.get(SIGNOFF_RUN_KEY, False):
+        reports = Path(pytestconfig.getoption("reports"))
+        attach_build_traffic(reports, manifest_of(pytestconfig))
+
+
+@pytest.fixture(scope="session")
+def rack_config(pytestconfig: pytest.Config) -> Rack:
+    return rack_of(pytestconfig)
+
+
+@pytest.fixture(scope="session")
+def firmware(pytestconfig: pytest.Config) -> Manifest:
+    return manifest_of(pytestconfig)
+
+
+@pytest.fixture(scope="session")
+def reports_dir(pytestconfig: pytest.Config) -> Path:
+    path = Path(pytestconfig.getoption("reports"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def bench_session(
+    request: pytest.FixtureRequest, rack_config: Rack, firmware: Manifest, reports_dir: Path
+) -> Iterator[BenchSession]:
+    """The adb server, and the virtual rack when devices.yaml describes one."""
+    session = BenchSession(rack_config, firmware, reports_dir / "virtual-rack")
+    try:
+        try:
+            session.open()
+        except BENCH_START_ERRORS as error:
+            # Nothing can run without the bench itself: stop with one line.
+            pytest.exit(f"the bench could not start: {error}", returncode=3)
+        if request.config.getoption("flash"):
+            try:
+                flash_rack(
+                    list(session.phones.values()),
+                    firmware,
+                    rack_config.bench.timings,
+                    session.health,
+                )
+            except ImageRejected as error:
+                pytest.exit(f"not flashing: {error}", returncode=3)
+        yield session
+    finally:
+        session.close()
+
+
+@pytest.fixture(scope="session")
+def rack(bench_session: BenchSession) -> dict[str, Phone]:
+    return bench_session.phones
+
+
+# ids: what ``pytest --setup-show`` prints for the parameter, the phone's label ("SI_1")
+# rather than its serial (the parameter itself, the session's key for the phone).
+@pytest.fixture(ids=device_file_label)
+def phone(request: pytest.FixtureRequest, bench_session: BenchSession) -> Phone:
+    """One phone of the rack; a phone taken out of the session errors as a bench fault."""
+    bench_session.health.check(request.param)
+    return bench_session.phones[request.param]
+
+
+@pytest.fixture(scope="session")
+def gateway(rack_config: Rack, firmware: Manifest, reports_dir: Path) -> Gateway:
+    return Gateway(rack_config.bench.gateway.interface, reports_dir / "pcaps" / firmware.build)
+
+
+@pytest.fixture(scope="session")
+def geo(rack_config: Rack) -> GeoDatabase:
+    """The geo database, with the virtual rack's overlay on top when there is one."""
+    overlay = rack_config.virtual.endpoints if rack_config.virtual else ()
+    return GeoDatabase(overlay)
+
+
+@pytest.fixture(scope="session")
+def signoff(
+    rack_config: Rack,
+    firmware: Manifest,
+    gateway: Gateway,
+    geo: GeoDatabase,
+    reports_dir: Path,
+    bench_session: BenchSession,
+) -> Signoff:
+    """Everything a sign-off test needs to judge a cycle and leave its evidence."""
+    return Signoff(rack_config, firmware, gateway, geo, reports_dir, bench_session)

@@ -1,0 +1,216 @@
+"""The pytest plugin: options, fixtures and the sign-off suite's session.
+
+Registered through the `pytest11` entry point (name `benches.pytestplugin.hooks`), so any
+repository with the package installed can write sign-off tests; the root
+conftest.py names the same module, which pytest then recognises as loaded.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import allure_commons
+import pytest
+
+from benches.capture.process import Capture, CaptureStartError
+from benches.inventory import InventoryError, load_manifest, load_rack
+from benches.inventory.models import Manifest, Rack
+from benches.pytestplugin.masking import AllureMasking, MaskingPlugin
+from benches.pytestplugin.progress import Progress
+from benches.redaction.masks import SHOW_IDENTIFIERS_ENV, device_labels
+from benches.redaction.rack_masker import forget_rack, use_rack
+from benches.report.allure.metadata import write_run_metadata
+from benches.report.summary.plan import planned_cells, write_plan
+from benches.report.summary.writer import write_summary
+from benches.report.verdict_log import verdict_log_path, write_expected_count
+from benches.sim.firmware import Firmware, UnknownBehaviour
+
+SIGNOFF_FIXTURES = {"phone", "rack", "gateway", "firmware", "bench_session", "signoff"}
+_RACK_KEY = pytest.StashKey[Rack]()
+_MANIFEST_KEY = pytest.StashKey[Manifest]()
+SIGNOFF_RUN_KEY = pytest.StashKey[bool]()  # set when the session collected sign-off tests
+_SUMMARY_KEY = pytest.StashKey[str]()  # where the sign-off summary went, for the terminal
+_ALLURE_MASKING_KEY = pytest.StashKey[AllureMasking]()
+T = TypeVar("T")
+
+# The fixtures live in their own module; pytest loads it with this plugin.
+pytest_plugins = ("benches.pytestplugin.fixtures",)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("bench", "phone firmware privacy bench")
+    group.addoption(
+        "--devices",
+        default="devices.yaml",
+        help="the rack description (default: devices.yaml)",
+    )
+    group.addoption("--firmware", default=None, help="the release candidate's manifest")
+    group.addoption(
+        "--cycles", type=int, default=1, help="cycles of each kind per phone (default: 1)"
+    )
+    group.addoption(
+        "--flash",
+        action="store_true",
+        help="flash the manifest's image on every phone (fastboot) before the first cycle",
+    )
+    group.addoption(
+        "--reports",
+        default="reports",
+        help="where pcaps and allure-results go (default: reports)",
+    )
+    group.addoption(
+        "--show-identifiers",
+        action="store_true",
+        help=f"show IMEIs, serials and other identifiers raw (sets {SHOW_IDENTIFIERS_ENV}=1): "
+        "for an auditor's local run, never a report to share",
+    )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "cycle(kind): a sign-off cycle of this kind")
+    if config.getoption("show_identifiers"):
+        os.environ[SHOW_IDENTIFIERS_ENV] = "1"  # subprocesses too
+    if not config.getoption("firmware"):
+        return
+    # A sign-off run: a bad rack or manifest stops it here, as one line, before collection.
+    manifest_of(config)
+    # From here on phones go by their labels, and every log record is masked.
+    use_rack(rack_of(config))
+    allure_masking = AllureMasking()
+    allure_commons.plugin_manager.register(allure_masking)
+    config.stash[_ALLURE_MASKING_KEY] = allure_masking
+    config.pluginmanager.register(MaskingPlugin(), "benches-masking")
+    config.pluginmanager.register(Progress(config), "benches-progress")
+    # allure-pytest reads this in its own pytest_configure, which runs after ours.
+    if not config.getoption("allure_report_dir", None):
+        config.option.allure_report_dir = str(Path(config.getoption("reports")) / "allure-results")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    allure_masking = config.stash.get(_ALLURE_MASKING_KEY, None)
+    if allure_masking is not None:
+        allure_commons.plugin_manager.unregister(allure_masking)
+        forget_rack()
+
+
+def rack_of(config: pytest.Config) -> Rack:
+    """devices.yaml, loaded once per session; a bad file stops the run with one line."""
+    if _RACK_KEY not in config.stash:
+        config.stash[_RACK_KEY] = _load(load_rack, config.getoption("devices"))
+    return config.stash[_RACK_KEY]
+
+
+def manifest_of(config: pytest.Config) -> Manifest:
+    """The --firmware manifest, loaded once per session, checked against the rack."""
+    if _MANIFEST_KEY not in config.stash:
+        manifest = _load(load_manifest, config.getoption("firmware"))
+        if rack_of(config).virtual:
+            try:
+                Firmware(manifest.virtual_behaviours)
+            except UnknownBehaviour as error:
+                raise pytest.UsageError(f"{manifest.path}: virtual.behaviours: {error}") from None
+        config.stash[_MANIFEST_KEY] = manifest
+    return config.stash[_MANIFEST_KEY]
+
+
+def _load(loader: Callable[[Path], T], path: str) -> T:
+    try:
+        return loader(Path(path))
+    except InventoryError as error:
+        raise pytest.UsageError(str(error)) from None
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "phone" in metafunc.fixturenames:
+        # The parameter stays the serial (the fixture's key); the id people read is its
+        # label's ASCII form, "SI_1": pytest would escape the "…" of "SI…1".
+        serials = [device.serial for device in rack_of(metafunc.config).devices]
+        labels = device_labels(serials)
+        ids = [labels[serial].safe for serial in serials]
+        metafunc.parametrize("phone", serials, ids=ids, indirect=True, scope="function")
+    if "cycle" in metafunc.fixturenames:
+        count = metafunc.config.getoption("cycles")
+        if count < 1:
+            raise pytest.UsageError(f"--cycles must be at least 1, not {count}")
+        cycles = list(range(1, count + 1))
+        metafunc.parametrize("cycle", cycles, ids=[f"cycle{n}" for n in cycles])
+
+
+CYCLE_ORDER = ("boot", "unlock", "activation", "idle")  # the order a phone meets them in 2019
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Sign-off tests run boot, unlock, activation, idle, whatever their files are called."""
+
+    def rank(item: pytest.Item) -> int:
+        marker = item.get_closest_marker("cycle")
+        kind = marker.args[0] if marker and marker.args else None
+        return CYCLE_ORDER.index(kind) if kind in CYCLE_ORDER else len(CYCLE_ORDER)
+
+    items.sort(key=rank)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Check what a sign-off needs before the first phone is touched."""
+    wanted = any(
+        SIGNOFF_FIXTURES & set(getattr(item, "fixturenames", ())) for item in session.items
+    )
+    if not wanted or session.config.getoption("collectonly"):
+        return
+    config = session.config
+    if not config.getoption("firmware"):
+        raise pytest.UsageError(
+            "the sign-off suite needs --firmware: the release candidate's manifest, "
+            "e.g. --firmware firmware/ta1046-global-FIXED.yaml"
+        )
+    rack = rack_of(config)
+    _check_capture_permission(rack)
+    signoff_tests = [
+        item for item in session.items if "signoff" in getattr(item, "fixturenames", ())
+    ]
+    reports, build = Path(config.getoption("reports")), manifest_of(config).build
+    write_expected_count(reports, build, len(signoff_tests))
+    # This session's verdicts only: the summary must not mix in an earlier run's.
+    verdict_log_path(reports, build).unlink(missing_ok=True)
+    write_plan(reports, build, planned_cells(signoff_tests))
+    config.stash[SIGNOFF_RUN_KEY] = True
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A sign-off writing allure-results: add Allure's categories, environment, executor.
+    A sign-off run: write its summary, reports/signoff/<build>/."""
+    config = session.config
+    results = config.getoption("allure_report_dir", None)
+    if results and config.getoption("firmware"):
+        write_run_metadata(Path(results), rack_of(config), manifest_of(config))
+    if config.stash.get(SIGNOFF_RUN_KEY, False):
+        reports = Path(config.getoption("reports"))
+        try:
+            index, decision = write_summary(
+                reports, rack_of(config), manifest_of(config), int(exitstatus)
+            )
+        except OSError as error:
+            config.stash[_SUMMARY_KEY] = f"sign-off summary not written: {error}"
+        else:
+            config.stash[_SUMMARY_KEY] = f"sign-off summary: {decision.label}, {index}"
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    line = terminalreporter.config.stash.get(_SUMMARY_KEY, None)
+    if line:
+        terminalreporter.write_line(line)
+
+
+def _check_capture_permission(rack: Rack) -> None:
+    with tempfile.TemporaryDirectory() as scratch:
+        probe = Capture(rack.bench.gateway.interface, ["127.0.0.1"], Path(scratch) / "probe.pcap")
+        try:
+            probe.start()
+            probe.stop(grace=0)
+        except CaptureStartError as error:
+            raise pytest.UsageError(str(error)) from None

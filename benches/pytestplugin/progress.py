@@ -1,0 +1,136 @@
+"""Progress of a sign-off run: which phone is in which cycle, and how much is left.
+
+Before each sign-off test, one line on the terminal (shown with ``-q`` too)
+and the same at INFO in the log (``benches.pytestplugin.progress``)::
+
+    bench: [5/12] SI…1 unlock cycle 1 (2 more unlock cycles, 7 more tests,
+    ~3 min left at 25 s per cycle so far)
+
+The estimate adds up, for this test and every later one, the mean time its
+cycle kind took so far (the mean of all kinds for a kind not seen yet). There
+is none before the first test has finished.
+"""
+
+from __future__ import annotations
+
+import logging
+import statistics
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pytest
+
+from benches.redaction.masks import device_label
+
+log = logging.getLogger(__name__)
+PREFIX = "bench: "
+
+
+@dataclass(frozen=True)
+class Step:
+    """One sign-off test: a cycle of one kind on one phone."""
+
+    nodeid: str
+    phone: str  # the phone's label ("SI…1"), never its serial
+    kind: str
+    index: int
+
+
+def planned_step(item: pytest.Item) -> Step | None:
+    """The sign-off step a test is, or None for any other test."""
+    marker = item.get_closest_marker("cycle")
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    if marker is None or not marker.args or "phone" not in params:
+        return None
+    phone = device_label(str(params["phone"]))  # the parameter is the serial
+    return Step(item.nodeid, phone, str(marker.args[0]), int(params.get("cycle", 1)))
+
+
+def progress_line(
+    plan: Sequence[Step], position: int, seconds: Mapping[str, Sequence[float]]
+) -> str:
+    """The line for ``plan[position]`` (0-based), given the seconds each kind took so far."""
+    step = plan[position]
+    later = plan[position + 1 :]
+    same_kind = sum(1 for other in later if other.kind == step.kind)
+    parts = [_count(same_kind, f"more {step.kind} cycle"), _count(len(later), "more test")]
+    estimate = time_left(plan[position:], seconds)
+    if estimate:
+        parts.append(estimate)
+    where = f"[{position + 1}/{len(plan)}] {step.phone} {step.kind} cycle {step.index}"
+    return f"{where} ({', '.join(parts)})"
+
+
+def time_left(steps: Sequence[Step], seconds: Mapping[str, Sequence[float]]) -> str | None:
+    """``"~3 min left at 25 s per cycle so far"``; None before any cycle finished."""
+    every = [s for kind in seconds.values() for s in kind]
+    if not every:
+        return None
+    overall = statistics.fmean(every)
+    total = sum(
+        statistics.fmean(seconds[step.kind]) if seconds.get(step.kind) else overall
+        for step in steps
+    )
+    return f"~{duration(total)} left at {overall:.0f} s per cycle so far"
+
+
+def duration(seconds: float) -> str:
+    """Rounded for people: ``40 s``, ``3 min``, ``2 h 05 min``."""
+    if seconds < 59.5:
+        return f"{max(1, round(seconds))} s"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def _count(number: int, what: str) -> str:
+    return f"{number} {what}{'' if number == 1 else 's'}"
+
+
+class Progress:
+    """The pytest plugin; benches.pytestplugin.hooks registers one for a sign-off session."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.plan: list[Step] = []
+        self.positions: dict[str, int] = {}
+        self.seconds: dict[str, list[float]] = defaultdict(list)
+        self._spent: dict[str, float] = {}
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.plan = [step for step in map(planned_step, session.items) if step is not None]
+        self.positions = {step.nodeid: n for n, step in enumerate(self.plan)}
+
+    @pytest.hookimpl(tryfirst=True)  # before the terminal reporter starts the test's own line
+    def pytest_runtest_logstart(self, nodeid: str) -> None:
+        position = self.positions.get(nodeid)
+        if position is None:
+            return
+        line = progress_line(self.plan, position, self.seconds)
+        self._write(PREFIX + line)
+        log.info("%s", line)
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.nodeid in self.positions:
+            self._spent[report.nodeid] = self._spent.get(report.nodeid, 0.0) + report.duration
+
+    def pytest_runtest_logfinish(self, nodeid: str) -> None:
+        position = self.positions.get(nodeid)
+        if position is not None and nodeid in self._spent:
+            self.seconds[self.plan[position].kind].append(self._spent.pop(nodeid))
+
+    def _write(self, line: str) -> None:
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is None:
+            return
+        reporter.ensure_newline()
+        writer = self.config.get_terminal_writer()
+        if writer.width_of_current_line:  # -q: the dots so far stay on their own line
+            writer.line()
+        writer.write(line)
+        # The reporter starts the test's own line itself when it names the test or its
+        # file (its current file was just reset); with -q, end ours here.
+        if not (reporter.showfspath or reporter.showlongtestinfo):
+            writer.line()

@@ -1,0 +1,79 @@
+"""One bench session: its adb server, the virtual rack when devices.yaml has one, the phones.
+
+The pytest plugin opens one per test session; `bench` commands open their own.
+It is the only place that knows whether the rack is virtual.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from benches.inventory.models import Manifest, Rack
+from benches.rack.adb.phone import Phone, PhoneError
+from benches.rack.adb.server import AdbServer
+from benches.rack.health import RackHealth
+from benches.rack.power import PowerError, PowerSwitch, RelayBank
+from benches.redaction.masks import device_label
+from benches.sim.rack import VirtualRack
+
+log = logging.getLogger(__name__)
+
+
+class BenchSession:
+    def __init__(self, rack: Rack, manifest: Manifest, workdir: Path) -> None:
+        self.rack = rack
+        self.manifest = manifest
+        # A virtual rack's private server need not scan USB; a real bench's must.
+        self.server = AdbServer(rack.bench.adb.host, rack.bench.adb.port, usb=rack.virtual is None)
+        self.virtual = VirtualRack(rack, manifest, workdir) if rack.virtual else None
+        self.phones = {device.serial: Phone(device, self.server) for device in rack.devices}
+        self.relays = RelayBank(rack.bench.relays)
+        self.power = {
+            device.serial: PowerSwitch(self.relays, device, rack.bench.timings)
+            for device in rack.devices
+            if device.power or device.power_button
+        }
+        self.health = RackHealth()
+
+    def open(self) -> None:
+        self.server.start()
+        if self.virtual:
+            self.virtual.start()
+        for serial, switch in self.power.items():
+            self._switch_on(serial, switch)
+        for phone in self.phones.values():
+            self._wait_ready(phone)
+
+    def power_of(self, serial: str) -> PowerSwitch | None:
+        return self.power.get(serial)
+
+    def _switch_on(self, serial: str, switch: PowerSwitch) -> None:
+        """Supplies run through normally-open contacts: the session closes them first."""
+        try:
+            if switch.has_power:
+                switch.restore()
+        except PowerError as error:
+            self.health.take_out(
+                serial, f"{device_label(serial)}: cannot switch its power on: {error}"
+            )
+            log.error("%s", error)
+
+    def _wait_ready(self, phone: Phone) -> None:
+        if self.health.reason(phone.serial):
+            return
+        try:
+            phone.wait_until_booted(self.rack.bench.timings.boot_timeout_s)
+        except PhoneError as error:
+            # Its first cycle meets it with the recovery chain; the others go on.
+            log.error("%s", error)
+
+    def close(self) -> None:
+        self.relays.close()
+        for phone in self.phones.values():
+            if phone.device.adb_connect:
+                self.server.disconnect(phone.device.adb_connect)
+        if self.virtual:
+            self.virtual.stop()
+            # A private server for a virtual rack goes with it; a real bench's stays.
+            self.server.kill()

@@ -1,0 +1,155 @@
+"""Render allure-results as the HTML report with the Allure 2 command-line tool.
+
+The tool is the npm package `allure-commandline` that the project pins in
+package-lock.json and ./run installs into node_modules (it runs on Java).
+History is carried over the documented Allure 2 way: the previous report's
+history/ is copied into the results before `allure generate`, so trends show.
+
+    python -m benches.report.allure.render [RESULTS ...] [--report DIR]
+
+merges several result directories (say, one per bench) into one report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+CHECKOUT = Path(__file__).resolve().parents[3]
+NPM_BIN = Path("node_modules") / ".bin" / "allure"
+GENERATE_TIMEOUT_S = 600
+
+
+class AllureUnavailable(Exception):
+    """No Allure CLI (or no Java for it) here; the message says how to get one."""
+
+
+class AllureFailed(Exception):
+    """The Allure CLI ran and did not produce a report; the message is its last words."""
+
+
+@dataclass(frozen=True)
+class GeneratedReport:
+    directory: Path
+    runs: int  # runs the trend charts show, this one included
+
+    @property
+    def index(self) -> Path:
+        return self.directory / "index.html"
+
+
+def find_allure(env: Mapping[str, str] | None = None) -> Path:
+    """The project's Allure CLI: $BENCH_ALLURE, else node_modules/ here or in the checkout."""
+    env = os.environ if env is None else env
+    override = env.get("BENCH_ALLURE")
+    candidates = [Path(override)] if override else [Path.cwd() / NPM_BIN, CHECKOUT / NPM_BIN]
+    cli = next((c for c in candidates if c.is_file() and os.access(c, os.X_OK)), None)
+    if cli is None:
+        where = override or "node_modules/ (npm ci in the bench's checkout; ./run does it)"
+        raise AllureUnavailable(f"no Allure CLI at {where}")
+    if not _java(env):
+        raise AllureUnavailable(
+            "the Allure CLI needs Java: apt-get install default-jre-headless "
+            "(./run does it as root)"
+        )
+    return cli
+
+
+def _java(env: Mapping[str, str]) -> bool:
+    home = env.get("JAVA_HOME")
+    if home and (Path(home) / "bin" / "java").is_file():
+        return True
+    return shutil.which("java", path=env.get("PATH")) is not None
+
+
+def carry_history(report: Path, results: Path) -> bool:
+    """Copy the previous report's history/ into results/history; False when there is none."""
+    previous = report / "history"
+    if not previous.is_dir():
+        return False
+    target = results / "history"
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(previous, target)
+    return True
+
+
+def generate_report(
+    results: Sequence[Path], report: Path, *, cli: Path | None = None
+) -> GeneratedReport:
+    """`allure generate --clean -o report results...`, with the old report's history kept."""
+    if not results:
+        raise AllureFailed("no allure-results directories given")
+    missing = [str(path) for path in results if not path.is_dir()]
+    if missing:
+        raise AllureFailed(f"no allure-results at {', '.join(missing)}")
+    _check_replaceable(report)
+    cli = cli or find_allure()
+    carry_history(report, results[0])
+    command = [str(cli), "generate", "--clean", "-o", str(report), *map(str, results)]
+    try:
+        done = subprocess.run(
+            command, capture_output=True, text=True, timeout=GENERATE_TIMEOUT_S, check=False
+        )
+    except subprocess.TimeoutExpired:
+        raise AllureFailed(f"allure generate took over {GENERATE_TIMEOUT_S} s") from None
+    except OSError as error:
+        raise AllureUnavailable(f"{cli}: {error.strerror}") from None
+    if done.returncode != 0 or not (report / "index.html").is_file():
+        words = (done.stderr or done.stdout).strip().splitlines() or [f"exit {done.returncode}"]
+        raise AllureFailed(f"allure generate failed: {words[-1]}")
+    return GeneratedReport(report, _trend_runs(report))
+
+
+def _check_replaceable(report: Path) -> None:
+    """`--clean` deletes the output directory: only ever an old report or nothing."""
+    if not report.exists():
+        return
+    if not report.is_dir() or (any(report.iterdir()) and not (report / "index.html").exists()):
+        raise AllureFailed(f"refusing to replace {report}: it is not an Allure report")
+
+
+def _trend_runs(report: Path) -> int:
+    try:
+        trend = json.loads((report / "history" / "history-trend.json").read_text())
+    except (OSError, ValueError):
+        return 1
+    return len(trend) if isinstance(trend, list) and trend else 1
+
+
+def describe(generated: GeneratedReport) -> str:
+    earlier = generated.runs - 1
+    history = (
+        f"trends over {earlier} earlier run{'s' * (earlier != 1)}" if earlier else "no history"
+    )
+    return f"{generated.index}  ({history}; view: {NPM_BIN} open {generated.directory})"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m benches.report.allure.render",
+        description="Render allure-results (one directory per bench, say) as one HTML report.",
+    )
+    parser.add_argument(
+        "results", nargs="*", type=Path, default=[Path("reports") / "allure-results"]
+    )
+    parser.add_argument("--report", type=Path, default=Path("reports") / "allure-report")
+    args = parser.parse_args(argv)
+    try:
+        generated = generate_report(args.results, args.report)
+    except (AllureUnavailable, AllureFailed) as error:
+        print(f"{parser.prog}: error: {error}", file=sys.stderr)
+        return 2
+    print(f"Allure report: {describe(generated)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,56 @@
+"""Which sign-off cycles a run collected, so a missing verdict shows as a hole in the matrix.
+
+The plugin writes ``reports/verdicts/<build>.plan.json`` beside the collected
+count: one cell per sign-off test (phone, cycle kind, cycle index), phones
+named by ``device_ref``. A test the plan cannot place (no ``cycle`` marker, no
+``phone`` parameter) still counts in ``<build>.expected``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from benches.report.cycle_entry import device_ref
+
+
+@dataclass(frozen=True, order=True)
+class Planned:
+    device_ref: str
+    kind: str
+    index: int
+
+
+def plan_path(reports: Path, build: str) -> Path:
+    return reports / "verdicts" / f"{build}.plan.json"
+
+
+def planned_cells(items: Iterable[Any]) -> list[Planned]:
+    """The cells of collected pytest items that have a ``cycle`` marker and a phone."""
+    cells = []
+    for item in items:
+        marker = item.get_closest_marker("cycle")
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        serial, index = params.get("phone"), params.get("cycle", 1)
+        if marker is None or not marker.args or not isinstance(serial, str):
+            continue
+        cells.append(Planned(device_ref(serial), str(marker.args[0]), int(index)))
+    return cells
+
+
+def write_plan(reports: Path, build: str, cells: Iterable[Planned]) -> None:
+    path = plan_path(reports, build)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = [{"device_ref": c.device_ref, "cycle": c.kind, "index": c.index} for c in cells]
+    path.write_text(json.dumps(rows, indent=1) + "\n")
+
+
+def read_plan(reports: Path, build: str) -> list[Planned] | None:
+    try:
+        rows = json.loads(plan_path(reports, build).read_text())
+        return [Planned(r["device_ref"], r["cycle"], int(r["index"])) for r in rows]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None

@@ -1,0 +1,49 @@
+"""Write ``reports/signoff/<build>/``: index.html, summary.json, charts/ and evidence/."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from benches.inventory.models import Manifest, Rack
+from benches.policy.decision import Decision
+from benches.report.allure.metadata import framework_version, git_commit
+from benches.report.summary.charts import timeline_chart, traffic_bars, traffic_chart
+from benches.report.summary.content import summary_json
+from benches.report.summary.evidence import write_evidence
+from benches.report.summary.html import render, timeline_key
+from benches.report.summary.model import BuildSummary, load_summary
+
+INDEX = "index.html"
+JSON = "summary.json"
+TRAFFIC_SVG = "charts/traffic.svg"
+
+
+def summary_dir(reports: Path, build: str) -> Path:
+    return reports / "signoff" / build
+
+
+def write_summary(
+    reports: Path, rack: Rack, manifest: Manifest, pytest_exit: int = 0
+) -> tuple[Path, Decision]:
+    """The build's summary from its verdict log; returns index.html's path and the decision."""
+    summary = load_summary(reports, rack, manifest, pytest_exit)
+    out = summary_dir(reports, manifest.build)
+    (out / "charts").mkdir(parents=True, exist_ok=True)
+    bars = traffic_bars(summary.flows(), manifest.policy.allowed_countries)
+    charts = {"traffic": traffic_chart(bars, build_chart_title(summary))}
+    for cycle in summary.judged():
+        key = timeline_key(cycle.phone.ref, cycle.column.kind, cycle.column.index)
+        charts[key] = timeline_chart(cycle.data, f"{cycle.title}: flows against events")
+    (out / TRAFFIC_SVG).write_text(charts["traffic"], encoding="utf-8")
+    framework = {"version": framework_version(), "commit": git_commit()}
+    evidence = write_evidence(summary, out / "evidence", framework)
+    data = summary_json(summary, bars, evidence, framework, {"traffic": TRAFFIC_SVG})
+    (out / JSON).write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    index = out / INDEX
+    index.write_text(render(summary, data, charts), encoding="utf-8")
+    return index, summary.decision
+
+
+def build_chart_title(summary: BuildSummary) -> str:
+    return f"Where the traffic of build {summary.manifest.build} went: bytes by country and owner"

@@ -1,0 +1,54 @@
+"""One JSON line per judged cycle, so `bench signoff` can decide GO / NO-GO per build.
+
+Lines hold the verdict, the masked findings and what the sign-off summary draws
+(flows, name maps, capture health, the pcap's SHA-256), never raw identifiers.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from benches.policy.judge import CycleResult
+from benches.redaction.masks import device_label
+from benches.report.cycle_entry import cycle_entry
+
+
+def verdict_log_path(reports: Path, build: str) -> Path:
+    return reports / "verdicts" / f"{build}.jsonl"
+
+
+def expected_count_path(reports: Path, build: str) -> Path:
+    """How many cycle verdicts the run collected tests for: fewer verdicts is not a GO."""
+    return reports / "verdicts" / f"{build}.expected"
+
+
+def write_expected_count(reports: Path, build: str, count: int) -> None:
+    path = expected_count_path(reports, build)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"{count}\n")
+
+
+def read_expected_count(reports: Path, build: str) -> int | None:
+    try:
+        return int(expected_count_path(reports, build).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def append_verdict(path: Path, result: CycleResult) -> None:
+    record = result.record
+    line = {
+        "device": device_label(record.serial),
+        "cycle": record.kind,
+        "index": record.index,
+        "verdict": result.verdict.verdict,
+        "pcap": str(record.pcap),
+        "summary": result.summary(),
+        # What the sign-off summary (benches/summary) needs: findings, flows, name maps,
+        # capture health, the pcap's SHA-256, placements, attempt, console.
+        **cycle_entry(result),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as log:
+        log.write(json.dumps(line) + "\n")

@@ -1,0 +1,120 @@
+"""The bench's location: decimal pairs as before, and E7 integers (lat × 10⁷, lon × 10⁷)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from benches.analysis.detection.detector import Detector
+from benches.analysis.detection.identifiers import find_locations
+from benches.analysis.detection.locations import LocationFinder, haversine_km
+from benches.inventory.models import Location
+from tests.support.pcaps import make_rack
+
+DETECTOR = Detector(make_rack())
+HELSINKI = Location(60.1699, 24.9384, 50.0)
+
+
+def pairs(data: bytes) -> list[tuple[str, str]]:
+    return [(h.value, h.form) for h in DETECTOR.scan(data) if h.kind == "location"]
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b'{"latitudeE7":601699000,"longitudeE7":249384000}', [("601699000,249384000", "e7")]),
+        (b"[249384000,601699000]", [("249384000,601699000", "e7")]),  # GeoJSON order
+        (b"loc=601700000;249400000", [("601700000,249400000", "e7")]),
+        (b'{"lat":60.1699,"lon":24.9384}', [("60.1699,24.9384", "decimal")]),
+        (b"601699000,24.9384", []),  # one of each kind is no pair
+        (b"601699000" + b" " * 70 + b"249384000", []),  # too far apart
+        (b"6016990000,249384000", []),  # ten digits: 601.7 degrees
+        (b"601699000.5,249384000", []),  # not an integer
+    ],
+)
+def test_e7_pairs(data: bytes, expected: list[tuple[str, str]]) -> None:
+    assert pairs(data) == expected
+
+
+def test_hit_offsets_span_the_pair_as_written() -> None:
+    data = b'x{"lat":601699000,"lon":249384000}'
+    (hit,) = DETECTOR.scan(data)
+    assert data[hit.start : hit.end] == b'601699000,"lon":249384000'
+    assert (hit.device, hit.kind, hit.encoding) == (None, "location", "plain")
+
+
+def test_southern_and_western_benches() -> None:
+    sydney = LocationFinder(Location(-33.8688, 151.2093, 50.0))
+    assert [p.text for p in sydney.find(b"[-338688000,1512093000]")] == ["-338688000,1512093000"]
+    assert [p.text for p in sydney.find(b"lat=-33.87&lon=151.21")] == ["-33.87,151.21"]
+    quito = LocationFinder(Location(-0.1807, -78.4678, 50.0))
+    assert [p.text for p in quito.find(b"[-1807000,-784678000]")] == ["-1807000,-784678000"]
+    assert [p.text for p in quito.find(b"(-0.18, -78.47)")] == ["-0.18,-78.47"]
+
+
+def test_a_bench_on_the_antimeridian() -> None:
+    fiji = LocationFinder(Location(-16.5, 179.9, 50.0))
+    assert [p.text for p in fiji.find(b"-16.50,-179.95")] == ["-16.50,-179.95"]
+
+
+def test_find_locations_keeps_its_signature() -> None:
+    hits = find_locations(b"60.17,24.94 and 601700000,249400000", HELSINKI)
+    assert [(h.value, h.form) for h in hits] == [
+        ("60.17,24.94", "decimal"),
+        ("601700000,249400000", "e7"),
+    ]
+
+
+def test_leading_zeros_as_before() -> None:
+    assert [(h.value, h.form) for h in DETECTOR.scan(b"060.1699,024.9384")] == [
+        ("060.1699,024.9384", "decimal")
+    ]
+
+
+# The detector before E7: every decimal found by one regex, then paired. The
+# new finder must agree with it on decimals (up to 15 decimals).
+_OLD = re.compile(rb"(?<![0-9.])-?[0-9]{1,3}\.[0-9]{2,}(?![0-9]|\.[0-9])")
+
+
+def old_pairs(data: bytes, bench: Location = HELSINKI, window: int = 64) -> list[str]:
+    numbers = [(m.start(), m.end(), float(m.group())) for m in _OLD.finditer(data)]
+    found, used_until = [], -1
+    for i, (start, end, first) in enumerate(numbers):
+        if start < used_until:
+            continue
+        for second_start, second_end, second in numbers[i + 1 :]:
+            if second_start - end > window:
+                break
+            if _near(first, second, bench) or _near(second, first, bench):
+                found.append(f"{data[start:end].decode()},{data[second_start:second_end].decode()}")
+                used_until = second_end
+                break
+    return found
+
+
+def _near(lat: float, lon: float, bench: Location) -> bool:
+    if abs(lat) > 90 or abs(lon) > 180:
+        return False
+    return haversine_km(lat, lon, bench.lat, bench.lon) <= bench.radius_km
+
+
+NUMBERS = st.one_of(
+    st.sampled_from(["60.1699", "24.9384", "60.17", "24.94", "-60.17", "060.2", "59.9", "25.0"]),
+    st.floats(min_value=-200, max_value=200, allow_nan=False).map(
+        lambda f: f"{f:.{2 + int(abs(f)) % 6}f}"
+    ),
+    st.integers(min_value=0, max_value=10**12).map(str),
+)
+GLUE = st.sampled_from([",", ", ", '","lon":', ";", " ", ".", "x" * 30, "-", "1.", "\n"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(NUMBERS, GLUE), max_size=12))
+def test_decimals_as_the_old_detector_found_them(parts: list[tuple[str, str]]) -> None:
+    data = "".join(number + glue for number, glue in parts).encode()
+    assert [
+        p.text for p in LocationFinder(HELSINKI).find(data) if p.form == "decimal"
+    ] == old_pairs(data)

@@ -1,0 +1,103 @@
+"""``analyze(..., jobs=N)``: the captures read by N processes give what one process gives.
+
+The captures (tests/shardcaps.py) mix what could tell a sharded reading from
+a single one; the whole ``bench analyze --json`` document must come out the
+same, byte for byte.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from benches.analysis import parallel
+from benches.analysis.analyzer import analyze
+from benches.analysis.attribution.geo import GeoDatabase
+from benches.cli.analyze import result_document, write_json
+from benches.policy.findings import evaluate
+from tests.support.paths import BENCHMARKS
+from tests.support.pcaps import make_policy, make_rack
+from tests.support.shardcaps import write_mixed
+
+RACK = make_rack()
+GEO = GeoDatabase(RACK.virtual.endpoints if RACK.virtual else ())
+
+pytestmark = pytest.mark.skipif(not parallel.can_fork(), reason="needs the fork start method")
+
+
+def document(captures: list[Path], jobs: int) -> str:
+    analysis = analyze(captures, RACK, GEO, jobs)
+    verdict = evaluate(analysis, make_policy())
+    out = io.StringIO()
+    write_json(result_document(verdict, analysis, GEO.info(), "TEST"), out)
+    return out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    return write_mixed(tmp_path_factory.mktemp("mixed"))
+
+
+@pytest.mark.parametrize("jobs", [2, 3])
+def test_a_mixed_capture_gives_the_same_document(mixed: tuple[Path, Path], jobs: int) -> None:
+    pcap, _ = mixed
+    single = document([pcap], 1)
+    assert '"cleartext_identifier"' in single and '"a.vendor.example", "b.vendor.example"' in single
+    assert document([pcap], jobs) == single
+
+
+def test_several_captures_pcapng_and_a_repeat_give_the_same_document(
+    mixed: tuple[Path, Path],
+) -> None:
+    pcap, pcapng = mixed
+    captures = [pcap, pcapng, pcap]
+    assert document(captures, 2) == document(captures, 1)
+
+
+def test_the_benchmark_capture_gives_the_same_document(tmp_path: Path) -> None:
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        import capture_gen
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    path = tmp_path / "mixed.pcap"
+    capture_gen.generate(path, 3_000)
+    assert document([path], 2) == document([path], 1)
+
+
+def test_a_pipe_is_read_in_one_process(mixed: tuple[Path, Path], tmp_path: Path) -> None:
+    fifo = tmp_path / "capture.fifo"
+    os.mkfifo(fifo)
+    data = mixed[0].read_bytes()
+    writer = threading.Thread(target=fifo.write_bytes, args=(data,))
+    writer.start()
+    try:
+        piped = document([fifo], 2)
+    finally:
+        writer.join(timeout=30)
+    single = document([mixed[0]], 1)
+    assert piped == single.replace(str(mixed[0]), str(fifo)).replace(mixed[0].name, fifo.name)
+
+
+def test_a_worker_that_fails_fails_the_analysis(
+    mixed: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object) -> None:
+        raise ValueError("broken shard")
+
+    monkeypatch.setattr(parallel, "read_shard", broken)  # the forked workers inherit it
+    with pytest.raises(ValueError, match="broken shard"):
+        analyze([mixed[0]], RACK, GEO, 2)
+
+
+def test_a_worker_that_dies_fails_the_analysis(
+    mixed: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(parallel, "read_shard", lambda *args: os._exit(3))
+    with pytest.raises(RuntimeError, match="exit code 3"):
+        analyze([mixed[0]], RACK, GEO, 2)

@@ -1,0 +1,44 @@
+"""The pytest plugin as other repositories get it: through its pytest11 entry point."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from importlib.metadata import entry_points
+from pathlib import Path
+
+from tests.support.rackfiles import REPO, SHIPPED_RACK
+
+
+def run_pytest(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_entry_point_is_named_after_the_module() -> None:
+    plugins = {ep.name: ep.value for ep in entry_points(group="pytest11")}
+    # Same name as the module, so the root conftest.py's pytest_plugins finds it loaded.
+    assert plugins.get("benches.pytestplugin.hooks") == "benches.pytestplugin.hooks"
+
+
+def test_another_repository_gets_the_options_and_fixtures(tmp_path: Path) -> None:
+    (tmp_path / "test_elsewhere.py").write_text(
+        "def test_rack(rack_config):\n"
+        "    assert [d.serial for d in rack_config.devices] == "
+        "['SIM7P0001', 'SIM7P0002', 'SIM7P0003']\n"
+    )
+    done = run_pytest(tmp_path, "--devices", str(SHIPPED_RACK), "-q")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "1 passed" in done.stdout
+
+
+def test_root_conftest_does_not_register_the_plugin_twice() -> None:
+    done = run_pytest(REPO, "--help")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("--firmware=FIRMWARE") == 1

@@ -1,0 +1,225 @@
+"""Identity harvest and its cross-check: through the virtual phone's shell, and over real adb."""
+
+from __future__ import annotations
+
+import logging
+import shlex
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from benches.inventory.models import Identity
+from benches.rack.identity.harvest import (
+    HarvestedIdentity,
+    HarvestError,
+    IdentityMismatch,
+    check_identity,
+    harvest_identity,
+)
+from benches.rack.identity.iphonesubinfo import CODES_BY_SDK
+from benches.rack.session import BenchSession
+from benches.sim.netclient import PhoneNetwork
+from benches.sim.shell import Command, PhoneShell
+from benches.sim.state import PhoneState
+from benches.sim.telephony import telephony_commands
+from tests.support.rackfiles import FIXED, virtual_bench
+
+DUAL_SIM = Identity(
+    imei=("352098100123452", "352098100123460"),
+    iccid="89358051000000000111",
+    imsi="244051000000001",
+    serial="SIM7P0001",
+    wifi_mac="02:00:00:00:02:01",
+)
+
+
+class ShellPhone:
+    """A virtual phone's shell reached without adb, given the line adbutils would send."""
+
+    serial = "SIM7P0001"
+
+    def __init__(self, shell: PhoneShell) -> None:
+        self._shell = shell
+
+    def shell(self, args: list[str]) -> str:
+        return self._shell.run(shlex.join(args)).output.decode().rstrip()
+
+
+def phone(
+    identity: Callable[[], Identity],
+    sdk: int = 29,
+    props: dict[str, str] | None = None,
+    extra: dict[str, Command] | None = None,
+) -> ShellPhone:
+    state = PhoneState(props={"ro.serialno": "SIM7P0001", "ro.build.version.sdk": str(sdk)})
+    state.props.update(props or {})
+    network = PhoneNetwork("127.51.2.240", "127.51.53.254", timeout=0.2)  # never used here
+    commands = {**telephony_commands(identity, sdk), **(extra or {})}
+    return ShellPhone(PhoneShell(state, network, lambda reason: None, extra=commands))
+
+
+@pytest.mark.parametrize("sdk", sorted(CODES_BY_SDK))
+def test_every_sdk_in_the_table_reads_back_the_phone_s_identity(sdk: int) -> None:
+    harvested = harvest_identity(phone(lambda: DUAL_SIM, sdk))
+    assert harvested.imei == DUAL_SIM.imei
+    assert (harvested.iccid, harvested.imsi) == (DUAL_SIM.iccid, DUAL_SIM.imsi)
+    assert (harvested.serial, harvested.wifi_mac) == ("SIM7P0001", "02:00:00:00:02:01")
+    code = CODES_BY_SDK[sdk].device_id_for_phone
+    assert harvested.sources["imei[1]"] == (
+        f"service call iphonesubinfo {code} i32 1 s16 com.android.shell"
+    )
+    assert harvested.sdk == sdk and not harvested.missing
+    check_identity(DUAL_SIM, harvested, "SIM7P0001")
+
+
+def test_the_multisim_config_limits_the_slots_read() -> None:
+    single = phone(lambda: DUAL_SIM, props={"persist.radio.multisim.config": "ssss"})
+    harvested = harvest_identity(single)
+    assert harvested.imei == DUAL_SIM.imei[:1]
+    with pytest.raises(IdentityMismatch, match="declares IMEI 3520…460, which the phone does not"):
+        check_identity(DUAL_SIM, harvested, "SIM7P0001")
+
+
+def test_a_19_digit_iccid_comes_back_padded_and_still_matches() -> None:
+    identity = replace(DUAL_SIM, iccid="8935805100000000011")
+    harvested = harvest_identity(phone(lambda: identity))
+    assert harvested.iccid == "8935805100000000011F"
+    check_identity(identity, harvested, "SIM7P0001")
+
+
+def test_no_sim_is_a_warning_not_a_mismatch(caplog: pytest.LogCaptureFixture) -> None:
+    no_sim = replace(DUAL_SIM, iccid=None, imsi=None)
+    harvested = harvest_identity(phone(lambda: no_sim))
+    assert (harvested.iccid, harvested.imsi) == (None, None)
+    assert "returned null" in harvested.missing["iccid"]
+    with caplog.at_level(logging.WARNING, logger="benches.rack.identity.check"):
+        check_identity(DUAL_SIM, harvested, "SIM7P0001")
+    assert "declares ICCID 8935…111, but the phone reports none" in caplog.text
+    assert "89358051000000000111" not in caplog.text
+
+
+def test_a_table_row_that_misses_the_build_falls_back_and_says_so() -> None:
+    # The phone answers Android 10's codes but claims SDK 35: slot reads hit other methods.
+    harvested = harvest_identity(phone(lambda: DUAL_SIM, 29, {"ro.build.version.sdk": "35"}))
+    assert harvested.imei == DUAL_SIM.imei[:1]  # getDeviceId, code 1 in every release
+    assert harvested.sources["imei[0]"] == "service call iphonesubinfo 1 s16 com.android.shell"
+    assert "binder error" in harvested.missing["iccid"]
+
+
+def test_unreadable_output_names_the_phone_and_the_command() -> None:
+    garbage = phone(lambda: DUAL_SIM, extra={"service": lambda args: ("Segmentation fault\n", 0)})
+    with pytest.raises(HarvestError) as caught:
+        harvest_identity(garbage)
+    message = str(caught.value)
+    assert message.startswith("SI…1: `service call iphonesubinfo 3 i32 0 s16 com.android")
+    assert "SIM7P0001" not in message  # the serial is masked like every identifier
+    assert "unreadable" in message and "\n" not in message
+
+
+def test_the_phone_s_own_imei_is_read_at_every_call() -> None:
+    reported = [DUAL_SIM]
+    target = phone(lambda: reported[0])
+    reported[0] = replace(DUAL_SIM, imei=("352098100123999", "352098100123460"))
+    with pytest.raises(IdentityMismatch) as caught:
+        check_identity(DUAL_SIM, harvest_identity(target), "SIM7P0001")
+    assert str(caught.value) == (
+        "SIM7P0001: devices.yaml declares IMEI 3520…452, the phone reports 3520…999: "
+        "fix devices.yaml or the rack's cabling"
+    )
+
+
+def harvested(**changes: object) -> HarvestedIdentity:
+    values: dict[str, object] = {
+        "imei": DUAL_SIM.imei,
+        "iccid": DUAL_SIM.iccid,
+        "imsi": DUAL_SIM.imsi,
+        "serial": DUAL_SIM.serial,
+        "wifi_mac": DUAL_SIM.wifi_mac,
+        "sources": {},
+    }
+    values.update(changes)
+    return HarvestedIdentity(**values)  # type: ignore[arg-type]
+
+
+def mismatches(declared: Identity, reported: HarvestedIdentity) -> list[str]:
+    try:
+        check_identity(declared, reported, "SIM7P0001")
+    except IdentityMismatch as error:
+        assert str(error) == "\n".join(error.lines)
+        return list(error.lines)
+    return []
+
+
+def test_values_that_differ_only_where_masked_say_so() -> None:
+    (line,) = mismatches(DUAL_SIM, harvested(imsi="244051000099001"))
+    assert line == (
+        "SIM7P0001: devices.yaml declares IMSI 2440…001, the phone reports 2440…001 "
+        "(they differ in the masked digits): fix devices.yaml or the rack's cabling"
+    )
+
+
+def test_an_imei_the_phone_reports_but_devices_yaml_lacks_is_a_mismatch() -> None:
+    single = replace(DUAL_SIM, imei=DUAL_SIM.imei[:1])
+    (line,) = mismatches(single, harvested())
+    assert "the phone reports IMEI 3520…460, which devices.yaml does not declare" in line
+
+
+def test_an_undeclared_iccid_is_a_mismatch_the_order_of_imeis_is_not() -> None:
+    assert mismatches(DUAL_SIM, harvested(imei=DUAL_SIM.imei[::-1])) == []
+    (line,) = mismatches(replace(DUAL_SIM, iccid=None), harvested())
+    assert "reports ICCID 8935…111, which devices.yaml does not declare" in line
+
+
+@pytest.mark.parametrize(
+    "declared, reported, same",
+    [
+        ("8935805100000000011", "8935805100000000011f", True),  # filler nibble
+        ("8935805100000000011", "89358051000000000111", True),  # + its Luhn digit
+        ("89358051000000000111", "8935805100000000011", True),
+        ("8935805100000000011", "89358051000000000112", False),  # not its Luhn digit
+        ("89358051000000000111", "89358051000000000129", False),
+    ],
+)
+def test_iccid_tolerances(declared: str, reported: str, same: bool) -> None:
+    lines = mismatches(replace(DUAL_SIM, iccid=declared), harvested(iccid=reported))
+    assert (lines == []) is same
+
+
+def test_wifi_macs_compare_without_case_and_every_line_is_masked() -> None:
+    assert mismatches(DUAL_SIM, harvested(wifi_mac="02:00:00:00:02:01".upper())) == []
+    lines = mismatches(DUAL_SIM, harvested(serial="SIM7P0009", wifi_mac="02:00:00:00:02:09"))
+    assert len(lines) == 2
+    assert not any("SIM7P0009" in line or "02:00:00:00:02:09" in line for line in lines)
+
+
+@pytest.fixture(scope="module")
+def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BenchSession]:
+    workdir: Path = tmp_path_factory.mktemp("identity-rack")
+    with virtual_bench(workdir, 51, 5191, FIXED) as session:
+        yield session
+
+
+def test_over_adb_each_virtual_phone_reports_its_declared_identity(session: BenchSession) -> None:
+    for device in session.rack.devices:
+        reported = harvest_identity(session.phones[device.serial])
+        declared = device.identity
+        assert reported.imei == declared.imei
+        assert (reported.iccid, reported.imsi) == (declared.iccid, declared.imsi)
+        assert (reported.serial, reported.wifi_mac) == (declared.serial, declared.wifi_mac)
+        assert reported.sdk == 29  # from ro.build.version.release "10"
+        check_identity(declared, reported, device.serial)
+    assert len(session.rack.device("SIM7P0001").identity.imei) == 2
+
+
+def test_over_adb_a_declared_imei_that_differs_is_caught(session: BenchSession) -> None:
+    device = session.rack.device("SIM7P0002")
+    reported = harvest_identity(session.phones[device.serial])
+    wrong = replace(device.identity, imei=("352098100993458",))
+    with pytest.raises(IdentityMismatch) as caught:
+        check_identity(wrong, reported, device.serial)
+    assert str(caught.value) == (
+        "SIM7P0002: devices.yaml declares IMEI 3520…458, the phone reports 3520…478: "
+        "fix devices.yaml or the rack's cabling"
+    )

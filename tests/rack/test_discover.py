@@ -1,0 +1,159 @@
+"""`bench discover` against the virtual rack's real adb server, and the skeleton it writes."""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from benches.cli.main import main
+from benches.inventory import load_rack
+from benches.rack.discovery import DiscoveredPhone, discover_phone, render_rack, split_usable
+from benches.rack.identity.harvest import HarvestedIdentity
+from benches.rack.session import BenchSession
+from benches.sim.netclient import PhoneNetwork
+from benches.sim.shell import PhoneShell
+from benches.sim.state import PhoneState
+from benches.sim.telephony import telephony_commands
+from tests.support.rackfiles import FIXED, SHIPPED_RACK, virtual_bench
+
+ADB_PORT = 5192
+NOBODY_PORT = 5193  # in this suite's range; nothing listens there
+
+
+@pytest.fixture(scope="module")
+def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BenchSession]:
+    with virtual_bench(tmp_path_factory.mktemp("discover-rack"), 51, ADB_PORT, FIXED) as session:
+        yield session
+
+
+def discover(*args: str) -> int:
+    return main(["discover", "--adb", f"127.0.0.1:{ADB_PORT}", *args])
+
+
+def test_discover_writes_a_rack_that_loads_with_the_phones_identities(
+    session: BenchSession, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = tmp_path / "devices.yaml"
+    assert discover("--output", str(output)) == 0
+    rack = load_rack(output)
+    assert rack.bench.adb.port == ADB_PORT and rack.virtual is None
+    assert {device.serial for device in rack.devices} == {d.serial for d in session.rack.devices}
+    for original in session.rack.devices:
+        found = rack.device(original.serial)
+        assert found.identity == original.identity
+        assert found.adb_connect == original.adb_connect
+        assert found.model == original.model
+        assert found.network.mac == original.identity.wifi_mac
+        assert found.network.ipv4 and found.network.ipv4.startswith("192.0.2.")  # placeholder
+    text = output.read_text()
+    assert text.count("# TODO") >= 2 + len(rack.devices)
+    assert "# Android 10 (SDK 29)" in text
+    out, err = capsys.readouterr()
+    assert "127.51.1.1:5555: reading its identity" in err
+    assert f"wrote {output}: 3 phones" in out
+    for device in session.rack.devices:  # the terminal shows identifiers masked only
+        identity = device.identity
+        for raw in (*identity.imei, identity.iccid, identity.imsi, identity.wifi_mac):
+            assert raw and raw not in out + err
+    assert "3520…452, 3520…460" in out
+
+
+def test_discover_refuses_to_overwrite_without_force(
+    session: BenchSession, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = tmp_path / "devices.yaml"
+    output.write_text("mine\n")
+    assert discover("--output", str(output)) == 2
+    assert output.read_text() == "mine\n"
+    assert f"bench: error: {output} exists: pass --force to overwrite it" in capsys.readouterr().err
+    assert discover("--output", str(output), "--force") == 0
+    assert len(load_rack(output).devices) == 3
+    assert [p.name for p in tmp_path.iterdir()] == ["devices.yaml"]  # no draft left behind
+
+
+def test_no_adb_server_is_one_clear_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = tmp_path / "devices.yaml"
+    assert main(["discover", "--adb", f"127.0.0.1:{NOBODY_PORT}", "--output", str(output)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"bench: error: no adb server answers at 127.0.0.1:{NOBODY_PORT}")
+    assert err.count("\n") == 1 and not output.exists()
+
+
+def test_a_bad_adb_address_is_one_clear_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["discover", "--adb", "localhost"]) == 2
+    assert capsys.readouterr().err == "bench: error: --adb: localhost must be host:port\n"
+
+
+def phone(adb_serial: str, imei: str, ipv4: str | None = None, **values: str) -> DiscoveredPhone:
+    identity = HarvestedIdentity(
+        imei=(imei,),
+        iccid=values.get("iccid"),
+        imsi=values.get("imsi"),
+        serial=values.get("serial"),
+        wifi_mac=values.get("wifi_mac"),
+        sources={},
+        missing={"iccid": "`service call iphonesubinfo 10 s16 com.android.shell` returned null"},
+        sdk=33,
+    )
+    return DiscoveredPhone(adb_serial, values.get("model", "Pixel 7"), identity, ipv4)
+
+
+def test_the_skeleton_handles_usb_phones_placeholders_and_repeats(tmp_path: Path) -> None:
+    phones = [
+        phone("R58M12ABCDE", "352098100123452", "192.0.2.1", iccid="8935805100000000011F"),
+        phone("R58M12ABCDF", "352098100123478", serial="HW 1", model='Pixel "7"'),
+        phone("R58M12ABCDG", "352098100123478"),  # the same IMEI as the phone before
+        phone("R58M12ABCDH", "352098100123453"),  # fails Luhn
+    ]
+    usable, left_out = split_usable(phones)
+    assert [p.adb_serial for p in usable] == ["R58M12ABCDE", "R58M12ABCDF"]
+    assert [why for _, why in left_out] == [
+        "it reports 3520…478, as R5…F does",
+        "its IMEI 3520…453 fails the Luhn check devices.yaml requires",
+    ]
+    path = tmp_path / "devices.yaml"
+    path.write_text(render_rack(usable, "127.0.0.1", 5037, ["left out: R5…G"]))
+    rack = load_rack(path)
+    first, second = rack.devices
+    assert first.adb_connect is None and first.identity.iccid == "8935805100000000011"
+    assert first.network.ipv4 == "192.0.2.1"
+    assert second.network.ipv4 == "192.0.2.2"  # a placeholder never takes a phone's own address
+    assert second.model == 'Pixel "7"' and second.identity.serial is None
+    text = path.read_text()
+    assert "# TODO serial: devices.yaml cannot hold what the phone reported" in text
+    assert "# Android 13 (SDK 33)" in text and "# left out: R5…G" in text
+
+
+WLAN0 = """\
+30: wlan0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc mq state UP group default qlen 3000
+    inet 192.168.50.23/24 brd 192.168.50.255 scope global wlan0
+       valid_lft forever preferred_lft forever
+"""
+
+
+class ShellPhone:
+    serial = "SIM7P0001"
+
+    def __init__(self, shell: PhoneShell) -> None:
+        self._shell = shell
+
+    def shell(self, args: list[str]) -> str:
+        return self._shell.run(shlex.join(args)).output.decode().rstrip()
+
+
+def test_a_phone_s_wlan0_address_and_model_are_read() -> None:
+    identity = load_rack(SHIPPED_RACK).device("SIM7P0001").identity
+    props = {"ro.serialno": "SIM7P0001", "ro.product.model": "TA-1046"}
+    state = PhoneState(props={**props, "ro.build.version.release": "10"})
+    commands = telephony_commands(lambda: identity, 29)
+    commands["ip"] = lambda args: (WLAN0, 0) if args == ["-4", "addr", "show", "wlan0"] else ("", 1)
+    network = PhoneNetwork("127.51.2.240", "127.51.53.254", timeout=0.2)  # never used here
+    shell = ShellPhone(PhoneShell(state, network, lambda reason: None, extra=commands))
+    found = discover_phone(shell, "0123456789ABCDEF")
+    assert (found.ipv4, found.model, found.adb_connect) == ("192.168.50.23", "TA-1046", None)
+    assert found.identity.imei == identity.imei

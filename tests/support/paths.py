@@ -1,0 +1,8 @@
+"""Where the repository is, for tests that read its files (devices.yaml, firmware/, benchmarks/)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+BENCHMARKS = REPO / "benchmarks"
