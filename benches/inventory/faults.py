@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from benches.inventory import validators
-from benches.inventory.models import FAULT_KINDS, Fault
 from benches.inventory.nodes import Cursor
+from benches.inventory.virtual import FAULT_KINDS, Fault
 
 # The keys each kind needs beyond serial and kind, and the ones it may have.
 _KIND_KEYS: dict[str, tuple[set[str], set[str]]] = {

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from benches.inventory.virtual import VirtualRackConfig
+
 
 @dataclass(frozen=True)
 class Location:
@@ -40,12 +42,16 @@ class Timings:
 
 
 @dataclass(frozen=True)
-class Gateway:
+class GatewayConfig:
+    """devices.yaml's `bench.gateway`: the interface the phones' traffic crosses."""
+
     interface: str = "lo"
 
 
 @dataclass(frozen=True)
-class AdbServer:
+class AdbServerConfig:
+    """devices.yaml's `bench.adb`: where the bench's adb server listens."""
+
     host: str = "127.0.0.1"
     port: int = 5037
 
@@ -92,8 +98,8 @@ class SerialConsole:
 class Bench:
     name: str
     location: Location
-    gateway: Gateway = field(default_factory=Gateway)
-    adb: AdbServer = field(default_factory=AdbServer)
+    gateway: GatewayConfig = field(default_factory=GatewayConfig)
+    adb: AdbServerConfig = field(default_factory=AdbServerConfig)
     timings: Timings = field(default_factory=Timings)
     relays: tuple[RelayBoard, ...] = ()
 
@@ -151,57 +157,11 @@ class Device:
 
 
 @dataclass(frozen=True)
-class Endpoint:
-    """A simulated internet host of the virtual rack, on a loopback address."""
-
-    host: str
-    address: str
-    country: str  # the country this loopback address stands for
-    owner: str  # the network owner (AS name) it stands for
-
-
-FAULT_KINDS = ("hang_at_boot", "never_return", "drop_adb", "wrong_build", "other_imei")
-
-
-@dataclass(frozen=True)
-class Fault:
-    """Something that goes wrong with one virtual phone, for the bench's recovery to face.
-
-    hang_at_boot   boot number `boot` stops before adbd starts; a power cut clears it
-    never_return   from boot number `boot` on, the phone never starts again
-    drop_adb       `after_s` after boot number `boot` completes, adbd goes away; it comes
-                   back `back_after_s` later, or never when that is absent
-    wrong_build    the phone runs `fingerprint`, not the manifest's
-    other_imei     the phone's own IMEIs are `imei`, whatever devices.yaml declares
-    """
-
-    serial: str
-    kind: str  # one of FAULT_KINDS
-    boot: int = 2  # 1 is the power-on when the rack starts; 2 the first reboot
-    after_s: float = 0.0
-    back_after_s: float | None = None
-    fingerprint: str | None = None
-    imei: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class VirtualRack:
-    """Present when devices.yaml describes a virtual rack the bench starts itself."""
-
-    resolver: str  # loopback address of the simulated DNS resolver
-    endpoints: tuple[Endpoint, ...]
-    faults: tuple[Fault, ...] = ()
-
-    def faults_of(self, serial: str) -> tuple[Fault, ...]:
-        return tuple(fault for fault in self.faults if fault.serial == serial)
-
-
-@dataclass(frozen=True)
 class Rack:
     path: Path
     bench: Bench
     devices: tuple[Device, ...]
-    virtual: VirtualRack | None = None
+    virtual: VirtualRackConfig | None = None
 
     def device(self, serial: str) -> Device:
         for device in self.devices:

@@ -9,20 +9,21 @@ from benches.inventory import regions, validators
 from benches.inventory.faults import check_fault_serials, read_fault
 from benches.inventory.hardware import HardwareReader
 from benches.inventory.models import (
-    AdbServer,
+    AdbServerConfig,
     Bench,
     Device,
-    Endpoint,
-    Fault,
-    Gateway,
+    GatewayConfig,
     Identity,
     Location,
     Network,
     Rack,
     Timings,
-    VirtualRack,
 )
 from benches.inventory.nodes import Cursor
+from benches.inventory.virtual import Endpoint, Fault, VirtualRackConfig
+
+# The `virtual:` section read, with each fault's place in the file (to name it in errors).
+VirtualSection = tuple[VirtualRackConfig, tuple[tuple[Fault, Cursor], ...]]
 
 
 def read_rack(root: Cursor, path: Path) -> Rack:
@@ -30,7 +31,7 @@ def read_rack(root: Cursor, path: Path) -> Rack:
         required={"bench": _later, "devices": _later},
         optional={"virtual": _VirtualReader().read},
     )
-    virtual_reader: tuple[VirtualRack, tuple[tuple[Fault, Cursor], ...]] | None = top.get("virtual")
+    virtual_reader: VirtualSection | None = top.get("virtual")
     hardware = HardwareReader(rack_dir=path.parent, virtual=virtual_reader is not None)
     bench = read_bench(top["bench"], hardware)
     devices = _DevicesReader(virtual_reader is not None, hardware).read(top["devices"])
@@ -67,13 +68,13 @@ def read_location(cursor: Cursor) -> Location:
     return Location(**values)
 
 
-def read_gateway(cursor: Cursor) -> Gateway:
-    return Gateway(**cursor.fields(required={}, optional={"interface": _interface}))
+def read_gateway(cursor: Cursor) -> GatewayConfig:
+    return GatewayConfig(**cursor.fields(required={}, optional={"interface": _interface}))
 
 
-def read_adb(cursor: Cursor) -> AdbServer:
+def read_adb(cursor: Cursor) -> AdbServerConfig:
     values = cursor.fields(required={}, optional={"host": _host, "port": _port})
-    return AdbServer(**values)
+    return AdbServerConfig(**values)
 
 
 def read_timings(cursor: Cursor) -> Timings:
@@ -123,7 +124,7 @@ class _VirtualReader:
 
     hosts: _Unique = field(default_factory=_Unique)
 
-    def read(self, cursor: Cursor) -> tuple[VirtualRack, tuple[tuple[Fault, Cursor], ...]]:
+    def read(self, cursor: Cursor) -> VirtualSection:
         values = cursor.fields(
             required={
                 "resolver": _loopback,
@@ -132,7 +133,7 @@ class _VirtualReader:
             optional={"faults": lambda c: c.list_of(read_fault)},
         )
         faults = values.pop("faults", ())
-        return VirtualRack(**values, faults=tuple(f for f, _ in faults)), faults
+        return VirtualRackConfig(**values, faults=tuple(f for f, _ in faults)), faults
 
 
 @dataclass

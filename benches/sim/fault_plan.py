@@ -11,7 +11,8 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from benches.inventory.models import Fault, Identity
+from benches.inventory.models import Identity
+from benches.inventory.virtual import Fault
 
 
 @dataclass(frozen=True)

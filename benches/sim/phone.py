@@ -26,7 +26,8 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 
-from benches.inventory.models import Device, Fault, Identity, Manifest, Timings
+from benches.inventory.models import Device, Identity, Manifest, Timings
+from benches.inventory.virtual import Fault
 from benches.sim.adbd import AdbDaemon, ShellResult
 from benches.sim.console_feed import ConsoleFeed
 from benches.sim.fault_plan import FaultPlan

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from benches.inventory.models import Endpoint
+from benches.inventory.virtual import Endpoint
 from benches.sim import dns_wire
 from benches.sim.certs import write_self_signed
 

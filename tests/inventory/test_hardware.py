@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from benches.inventory import load_rack
-from benches.inventory.models import AsciiCommands, Fault, RelayBoard, RelayLink, SerialConsole
+from benches.inventory.models import AsciiCommands, RelayBoard, RelayLink, SerialConsole
+from benches.inventory.virtual import Fault
 from tests.support.rack_yaml import VIRTUAL_RACK, edited, line_of, rack_error
 
 REAL_RACK = """\

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from benches.inventory import InventoryError, load_rack
-from benches.inventory.models import AdbServer, Gateway, Timings
+from benches.inventory.models import AdbServerConfig, GatewayConfig, Timings
 from tests.support.paths import REPO
 from tests.support.rack_yaml import RACK, VIRTUAL_RACK, edited, line_of, rack_error
 
@@ -32,7 +32,7 @@ def test_shipped_devices_yaml_loads_the_virtual_rack() -> None:
     assert first.identity.iccid == "89358051000000000111"
     assert first.network.ipv4 == "127.0.2.1"
     assert first.adb_serial == "127.0.1.1:5555"
-    assert rack.bench.adb == AdbServer(host="127.0.0.1", port=5137)
+    assert rack.bench.adb == AdbServerConfig(host="127.0.0.1", port=5137)
     assert rack.bench.timings.boot_completed_s == 1.5
     assert rack.bench.location.lat == pytest.approx(60.1699)
     assert rack.virtual is not None
@@ -50,8 +50,8 @@ def test_a_minimal_real_rack_gets_the_models_defaults(workdir: Path) -> None:
     rack = load_rack("devices.yaml")
 
     assert rack.virtual is None
-    assert rack.bench.gateway == Gateway()
-    assert rack.bench.adb == AdbServer()
+    assert rack.bench.gateway == GatewayConfig()
+    assert rack.bench.adb == AdbServerConfig()
     assert rack.bench.timings == Timings()
     assert rack.bench.location.radius_km == 50.0
     phone1, phone2 = rack.devices
@@ -80,8 +80,8 @@ def test_partial_sections_keep_the_other_defaults(workdir: Path) -> None:
     bench = load_rack("devices.yaml").bench
 
     assert bench.timings == Timings(settle_s=7.0)
-    assert bench.adb == AdbServer(host="127.0.0.1", port=5137)
-    assert bench.gateway == Gateway()  # an empty value means the default
+    assert bench.adb == AdbServerConfig(host="127.0.0.1", port=5137)
+    assert bench.gateway == GatewayConfig()  # an empty value means the default
 
 
 def test_a_virtual_rack_loads(workdir: Path) -> None:

@@ -11,7 +11,7 @@ import pytest
 from benches.analysis.analyzer import Analysis, analyze
 from benches.analysis.attribution.geo import GeoDatabase
 from benches.capture.health import CaptureHealth
-from benches.inventory.models import Endpoint
+from benches.inventory.virtual import Endpoint
 from benches.policy.findings import (
     CLEARTEXT_IDENTIFIER,
     HOST_VIOLATION,

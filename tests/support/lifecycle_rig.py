@@ -14,7 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from benches.inventory.models import Device, Fault, Identity, Network, Timings
+from benches.inventory.models import Device, Identity, Network, Timings
+from benches.inventory.virtual import Fault
 from benches.sim.services import Resolver
 
 RESOLVER = "127.61.153.53"

@@ -19,17 +19,8 @@ from scapy.layers.l2 import Ether
 from scapy.packet import Packet, Raw
 from scapy.utils import wrpcap, wrpcapng
 
-from benches.inventory.models import (
-    Bench,
-    Device,
-    Endpoint,
-    Identity,
-    Location,
-    Network,
-    Policy,
-    Rack,
-    VirtualRack,
-)
+from benches.inventory.models import Bench, Device, Identity, Location, Network, Policy, Rack
+from benches.inventory.virtual import Endpoint, VirtualRackConfig
 
 PHONE_MAC = "02:00:00:00:02:01"
 GATEWAY_MAC = "02:00:00:00:00:fe"
@@ -90,7 +81,7 @@ def make_rack(endpoints: Sequence[Endpoint] | None = None) -> Rack:
                 ),
             ),
         ),
-        virtual=VirtualRack(resolver=RESOLVER_IP, endpoints=tuple(endpoints)),
+        virtual=VirtualRackConfig(resolver=RESOLVER_IP, endpoints=tuple(endpoints)),
     )
 
 

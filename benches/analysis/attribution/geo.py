@@ -37,7 +37,7 @@ from typing import Any, Protocol
 
 import iptocc
 
-from benches.inventory.models import Endpoint
+from benches.inventory.virtual import Endpoint
 
 LOCAL = "LOCAL"
 LOCAL_OWNER = "bench network"

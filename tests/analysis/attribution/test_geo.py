@@ -19,7 +19,7 @@ from benches.analysis.attribution.geo import (
     Signal,
     ruling_country,
 )
-from benches.inventory.models import Endpoint
+from benches.inventory.virtual import Endpoint
 from tests.support.mmdb import write_mmdb
 
 CN_OVERLAY = Endpoint(host="zfhmd.vnet.cn", address="127.0.86.10", country="CN", owner="Chinanet")
