@@ -52,7 +52,7 @@ class BenchSession:
         """Supplies run through normally-open contacts: the session closes them first."""
         try:
             if switch.has_power:
-                switch.restore()
+                switch.on()
         except PowerError as error:
             self.health.take_out(
                 serial, f"{device_label(serial)}: cannot switch its power on: {error}"
