@@ -17,8 +17,8 @@ from benches.pytestplugin.hooks import SIGNOFF_RUN_KEY, manifest_of, rack_of
 from benches.pytestplugin.signoff import Signoff
 from benches.rack.adb.phone import Phone
 from benches.rack.adb.server import AdbNotFoundError, AdbServerError
-from benches.rack.fastboot.flash import ImageRejected
-from benches.rack.fastboot.rack_flash import flash_rack
+from benches.rack.fastboot.image import ImageRejected
+from benches.rack.fastboot.rollout import flash_rack
 from benches.rack.session import BenchSession
 from benches.redaction.masks import device_file_label
 from benches.report.allure.attachments import attach_build_traffic
