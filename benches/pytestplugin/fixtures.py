@@ -13,18 +13,15 @@ import pytest
 from benches.analysis.attribution.geo import GeoDatabase
 from benches.capture.gateway import Gateway
 from benches.inventory.models import Manifest, Rack
+from benches.pytestplugin.bench import BenchStartError, open_bench
 from benches.pytestplugin.hooks import SIGNOFF_RUN_KEY, manifest_of, rack_of
 from benches.pytestplugin.signoff import Signoff
 from benches.rack.adb.phone import Phone
-from benches.rack.adb.server import AdbNotFoundError, AdbServerError
 from benches.rack.fastboot.image import ImageRejected
 from benches.rack.fastboot.rollout import flash_rack
 from benches.rack.session import BenchSession
 from benches.redaction.masks import device_file_label
 from benches.report.allure.attachments import attach_build_traffic
-from benches.sim.rack import VirtualRackError
-
-BENCH_START_ERRORS = (AdbNotFoundError, AdbServerError, VirtualRackError)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -59,13 +56,12 @@ def bench_session(
     request: pytest.FixtureRequest, rack_config: Rack, firmware: Manifest, reports_dir: Path
 ) -> Iterator[BenchSession]:
     """The adb server, and the virtual rack when devices.yaml describes one."""
-    session = BenchSession(rack_config, firmware, reports_dir / "virtual-rack")
     try:
-        try:
-            session.open()
-        except BENCH_START_ERRORS as error:
-            # Nothing can run without the bench itself: stop with one line.
-            pytest.exit(f"the bench could not start: {error}", returncode=3)
+        session = open_bench(rack_config, firmware, reports_dir / "virtual-rack")
+    except BenchStartError as error:
+        # Nothing can run without the bench itself: stop with one line.
+        pytest.exit(f"the bench could not start: {error}", returncode=3)
+    try:
         if request.config.getoption("flash"):
             try:
                 flash_rack(
