@@ -1,10 +1,11 @@
-"""The sign-off suite's fixtures: the rack, the bench session, a phone, the gateway, the judge.
+"""The sign-off suite's fixtures: the rack, the bench session, the phones, the gateway, the judge.
 
 Loaded by the plugin (`benches.pytestplugin.hooks` names this module in `pytest_plugins`).
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -78,8 +79,21 @@ def bench_session(
 
 
 @pytest.fixture(scope="session")
-def rack(bench_session: BenchSession) -> dict[str, Phone]:
+def phones(bench_session: BenchSession) -> dict[str, Phone]:
+    """Every phone of the rack, by serial."""
     return bench_session.phones
+
+
+@pytest.fixture(scope="session")
+def rack(phones: dict[str, Phone]) -> dict[str, Phone]:
+    """Deprecated alias of `phones` (it never was the rack: that is `rack_config`)."""
+    warnings.warn(
+        "the `rack` fixture is deprecated and goes in the next release: use `phones` "
+        "(the same dict of phones by serial)",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return phones
 
 
 # ids: what ``pytest --setup-show`` prints for the parameter, the phone's label ("SI_1")

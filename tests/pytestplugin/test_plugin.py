@@ -7,7 +7,9 @@ import sys
 from importlib.metadata import entry_points
 from pathlib import Path
 
-from tests.support.rackfiles import REPO, SHIPPED_RACK
+import pytest
+
+from tests.support.rackfiles import FIXED, REPO, SHIPPED_RACK
 
 
 def run_pytest(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -42,3 +44,29 @@ def test_root_conftest_does_not_register_the_plugin_twice() -> None:
     done = run_pytest(REPO, "--help")
     assert done.returncode == 0, done.stderr
     assert done.stdout.count("--firmware=FIRMWARE") == 1
+
+
+@pytest.mark.live  # a sign-off session checks it may capture before any phone fixture runs
+def test_phones_and_the_deprecated_rack_alias_are_the_same_phones(tmp_path: Path) -> None:
+    (tmp_path / "conftest.py").write_text(
+        "import types\n"
+        "import pytest\n\n"
+        "@pytest.fixture(scope='session')\n"
+        "def bench_session():  # no phones to start: the fixtures' wiring is what is tested\n"
+        "    return types.SimpleNamespace(phones={'SIM7P0001': object()})\n"
+    )
+    (tmp_path / "test_qa.py").write_text(
+        "def test_phones(phones, bench_session):\n"
+        "    assert phones is bench_session.phones and list(phones) == ['SIM7P0001']\n\n"
+        "def test_rack(rack, phones):\n"
+        "    assert rack is phones\n"
+    )
+    done = run_pytest(
+        tmp_path,
+        "--devices", str(SHIPPED_RACK), "--firmware", str(FIXED),
+        "--reports", str(tmp_path / "reports"), "-q",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "2 passed, 1 warning" in done.stdout
+    assert "DeprecationWarning: the `rack` fixture is deprecated" in done.stdout
+    assert "use `phones`" in done.stdout
