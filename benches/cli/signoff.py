@@ -20,7 +20,8 @@ from typing import Any
 from benches.cli.main import CommandError
 from benches.inventory import InventoryError, load_manifest, load_rack
 from benches.inventory.models import Manifest, Rack
-from benches.policy.decision import decide
+from benches.policy.decision import GO, NO_GO, decide
+from benches.policy.verdict import Outcome
 from benches.redaction.masks import RAW_WARNING, SHOW_IDENTIFIERS_ENV, show_raw
 from benches.redaction.rack_masker import use_rack
 from benches.report.allure.render import AllureFailed, AllureUnavailable, describe, generate_report
@@ -164,7 +165,7 @@ def _read_verdicts(log: Path) -> Counter[str]:
 def _print_summary(outcomes: list[BuildOutcome], reports: Path) -> None:
     print("\n=== sign-off summary ===")
     for outcome in outcomes:
-        counts = ", ".join(f"{outcome.verdicts[v]} {v}" for v in ("pass", "fail", "inconclusive"))
+        counts = ", ".join(f"{outcome.verdicts[kind]} {kind}" for kind in Outcome)
         print(
             f"  {outcome.decision:<20} build {outcome.manifest.build:<12} "
             f"{outcome.manifest.path}  ({counts} of {outcome.expected_cycles} cycles)"
@@ -187,6 +188,6 @@ def _generate_report(reports: Path) -> str:
 
 def _exit_code(outcomes: list[BuildOutcome]) -> int:
     decisions = {outcome.decision for outcome in outcomes}
-    if "NO-GO" in decisions:
+    if NO_GO in decisions:
         return 1
-    return 2 if decisions - {"GO"} else 0
+    return 2 if decisions - {GO} else 0

@@ -42,7 +42,7 @@ def append_verdict(path: Path, result: CycleResult) -> None:
         "device": device_label(record.serial),
         "cycle": record.kind,
         "index": record.index,
-        "verdict": result.verdict.verdict,
+        "verdict": result.verdict.outcome.value,
         "pcap": str(record.pcap),
         "summary": result.summary(),
         # What the sign-off summary (benches/summary) needs: findings, flows, name maps,

@@ -22,9 +22,9 @@ from typing import Any
 
 from benches.analysis.attribution.geo import GeoDatabase
 from benches.inventory.models import Manifest, Rack
+from benches.policy.enforcement import InconclusiveCycle
 from benches.rack.adb.phone import PhoneError
 from benches.rack.health import BenchFault
-from benches.report.allure.attachments import InconclusiveCycle
 from benches.report.allure.properties import parse_properties, properties_text
 
 CATEGORIES_FILE = "categories.json"

@@ -42,9 +42,11 @@ from benches.cycles import CycleRecord
 from benches.analysis.results import Analysis, Flow
 from benches.policy.judge import CycleResult
 from benches.rack.adb.phone import PhoneError
-from benches.policy.findings import Finding, Verdict
+from benches.policy.enforcement import enforce_verdict
+from benches.policy.findings import Finding
+from benches.policy.verdict import Verdict
 from benches.rack.health import BenchFault
-from benches.report.allure.attachments import enforce_verdict, label_result
+from benches.report.allure.attachments import label_result
 
 PCAP = "/reports/pcaps/B/SIM7P0001-boot-1.pcap"
 
