@@ -8,7 +8,6 @@ that build), so builds never share state. Exit code 0 when every build is GO,
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -26,7 +25,12 @@ from benches.redaction.masks import RAW_WARNING, SHOW_IDENTIFIERS_ENV, show_raw
 from benches.redaction.rack_masker import use_rack
 from benches.report.allure.render import AllureFailed, AllureUnavailable, describe, generate_report
 from benches.report.summary.writer import summary_dir, write_summary
-from benches.report.verdict_log import expected_count_path, read_expected_count, verdict_log_path
+from benches.report.verdict_log import (
+    expected_count_path,
+    read_expected_count,
+    read_verdict_log,
+    verdict_log_path,
+)
 
 REPO_TESTCASES = Path("testcases")
 
@@ -157,9 +161,8 @@ def _summary(reports: Path, rack: Rack, manifest: Manifest, exit_code: int) -> P
 
 
 def _read_verdicts(log: Path) -> Counter[str]:
-    if not log.exists():
-        return Counter()
-    return Counter(json.loads(line)["verdict"] for line in log.read_text().splitlines() if line)
+    """How many cycles had each verdict; a torn last line (a killed run) counts as none."""
+    return Counter(str(line.get("verdict")) for line in read_verdict_log(log))
 
 
 def _print_summary(outcomes: list[BuildOutcome], reports: Path) -> None:

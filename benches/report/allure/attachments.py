@@ -22,8 +22,7 @@ from benches.redaction.masks import device_label
 from benches.redaction.rack_masker import scrub_text
 from benches.report.cycle_entry import cycle_timeline
 from benches.report.summary.charts import timeline_chart, traffic_bars, traffic_chart
-from benches.report.summary.model import read_log
-from benches.report.verdict_log import verdict_log_path
+from benches.report.verdict_log import read_verdict_log, verdict_log_path
 
 
 def label_test(manifest: Manifest, cycle_kind: str, device: Device) -> None:
@@ -103,7 +102,7 @@ def attach_cycle(result: CycleResult) -> None:
 
 def attach_build_traffic(reports: Path, manifest: Manifest) -> None:
     """Where the build's traffic went, by country and owner, from its verdict log."""
-    lines = read_log(verdict_log_path(reports, manifest.build))
+    lines = read_verdict_log(verdict_log_path(reports, manifest.build))
     flows = [flow for line in lines for flow in line.get("flows") or ()]
     bars = traffic_bars(flows, manifest.policy.allowed_countries)
     title = f"Where the traffic of build {manifest.build} went: bytes by country and owner"
