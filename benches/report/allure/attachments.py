@@ -21,7 +21,8 @@ from benches.policy.verdict import Outcome
 from benches.redaction.masks import device_label
 from benches.redaction.rack_masker import scrub_text
 from benches.report.cycle_entry import cycle_timeline
-from benches.report.summary.charts import timeline_chart, traffic_bars, traffic_chart
+from benches.report.summary.charts.timeline import timeline_chart
+from benches.report.summary.charts.traffic import traffic_bars, traffic_chart
 from benches.report.verdict_log import read_verdict_log, verdict_log_path
 
 
