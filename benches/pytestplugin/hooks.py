@@ -17,6 +17,7 @@ import allure_commons
 import pytest
 
 from benches.capture.process import Capture, CaptureStartError
+from benches.cycles import cycle_rank
 from benches.inventory import InventoryError, load_manifest, load_rack
 from benches.inventory.models import Manifest, Rack
 from benches.pytestplugin.masking import AllureMasking, MaskingPlugin
@@ -141,16 +142,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("cycle", cycles, ids=[f"cycle{n}" for n in cycles])
 
 
-CYCLE_ORDER = ("boot", "unlock", "activation", "idle")  # the order a phone meets them in 2019
-
-
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Sign-off tests run boot, unlock, activation, idle, whatever their files are called."""
 
     def rank(item: pytest.Item) -> int:
         marker = item.get_closest_marker("cycle")
-        kind = marker.args[0] if marker and marker.args else None
-        return CYCLE_ORDER.index(kind) if kind in CYCLE_ORDER else len(CYCLE_ORDER)
+        return cycle_rank(marker.args[0] if marker and marker.args else None)
 
     items.sort(key=rank)
 

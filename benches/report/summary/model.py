@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from benches.cycles import cycle_rank
 from benches.inventory.models import Manifest, Rack
 from benches.policy.decision import Decision, decide
 from benches.redaction.masks import device_labels
@@ -24,7 +25,6 @@ from benches.report.verdict_log import (
     verdict_log_path,
 )
 
-CYCLE_ORDER = ("boot", "unlock", "activation", "idle")
 MISSING = "missing"
 MISSING_TEXT = "no result (bench fault)"
 
@@ -137,8 +137,7 @@ def load_summary(
     cycles: dict[tuple[str, str, int], Cycle] = {}
 
     def column(kind: str, index: int) -> Column:
-        rank = CYCLE_ORDER.index(kind) if kind in CYCLE_ORDER else len(CYCLE_ORDER)
-        return columns.setdefault((kind, index), Column(rank, kind, index))
+        return columns.setdefault((kind, index), Column(cycle_rank(kind), kind, index))
 
     for cell in plan:
         phone = by_ref.get(cell.device_ref)
