@@ -18,12 +18,14 @@ from benches.capture.process import Capture, CaptureStartError
 from benches.cycles import cycle_rank
 from benches.inventory.models import Rack
 from benches.pytestplugin.config import SIGNOFF_RUN_KEY, manifest_of, rack_of
+from benches.pytestplugin.cycle_tests import cycle_test
 from benches.pytestplugin.masking import AllureMasking, MaskingPlugin
 from benches.pytestplugin.progress import Progress
 from benches.redaction.masks import SHOW_IDENTIFIERS_ENV, device_labels
 from benches.redaction.rack_masker import forget_rack, use_rack
 from benches.report.allure.metadata import write_run_metadata
-from benches.report.summary.plan import planned_cells, write_plan
+from benches.report.cycle_entry import device_ref
+from benches.report.summary.plan import Planned, write_plan
 from benches.report.summary.writer import write_summary
 from benches.report.verdict_log import verdict_log_path, write_expected_count
 
@@ -140,7 +142,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     write_expected_count(reports, build, len(signoff_tests))
     # This session's verdicts only: the summary must not mix in an earlier run's.
     verdict_log_path(reports, build).unlink(missing_ok=True)
-    write_plan(reports, build, planned_cells(signoff_tests))
+    cells = [cell for cell in map(cycle_test, signoff_tests) if cell is not None]
+    write_plan(reports, build, [Planned(device_ref(c.serial), c.kind, c.index) for c in cells])
     config.stash[SIGNOFF_RUN_KEY] = True
 
 
