@@ -23,7 +23,7 @@ from benches.analysis.gcpause import paused_gc
 from benches.analysis.jsonrows import RawJson, RowEncoder
 from benches.analysis.parallel import default_jobs
 from benches.analysis.pcap.files import CaptureError
-from benches.cli.main import CommandError, exit_now
+from benches.cli.exits import CommandError, exit_now
 from benches.inventory import InventoryError, load_manifest, load_rack
 from benches.policy.evaluation import evaluate
 from benches.policy.verdict import Outcome, Verdict

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benches.cli.main import CommandError
+from benches.cli.exits import CommandError
 from benches.inventory import InventoryError, load_manifest, load_rack
 from benches.inventory.models import Manifest, Rack
 from benches.policy.decision import GO, NO_GO, decide
