@@ -27,6 +27,7 @@ COMMANDS = {
     "analyze": "benches.cli.analyze",
     "signoff": "benches.cli.signoff",
     "discover": "benches.cli.discover",
+    "report": "benches.cli.report",
 }
 
 
