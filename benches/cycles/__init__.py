@@ -33,16 +33,27 @@ CYCLES = {
     "activation": run_activation_cycle,
     "idle": run_idle_cycle,
 }
+# The order a phone meets them in (the 2019 client fired at power-on, unlock and
+# activation): sign-off tests run in it, and the summary's columns read in it.
+CYCLE_ORDER = tuple(CYCLES)
+
+
+def cycle_rank(kind: str | None) -> int:
+    """The kind's place in CYCLE_ORDER; a kind not in it comes after them all."""
+    return CYCLE_ORDER.index(kind) if kind in CYCLE_ORDER else len(CYCLE_ORDER)
+
 
 __all__ = [
     "ADB_REBOOT",
     "CANARY_DOMAIN",
     "CYCLES",
+    "CYCLE_ORDER",
     "RELAY",
     "CycleInterrupted",
     "CycleRecord",
     "CycleWindow",
     "Event",
+    "cycle_rank",
     "new_canary",
     "run_activation_cycle",
     "run_boot_cycle",

@@ -15,7 +15,7 @@ from benches.analysis.attribution.geo import GeoDatabase
 from benches.capture.gateway import Gateway
 from benches.inventory.models import Manifest, Rack
 from benches.pytestplugin.bench import BenchStartError, open_bench
-from benches.pytestplugin.hooks import SIGNOFF_RUN_KEY, manifest_of, rack_of
+from benches.pytestplugin.config import SIGNOFF_RUN_KEY, manifest_of, rack_of
 from benches.pytestplugin.signoff import Signoff
 from benches.rack.adb.phone import Phone
 from benches.rack.fastboot.image import ImageRejected

@@ -18,14 +18,15 @@ from benches.cycles import CYCLES, CycleInterrupted, CycleRecord
 from benches.cycles.preflight import Preflight
 from benches.cycles.recovery import Recovery
 from benches.inventory.models import Manifest, Rack, Timings
+from benches.policy.enforcement import enforce_verdict
 from benches.policy.judge import CycleResult, judge_cycle
+from benches.policy.verdict import Outcome
 from benches.rack.adb.phone import Phone, PhoneError
 from benches.rack.health import BenchFault
 from benches.rack.session import BenchSession
 from benches.report.allure.attachments import (
     attach_cycle,
     attach_recovery,
-    enforce_verdict,
     label_result,
     label_test,
 )
@@ -92,7 +93,7 @@ class Signoff:
         record = interrupted.record
         partial = self.judge(record, final=False)
         recovered = self._recover(phone, f"in {record.label}: {interrupted}")
-        if partial.verdict.verdict == "fail":
+        if partial.verdict.outcome == Outcome.FAIL:
             self.log_verdict(partial)
             return partial
         if not recovered:
@@ -105,7 +106,7 @@ class Signoff:
                 f"bench fault: {phone.label} failed {again.record.label} after recovery: {again}"
             )
             self.session.health.take_out(phone.serial, reason)
-            if second.verdict.verdict == "fail":
+            if second.verdict.outcome == Outcome.FAIL:
                 self.log_verdict(second)
                 return second
             raise BenchFault(reason) from None

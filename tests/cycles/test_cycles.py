@@ -75,7 +75,7 @@ def judged(bench: BenchSession, geo: GeoDatabase, record: CycleRecord) -> CycleR
 
 def leak_after(result: CycleResult, *events: str) -> None:
     """The leaky client's report is a finding, placed after one of `events` on the timeline."""
-    assert result.verdict.verdict == "fail", result.summary()
+    assert result.verdict.outcome == "fail", result.summary()
     leaks = [f for f in result.verdict.findings if f.dst_host == CN]
     assert leaks, result.summary()
     places = {result.when(finding) or "" for finding in leaks}
@@ -179,4 +179,4 @@ def test_idle_sends_nothing_and_passes(
     record = run_idle_cycle(phone, pcaps, timings(bench), 1)
     assert names(record)[2:4] == ["screen_off", "idle_done"] and not phone.is_screen_on()
     result = judged(bench, geo, record)
-    assert result.verdict.verdict == "pass", result.summary()
+    assert result.verdict.outcome == "pass", result.summary()

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from benches.cycles import CYCLE_ORDER
 from tests.support.rackfiles import FIXED, REPO, SHIPPED_RACK
 
 
@@ -44,6 +45,22 @@ def test_root_conftest_does_not_register_the_plugin_twice() -> None:
     done = run_pytest(REPO, "--help")
     assert done.returncode == 0, done.stderr
     assert done.stdout.count("--firmware=FIRMWARE") == 1
+
+
+def test_sign_off_tests_run_in_the_order_a_phone_meets_the_cycles(tmp_path: Path) -> None:
+    assert CYCLE_ORDER == ("boot", "unlock", "activation", "idle")
+    (tmp_path / "test_suite.py").write_text(
+        "import pytest\n\n"
+        "@pytest.mark.cycle('idle')\ndef test_a(): pass\n\n"
+        "def test_b(): pass\n\n"
+        "@pytest.mark.cycle('activation')\ndef test_c(): pass\n\n"
+        "@pytest.mark.cycle('boot')\ndef test_d(): pass\n\n"
+        "@pytest.mark.cycle('unlock')\ndef test_e(): pass\n"
+    )
+    done = run_pytest(tmp_path, "--devices", str(SHIPPED_RACK), "--collect-only", "-q")
+    assert done.returncode == 0, done.stdout + done.stderr
+    tests = [line.split("::")[1] for line in done.stdout.splitlines() if "::" in line]
+    assert tests == ["test_d", "test_e", "test_c", "test_a", "test_b"]
 
 
 @pytest.mark.live  # a sign-off session checks it may capture before any phone fixture runs
