@@ -110,7 +110,7 @@ def test_boot_with_relays_is_a_hard_power_cycle(
     bank = RelayBank((board,))
     try:
         switch = PowerSwitch(bank, wired, timings(bench))
-        switch.restore()  # the supply relay closed, as the rack runs
+        switch.on()  # the supply relay closed, as the rack runs
         boots = virtual.boots
         record = run_boot_cycle(phone, pcaps, timings(bench), 2, power=switch)
     finally:
