@@ -27,7 +27,7 @@ from benches.report.allure.metadata import write_run_metadata
 from benches.report.summary.plan import planned_cells, write_plan
 from benches.report.summary.writer import write_summary
 from benches.report.verdict_log import verdict_log_path, write_expected_count
-from benches.sim.firmware import Firmware, UnknownBehaviour
+from benches.sim.firmware.behaviours import Firmware, UnknownBehaviour
 
 SIGNOFF_FIXTURES = {"phone", "rack", "gateway", "firmware", "bench_session", "signoff"}
 _RACK_KEY = pytest.StashKey[Rack]()

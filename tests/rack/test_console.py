@@ -14,7 +14,7 @@ import serial
 
 from benches.inventory.models import SerialConsole
 from benches.rack.console import ConsoleError, ConsoleRecorder, LineSplitter
-from benches.sim.uart import VirtualUart
+from benches.sim.serial.uart import VirtualUart
 from tests.support.serial_rig import free_url, port_for, wait_until
 
 HOST = "127.0.71.20"

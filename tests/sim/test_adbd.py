@@ -26,9 +26,9 @@ from hypothesis import strategies as st
 
 from benches.rack.adb import server as adbserver
 from benches.rack.adb.server import AdbNotFoundError, AdbServer, AdbServerError, find_adb_binary
-from benches.sim import adb_protocol as proto
-from benches.sim.adb_protocol import AdbMessage, AdbProtocolError
-from benches.sim.adbd import INTERACTIVE_REFUSAL, AdbDaemon, ShellResult
+from benches.sim.adbd import wire as proto
+from benches.sim.adbd.daemon import INTERACTIVE_REFUSAL, AdbDaemon, ShellResult
+from benches.sim.adbd.wire import AdbMessage, AdbProtocolError
 
 HOST = "127.0.1.1"
 MODEL = "Nokia 7 plus"

@@ -17,7 +17,7 @@ from benches.inventory import load_manifest
 from benches.inventory.models import Manifest
 from benches.rack.adb.phone import Phone, PhoneError
 from benches.rack.adb.server import AdbServer
-from benches.sim.phone import VirtualPhone
+from benches.sim.phone.handset import VirtualPhone
 from tests.support.lifecycle_rig import ADB_PORT, FAST, RESOLVER, WAIT_S, Internet, device, fault
 from tests.support.lifecycle_rig import wait_until as wait
 from tests.support.rackfiles import LEAKY

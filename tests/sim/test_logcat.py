@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from benches.sim.logcat import LogBuffer, logcat_command
+from benches.sim.phone.logcat import LogBuffer, logcat_command
 
 THREADTIME = re.compile(r"\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} +\d+ +\d+ [VDIWEF] [^:]+: .*")
 

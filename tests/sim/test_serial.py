@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 
 from benches.inventory.models import AsciiCommands, RelayBoard, RelayLink
 from benches.rack.power import RelayBank
-from benches.sim.relay_board import VirtualRelayBoard
-from benches.sim.relay_parsers import AsciiParser, LcusParser
-from benches.sim.serial_ports import PtyPort, SerialServeError, serve_port
+from benches.sim.relays.board import VirtualRelayBoard
+from benches.sim.relays.parsers import AsciiParser, LcusParser
+from benches.sim.serial.ports import PtyPort, SerialServeError, serve_port
 from tests.support.serial_rig import ByteSink, Events, free_url, port_for, wait_until
 
 HOST = "127.0.71.30"

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from benches.sim.keyguard import Keyguard
-from benches.sim.netclient import PhoneNetwork
-from benches.sim.shell import PhoneShell
-from benches.sim.state import PhoneState
-from benches.sim.system_commands import PhoneHooks, SystemCommands, install
+from benches.sim.network.client import PhoneNetwork
+from benches.sim.phone.keyguard import Keyguard
+from benches.sim.phone.shell import PhoneShell
+from benches.sim.phone.state import PhoneState
+from benches.sim.phone.system_commands import PhoneHooks, SystemCommands, install
 
 RESET = "am broadcast -a android.intent.action.FACTORY_RESET -p android --receiver-foreground"
 

@@ -27,8 +27,8 @@ from benches.rack.fastboot.flash import (
     image_path,
     verify_image,
 )
-from benches.sim.fastboot_server import FastbootServer, bootloader_variables
-from benches.sim.images import BOARD, build_image, read_fingerprint, regenerate
+from benches.sim.fastboot.server import FastbootServer, bootloader_variables
+from benches.sim.firmware.images import BOARD, build_image, read_fingerprint, regenerate
 from tests.support.paths import REPO
 
 HOST = "127.0.72.10"

@@ -21,7 +21,7 @@ from benches.inventory.models import (
 )
 from benches.rack.power import PowerError, PowerSwitch, RelayBank
 from benches.redaction.masks import device_label
-from benches.sim.relay_board import VirtualRelayBoard
+from benches.sim.relays.board import VirtualRelayBoard
 from tests.support.serial_rig import Events, free_url, port_for
 
 HOST = "127.0.71.10"

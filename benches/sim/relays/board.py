@@ -18,8 +18,8 @@ import threading
 from collections.abc import Callable
 
 from benches.inventory.models import RelayBoard
-from benches.sim.relay_parsers import AsciiParser, LcusParser
-from benches.sim.serial_ports import SerialServeError, ServedPort, serve_port
+from benches.sim.relays.parsers import AsciiParser, LcusParser
+from benches.sim.serial.ports import SerialServeError, ServedPort, serve_port
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from benches.sim.state import PhoneState
+from benches.sim.phone.state import PhoneState
 
 
 def _flag(value: bool) -> str:

@@ -6,11 +6,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from benches.sim import adb_protocol as proto
+from benches.sim.adbd import wire as proto
 
 if TYPE_CHECKING:
-    from benches.sim.adbd import AdbDaemon
-    from benches.sim.adbd_connection import Stream
+    from benches.sim.adbd.connection import Stream
+    from benches.sim.adbd.daemon import AdbDaemon
 
 INTERACTIVE_REFUSAL = b"interactive shell not supported by this virtual device\n"
 

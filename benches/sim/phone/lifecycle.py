@@ -18,9 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from benches.inventory.models import Timings
-from benches.sim.adbd import AdbDaemon
-from benches.sim.console_feed import ConsoleFeed
-from benches.sim.fault_plan import Drop, FaultPlan
+from benches.sim.adbd.daemon import AdbDaemon
+from benches.sim.phone.console_feed import ConsoleFeed
+from benches.sim.phone.fault_plan import Drop, FaultPlan
 
 log = logging.getLogger(__name__)
 

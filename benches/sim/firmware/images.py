@@ -10,7 +10,7 @@ An image holds what ``fastboot update`` needs from a real one:
 
 The zips are byte-for-byte reproducible (stored, fixed timestamps and modes), so
 the SHA-256 in a manifest stays valid wherever they are rebuilt. Regenerate the
-committed ones with ``python -m benches.sim.images`` (it prints their SHA-256).
+committed ones with ``python -m benches.sim.firmware.images`` (it prints their SHA-256).
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ def regenerate(firmware_dir: Path) -> list[tuple[Path, str]]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m benches.sim.images",
+        prog="python -m benches.sim.firmware.images",
         description="Rebuild the virtual rack's firmware images named by the manifests.",
     )
     parser.add_argument("firmware_dir", nargs="?", default="firmware", type=Path)

@@ -31,8 +31,8 @@ import socket
 import threading
 from collections.abc import Callable, Iterable, Mapping
 
-from benches.sim.adbd_connection import Connection
-from benches.sim.adbd_services import INTERACTIVE_REFUSAL, ShellResult
+from benches.sim.adbd.connection import Connection
+from benches.sim.adbd.services import INTERACTIVE_REFUSAL, ShellResult
 
 __all__ = [
     "DEFAULT_FEATURES",

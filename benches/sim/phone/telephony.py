@@ -37,7 +37,7 @@ from benches.rack.identity.iphonesubinfo import (
     android_sdk,
     codes_for,
 )
-from benches.sim.shell import Command
+from benches.sim.phone.shell import Command
 
 SHELL_UID = 2000
 UNKNOWN_TRANSACTION = 'Result: Parcel(Error: 0xffffffb6 "Not a data message")\n'

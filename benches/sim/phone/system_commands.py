@@ -21,11 +21,11 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from benches.sim import dumpsys
-from benches.sim.keyguard import Keyguard, keycode, locksettings
-from benches.sim.netclient import PhoneNetwork
-from benches.sim.shell import Command, PhoneShell
-from benches.sim.state import PhoneState
+from benches.sim.network.client import PhoneNetwork
+from benches.sim.phone import dumpsys
+from benches.sim.phone.keyguard import Keyguard, keycode, locksettings
+from benches.sim.phone.shell import Command, PhoneShell
+from benches.sim.phone.state import PhoneState
 
 FACTORY_RESET = "android.intent.action.FACTORY_RESET"
 PROTECTED_BROADCASTS = (FACTORY_RESET, "android.intent.action.MASTER_CLEAR")

@@ -6,7 +6,7 @@ adb's legacy shell service hands us one command line; adbutils appends
 the bench parses output in Python, never on the phone.
 
 This module is the shell itself; the system commands (input, dumpsys,
-settings, am, ...) are added by `benches.sim.system_commands.install`.
+settings, am, ...) are added by `benches.sim.phone.system_commands.install`.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from __future__ import annotations
 import shlex
 from collections.abc import Callable, Mapping
 
-from benches.sim.adbd import ShellResult
-from benches.sim.netclient import NetworkUnreachable, PhoneNetwork
-from benches.sim.state import PhoneState
+from benches.sim.adbd.daemon import ShellResult
+from benches.sim.network.client import NetworkUnreachable, PhoneNetwork
+from benches.sim.phone.state import PhoneState
 
 Command = Callable[[list[str]], tuple[str, int]]
 
@@ -27,7 +27,7 @@ class PhoneShell:
         state: PhoneState,
         network: PhoneNetwork,
         reboot: Callable[[str], None],
-        extra: Mapping[str, Command] | None = None,  # more commands, e.g. sim/telephony.py's
+        extra: Mapping[str, Command] | None = None,  # more commands, e.g. telephony.py's
     ) -> None:
         self.state = state
         self.network = network

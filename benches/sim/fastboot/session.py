@@ -14,7 +14,7 @@ import struct
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from benches.sim.fastboot_server import FastbootServer
+    from benches.sim.fastboot.server import FastbootServer
 
 log = logging.getLogger(__name__)
 

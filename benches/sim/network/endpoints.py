@@ -1,16 +1,14 @@
-"""The virtual rack's internet: a DNS resolver and HTTP/TLS endpoints on loopback.
+"""The virtual rack's HTTP and TLS endpoints on loopback, one address per simulated host.
 
 Every server binds a 127.0.0.0/8 address from devices.yaml (the loader refuses
 any other), so simulated traffic never leaves this machine. Ports are the real
-ones (53, 80, 443) so captures look like a real phone's and any tool decodes
-them; binding them needs root or CAP_NET_BIND_SERVICE, as capture needs root.
+ones (80, 443) so captures look like a real phone's and any tool decodes them;
+binding them needs root or CAP_NET_BIND_SERVICE, as capture needs root.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import socket
 import ssl
 import threading
 from collections.abc import Iterable
@@ -18,55 +16,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from benches.inventory.virtual import Endpoint
-from benches.sim import dns_wire
-from benches.sim.certs import write_self_signed
+from benches.sim.network.certs import write_self_signed
 
 log = logging.getLogger(__name__)
 
-DNS_PORT = 53
 HTTP_PORT = 80
 HTTPS_PORT = 443
-
-
-class Resolver:
-    """A UDP DNS server that knows the endpoints' names and nothing else."""
-
-    def __init__(self, address: str, names: dict[str, str]) -> None:
-        self.address = address
-        self.names = {name.lower(): ip for name, ip in names.items()}
-        self.queries: list[str] = []  # every name asked, in order
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._sock.bind((address, DNS_PORT))
-        self._thread = threading.Thread(target=self._serve, name="sim-resolver", daemon=True)
-        self._stopping = False
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                packet, peer = self._sock.recvfrom(4096)
-            except OSError:
-                return  # closed by stop()
-            if self._stopping:
-                return
-            question = dns_wire.parse_question(packet)
-            if question is None:
-                log.warning("resolver: unreadable query from %s ignored", peer[0])
-                continue
-            self.queries.append(question.name)
-            answer = dns_wire.build_answer(question, self.names.get(question.name))
-            self._sock.sendto(answer, peer)
-
-    def stop(self) -> None:
-        self._stopping = True
-        # shutdown() wakes the thread blocked in recvfrom; close() alone may not.
-        with contextlib.suppress(OSError):  # not connected: nothing to shut down
-            self._sock.shutdown(socket.SHUT_RDWR)
-        self._sock.close()
-        self._thread.join(timeout=5)
 
 
 class _EndpointHandler(BaseHTTPRequestHandler):

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from benches.sim.state import PhoneState
+from benches.sim.phone.state import PhoneState
 
 KEYCODES = {
     "KEYCODE_HOME": 3,

@@ -13,15 +13,15 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from benches.sim import adb_protocol as proto
-from benches.sim.adb_protocol import AdbMessage, AdbProtocolError
-from benches.sim.adbd_services import service_handler
+from benches.sim.adbd import wire as proto
+from benches.sim.adbd.services import service_handler
+from benches.sim.adbd.wire import AdbMessage, AdbProtocolError
 
 if TYPE_CHECKING:
-    from benches.sim.adbd import AdbDaemon, Run
+    from benches.sim.adbd.daemon import AdbDaemon, Run
 
 # The daemon's one logger, under the name bench logging configs already use.
-log = logging.getLogger("benches.sim.adbd")
+log = logging.getLogger(__name__)
 
 
 class _PeerClosed(Exception):

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from benches.inventory.models import Identity
-from benches.sim.netclient import PhoneNetwork
+from benches.sim.network.client import PhoneNetwork
 
 log = logging.getLogger(__name__)
 

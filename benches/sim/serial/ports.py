@@ -66,7 +66,7 @@ class ServedPort:
 
 def serve_port(port: str, on_data: DataSink, name: str) -> ServedPort:
     """The served port for `port` (not started yet)."""
-    from benches.sim.serial_tcp import TcpPort, loopback_endpoint
+    from benches.sim.serial.tcp_port import TcpPort, loopback_endpoint
 
     scheme, sep, rest = port.partition("://")
     if not sep:

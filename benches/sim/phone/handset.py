@@ -1,10 +1,11 @@
 """A virtual phone: adbd on its own loopback address, a shell, firmware, power and boots.
 
-The phone's parts, each in its own module: its state (`state.py`), screen and
-keyguard (`keyguard.py`), system commands (`system_commands.py`), power and
-boot (`lifecycle.py`), injected faults (`fault_plan.py`), UART lines
-(`console_feed.py`) and what its firmware sends at each event (`firmware.py`,
-run by `firmware_events.py`).
+The phone's parts, each in its own module of this folder: its state (`state.py`),
+screen and keyguard (`keyguard.py`), shell (`shell.py`) and system commands
+(`system_commands.py`), telephony (`telephony.py`), power and boot
+(`lifecycle.py`), injected faults (`fault_plan.py`) and UART lines
+(`console_feed.py`); what its firmware sends at each event is in
+`benches/sim/firmware/` (`behaviours.py`, run by `events.py`).
 
 Power, as a rack wires it (docs/architecture.md, "Cycles and the phone's lifecycle"):
 
@@ -28,19 +29,19 @@ from collections.abc import Callable, Sequence
 
 from benches.inventory.models import Device, Identity, Manifest, Timings
 from benches.inventory.virtual import Fault
-from benches.sim.adbd import AdbDaemon, ShellResult
-from benches.sim.console_feed import ConsoleFeed
-from benches.sim.fault_plan import FaultPlan
-from benches.sim.firmware import ACTIVATION, BOOT, UNLOCK, Firmware, PhoneFacts
-from benches.sim.firmware_events import FirmwareEvents
-from benches.sim.keyguard import POWER, Keyguard
-from benches.sim.lifecycle import BootHooks, Lifecycle
-from benches.sim.logcat import LogBuffer, logcat_command
-from benches.sim.netclient import PhoneNetwork
-from benches.sim.shell import PhoneShell
-from benches.sim.state import PhoneState
-from benches.sim.system_commands import PhoneHooks, SystemCommands, install
-from benches.sim.telephony import props_sdk, telephony_commands
+from benches.sim.adbd.daemon import AdbDaemon, ShellResult
+from benches.sim.firmware.behaviours import ACTIVATION, BOOT, UNLOCK, Firmware, PhoneFacts
+from benches.sim.firmware.events import FirmwareEvents
+from benches.sim.network.client import PhoneNetwork
+from benches.sim.phone.console_feed import ConsoleFeed
+from benches.sim.phone.fault_plan import FaultPlan
+from benches.sim.phone.keyguard import POWER, Keyguard
+from benches.sim.phone.lifecycle import BootHooks, Lifecycle
+from benches.sim.phone.logcat import LogBuffer, logcat_command
+from benches.sim.phone.shell import PhoneShell
+from benches.sim.phone.state import PhoneState
+from benches.sim.phone.system_commands import PhoneHooks, SystemCommands, install
+from benches.sim.phone.telephony import props_sdk, telephony_commands
 
 log = logging.getLogger(__name__)
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import logging
 import threading
 
-from benches.sim.fastboot_server import FastbootServer, bootloader_variables
-from benches.sim.images import BOARD, read_build_props
-from benches.sim.phone import VirtualPhone
+from benches.sim.fastboot.server import FastbootServer, bootloader_variables
+from benches.sim.firmware.images import BOARD, read_build_props
+from benches.sim.phone.handset import VirtualPhone
 
 log = logging.getLogger(__name__)
 

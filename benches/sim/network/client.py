@@ -10,8 +10,9 @@ import struct
 import time
 from dataclasses import dataclass
 
-from benches.sim import dns_wire
-from benches.sim.services import DNS_PORT, HTTP_PORT, HTTPS_PORT
+from benches.sim.network import dns
+from benches.sim.network.endpoints import HTTP_PORT, HTTPS_PORT
+from benches.sim.network.resolver import DNS_PORT
 
 
 class NetworkUnreachable(OSError):
@@ -41,12 +42,12 @@ class PhoneNetwork:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
             sock.bind((self.source, 0))
             sock.settimeout(self.timeout)
-            sock.sendto(dns_wire.build_query(txid, name), (self.resolver, DNS_PORT))
+            sock.sendto(dns.build_query(txid, name), (self.resolver, DNS_PORT))
             try:
                 response, _ = sock.recvfrom(4096)
             except TimeoutError:
                 return None
-        return dns_wire.first_address(response, txid)
+        return dns.first_address(response, txid)
 
     def http(self, host: str, method: str, path: str, body: bytes = b"", tls: bool = False) -> int:
         """One HTTP/1.1 request to `host`, resolved through the phone's resolver; the status."""

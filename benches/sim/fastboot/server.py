@@ -25,7 +25,7 @@ import socket
 import threading
 from collections.abc import Callable, Iterable, Mapping
 
-from benches.sim.fastboot_session import FastbootSession, HostGone, ProtocolError, recv_exact
+from benches.sim.fastboot.session import FastbootSession, HostGone, ProtocolError, recv_exact
 
 log = logging.getLogger(__name__)
 
