@@ -27,7 +27,9 @@ from hypothesis import strategies as st
 from benches.rack.adb import server as adbserver
 from benches.rack.adb.server import AdbNotFoundError, AdbServer, AdbServerError, find_adb_binary
 from benches.sim.adbd import wire as proto
-from benches.sim.adbd.daemon import INTERACTIVE_REFUSAL, AdbDaemon, ShellResult
+from benches.sim.adbd.daemon import AdbDaemon
+from benches.sim.adbd.protocols import ShellResult
+from benches.sim.adbd.services import INTERACTIVE_REFUSAL
 from benches.sim.adbd.wire import AdbMessage, AdbProtocolError
 
 HOST = "127.0.1.1"

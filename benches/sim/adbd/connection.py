@@ -11,16 +11,13 @@ import logging
 import socket
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from benches.sim.adbd import wire as proto
+from benches.sim.adbd.protocols import Daemon
+from benches.sim.adbd.run import Run
 from benches.sim.adbd.services import service_handler
 from benches.sim.adbd.wire import AdbMessage, AdbProtocolError
 
-if TYPE_CHECKING:
-    from benches.sim.adbd.daemon import AdbDaemon, Run
-
-# The daemon's one logger, under the name bench logging configs already use.
 log = logging.getLogger(__name__)
 
 
@@ -36,6 +33,14 @@ class Stream:
         self._cond = threading.Condition()
         self._okays = 0
         self.closed = False
+
+    @property
+    def max_payload(self) -> int:
+        return self.conn.max_payload
+
+    @property
+    def run(self) -> Run:
+        return self.conn.run
 
     def on_okay(self) -> None:
         with self._cond:
@@ -82,7 +87,7 @@ class Stream:
 class Connection:
     """One TCP connection from an adb server: a reader thread plus one thread per stream."""
 
-    def __init__(self, daemon: AdbDaemon, run: Run, sock: socket.socket, peer: str) -> None:
+    def __init__(self, daemon: Daemon, run: Run, sock: socket.socket, peer: str) -> None:
         self.daemon = daemon
         self.run = run
         self.sock = sock

@@ -32,42 +32,13 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 
 from benches.sim.adbd.connection import Connection
-from benches.sim.adbd.services import INTERACTIVE_REFUSAL, ShellResult
-
-__all__ = [
-    "DEFAULT_FEATURES",
-    "DEFAULT_MAX_PAYLOAD",
-    "INTERACTIVE_REFUSAL",
-    "AdbDaemon",
-    "ShellResult",
-]
+from benches.sim.adbd.protocols import ShellResult
+from benches.sim.adbd.run import Run
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_PAYLOAD = 256 * 1024
 DEFAULT_FEATURES = ("shell_v2",)
-
-
-class Run:
-    """Everything one start()..stop() cycle owns, so stop() joins exactly its own threads."""
-
-    def __init__(self, listener: socket.socket) -> None:
-        self.listener = listener
-        self.stopping = threading.Event()
-        self.lock = threading.Lock()
-        self.threads: list[threading.Thread] = []
-        self.connections: set[Connection] = set()
-
-    def spawn(self, name: str, target: Callable[..., None], *args: object) -> bool:
-        """Start a thread unless this run is stopping (then stop() would miss it)."""
-        with self.lock:
-            if self.stopping.is_set():
-                return False
-            self.threads = [t for t in self.threads if t.is_alive()]
-            thread = threading.Thread(target=target, args=args, name=name, daemon=True)
-            self.threads.append(thread)
-            thread.start()
-            return True
 
 
 class AdbDaemon:

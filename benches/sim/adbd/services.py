@@ -3,25 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from benches.sim.adbd import wire as proto
-
-if TYPE_CHECKING:
-    from benches.sim.adbd.connection import Stream
-    from benches.sim.adbd.daemon import AdbDaemon
+from benches.sim.adbd.protocols import Daemon, ServiceStream
 
 INTERACTIVE_REFUSAL = b"interactive shell not supported by this virtual device\n"
 
 
-@dataclass(frozen=True)
-class ShellResult:
-    output: bytes
-    exit_code: int = 0
-
-
-def service_handler(daemon: AdbDaemon, service: str) -> Callable[[Stream], None] | None:
+def service_handler(daemon: Daemon, service: str) -> Callable[[ServiceStream], None] | None:
     """What serves the OPEN of ``service``, or None to refuse it."""
     name, _, arg = service.partition(":")
     kind, *options = name.split(",")
@@ -35,10 +24,10 @@ def service_handler(daemon: AdbDaemon, service: str) -> Callable[[Stream], None]
     return None
 
 
-def _serve_reboot(daemon: AdbDaemon, stream: Stream, arg: str) -> None:
+def _serve_reboot(daemon: Daemon, stream: ServiceStream, arg: str) -> None:
     # Only the connections live now go down: on_reboot may already have
     # restarted the daemon, and its new connections must survive.
-    run = stream.conn.run
+    run = stream.run
     with run.lock:
         connections = list(run.connections)
     daemon.on_reboot(arg)
@@ -46,7 +35,7 @@ def _serve_reboot(daemon: AdbDaemon, stream: Stream, arg: str) -> None:
         conn.close()
 
 
-def _serve_shell(daemon: AdbDaemon, stream: Stream, command: str, *, v2: bool) -> None:
+def _serve_shell(daemon: Daemon, stream: ServiceStream, command: str, *, v2: bool) -> None:
     if not command.strip():
         _send_shell_output(stream, INTERACTIVE_REFUSAL, 1, v2=v2, to_stderr=True)
         return
@@ -55,14 +44,14 @@ def _serve_shell(daemon: AdbDaemon, stream: Stream, command: str, *, v2: bool) -
 
 
 def _send_shell_output(
-    stream: Stream, output: bytes, exit_code: int, *, v2: bool, to_stderr: bool = False
+    stream: ServiceStream, output: bytes, exit_code: int, *, v2: bool, to_stderr: bool = False
 ) -> None:
     if not v2:
         stream.write(output)
         return
     packet_id = proto.SHELL_STDERR if to_stderr else proto.SHELL_STDOUT
     # One shell packet per WRTE: the 5-byte packet header counts against maxdata.
-    step = stream.conn.max_payload - proto.SHELL_HEADER_SIZE
+    step = stream.max_payload - proto.SHELL_HEADER_SIZE
     for start in range(0, len(output), step):
         stream.write(proto.encode_shell_packet(packet_id, output[start : start + step]))
     stream.write(proto.encode_shell_packet(proto.SHELL_EXIT, bytes([exit_code & 0xFF])))

@@ -29,7 +29,8 @@ from collections.abc import Callable, Sequence
 
 from benches.inventory.models import Device, Identity, Manifest, Timings
 from benches.inventory.virtual import Fault
-from benches.sim.adbd.daemon import AdbDaemon, ShellResult
+from benches.sim.adbd.daemon import AdbDaemon
+from benches.sim.adbd.protocols import ShellResult
 from benches.sim.firmware.behaviours import ACTIVATION, BOOT, UNLOCK, Firmware, PhoneFacts
 from benches.sim.firmware.events import FirmwareEvents
 from benches.sim.network.client import PhoneNetwork

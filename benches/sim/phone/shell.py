@@ -14,7 +14,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Callable, Mapping
 
-from benches.sim.adbd.daemon import ShellResult
+from benches.sim.adbd.protocols import ShellResult
 from benches.sim.network.client import NetworkUnreachable, PhoneNetwork
 from benches.sim.phone.state import PhoneState
 
