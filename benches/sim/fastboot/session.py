@@ -4,6 +4,9 @@ Every packet is an 8-byte big-endian length and the payload (fastboot's TCP
 protocol v1). A command is ASCII and at most 4096 bytes; a host that sends more,
 or non-ASCII, or a data packet larger than what is left of its download, broke
 the framing: ``ProtocolError``, and the server drops the connection.
+
+The session acts on a `FlashTarget` (the server is the one); the Protocol lives
+here, so the session never imports the server that imports it.
 """
 
 from __future__ import annotations
@@ -11,10 +14,8 @@ from __future__ import annotations
 import logging
 import socket
 import struct
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from benches.sim.fastboot.server import FastbootServer
+from collections.abc import Mapping
+from typing import Protocol
 
 log = logging.getLogger(__name__)
 
@@ -37,10 +38,45 @@ class HostGone(Exception):
     """The host closed the connection."""
 
 
+class FlashTarget(Protocol):
+    """What a session reads and acts on: the bootloader's variables, partitions and limit,
+    the log of what it was asked, and the phone's side of a flash or a reboot."""
+
+    @property
+    def serial(self) -> str: ...
+
+    @property
+    def variables(self) -> Mapping[str, str]: ...
+
+    @property
+    def partitions(self) -> tuple[str, ...]: ...
+
+    @property
+    def max_download_size(self) -> int: ...
+
+    @property
+    def commands(self) -> list[str]:
+        """Every command received, in order; the session appends to it."""
+        ...
+
+    @property
+    def erased(self) -> list[str]:
+        """The partitions erased, in order; the session appends to it."""
+        ...
+
+    def write(self, partition: str, data: bytes) -> None:
+        """Flash `data` to `partition`; an exception makes the flash FAIL."""
+        ...
+
+    def on_reboot(self, target: str) -> None:
+        """After the answer to a reboot: "", "bootloader" or "recovery"."""
+        ...
+
+
 class FastbootSession:
     """One host's commands, one packet in and one or more packets out at a time."""
 
-    def __init__(self, server: FastbootServer, conn: socket.socket) -> None:
+    def __init__(self, server: FlashTarget, conn: socket.socket) -> None:
         self.server = server
         self.conn = conn
         self.download: bytes | None = None
