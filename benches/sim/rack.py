@@ -10,7 +10,7 @@ from benches.sim.firmware.behaviours import UnknownBehaviour
 from benches.sim.network.endpoints import EndpointServers
 from benches.sim.network.resolver import Resolver
 from benches.sim.phone.handset import VirtualPhone
-from benches.sim.serial.ports import SerialServeError
+from benches.sim.serial.base import SerialServeError
 from benches.sim.wiring import VirtualWiring
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,9 @@ from benches.inventory.models import AsciiCommands, RelayBoard, RelayLink
 from benches.rack.power import RelayBank
 from benches.sim.relays.board import VirtualRelayBoard
 from benches.sim.relays.parsers import AsciiParser, LcusParser
-from benches.sim.serial.ports import PtyPort, SerialServeError, serve_port
+from benches.sim.serial.base import SerialServeError
+from benches.sim.serial.ports import serve_port
+from benches.sim.serial.pty_port import PtyPort
 from tests.support.serial_rig import ByteSink, Events, free_url, port_for, wait_until
 
 HOST = "127.0.71.30"

@@ -19,7 +19,8 @@ from collections.abc import Callable
 
 from benches.inventory.models import RelayBoard
 from benches.sim.relays.parsers import AsciiParser, LcusParser
-from benches.sim.serial.ports import SerialServeError, ServedPort, serve_port
+from benches.sim.serial.base import SerialServeError, ServedPort
+from benches.sim.serial.ports import serve_port
 
 log = logging.getLogger(__name__)
 

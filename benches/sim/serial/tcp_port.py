@@ -17,7 +17,7 @@ import threading
 import serial
 from serial.rfc2217 import PortManager
 
-from benches.sim.serial.ports import POLL_S, DataSink, SerialServeError, ServedPort, deliver
+from benches.sim.serial.base import POLL_S, DataSink, SerialServeError, ServedPort, deliver
 
 log = logging.getLogger(__name__)
 

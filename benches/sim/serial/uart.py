@@ -9,7 +9,8 @@ would on a real one.
 from __future__ import annotations
 
 from benches.inventory.models import SerialConsole
-from benches.sim.serial.ports import ServedPort, serve_port
+from benches.sim.serial.base import ServedPort
+from benches.sim.serial.ports import serve_port
 
 
 class VirtualUart:
