@@ -1,10 +1,11 @@
 """The virtual phone's telephony, as the bench's identity harvest reads it over ADB.
 
 `service call iphonesubinfo CODE i32 N s16 TEXT ...` is answered the way
-Android's `service` tool prints a binder reply (libbinder's HexDump of the
-reply Parcel), for the transaction codes benches/rack/identity/iphonesubinfo.py gives the
-phone's SDK: getDeviceId, getDeviceIdForPhone, getSubscriberId and
-getIccSerialNumber. Like the real service:
+Android's `service` tool prints a binder reply (`parcel.py`), for the
+transaction codes of the phone's SDK in the phone's own table
+(`iphonesubinfo.py`, written from AOSP, not the bench's): getDeviceId,
+getDeviceIdForPhone, getSubscriberId, getIccSerialNumber and, from Android 11,
+getIccSerialNumberWithFeature. Like the real service:
 
 - the calling package must be com.android.shell (the shell's uid), else a
   SecurityException;
@@ -13,9 +14,9 @@ getIccSerialNumber. Like the real service:
   BadParcelableException ("Parcel data not fully consumed").
 
 Other codes get binder's "unknown transaction" error: the virtual phone knows
-only the methods the bench uses. Arguments are read in order as ints and
-strings; a wrong type is a BadParcelableException here, where a real phone
-would misread the bytes.
+only the methods the bench reads. Arguments are read in the order the method
+declares them, as ints and strings; a wrong type is a BadParcelableException
+here, where a real phone would misread the bytes.
 
 `cat /sys/class/net/wlan0/address` prints the Wi-Fi MAC. The identity is a
 callable, read at every call, so a fault can make the phone report another
@@ -28,22 +29,24 @@ import struct
 from collections.abc import Callable, Mapping
 
 from benches.inventory.models import Identity
-from benches.rack.identity.harvest import WIFI_MAC_FILE
-from benches.rack.identity.iphonesubinfo import (
-    CODES_BY_SDK,
-    GET_DEVICE_ID,
+from benches.sim.phone.iphonesubinfo import (
+    INT_PARAMETERS,
+    SDK_BY_RELEASE,
     SERVICE,
     SHELL_PACKAGE,
-    android_sdk,
-    codes_for,
+    Method,
+    methods_for,
 )
+from benches.sim.phone.parcel import dump, exception_reply, string16, string_reply
 from benches.sim.phone.shell import Command
 
+WIFI_MAC_FILE = "/sys/class/net/wlan0/address"  # where Android's wlan0 shows its MAC
 SHELL_UID = 2000
 UNKNOWN_TRANSACTION = 'Result: Parcel(Error: 0xffffffb6 "Not a data message")\n'
 EX_SECURITY = -1
 EX_BAD_PARCELABLE = -2
 ENFORCES_NO_DATA_AVAIL = 33  # Android 13's AIDL stubs reject unread arguments
+DEFAULT_SDK = 29  # the virtual phones run Android 10
 
 Argument = tuple[str, int | str]  # ("i32", 0) or ("s16", "com.android.shell")
 
@@ -56,38 +59,7 @@ class _RemoteException(Exception):
 
 def telephony_commands(identity: Callable[[], Identity], sdk: int) -> dict[str, Command]:
     """Shell commands for PhoneShell(extra=...): `service` and `cat`."""
-    codes = codes_for(sdk)
-    with_feature = sdk >= 30  # Android 11 added callingFeatureId to these methods
-
-    def device_id(request: _Request) -> str | None:
-        _check_package(request.string())
-        if with_feature:
-            request.string()
-        return _imei(identity(), 0)
-
-    def device_id_for_phone(request: _Request) -> str | None:
-        phone_id = request.int32()
-        _check_package(request.string())
-        if with_feature:
-            request.string()
-        return _imei(identity(), phone_id)
-
-    def subscriber_id(request: _Request) -> str | None:
-        _check_package(request.string())
-        return identity().imsi
-
-    def icc_serial_number(request: _Request) -> str | None:
-        _check_package(request.string())
-        iccid = identity().iccid
-        # EF_ICCID holds 20 BCD nibbles: a 19-digit ICCID is padded with the filler F.
-        return iccid + "F" if iccid and len(iccid) == 19 else iccid
-
-    methods: dict[int, Callable[[_Request], str | None]] = {
-        GET_DEVICE_ID: device_id,
-        codes.device_id_for_phone: device_id_for_phone,
-        codes.subscriber_id: subscriber_id,
-        codes.icc_serial_number: icc_serial_number,
-    }
+    methods = methods_for(sdk)
 
     def service(args: list[str]) -> tuple[str, int]:
         if len(args) < 3 or args[0] != "call" or not args[2].isdigit():
@@ -102,7 +74,7 @@ def telephony_commands(identity: Callable[[], Identity], sdk: int) -> dict[str, 
         if method is None:
             return UNKNOWN_TRANSACTION, 0
         try:
-            value = method(request)
+            value = _answer(method, request, identity())
             if sdk >= ENFORCES_NO_DATA_AVAIL and request.unread():
                 raise _RemoteException(
                     EX_BAD_PARCELABLE,
@@ -122,14 +94,31 @@ def telephony_commands(identity: Callable[[], Identity], sdk: int) -> dict[str, 
     return {"service": service, "cat": cat}
 
 
+def _answer(method: Method, request: _Request, identity: Identity) -> str | None:
+    """Read the method's arguments in order, check the caller, and return what it returns."""
+    arguments: dict[str, int | str | None] = {
+        name: request.int32() if name in INT_PARAMETERS else request.string()
+        for name in method.parameters
+    }
+    package = arguments["callingPackage"]
+    if package != SHELL_PACKAGE:
+        raise _RemoteException(EX_SECURITY, f"Package {package} does not belong to {SHELL_UID}")
+    if method.name == "getDeviceId":
+        return _imei(identity, 0)
+    if method.name == "getDeviceIdForPhone":
+        phone_id = arguments["phoneId"]
+        return _imei(identity, phone_id if isinstance(phone_id, int) else 0)
+    if method.name == "getSubscriberId":
+        return identity.imsi
+    # getIccSerialNumber and getIccSerialNumberWithFeature.
+    iccid = identity.iccid
+    # EF_ICCID holds 20 BCD nibbles: a 19-digit ICCID is padded with the filler F.
+    return iccid + "F" if iccid and len(iccid) == 19 else iccid
+
+
 def _imei(identity: Identity, phone_id: int) -> str | None:
     # PhoneSubInfoController reads phone 0 for a phone id that is out of range.
     return identity.imei[phone_id if 0 <= phone_id < len(identity.imei) else 0]
-
-
-def _check_package(package: str | None) -> None:
-    if package != SHELL_PACKAGE:
-        raise _RemoteException(EX_SECURITY, f"Package {package} does not belong to {SHELL_UID}")
 
 
 def _arguments(words: list[str]) -> list[Argument]:
@@ -181,58 +170,13 @@ class _Request:
 
 def _encode(argument: Argument) -> bytes:
     kind, value = argument
-    return struct.pack("<i", value) if kind == "i32" else _string16(str(value))
-
-
-def _string16(value: str | None) -> bytes:
-    if value is None:
-        return struct.pack("<i", -1)
-    units = value.encode("utf-16-le")
-    data = struct.pack("<i", len(units) // 2) + units + b"\0\0"
-    return data + b"\0" * (-len(data) % 4)
-
-
-def string_reply(value: str | None) -> bytes:
-    """The reply Parcel of a method that returns a String: no exception, then the String16."""
-    return struct.pack("<i", 0) + _string16(value)
-
-
-def exception_reply(code: int, message: str) -> bytes:
-    """Parcel.writeException: the code, the message, then an empty stack-trace header."""
-    return struct.pack("<i", code) + _string16(message) + struct.pack("<i", 0)
-
-
-def dump(parcel: bytes) -> str:
-    """`service call`'s output: "Result: " and the Parcel as libbinder's HexDump prints it."""
-    return f"Result: Parcel({hexdump(parcel)})\n"
-
-
-def hexdump(data: bytes) -> str:
-    """16 bytes a line as little-endian words, then the printable bytes; one line up to 16 bytes."""
-    if not data:
-        return "NULL"
-    if len(data) <= 16:
-        words = _words(data)
-        return " ".join(words) + " " * (4 - len(words)) + f" '{_printable(data)}'"
-    lines = []
-    for offset in range(0, len(data), 16):
-        chunk = data[offset : offset + 16]
-        words = _words(chunk) + [" " * 8] * (4 - (len(chunk) + 3) // 4)
-        lines.append(f"  0x{offset:08x}: {' '.join(words)} '{_printable(chunk).ljust(16)}'")
-    return "\n" + "\n".join(lines)
-
-
-def _words(data: bytes) -> list[str]:
-    return [f"{int.from_bytes(data[i : i + 4], 'little'):08x}" for i in range(0, len(data), 4)]
-
-
-def _printable(data: bytes) -> str:
-    return "".join(chr(byte) if 32 <= byte < 127 else "." for byte in data)
+    return struct.pack("<i", value) if kind == "i32" else string16(str(value))
 
 
 def props_sdk(props: Mapping[str, str]) -> int:
     """The SDK a virtual phone's props claim (`ro.build.version.sdk`, else its release)."""
-    sdk = android_sdk(
-        props.get("ro.build.version.sdk", ""), props.get("ro.build.version.release", "")
-    )
-    return sdk if sdk is not None else min(CODES_BY_SDK)
+    sdk = props.get("ro.build.version.sdk", "").strip()
+    if sdk.isdigit() and sdk.isascii():
+        return int(sdk)
+    release = props.get("ro.build.version.release", "").strip()
+    return SDK_BY_RELEASE.get(release) or SDK_BY_RELEASE.get(release.split(".")[0]) or DEFAULT_SDK
