@@ -31,6 +31,7 @@ from benches.sim.adbd.daemon import AdbDaemon
 from benches.sim.adbd.protocols import ShellResult
 from benches.sim.adbd.services import INTERACTIVE_REFUSAL
 from benches.sim.adbd.wire import AdbMessage, AdbProtocolError
+from tests.support.adb_wire import decode
 
 HOST = "127.0.1.1"
 MODEL = "Nokia 7 plus"
@@ -288,7 +289,7 @@ class RawClient:
     def recv(self) -> AdbMessage:
         header = proto.parse_header(self.recv_exact(proto.HEADER_SIZE))
         data = self.recv_exact(header.data_length)
-        return proto.decode(proto.encode(AdbMessage(*header[:3], data)), verify_checksum=True)
+        return decode(proto.encode(AdbMessage(*header[:3], data)), verify_checksum=True)
 
     def connect(self) -> AdbMessage:
         self.send(proto.A_CNXN, proto.A_VERSION, self.maxdata, b"host::features=shell_v2")
@@ -487,24 +488,24 @@ def test_encode_decode_round_trip(command: int) -> None:
     wire = proto.encode(message)
     assert len(wire) == proto.HEADER_SIZE + 9
     assert wire[:4] == proto.COMMAND_NAMES[command].encode()  # commands are ASCII on the wire
-    assert proto.decode(wire, verify_checksum=True) == message
+    assert decode(wire, verify_checksum=True) == message
 
 
 def test_decode_rejects_malformed_headers() -> None:
     good = proto.encode(AdbMessage(proto.A_WRTE, 1, 2, b"abc"))
     with pytest.raises(AdbProtocolError, match="magic"):
-        proto.decode(good[:20] + b"\0\0\0\0" + good[24:])
+        decode(good[:20] + b"\0\0\0\0" + good[24:])
     with pytest.raises(AdbProtocolError, match="exceeds"):
-        proto.decode(good, max_payload=2)
+        decode(good, max_payload=2)
     with pytest.raises(AdbProtocolError, match="header says"):
-        proto.decode(good[:-1])
+        decode(good[:-1])
     with pytest.raises(AdbProtocolError, match="expected 24"):
-        proto.decode(good[:10])
+        decode(good[:10])
     with pytest.raises(AdbProtocolError, match="checksum"):
-        proto.decode(good[:-1] + b"x", verify_checksum=True)
+        decode(good[:-1] + b"x", verify_checksum=True)
     unknown = struct.pack("<6I", 0x41414141, 0, 0, 0, 0, 0x41414141 ^ 0xFFFFFFFF)
     with pytest.raises(AdbProtocolError, match="unknown command"):
-        proto.decode(unknown)
+        decode(unknown)
 
 
 def test_banner_encoding() -> None:
@@ -517,7 +518,7 @@ def test_banner_encoding() -> None:
 @given(st.binary(max_size=64))
 def test_fuzz_decoder_returns_message_or_protocol_error(data: bytes) -> None:
     try:
-        message = proto.decode(data)
+        message = decode(data)
     except AdbProtocolError:
         return
     assert proto.encode(message)[:16] == data[:16]
@@ -535,10 +536,10 @@ def test_fuzz_corrupted_messages(
     command: int, arg0: int, arg1: int, data: bytes, where: int, junk: bytes
 ) -> None:
     wire = bytearray(proto.encode(AdbMessage(command, arg0, arg1, data)))
-    assert proto.decode(bytes(wire), verify_checksum=True) == AdbMessage(command, arg0, arg1, data)
+    assert decode(bytes(wire), verify_checksum=True) == AdbMessage(command, arg0, arg1, data)
     wire[where % len(wire) : where % len(wire) + len(junk)] = junk
     with contextlib.suppress(AdbProtocolError):
-        proto.decode(bytes(wire), max_payload=1024)
+        decode(bytes(wire), max_payload=1024)
 
 
 # -- finding adb ---------------------------------------------------------------------

@@ -45,7 +45,6 @@ COMMAND_NAMES = {
 A_VERSION_MIN = 0x01000000
 # 0x01000001 = "skip checksum" version; what every adb since Android 9 speaks.
 A_VERSION = 0x01000001
-MAX_PAYLOAD_V1 = 4 * 1024
 # The largest payload any current adb sends or accepts (adb.h MAX_PAYLOAD).
 MAX_PAYLOAD = 1024 * 1024
 
@@ -53,12 +52,9 @@ HEADER_SIZE = 24
 _HEADER = struct.Struct("<6I")
 
 # shell v2 packet ids (shell_protocol.h)
-SHELL_STDIN = 0
 SHELL_STDOUT = 1
 SHELL_STDERR = 2
 SHELL_EXIT = 3
-SHELL_CLOSE_STDIN = 4
-SHELL_WINDOW_SIZE_CHANGE = 5
 SHELL_HEADER_SIZE = 5
 _SHELL_HEADER = struct.Struct("<BI")
 
@@ -124,19 +120,6 @@ def parse_header(header: bytes, max_payload: int = MAX_PAYLOAD) -> Header:
             f"{COMMAND_NAMES[command]} payload of {length} bytes exceeds maximum {max_payload}"
         )
     return Header(command, arg0, arg1, length, check)
-
-
-def decode(
-    data: bytes, max_payload: int = MAX_PAYLOAD, *, verify_checksum: bool = False
-) -> AdbMessage:
-    """Decode exactly one whole message (header + payload) from ``data``."""
-    header = parse_header(bytes(data[:HEADER_SIZE]), max_payload)
-    payload = bytes(data[HEADER_SIZE:])
-    if len(payload) != header.data_length:
-        raise AdbProtocolError(f"payload is {len(payload)} bytes, header says {header.data_length}")
-    if verify_checksum and checksum(payload) != header.data_check:
-        raise AdbProtocolError("payload checksum mismatch")
-    return AdbMessage(header.command, header.arg0, header.arg1, payload)
 
 
 def encode_banner(state: str, props: Mapping[str, str], features: Iterable[str]) -> bytes:

@@ -6,7 +6,7 @@ An image holds what ``fastboot update`` needs from a real one:
   against the bootloader's ``product`` before it flashes anything;
 * ``boot.img``: a placeholder (``fastboot update`` refuses a zip without one);
 * ``system.img``: the build's ``build.prop`` as text. A virtual phone learns the
-  build it runs from these bytes (``read_fingerprint``) when they are flashed.
+  build it runs from these bytes (``read_build_props``) when they are flashed.
 
 The zips are byte-for-byte reproducible (stored, fixed timestamps and modes), so
 the SHA-256 in a manifest stays valid wherever they are rebuilt. Regenerate the
@@ -77,11 +77,6 @@ def read_build_props(system_image: bytes) -> dict[str, str]:
         if sep and not key.startswith("#"):
             props[key.strip()] = value.strip()
     return props
-
-
-def read_fingerprint(system_image: bytes) -> str | None:
-    """`ro.build.fingerprint` from a flashed system image, or None when it has none."""
-    return read_build_props(system_image).get("ro.build.fingerprint") or None
 
 
 def regenerate(firmware_dir: Path) -> list[tuple[Path, str]]:

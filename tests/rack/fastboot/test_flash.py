@@ -28,8 +28,9 @@ from benches.rack.fastboot.flash import (
     verify_image,
 )
 from benches.sim.fastboot.server import FastbootServer, bootloader_variables
-from benches.sim.firmware.images import BOARD, build_image, read_fingerprint, regenerate
+from benches.sim.firmware.images import BOARD, build_image, regenerate
 from tests.support.paths import REPO
+from tests.support.system_images import read_fingerprint
 
 HOST = "127.0.72.10"
 PORT = 5554
