@@ -34,7 +34,7 @@ def manifest_of(config: pytest.Config) -> Manifest:
         manifest = _load(load_manifest, config.getoption("firmware"))
         if rack_of(config).virtual:
             # The simulator only where the rack is virtual: a real bench never loads it.
-            from benches.sim.firmware import Firmware, UnknownBehaviour
+            from benches.sim.firmware.behaviours import Firmware, UnknownBehaviour
 
             try:
                 Firmware(manifest.virtual_behaviours)

@@ -6,10 +6,11 @@ import logging
 from pathlib import Path
 
 from benches.inventory.models import Manifest, Rack
-from benches.sim.firmware import UnknownBehaviour
-from benches.sim.phone import VirtualPhone
-from benches.sim.serial_ports import SerialServeError
-from benches.sim.services import EndpointServers, Resolver
+from benches.sim.firmware.behaviours import UnknownBehaviour
+from benches.sim.network.endpoints import EndpointServers
+from benches.sim.network.resolver import Resolver
+from benches.sim.phone.handset import VirtualPhone
+from benches.sim.serial.base import SerialServeError
 from benches.sim.wiring import VirtualWiring
 
 log = logging.getLogger(__name__)

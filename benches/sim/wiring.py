@@ -15,10 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from benches.inventory.models import Rack
-from benches.sim.bootloader import VirtualBootloader
-from benches.sim.phone import VirtualPhone
-from benches.sim.relay_board import VirtualRelayBoard
-from benches.sim.uart import VirtualUart
+from benches.sim.fastboot.bootloader import VirtualBootloader
+from benches.sim.phone.handset import VirtualPhone
+from benches.sim.relays.board import VirtualRelayBoard
+from benches.sim.serial.uart import VirtualUart
 
 log = logging.getLogger(__name__)
 

@@ -30,8 +30,8 @@ from benches.policy.judge import CycleResult, judge_cycle
 from benches.rack.adb.phone import Phone
 from benches.rack.power import PowerSwitch, RelayBank
 from benches.rack.session import BenchSession
-from benches.sim.phone import VirtualPhone
-from benches.sim.relay_board import VirtualRelayBoard
+from benches.sim.phone.handset import VirtualPhone
+from benches.sim.relays.board import VirtualRelayBoard
 from tests.support.rackfiles import LEAKY, virtual_bench
 
 CN = "zfhmd.vnet.cn"

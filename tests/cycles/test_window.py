@@ -26,7 +26,7 @@ from benches.rack.adb.server import AdbServer
 from benches.rack.health import BenchFault
 from benches.redaction.masks import SHOW_IDENTIFIERS_ENV
 from benches.redaction.rack_masker import forget_rack, use_rack
-from benches.sim.uart import VirtualUart
+from benches.sim.serial.uart import VirtualUart
 from tests.support.rackfiles import SHIPPED_RACK
 
 NOBODY_ADB_PORT = 5194  # in this suite's range; no adb server listens there

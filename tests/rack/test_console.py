@@ -17,7 +17,7 @@ from benches.inventory.models import SerialConsole
 from benches.rack.console import ConsoleError, ConsoleRecorder, LineSplitter
 from benches.redaction.masks import SHOW_IDENTIFIERS_ENV
 from benches.redaction.rack_masker import forget_rack, use_rack
-from benches.sim.uart import VirtualUart
+from benches.sim.serial.uart import VirtualUart
 from tests.support.rackfiles import SHIPPED_RACK
 from tests.support.serial_rig import free_url, port_for, wait_until
 

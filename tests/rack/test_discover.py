@@ -13,10 +13,10 @@ from benches.inventory import load_rack
 from benches.rack.discovery import DiscoveredPhone, discover_phone, render_rack, split_usable
 from benches.rack.identity.model import HarvestedIdentity
 from benches.rack.session import BenchSession
-from benches.sim.netclient import PhoneNetwork
-from benches.sim.shell import PhoneShell
-from benches.sim.state import PhoneState
-from benches.sim.telephony import telephony_commands
+from benches.sim.network.client import PhoneNetwork
+from benches.sim.phone.shell import PhoneShell
+from benches.sim.phone.state import PhoneState
+from benches.sim.phone.telephony import telephony_commands
 from tests.support.rackfiles import FIXED, SHIPPED_RACK, virtual_bench
 
 ADB_PORT = 5192

@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from benches.inventory.models import Device, Identity, Network, Timings
 from benches.inventory.virtual import Fault
-from benches.sim.services import Resolver
+from benches.sim.network.resolver import Resolver
 
 RESOLVER = "127.61.153.53"
 CN_HOST, CN_ADDRESS = "zfhmd.vnet.cn", "127.61.186.10"

@@ -23,7 +23,7 @@ from benches.rack.fastboot.client import (
     find_fastboot_binary,
     last_meaningful_line,
 )
-from benches.sim.fastboot_server import FastbootServer
+from benches.sim.fastboot.server import FastbootServer
 
 HOST = "127.0.72.1"
 PORT = 5554

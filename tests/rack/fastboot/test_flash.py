@@ -21,9 +21,10 @@ from benches.inventory.models import Image, Manifest, Policy
 from benches.rack.fastboot.client import Fastboot, FlashError, find_fastboot_binary
 from benches.rack.fastboot.fingerprint import FingerprintMismatch, check_fingerprint
 from benches.rack.fastboot.image import ImageRejected, flash_image, image_path, verify_image
-from benches.sim.fastboot_server import FastbootServer, bootloader_variables
-from benches.sim.images import BOARD, build_image, read_fingerprint, regenerate
+from benches.sim.fastboot.server import FastbootServer, bootloader_variables
+from benches.sim.firmware.images import BOARD, build_image, regenerate
 from tests.support.paths import REPO
+from tests.support.system_images import read_fingerprint
 
 HOST = "127.0.72.10"
 PORT = 5554

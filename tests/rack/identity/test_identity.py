@@ -16,10 +16,10 @@ from benches.rack.identity.harvest import HarvestError, harvest_identity
 from benches.rack.identity.iphonesubinfo import CODES_BY_SDK
 from benches.rack.identity.model import HarvestedIdentity
 from benches.rack.session import BenchSession
-from benches.sim.netclient import PhoneNetwork
-from benches.sim.shell import Command, PhoneShell
-from benches.sim.state import PhoneState
-from benches.sim.telephony import telephony_commands
+from benches.sim.network.client import PhoneNetwork
+from benches.sim.phone.shell import Command, PhoneShell
+from benches.sim.phone.state import PhoneState
+from benches.sim.phone.telephony import telephony_commands
 from tests.support.rackfiles import FIXED, virtual_bench
 
 DUAL_SIM = Identity(

@@ -13,7 +13,7 @@ from benches.rack.identity.parcel import (
     parse_dump,
     parse_string_reply,
 )
-from benches.sim.telephony import dump, exception_reply, hexdump, string_reply
+from benches.sim.phone.parcel import dump, exception_reply, hexdump, string_reply
 
 # IMEI 352098100123452 as Android's `service call` prints it, written out by hand:
 # status 0, length 15, then "3","5" → bytes 33 00 35 00 → the little-endian word 00350033.

@@ -25,7 +25,7 @@ from benches.rack.power.ascii_board import AsciiDriver
 from benches.rack.power.boards import RELAY_BOARDS
 from benches.rack.power.lcus import LcusDriver
 from benches.redaction.masks import device_label
-from benches.sim.relay_board import VirtualRelayBoard
+from benches.sim.relays.board import VirtualRelayBoard
 from tests.support.serial_rig import Events, free_url, port_for
 
 HOST = "127.0.71.10"

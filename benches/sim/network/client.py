@@ -1,0 +1,134 @@
+"""How a virtual phone uses the network: every socket starts from the phone's own address."""
+
+from __future__ import annotations
+
+import errno
+import random
+import socket
+import ssl
+import struct
+import time
+from dataclasses import dataclass
+
+from benches.sim.network import dns
+from benches.sim.network.endpoints import HTTP_PORT, HTTPS_PORT
+from benches.sim.network.resolver import DNS_PORT
+
+
+class NetworkUnreachable(OSError):
+    pass
+
+
+@dataclass(frozen=True)
+class PingResult:
+    address: str | None  # None: the name did not resolve
+    replies: int
+
+
+class PhoneNetwork:
+    def __init__(self, source: str, resolver: str, timeout: float = 2.0) -> None:
+        self.source = source
+        self.resolver = resolver
+        self.timeout = timeout
+        self.enabled = True  # `svc wifi disable` and `svc data disable` both off
+
+    def _check_up(self) -> None:
+        if not self.enabled:
+            raise NetworkUnreachable(errno.ENETUNREACH, "network is down on the phone")
+
+    def resolve(self, name: str) -> str | None:
+        self._check_up()
+        txid = random.randrange(1, 0xFFFF)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.bind((self.source, 0))
+            sock.settimeout(self.timeout)
+            sock.sendto(dns.build_query(txid, name), (self.resolver, DNS_PORT))
+            try:
+                response, _ = sock.recvfrom(4096)
+            except TimeoutError:
+                return None
+        return dns.first_address(response, txid)
+
+    def http(self, host: str, method: str, path: str, body: bytes = b"", tls: bool = False) -> int:
+        """One HTTP/1.1 request to `host`, resolved through the phone's resolver; the status."""
+        address = self.resolve(host)
+        if address is None:
+            raise OSError(f"cannot resolve {host}")
+        port = HTTPS_PORT if tls else HTTP_PORT
+        raw = socket.create_connection(
+            (address, port), timeout=self.timeout, source_address=(self.source, 0)
+        )
+        with raw:
+            sock: socket.socket = raw
+            if tls:
+                # The phone's own trust store is not simulated; what matters on
+                # the wire is a real ClientHello with the SNI.
+                context = ssl.create_default_context()
+                context.check_hostname = False
+                context.verify_mode = ssl.CERT_NONE
+                sock = context.wrap_socket(raw, server_hostname=host)
+            head = (
+                f"{method} {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: Dalvik/2.1.0\r\n"
+                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+                "Connection: close\r\n\r\n"
+            )
+            sock.sendall(head.encode() + body)
+            response = b""
+            while chunk := sock.recv(65536):
+                response += chunk
+        status_line = response.split(b"\r\n", 1)[0].split()
+        return int(status_line[1]) if len(status_line) > 1 else 0
+
+    def ping(self, name: str, count: int = 1) -> PingResult:
+        """Resolve `name`, then send ICMP echo requests from the phone's address."""
+        address = self.resolve(name)
+        if address is None:
+            return PingResult(None, 0)
+        identifier = random.randrange(1, 0xFFFF)
+        replies = 0
+        # A raw socket, as Android's ping uses when it may; the virtual rack runs as root.
+        with socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP) as sock:
+            sock.bind((self.source, 0))
+            sock.settimeout(self.timeout)
+            for sequence in range(1, count + 1):
+                sock.sendto(_echo_request(identifier, sequence), (address, 0))
+                if _await_echo_reply(sock, identifier, sequence, self.timeout):
+                    replies += 1
+        return PingResult(address, replies)
+
+
+def _checksum(data: bytes) -> int:
+    if len(data) % 2:
+        data += b"\x00"
+    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    total = (total >> 16) + (total & 0xFFFF)
+    total += total >> 16
+    return ~total & 0xFFFF
+
+
+def _echo_request(identifier: int, sequence: int) -> bytes:
+    payload = b"bench-ping"
+    header = struct.pack("!BBHHH", 8, 0, 0, identifier, sequence)
+    checksum = _checksum(header + payload)
+    return struct.pack("!BBHHH", 8, 0, checksum, identifier, sequence) + payload
+
+
+def _await_echo_reply(sock: socket.socket, identifier: int, sequence: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            packet = sock.recv(2048)
+        except TimeoutError:
+            return False
+        icmp = packet[(packet[0] & 0x0F) * 4 :]  # skip the IP header a raw socket hands us
+        if (
+            len(icmp) >= 8
+            and icmp[0] == 0
+            and struct.unpack("!HH", icmp[4:8])
+            == (
+                identifier,
+                sequence,
+            )
+        ):
+            return True
+    return False

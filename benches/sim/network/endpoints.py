@@ -1,0 +1,85 @@
+"""The virtual rack's HTTP and TLS endpoints on loopback, one address per simulated host.
+
+Every server binds a 127.0.0.0/8 address from devices.yaml (the loader refuses
+any other), so simulated traffic never leaves this machine. Ports are the real
+ones (80, 443) so captures look like a real phone's and any tool decodes them;
+binding them needs root or CAP_NET_BIND_SERVICE, as capture needs root.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+import threading
+from collections.abc import Iterable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from benches.inventory.virtual import Endpoint
+from benches.sim.network.certs import write_self_signed
+
+log = logging.getLogger(__name__)
+
+HTTP_PORT = 80
+HTTPS_PORT = 443
+
+
+class _EndpointHandler(BaseHTTPRequestHandler):
+    server_version = "sim-endpoint/1"
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        if self.path.startswith("/generate_204"):
+            self._reply(204, b"")
+        else:
+            self._reply(200, b'{"status":"ok"}')
+
+    def do_POST(self) -> None:  # noqa: N802
+        length = int(self.headers.get("Content-Length") or 0)
+        self.rfile.read(length)
+        self._reply(200, b'{"status":"ok"}')
+
+    def _reply(self, status: int, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        log.debug("%s %s", self.address_string(), format % args)
+
+
+class _LoopbackHTTPServer(ThreadingHTTPServer):
+    allow_reuse_address = True
+    daemon_threads = True
+
+
+class EndpointServers:
+    """HTTP on :80 and HTTPS on :443 for every endpoint, each on its own address."""
+
+    def __init__(self, endpoints: Iterable[Endpoint], cert_dir: Path) -> None:
+        self._servers: list[ThreadingHTTPServer] = []
+        self._threads: list[threading.Thread] = []
+        for endpoint in endpoints:
+            self._servers.append(
+                _LoopbackHTTPServer((endpoint.address, HTTP_PORT), _EndpointHandler)
+            )
+            tls = _LoopbackHTTPServer((endpoint.address, HTTPS_PORT), _EndpointHandler)
+            cert, key = write_self_signed(endpoint.host, cert_dir)
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(cert, key)
+            tls.socket = context.wrap_socket(tls.socket, server_side=True)
+            self._servers.append(tls)
+
+    def start(self) -> None:
+        for server in self._servers:
+            thread = threading.Thread(target=server.serve_forever, name="sim-endpoint", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self) -> None:
+        for server in self._servers:
+            server.shutdown()
+            server.server_close()
+        for thread in self._threads:
+            thread.join(timeout=5)
