@@ -26,8 +26,8 @@ def bench(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BenchSession]:
         "{serial: SIM7P0003, kind: never_return, boot: 2}",
     )
     session = BenchSession(load_rack(devices), load_manifest(FIXED), workdir)
-    session.open()
     try:
+        session.open()
         yield session
     finally:
         session.close()

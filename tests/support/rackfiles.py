@@ -40,8 +40,8 @@ def virtual_bench(
     """An open bench session on a relocated virtual rack flashed with `firmware`."""
     rack = load_rack(relocated_rack(workdir, shift, adb_port))
     session = BenchSession(rack, load_manifest(firmware), workdir)
-    session.open()
     try:
+        session.open()  # inside: a rack that half started (e.g. without root) is stopped too
         yield session
     finally:
         session.close()
