@@ -34,6 +34,8 @@ from benches.sim.phone import VirtualPhone
 from benches.sim.relay_board import VirtualRelayBoard
 from tests.support.rackfiles import LEAKY, virtual_bench
 
+pytestmark = pytest.mark.live
+
 CN = "zfhmd.vnet.cn"
 
 

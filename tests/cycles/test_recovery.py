@@ -12,6 +12,8 @@ from benches.inventory import load_manifest, load_rack
 from benches.rack.session import BenchSession
 from tests.support.rackfiles import FIXED, relocated_rack, with_faults, with_timings
 
+pytestmark = pytest.mark.live
+
 
 @pytest.fixture(scope="module")
 def bench(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BenchSession]:

@@ -9,6 +9,8 @@ import pytest
 from benches.rack.session import BenchSession
 from tests.support.rackfiles import LEAKY, virtual_bench
 
+pytestmark = pytest.mark.live
+
 
 @pytest.fixture(scope="module")
 def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BenchSession]:
