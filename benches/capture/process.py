@@ -1,9 +1,15 @@
-"""The bench's side of one capture: start the sniffer process, stop it, judge its health."""
+"""The bench's side of one capture: start the sniffer process, stop it, judge its health.
+
+A capture is one of the recorders around a cycle's window
+(`benches.rack.protocols.RecorderProtocol`): `start()` raises CaptureStartError
+when it cannot capture; `stop()` never raises, and leaves what it learnt in
+`health` (a capture that died, or whose statistics are lost, says so there,
+which makes the cycle inconclusive); `excerpts()` is the pcap.
+"""
 
 from __future__ import annotations
 
 import json
-import os
 import select
 import signal
 import subprocess
@@ -14,6 +20,7 @@ from pathlib import Path
 
 from benches.capture import sniffer
 from benches.capture.health import CaptureHealth
+from benches.rack.protocols import RecorderProtocol
 
 
 class CaptureStartError(RuntimeError):
@@ -24,7 +31,7 @@ class CapturePermissionError(CaptureStartError):
     pass
 
 
-class Capture:
+class Capture(RecorderProtocol):
     """One sniffer process writing one pcap for one phone's addresses."""
 
     def __init__(self, interface: str, addresses: Sequence[str], pcap: Path) -> None:
@@ -35,6 +42,7 @@ class Capture:
         self.interface = interface
         self.addresses = tuple(addresses)
         self.pcap = pcap
+        self.health: CaptureHealth | None = None  # set by stop()
         self._process: subprocess.Popen[str] | None = None
 
     @property
@@ -67,10 +75,18 @@ class Capture:
             raise CapturePermissionError(reason)
         raise CaptureStartError(f"capture on {self.interface} did not start: {reason}")
 
-    def stop(self, grace: float = 0.2, timeout: float = 10.0) -> CaptureHealth:
-        """End the capture and say whether it saw everything it could."""
+    def stop(self, grace: float = 0.2, timeout: float = 10.0) -> None:
+        """End the capture; `health` says whether it saw everything it could."""
+        self.health = self._stop(grace, timeout)
+
+    def excerpts(self) -> list[Path]:
+        """The pcap, once the capture started."""
+        return [self.pcap] if self._process is not None else []
+
+    def _stop(self, grace: float, timeout: float) -> CaptureHealth:
         process = self._process
-        assert process is not None, "stop() before start()"
+        if process is None:
+            return CaptureHealth(0, 0, died=True, error="never started")
         time.sleep(grace)  # let the last packets of the window reach the socket
         if process.poll() is not None:
             return self._died(process)
@@ -83,8 +99,13 @@ class Capture:
             return CaptureHealth(self._records_on_disk(), 0, died=True, error="did not stop")
         if process.returncode != 0:
             return self._died(process, stderr)
-        stats = json.loads(stdout.strip().splitlines()[-1])
-        return CaptureHealth(stats["packets"], stats["kernel_drops"], died=False)
+        try:
+            stats = json.loads(stdout.strip().splitlines()[-1])
+            return CaptureHealth(stats["packets"], stats["kernel_drops"], died=False)
+        except (IndexError, KeyError, TypeError, ValueError):
+            # Its counts are what make a pass a claim: without them the window is unproven.
+            detail = f"its statistics are unreadable: {stdout.strip()[-80:]!r}"
+            return CaptureHealth(self._records_on_disk(), 0, died=True, error=detail)
 
     def _died(self, process: subprocess.Popen[str], stderr: str | None = None) -> CaptureHealth:
         if stderr is None:
@@ -108,8 +129,3 @@ class Capture:
             offset += 16 + captured
             count += 1
         return count
-
-    def kill(self) -> None:
-        """Used by tests and by the bench on teardown."""
-        if self._process and self._process.poll() is None:
-            os.kill(self._process.pid, signal.SIGKILL)

@@ -46,7 +46,7 @@ PERMISSION_HELP = (
 )
 
 
-class PcapFile:
+class PcapWriter:
     """A pcap written record by record, readable even if the process is killed."""
 
     def __init__(self, path: Path) -> None:
@@ -86,7 +86,7 @@ def kernel_statistics(sock: socket.socket) -> tuple[int, int]:
 
 
 class Sniffer:
-    def __init__(self, sock: socket.socket, pcap: PcapFile) -> None:
+    def __init__(self, sock: socket.socket, pcap: PcapWriter) -> None:
         self.sock = sock
         self.pcap = pcap
         self.packets = 0
@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cannot capture on interface {args.iface!r}: {error.strerror}", file=sys.stderr)
         return EXIT_BAD_INTERFACE
 
-    sniffer = Sniffer(sock, PcapFile(args.out))
+    sniffer = Sniffer(sock, PcapWriter(args.out))
 
     def request_stop(_signum: int, _frame: object) -> None:
         sniffer.stopping = True

@@ -23,13 +23,14 @@ from benches.analysis.gcpause import paused_gc
 from benches.analysis.jsonrows import RawJson, RowEncoder
 from benches.analysis.parallel import default_jobs
 from benches.analysis.pcap.files import CaptureError
-from benches.cli.main import CommandError, exit_now
+from benches.cli.exits import CommandError, exit_now
 from benches.inventory import InventoryError, load_manifest, load_rack
-from benches.policy.findings import FAIL, PASS, Verdict, evaluate
+from benches.policy.evaluation import evaluate
+from benches.policy.verdict import Outcome, Verdict
 from benches.redaction.masks import RAW_WARNING, show_raw
 from benches.redaction.rack_masker import forget_rack, use_rack
 
-EXIT_CODES = {PASS: 0, FAIL: 1}
+EXIT_CODES = {Outcome.PASS: 0, Outcome.FAIL: 1}
 EXIT_INCONCLUSIVE = 2
 WRITE_ITEMS = 1000  # list items encoded and written at a time by --json
 
@@ -130,7 +131,7 @@ def _run(args: argparse.Namespace) -> int:
     else:
         sys.stdout.reconfigure(errors="replace")  # type: ignore[union-attr]
         print(render_text(document))
-    code = EXIT_CODES.get(verdict.verdict, EXIT_INCONCLUSIVE)
+    code = EXIT_CODES.get(verdict.outcome, EXIT_INCONCLUSIVE)
     if args.exit_when_done:  # nothing runs after this command: leave the analysis unfreed
         exit_now(code)
     return code
@@ -152,7 +153,7 @@ def result_document(
         encoder = RowEncoder(_encoder(), scrub)
         flows, queries = map(encoder.flow, analysis.flows), map(encoder.query, analysis.dns_queries)
     return {
-        "verdict": verdict.verdict,
+        "verdict": verdict.outcome.value,
         "findings": [f.to_dict() for f in verdict.findings],
         "flows": flows,
         "reasons": list(verdict.reasons),

@@ -23,7 +23,7 @@ from typing import Any
 
 import adbutils
 
-from benches.cli.main import CommandError
+from benches.cli.exits import CommandError
 from benches.inventory import InventoryError, load_rack
 from benches.inventory.validators import InvalidValue, host_port
 from benches.rack.adb.phone import PhoneError

@@ -5,15 +5,14 @@ adds its parser and sets ``func``; add it to :data:`COMMANDS` to add a command.
 Only the module of the command being run is imported (``bench analyze`` need
 not load adb or HTTP clients); ``bench --help`` imports them all.
 
-A command returns its exit code, and raises :class:`CommandError` for input it
-cannot use: ``main`` prints that as one line on stderr and exits 2, never with
-a traceback.
+A command returns its exit code, and raises :class:`~benches.cli.exits.CommandError`
+for input it cannot use: ``main`` prints that as one line on stderr and exits 2,
+never with a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import importlib
 import logging
 import os
@@ -21,18 +20,15 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
+from benches.cli.exits import EXIT_USAGE, CommandError
+
 # Each command's name and the module that provides its register(subparsers).
 COMMANDS = {
     "analyze": "benches.cli.analyze",
     "signoff": "benches.cli.signoff",
     "discover": "benches.cli.discover",
+    "report": "benches.cli.report",
 }
-
-EXIT_USAGE = 2
-
-
-class CommandError(Exception):
-    """Input a command cannot use; str() is one line for the user."""
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -51,24 +47,10 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 def entry() -> NoReturn:
     """``bench`` and ``python -m benches``: :func:`main`, then exit with its code.
 
-    A command may end the process itself, with :func:`exit_now`, once its output is
-    written: ``args.exit_when_done`` tells it that nothing runs after it.
+    A command may end the process itself, with :func:`~benches.cli.exits.exit_now`, once
+    its output is written: ``args.exit_when_done`` tells it that nothing runs after it.
     """
     raise SystemExit(main(sys.argv[1:], exit_when_done=True))
-
-
-def exit_now(code: int) -> NoReturn:
-    """End the process at once, once everything written is out (the output, the logs).
-
-    What ``bench analyze`` leaves behind is only memory: the interpreter's
-    teardown would free it object by object (the analysis, the geo database),
-    a few tenths of a second for nothing.
-    """
-    logging.shutdown()
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing more to say
-            stream.flush()
-    os._exit(code)
 
 
 def main(argv: Sequence[str] | None = None, *, exit_when_done: bool = False) -> int:

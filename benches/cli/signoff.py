@@ -8,7 +8,6 @@ that build), so builds never share state. Exit code 0 when every build is GO,
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -17,15 +16,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benches.cli.main import CommandError
+from benches.cli.exits import CommandError
 from benches.inventory import InventoryError, load_manifest, load_rack
 from benches.inventory.models import Manifest, Rack
-from benches.policy.decision import decide
+from benches.policy.decision import GO, NO_GO, decide
+from benches.policy.verdict import Outcome
 from benches.redaction.masks import RAW_WARNING, SHOW_IDENTIFIERS_ENV, show_raw
 from benches.redaction.rack_masker import use_rack
 from benches.report.allure.render import AllureFailed, AllureUnavailable, describe, generate_report
 from benches.report.summary.writer import summary_dir, write_summary
-from benches.report.verdict_log import expected_count_path, read_expected_count, verdict_log_path
+from benches.report.verdict_log import (
+    expected_count_path,
+    read_expected_count,
+    read_verdict_log,
+    verdict_log_path,
+)
 
 REPO_TESTCASES = Path("testcases")
 
@@ -156,15 +161,14 @@ def _summary(reports: Path, rack: Rack, manifest: Manifest, exit_code: int) -> P
 
 
 def _read_verdicts(log: Path) -> Counter[str]:
-    if not log.exists():
-        return Counter()
-    return Counter(json.loads(line)["verdict"] for line in log.read_text().splitlines() if line)
+    """How many cycles had each verdict; a torn last line (a killed run) counts as none."""
+    return Counter(str(line.get("verdict")) for line in read_verdict_log(log))
 
 
 def _print_summary(outcomes: list[BuildOutcome], reports: Path) -> None:
     print("\n=== sign-off summary ===")
     for outcome in outcomes:
-        counts = ", ".join(f"{outcome.verdicts[v]} {v}" for v in ("pass", "fail", "inconclusive"))
+        counts = ", ".join(f"{outcome.verdicts[kind]} {kind}" for kind in Outcome)
         print(
             f"  {outcome.decision:<20} build {outcome.manifest.build:<12} "
             f"{outcome.manifest.path}  ({counts} of {outcome.expected_cycles} cycles)"
@@ -187,6 +191,6 @@ def _generate_report(reports: Path) -> str:
 
 def _exit_code(outcomes: list[BuildOutcome]) -> int:
     decisions = {outcome.decision for outcome in outcomes}
-    if "NO-GO" in decisions:
+    if NO_GO in decisions:
         return 1
-    return 2 if decisions - {"GO"} else 0
+    return 2 if decisions - {GO} else 0

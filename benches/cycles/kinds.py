@@ -10,10 +10,11 @@ import time
 
 from benches.capture.gateway import Gateway
 from benches.cycles.record import CycleRecord
-from benches.cycles.restart import PowerRelays, restart
+from benches.cycles.restart import restart
 from benches.cycles.window import CycleWindow
 from benches.inventory.models import Timings
 from benches.rack.adb.phone import Phone, PhoneError
+from benches.rack.protocols import PhonePower
 
 
 def run_boot_cycle(
@@ -21,12 +22,12 @@ def run_boot_cycle(
     gateway: Gateway,
     timings: Timings,
     index: int,
-    power: PowerRelays | None = None,
+    power: PhonePower | None = None,
     attempt: int = 1,
 ) -> CycleRecord:
     """A hard power cycle (or `adb reboot`), then boot_completed and the settle time."""
     with CycleWindow(phone, gateway, "boot", index, attempt) as window:
-        restart(window, power, timings)
+        restart(window, power)
         phone.wait_for_boot(timings.boot_timeout_s, window.event)
         window.settle(timings.settle_s)
     return window.record
@@ -37,7 +38,7 @@ def run_unlock_cycle(
     gateway: Gateway,
     timings: Timings,
     index: int,
-    power: PowerRelays | None = None,
+    power: PhonePower | None = None,
     attempt: int = 1,
 ) -> CycleRecord:
     """Screen off, wait, wake, dismiss the keyguard (with devices.yaml's PIN), verify, settle."""
@@ -59,7 +60,7 @@ def run_activation_cycle(
     gateway: Gateway,
     timings: Timings,
     index: int,
-    power: PowerRelays | None = None,
+    power: PhonePower | None = None,
     attempt: int = 1,
 ) -> CycleRecord:
     """Factory reset, first boot, provisioning, network and SIM, settle; the PIN is put back."""
@@ -85,7 +86,7 @@ def run_idle_cycle(
     gateway: Gateway,
     timings: Timings,
     index: int,
-    power: PowerRelays | None = None,
+    power: PhonePower | None = None,
     attempt: int = 1,
 ) -> CycleRecord:
     """Screen off, then `idle_s` with nothing driven: what the phone sends on its own."""

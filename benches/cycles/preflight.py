@@ -12,14 +12,10 @@ import threading
 
 from benches.inventory.models import Manifest
 from benches.rack.adb.phone import Phone, PhoneError
-from benches.rack.fastboot.flash import FingerprintMismatch, check_fingerprint
+from benches.rack.fastboot.fingerprint import FingerprintMismatch, check_fingerprint
 from benches.rack.health import BenchFault, RackHealth
-from benches.rack.identity.harvest import (
-    HarvestError,
-    IdentityMismatch,
-    check_identity,
-    harvest_identity,
-)
+from benches.rack.identity.check import IdentityMismatch, check_identity
+from benches.rack.identity.harvest import HarvestError, harvest_identity
 
 log = logging.getLogger(__name__)
 

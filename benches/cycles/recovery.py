@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from benches.inventory.models import Timings
 from benches.rack.adb.phone import Phone, PhoneError
-from benches.rack.power import PowerSwitch
+from benches.rack.protocols import PhonePower
 from benches.redaction.masks import device_label
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ StepAction = Callable[[], tuple[bool, str]]
 
 
 class Recovery:
-    def __init__(self, phone: Phone, power: PowerSwitch | None, timings: Timings) -> None:
+    def __init__(self, phone: Phone, power: PhonePower | None, timings: Timings) -> None:
         self.phone = phone
         self.power = power
         self.timings = timings
@@ -128,9 +128,9 @@ class Recovery:
         if power is None or not (power.has_power or power.has_button):
             return False, "no relay for this phone in devices.yaml"
         if power.has_power:
-            power.cycle()
-        if power.has_button:
-            power.press()
+            power.cycle()  # the boot cycle's own power cycle: it presses the key when wired
+        else:
+            power.press()  # a key, but no supply relay
         self.phone.wait_until_booted(self.timings.boot_timeout_s)
         return self._healthy()
 

@@ -1,4 +1,16 @@
-"""One cycle's capture window: the capture, the timeline and a canary lookup at each end.
+"""One cycle's capture window: what is recorded around it, the timeline and a canary lookup
+at each end.
+
+Everything recorded around a window has one shape (`RecorderProtocol`, Mobly's
+BaseService): the phone's UART console when devices.yaml wires one, its
+logcat, and the capture. They start in that order and stop in the reverse one,
+so the capture covers the whole window; a recorder that cannot start stops the
+ones already started. Their files sit side by side, named by
+`benches.capture.evidence.evidence_path`, and the record names them: `pcap`,
+`console`, `logcat`, with the capture's `health`.
+
+A console that cannot be opened is a bench fault (BenchFault), never a
+verdict; a capture that cannot start raises CaptureStartError as it is.
 
 Events that stand for something the bench does (`reboot`, `screen_off`,
 `unlock`, ...) are stamped just before it is done, so traffic it causes can
@@ -9,11 +21,23 @@ never come before its event; events the bench observes (`offline`,
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
+from pathlib import Path
 from types import TracebackType
 
+from benches.capture.evidence import evidence_path
 from benches.capture.gateway import Gateway
 from benches.cycles.record import CycleInterrupted, CycleRecord, Event, new_canary
+from benches.rack.adb.logcat import LogcatRecorder
 from benches.rack.adb.phone import Phone, PhoneError
+from benches.rack.console import ConsoleError, ConsoleRecorder
+from benches.rack.health import BenchFault
+from benches.rack.protocols import RecorderProtocol
+
+
+def window_name(kind: str, index: int, attempt: int = 1) -> str:
+    """`boot-2`, or `boot-2-attempt2` when the cycle runs again after a recovery."""
+    return f"{kind}-{index}" if attempt == 1 else f"{kind}-{index}-attempt{attempt}"
 
 
 class CycleWindow:
@@ -21,9 +45,20 @@ class CycleWindow:
         self, phone: Phone, gateway: Gateway, kind: str, index: int, attempt: int = 1
     ) -> None:
         self.phone = phone
-        window = f"{kind}-{index}" if attempt == 1 else f"{kind}-{index}-attempt{attempt}"
+        window = window_name(kind, index, attempt)
         self.capture = gateway.capture(phone.device, window)
+        self.console: ConsoleRecorder | None = None
+        if phone.device.console is not None:
+            self.console = ConsoleRecorder(
+                phone.device.console,
+                evidence_path(gateway.pcap_dir, phone.serial, window, "console.txt"),
+                owner=f"console of {phone.label}",
+            )
+        self.logcat = LogcatRecorder(
+            phone, evidence_path(gateway.pcap_dir, phone.serial, window, "logcat.txt")
+        )
         self.record = CycleRecord(phone.serial, kind, index, self.capture.pcap, attempt=attempt)
+        self._started: list[RecorderProtocol] = []
         self._opened = time.monotonic()
 
     def event(self, name: str) -> None:
@@ -42,8 +77,9 @@ class CycleWindow:
         self.event("settle_done")
 
     def __enter__(self) -> CycleWindow:
-        self._opened = time.monotonic()
-        self.capture.start()
+        self._start(recorder for recorder in (self.console, self.logcat) if recorder)
+        self._opened = time.monotonic()  # the window opens with its capture
+        self._start([self.capture])
         self.event("capture_started")
         try:
             self.canary()
@@ -70,6 +106,28 @@ class CycleWindow:
         if error is not None:
             self._interrupted(error)
 
+    def _start(self, recorders: Iterable[RecorderProtocol]) -> None:
+        for recorder in recorders:
+            try:
+                recorder.start()
+            except ConsoleError as error:
+                self._stop()
+                # The bench's own cabling, not the phone: never a verdict.
+                raise BenchFault(f"bench fault: {error}") from None
+            except BaseException:
+                self._stop()
+                raise
+            self._started.append(recorder)
+
+    def _stop(self) -> None:
+        """Stop what started, the last started first (none of them raises)."""
+        while self._started:
+            recorder = self._started.pop()
+            recorder.stop()
+            if recorder is self.capture:
+                self.record.health = self.capture.health
+                self.event("capture_stopped")
+
     def _interrupted(self, error: BaseException) -> None:
         """A phone that failed mid-window: keep what was captured with the error."""
         if isinstance(error, PhoneError) and not isinstance(error, CycleInterrupted):
@@ -77,5 +135,12 @@ class CycleWindow:
             raise CycleInterrupted(str(error), self.record) from error
 
     def _close(self) -> None:
-        self.record.health = self.capture.stop()
-        self.event("capture_stopped")
+        self._stop()
+        self.record.console = _excerpt(self.console)
+        self.record.logcat = _excerpt(self.logcat)
+
+
+def _excerpt(recorder: RecorderProtocol | None) -> Path | None:
+    """The one file a console or logcat recorder leaves, if it left one."""
+    files = recorder.excerpts() if recorder is not None else []
+    return files[0] if files else None

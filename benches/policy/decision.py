@@ -13,10 +13,11 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from benches.policy.verdict import Outcome
+
 GO = "GO"
 NO_GO = "NO-GO"
 NO_GO_INCONCLUSIVE = "NO-GO (inconclusive)"
-VERDICTS = ("pass", "fail", "inconclusive")
 
 
 @dataclass(frozen=True)
@@ -39,11 +40,12 @@ def decide(
     """
     counts = Counter(verdicts)  # copies a mapping's counts, counts an iterable's items
     judged = sum(counts.values())
-    unknown = judged - sum(counts[v] for v in VERDICTS)
-    inconclusive = counts["inconclusive"] + unknown
+    unknown = judged - sum(counts[outcome] for outcome in Outcome)
+    failed = counts[Outcome.FAIL]
+    inconclusive = counts[Outcome.INCONCLUSIVE] + unknown
     reasons = []
-    if counts["fail"]:
-        reasons.append(f"{_cycles(counts['fail'])} leaked or broke the policy")
+    if failed:
+        reasons.append(f"{_cycles(failed)} leaked or broke the policy")
     if inconclusive:
         reasons.append(f"{_cycles(inconclusive)} inconclusive: the bench could not see it all")
     if judged < expected:
@@ -54,9 +56,9 @@ def decide(
         )
     if judged == 0:
         reasons.append("no cycle was judged")
-    if pytest_exit and not counts["fail"]:
+    if pytest_exit and not failed:
         reasons.append(f"the test session ended with exit code {pytest_exit}")
-    if counts["fail"]:
+    if failed:
         return Decision(NO_GO, tuple(reasons))
     if reasons:
         return Decision(NO_GO_INCONCLUSIVE, tuple(reasons))

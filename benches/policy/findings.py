@@ -1,11 +1,4 @@
-"""Findings and verdicts: what a build's policy says about an analysis.
-
-Fail closed. A finding is a fail. Without findings, anything that stops the
-analysis from covering all of the phone's traffic makes the verdict
-inconclusive, with a reason for each: capture problems (kernel drops, a
-capture that died), an expected canary lookup that never showed up,
-an empty capture, unreadable or truncated packets, unreassembled IP fragments, TCP streams
-with gaps, and destinations whose country is unknown. Only then is it a pass.
+"""What a finding is: one thing a build's policy forbids, with the evidence for it.
 
 Finding kinds:
 
@@ -25,34 +18,26 @@ Finding kinds:
 ``host_violation``
     ``policy.allowed_hosts`` is non-empty and a destination outside the
     bench's network has no name, or claims a name that matches none of them.
-
-Name suffixes match a name equal to the suffix or ending in "." + suffix.
-The policy never reads files: the caller hands it the analysis and health.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import PurePath
 from typing import Any
 
-from benches.analysis.analyzer import Analysis, Flow, Match, mask_value
-from benches.analysis.attribution.geo import Place, ruling_country
-from benches.capture.health import CaptureHealth
-from benches.inventory.models import Policy
-from benches.redaction.masks import device_label, identifier_label
+from benches.redaction.masks import identifier_label
 
 CLEARTEXT_IDENTIFIER = "cleartext_identifier"
 IDENTIFIER_LEAK = "identifier_leak"
 REGION_VIOLATION = "region_violation"
 HOST_VIOLATION = "host_violation"
 KINDS = (CLEARTEXT_IDENTIFIER, IDENTIFIER_LEAK, REGION_VIOLATION, HOST_VIOLATION)
+# The kinds that carry an identifier: the report shows them first, in red.
+LEAK_KINDS = frozenset({CLEARTEXT_IDENTIFIER, IDENTIFIER_LEAK})
 # The detector's forms that spell an identifier as devices.yaml writes it (a location:
 # in decimal degrees). Sent that way, in plain text, a message need not say how.
 PLAIN_FORMS = frozenset({"imei-15", "iccid", "imsi", "serial", "mac-colon", "decimal"})
-
-PASS, FAIL, INCONCLUSIVE = "pass", "fail", "inconclusive"
 
 
 @dataclass(frozen=True)
@@ -100,244 +85,9 @@ class Finding:
         return {**asdict(self), "message": self.message()}
 
 
-@dataclass(frozen=True)
-class Verdict:
-    verdict: str  # "pass", "fail" or "inconclusive"
-    findings: tuple[Finding, ...]
-    reasons: tuple[str, ...]  # why the analysis cannot back a pass (kept on a fail too)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "verdict": self.verdict,
-            "reasons": list(self.reasons),
-            "findings": [f.to_dict() for f in self.findings],
-        }
-
-
-def evaluate(
-    analysis: Analysis,
-    policy: Policy,
-    *,
-    health: Sequence[CaptureHealth] = (),
-    expected_canaries: Sequence[str] = (),
-) -> Verdict:
-    findings = [
-        *_identifier_findings(analysis, policy),
-        *_region_findings(analysis, policy),
-        *_host_findings(analysis, policy),
-    ]
-    reasons = _reasons(analysis, health, expected_canaries)
-    if findings:
-        verdict = FAIL
-    elif reasons:
-        verdict = INCONCLUSIVE
-    else:
-        verdict = PASS
-    return Verdict(verdict, tuple(findings), tuple(reasons))
-
-
-def suffix_match(name: str, suffixes: Iterable[str]) -> bool:
-    """Whether ``name`` equals a suffix or ends with "." + suffix (case-insensitive)."""
-    name = name.lower().rstrip(".")
-    for suffix in suffixes:
-        suffix = suffix.lower().strip(".")
-        if suffix and (name == suffix or name.endswith("." + suffix)):
-            return True
-    return False
-
-
-# --- findings ----------------------------------------------------------
-
-
-def _identifier_findings(analysis: Analysis, policy: Policy) -> list[Finding]:
-    grouped: dict[tuple[Any, ...], list[Match]] = {}
-    for match in analysis.matches:
-        kind = _identifier_kind(match, policy)
-        if kind is None:
-            continue
-        # One finding per identifier per flow; a location is one finding per flow
-        # however many coordinates the flow carried.
-        value = None if match.identifier == "location" else match.value
-        key = (kind, match.flow.id, match.device, match.identifier, value, match.encoding)
-        grouped.setdefault(key, []).append(match)
-    findings = []
-    for (kind, *_), matches in grouped.items():
-        first = min(matches, key=lambda m: m.packet)
-        findings.append(
-            _finding(
-                analysis,
-                kind,
-                first.flow,
-                device=first.device,
-                identifier=first.identifier,
-                value=mask_value(first.identifier, first.value),
-                encoding=first.encoding,
-                packet=first.packet,
-                evidence=first.evidence,
-                occurrences=len(matches),
-                form=first.form,
-            )
-        )
-    return sorted(findings, key=lambda f: (f.pcap, f.packet, f.kind))
-
-
-def _identifier_kind(match: Match, policy: Policy) -> str | None:
-    if match.cleartext:
-        return CLEARTEXT_IDENTIFIER
-    flow = match.flow
-    recipient = (
-        flow.tls
-        and bool(flow.names)
-        and all(suffix_match(n, policy.identifier_recipients) for n in flow.names)
-    )
-    return None if recipient else IDENTIFIER_LEAK
-
-
-def _region_findings(analysis: Analysis, policy: Policy) -> list[Finding]:
-    findings = []
-    seen = set()
-    ruling: dict[tuple[str | None, ...], str | None] = {}  # tens of thousands of flows, few places
-    for flow in analysis.flows:
-        if flow.local:
-            continue
-        signals = (flow.country, *flow.countries.keys(), *flow.countries.values())
-        if signals not in ruling:
-            ruling[signals] = _ruling_country(flow, policy)
-        country = ruling[signals]
-        if country is None or country in policy.allowed_countries:
-            continue
-        if (flow.pcap, flow.dst_ip) in seen:
-            continue
-        seen.add((flow.pcap, flow.dst_ip))
-        evidence = (
-            f"{flow.protocol} {flow.client_ip}:{flow.client_port} -> {flow.dst_ip}:{flow.dst_port}"
-        )
-        place = _place(flow)
-        if place.disagreement:
-            evidence += f"; geo signals disagree: {place.describe()}"
-        found = _finding(analysis, REGION_VIOLATION, flow, evidence=evidence)
-        findings.append(replace(found, country=country))
-    return findings
-
-
-def _place(flow: Flow) -> Place:
-    return Place(flow.country, flow.owner, flow.geo_source, dict(flow.countries))
-
-
-def _ruling_country(flow: Flow, policy: Policy) -> str | None:
-    """When the geo signals disagree, the one the policy does not allow rules."""
-    return ruling_country(_place(flow), policy.allowed_countries)
-
-
-def _host_findings(analysis: Analysis, policy: Policy) -> list[Finding]:
-    if not policy.allowed_hosts:
-        return []
-    findings = []
-    seen = set()
-    for flow in analysis.flows:
-        if flow.local:
-            continue
-        outside = [n for n in flow.names if not suffix_match(n, policy.allowed_hosts)]
-        if flow.names and not outside:
-            continue
-        key = (flow.pcap, flow.dst_ip, tuple(outside))
-        if key in seen:
-            continue
-        seen.add(key)
-        claimed = (
-            "no name (no DNS answer, SNI or Host for this address)"
-            if not flow.names
-            else "claims " + ", ".join(f"{n}" for n in outside)
-        )
-        evidence = f"{flow.protocol} to {flow.dst_ip}:{flow.dst_port}: {claimed}"
-        findings.append(
-            _finding(analysis, HOST_VIOLATION, flow, evidence=analysis.scrub(evidence) or "")
-        )
-    return findings
-
-
-def _finding(
-    analysis: Analysis,
-    kind: str,
-    flow: Flow,
-    *,
-    device: str | None = None,
-    identifier: str | None = None,
-    value: str | None = None,
-    encoding: str | None = None,
-    packet: int | None = None,
-    evidence: str = "",
-    occurrences: int = 1,
-    form: str | None = None,
-) -> Finding:
-    return Finding(
-        kind=kind,
-        device=_label(device if device is not None else flow.device),
-        identifier=identifier,
-        value=value,
-        encoding=encoding,
-        dst_ip=flow.dst_ip,
-        dst_port=flow.dst_port,
-        dst_host=analysis.scrub(flow.name),
-        country=flow.country,
-        owner=flow.owner,
-        protocol=flow.protocol,
-        packet=packet if packet is not None else flow.first_packet,
-        pcap=flow.pcap,
-        evidence=evidence,
-        occurrences=occurrences,
-        form=form,
-    )
-
-
-def _label(serial: str | None) -> str | None:
-    """The analysis knows phones by serial; a finding is for people: it names the label."""
-    return device_label(serial) if serial is not None else None
-
-
 def _destination(finding: Finding) -> str:
     country = finding.country or "country unknown"
     owner = finding.owner or "owner unknown"
     if finding.dst_host:
         return f"{finding.dst_host} ({finding.dst_ip}, {country}, {owner})"
     return f"{finding.dst_ip} (no name, {country}, {owner})"
-
-
-# --- reasons -----------------------------------------------------------
-
-
-def _reasons(
-    analysis: Analysis,
-    health: Sequence[CaptureHealth],
-    expected_canaries: Sequence[str],
-) -> list[str]:
-    reasons = [problem for h in health for problem in h.problems]
-    seen = {q.name.lower().rstrip(".") for q in analysis.dns_queries}
-    for canary in expected_canaries:
-        if canary.lower().rstrip(".") not in seen:
-            reasons.append(f"canary lookup {canary} not seen in the capture")
-    for capture in analysis.captures:
-        name = PurePath(capture.pcap).name
-        if not capture.packets:
-            reasons.append(f"no packets in {name}: nothing to back a pass")
-        if capture.unreadable:
-            reasons.append(f"{capture.unreadable} unreadable packets in {name}")
-        if capture.truncated:
-            reasons.append(f"{capture.truncated} packets in {name} captured shorter than sent")
-        if capture.fragments:
-            reasons.append(f"{capture.fragments} IP fragments in {name} not reassembled")
-    for flow in analysis.flows:
-        if flow.gaps:
-            reasons.append(
-                f"TCP stream {flow.client_ip}:{flow.client_port} -> {flow.dst_ip}:{flow.dst_port}"
-                f" in {PurePath(flow.pcap).name} has {flow.gaps} gap(s): bytes never captured"
-            )
-    unknown: dict[str, Flow] = {}
-    for flow in analysis.flows:
-        if not flow.local and flow.country is None:
-            unknown.setdefault(flow.dst_ip, flow)
-    for ip, flow in unknown.items():
-        host = analysis.scrub(flow.name)
-        label = f"{host} ({ip})" if host else ip
-        reasons.append(f"country of {label} unknown to the geo database")
-    return reasons

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from benches.analysis.analyzer import Analysis, analyze
+from benches.analysis.analyzer import analyze
 from benches.analysis.attribution.geo import GeoDatabase
 from benches.analysis.pcap.files import CaptureError
+from benches.analysis.results import Analysis
 from benches.cycles import CycleRecord
 from benches.cycles.timeline import packet_times, place
 from benches.inventory.models import Manifest, Rack
-from benches.policy.findings import Finding, Verdict, evaluate
+from benches.policy.evaluation import evaluate
+from benches.policy.findings import Finding
+from benches.policy.verdict import Outcome, Verdict
 
 
 @dataclass(frozen=True)
@@ -32,7 +35,7 @@ class CycleResult:
             for finding in self.verdict.findings
         ]
         lines += [f"{reason} in {label}" for reason in self.verdict.reasons]
-        return "\n".join(lines) or f"{label}: {self.verdict.verdict}"
+        return "\n".join(lines) or f"{label}: {self.verdict.outcome}"
 
 
 def judge_cycle(
@@ -44,7 +47,7 @@ def judge_cycle(
     except CaptureError as error:
         problems = [p for h in health for p in h.problems]
         reasons = (f"pcap unreadable: {error}", *problems)
-        return CycleResult(record, Verdict("inconclusive", (), reasons), None)
+        return CycleResult(record, Verdict(Outcome.INCONCLUSIVE, (), reasons), None)
     verdict = evaluate(analysis, manifest.policy, health=health, expected_canaries=record.canaries)
     return CycleResult(record, verdict, analysis, _placements(record, verdict))
 

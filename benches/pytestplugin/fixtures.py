@@ -1,10 +1,11 @@
-"""The sign-off suite's fixtures: the rack, the bench session, a phone, the gateway, the judge.
+"""The sign-off suite's fixtures: the rack, the bench session, the phones, the gateway, the judge.
 
 Loaded by the plugin (`benches.pytestplugin.hooks` names this module in `pytest_plugins`).
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,18 +14,15 @@ import pytest
 from benches.analysis.attribution.geo import GeoDatabase
 from benches.capture.gateway import Gateway
 from benches.inventory.models import Manifest, Rack
-from benches.pytestplugin.hooks import SIGNOFF_RUN_KEY, manifest_of, rack_of
+from benches.pytestplugin.bench import BenchStartError, open_bench
+from benches.pytestplugin.config import SIGNOFF_RUN_KEY, manifest_of, rack_of
 from benches.pytestplugin.signoff import Signoff
 from benches.rack.adb.phone import Phone
-from benches.rack.adb.server import AdbNotFoundError, AdbServerError
-from benches.rack.fastboot.flash import ImageRejected
-from benches.rack.fastboot.rack_flash import flash_rack
+from benches.rack.fastboot.image import ImageRejected
+from benches.rack.fastboot.rollout import flash_rack
 from benches.rack.session import BenchSession
 from benches.redaction.masks import device_file_label
 from benches.report.allure.attachments import attach_build_traffic
-from benches.sim.rack import VirtualRackError
-
-BENCH_START_ERRORS = (AdbNotFoundError, AdbServerError, VirtualRackError)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -59,13 +57,12 @@ def bench_session(
     request: pytest.FixtureRequest, rack_config: Rack, firmware: Manifest, reports_dir: Path
 ) -> Iterator[BenchSession]:
     """The adb server, and the virtual rack when devices.yaml describes one."""
-    session = BenchSession(rack_config, firmware, reports_dir / "virtual-rack")
     try:
-        try:
-            session.open()
-        except BENCH_START_ERRORS as error:
-            # Nothing can run without the bench itself: stop with one line.
-            pytest.exit(f"the bench could not start: {error}", returncode=3)
+        session = open_bench(rack_config, firmware, reports_dir / "virtual-rack")
+    except BenchStartError as error:
+        # Nothing can run without the bench itself: stop with one line.
+        pytest.exit(f"the bench could not start: {error}", returncode=3)
+    try:
         if request.config.getoption("flash"):
             try:
                 flash_rack(
@@ -82,8 +79,21 @@ def bench_session(
 
 
 @pytest.fixture(scope="session")
-def rack(bench_session: BenchSession) -> dict[str, Phone]:
+def phones(bench_session: BenchSession) -> dict[str, Phone]:
+    """Every phone of the rack, by serial."""
     return bench_session.phones
+
+
+@pytest.fixture(scope="session")
+def rack(phones: dict[str, Phone]) -> dict[str, Phone]:
+    """Deprecated alias of `phones` (it never was the rack: that is `rack_config`)."""
+    warnings.warn(
+        "the `rack` fixture is deprecated and goes in the next release: use `phones` "
+        "(the same dict of phones by serial)",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return phones
 
 
 # ids: what ``pytest --setup-show`` prints for the parameter, the phone's label ("SI_1")

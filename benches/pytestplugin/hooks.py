@@ -9,33 +9,29 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
 
 import allure_commons
 import pytest
 
 from benches.capture.process import Capture, CaptureStartError
-from benches.inventory import InventoryError, load_manifest, load_rack
-from benches.inventory.models import Manifest, Rack
+from benches.cycles import cycle_rank
+from benches.inventory.models import Rack
+from benches.pytestplugin.config import SIGNOFF_RUN_KEY, manifest_of, rack_of
+from benches.pytestplugin.cycle_tests import cycle_test
 from benches.pytestplugin.masking import AllureMasking, MaskingPlugin
 from benches.pytestplugin.progress import Progress
 from benches.redaction.masks import SHOW_IDENTIFIERS_ENV, device_labels
 from benches.redaction.rack_masker import forget_rack, use_rack
 from benches.report.allure.metadata import write_run_metadata
-from benches.report.summary.plan import planned_cells, write_plan
+from benches.report.cycle_entry import device_ref
+from benches.report.summary.plan import Planned, write_plan
 from benches.report.summary.writer import write_summary
 from benches.report.verdict_log import verdict_log_path, write_expected_count
-from benches.sim.firmware import Firmware, UnknownBehaviour
 
 SIGNOFF_FIXTURES = {"phone", "rack", "gateway", "firmware", "bench_session", "signoff"}
-_RACK_KEY = pytest.StashKey[Rack]()
-_MANIFEST_KEY = pytest.StashKey[Manifest]()
-SIGNOFF_RUN_KEY = pytest.StashKey[bool]()  # set when the session collected sign-off tests
 _SUMMARY_KEY = pytest.StashKey[str]()  # where the sign-off summary went, for the terminal
 _ALLURE_MASKING_KEY = pytest.StashKey[AllureMasking]()
-T = TypeVar("T")
 
 # The fixtures live in their own module; pytest loads it with this plugin.
 pytest_plugins = ("benches.pytestplugin.fixtures",)
@@ -98,33 +94,6 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         forget_rack()
 
 
-def rack_of(config: pytest.Config) -> Rack:
-    """devices.yaml, loaded once per session; a bad file stops the run with one line."""
-    if _RACK_KEY not in config.stash:
-        config.stash[_RACK_KEY] = _load(load_rack, config.getoption("devices"))
-    return config.stash[_RACK_KEY]
-
-
-def manifest_of(config: pytest.Config) -> Manifest:
-    """The --firmware manifest, loaded once per session, checked against the rack."""
-    if _MANIFEST_KEY not in config.stash:
-        manifest = _load(load_manifest, config.getoption("firmware"))
-        if rack_of(config).virtual:
-            try:
-                Firmware(manifest.virtual_behaviours)
-            except UnknownBehaviour as error:
-                raise pytest.UsageError(f"{manifest.path}: virtual.behaviours: {error}") from None
-        config.stash[_MANIFEST_KEY] = manifest
-    return config.stash[_MANIFEST_KEY]
-
-
-def _load(loader: Callable[[Path], T], path: str) -> T:
-    try:
-        return loader(Path(path))
-    except InventoryError as error:
-        raise pytest.UsageError(str(error)) from None
-
-
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "phone" in metafunc.fixturenames:
         # The parameter stays the serial (the fixture's key); the id people read is its
@@ -141,16 +110,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("cycle", cycles, ids=[f"cycle{n}" for n in cycles])
 
 
-CYCLE_ORDER = ("boot", "unlock", "activation", "idle")  # the order a phone meets them in 2019
-
-
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Sign-off tests run boot, unlock, activation, idle, whatever their files are called."""
 
     def rank(item: pytest.Item) -> int:
         marker = item.get_closest_marker("cycle")
-        kind = marker.args[0] if marker and marker.args else None
-        return CYCLE_ORDER.index(kind) if kind in CYCLE_ORDER else len(CYCLE_ORDER)
+        return cycle_rank(marker.args[0] if marker and marker.args else None)
 
     items.sort(key=rank)
 
@@ -177,7 +142,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     write_expected_count(reports, build, len(signoff_tests))
     # This session's verdicts only: the summary must not mix in an earlier run's.
     verdict_log_path(reports, build).unlink(missing_ok=True)
-    write_plan(reports, build, planned_cells(signoff_tests))
+    cells = [cell for cell in map(cycle_test, signoff_tests) if cell is not None]
+    write_plan(reports, build, [Planned(device_ref(c.serial), c.kind, c.index) for c in cells])
     config.stash[SIGNOFF_RUN_KEY] = True
 
 

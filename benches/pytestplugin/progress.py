@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from benches.pytestplugin.cycle_tests import cycle_test
 from benches.redaction.masks import device_label
 
 log = logging.getLogger(__name__)
@@ -39,12 +40,10 @@ class Step:
 
 def planned_step(item: pytest.Item) -> Step | None:
     """The sign-off step a test is, or None for any other test."""
-    marker = item.get_closest_marker("cycle")
-    params = getattr(getattr(item, "callspec", None), "params", {})
-    if marker is None or not marker.args or "phone" not in params:
+    cycle = cycle_test(item)
+    if cycle is None:
         return None
-    phone = device_label(str(params["phone"]))  # the parameter is the serial
-    return Step(item.nodeid, phone, str(marker.args[0]), int(params.get("cycle", 1)))
+    return Step(item.nodeid, device_label(cycle.serial), cycle.kind, cycle.index)
 
 
 def progress_line(

@@ -1,10 +1,12 @@
 """What every sign-off test does: check the phone, run its cycle (recovering it if need be),
-record its console, judge the capture, attach the evidence, log the verdict."""
+judge the capture, attach the evidence, log the verdict.
+
+The cycle's window records the capture, the console and logcat
+(benches.cycles.window); this module only judges and reports what it left.
+"""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,18 +18,15 @@ from benches.cycles import CYCLES, CycleInterrupted, CycleRecord
 from benches.cycles.preflight import Preflight
 from benches.cycles.recovery import Recovery
 from benches.inventory.models import Manifest, Rack, Timings
+from benches.policy.enforcement import enforce_verdict
 from benches.policy.judge import CycleResult, judge_cycle
-from benches.rack.adb.logcat import logcat_window
+from benches.policy.verdict import Outcome
 from benches.rack.adb.phone import Phone, PhoneError
-from benches.rack.console import ConsoleError, ConsoleRecorder
 from benches.rack.health import BenchFault
 from benches.rack.session import BenchSession
-from benches.redaction.masks import device_file_label
-from benches.redaction.rack_masker import scrub_file
 from benches.report.allure.attachments import (
     attach_cycle,
     attach_recovery,
-    enforce_verdict,
     label_result,
     label_test,
 )
@@ -83,24 +82,7 @@ class Signoff:
     def _attempt(self, phone: Phone, kind: str, index: int, attempt: int) -> CycleRecord:
         run = CYCLES[kind]
         power = self.session.power_of(phone.serial)
-        logcat_path = self._evidence_path(phone, kind, index, attempt, "logcat.txt")
-        with (
-            self._console(phone, kind, index, attempt) as console,
-            logcat_window(phone, logcat_path) as logcat,
-        ):
-            try:
-                record = run(phone, self.gateway, self.timings, index, power, attempt=attempt)
-            except CycleInterrupted as interrupted:
-                interrupted.record.console, interrupted.record.logcat = console, logcat
-                raise
-        record.console, record.logcat = console, logcat
-        return record
-
-    def _evidence_path(self, phone: Phone, kind: str, index: int, attempt: int, what: str) -> Path:
-        """Where a cycle's console or logcat goes: next to its pcap, named like it."""
-        suffix = "" if attempt == 1 else f"-attempt{attempt}"
-        name = f"{device_file_label(phone.serial)}-{kind}-{index}{suffix}.{what}"
-        return self.gateway.pcap_dir / name
+        return run(phone, self.gateway, self.timings, index, power, attempt=attempt)
 
     def _after_interruption(self, phone: Phone, interrupted: CycleInterrupted) -> CycleResult:
         """Judge the interrupted window, recover the phone, then run the cycle once more.
@@ -111,7 +93,7 @@ class Signoff:
         record = interrupted.record
         partial = self.judge(record, final=False)
         recovered = self._recover(phone, f"in {record.label}: {interrupted}")
-        if partial.verdict.verdict == "fail":
+        if partial.verdict.outcome == Outcome.FAIL:
             self.log_verdict(partial)
             return partial
         if not recovered:
@@ -124,7 +106,7 @@ class Signoff:
                 f"bench fault: {phone.label} failed {again.record.label} after recovery: {again}"
             )
             self.session.health.take_out(phone.serial, reason)
-            if second.verdict.verdict == "fail":
+            if second.verdict.outcome == Outcome.FAIL:
                 self.log_verdict(second)
                 return second
             raise BenchFault(reason) from None
@@ -144,25 +126,6 @@ class Signoff:
 
     def _broken(self, phone: Phone) -> str:
         return self.session.health.reason(phone.serial) or f"bench fault: {phone.label} is broken"
-
-    @contextlib.contextmanager
-    def _console(self, phone: Phone, kind: str, index: int, attempt: int) -> Iterator[Path | None]:
-        """The phone's UART console, recorded for the cycle's window, next to its pcap."""
-        console = phone.device.console
-        if console is None:
-            yield None
-            return
-        path = self._evidence_path(phone, kind, index, attempt, "console.txt")
-        recorder = ConsoleRecorder(console, path, owner=f"console of {phone.label}")
-        try:
-            recorder.start()
-        except ConsoleError as error:
-            raise BenchFault(f"bench fault: {error}") from None
-        try:
-            yield path
-        finally:
-            recorder.stop()
-            scrub_file(path)  # a real UART prints the serial (androidboot.serialno=...)
 
 
 def sign_off_cycle(signoff: Signoff, phone: Phone, kind: str, index: int) -> CycleResult:

@@ -10,12 +10,18 @@ The first column is seconds since the recording started, the second the
 wall-clock time (UTC), so the console lines sit on the cycle's timeline. A
 line's time is when its first byte arrived. Bytes are decoded as UTF-8 with
 errors replaced; a line still open at `stop()` is kept. Consoles may print
-identifiers, so the file is evidence: it is written 0600, like the pcaps.
+identifiers, so the file is evidence: it is written 0600, like the pcaps, and
+masked at `stop()` (a real UART prints the serial: androidboot.serialno=...).
+
+It is one of the recorders around a cycle's window (`RecorderProtocol`): a
+console that cannot be opened raises ConsoleError at `start()`; `stop()` never
+raises; `excerpts()` is the file.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import threading
 import time
@@ -27,6 +33,10 @@ import serial
 
 from benches.inventory.models import SerialConsole
 from benches.rack.ports import PortError, open_port, reason
+from benches.rack.protocols import RecorderProtocol
+from benches.redaction.rack_masker import scrub_file
+
+log = logging.getLogger(__name__)
 
 READ_TIMEOUT_S = 0.1
 # After stop(), what the port already holds is still read, for at most this long
@@ -71,7 +81,7 @@ class LineSplitter:
         return began, text
 
 
-class ConsoleRecorder:
+class ConsoleRecorder(RecorderProtocol):
     """Records `console` into `path` between `start()` and `stop()`."""
 
     def __init__(self, console: SerialConsole, path: Path, owner: str = "console") -> None:
@@ -111,12 +121,20 @@ class ConsoleRecorder:
         self._thread.daemon = True
         self._thread.start()
 
-    def stop(self) -> Path:
-        """Read what the port still holds, write the last partial line, close; the file's path."""
+    def stop(self) -> None:
+        """Read what the port still holds, write the last partial line, close, mask the file."""
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-        return self.path
+        if self._thread is None:
+            return
+        self._thread.join()
+        try:
+            scrub_file(self.path)
+        except OSError as exc:
+            log.error("%s: cannot mask %s: %s", self.owner, self.path, reason(exc))
+
+    def excerpts(self) -> list[Path]:
+        """The recording, once `stop()` returned (none when it never started)."""
+        return [self.path] if self._thread is not None else []
 
     def _record(self, port: serial.SerialBase, out: TextIO, started: float) -> None:
         splitter = LineSplitter()

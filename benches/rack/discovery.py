@@ -20,8 +20,10 @@ from dataclasses import dataclass, field
 
 from benches.inventory import validators
 from benches.inventory.validators import InvalidValue
-from benches.rack.identity.harvest import HarvestedIdentity, ShellTarget, harvest_identity
+from benches.rack.identity.harvest import harvest_identity
 from benches.rack.identity.iphonesubinfo import SDK_BY_RELEASE
+from benches.rack.identity.model import HarvestedIdentity
+from benches.rack.protocols import ShellProtocol
 from benches.redaction.masks import mask
 
 PLACEHOLDER_NETWORK = "192.0.2"
@@ -55,7 +57,7 @@ def display_name(adb_serial: str) -> str:
     return adb_serial
 
 
-def discover_phone(phone: ShellTarget, adb_serial: str) -> DiscoveredPhone:
+def discover_phone(phone: ShellProtocol, adb_serial: str) -> DiscoveredPhone:
     """Harvest a phone's identity, model and wlan0 address."""
     identity = harvest_identity(phone)
     model = phone.shell(["getprop", "ro.product.model"]).strip()

@@ -1,32 +1,39 @@
 """One bench session: its adb server, the virtual rack when devices.yaml has one, the phones.
 
 The pytest plugin opens one per test session; `bench` commands open their own.
-It is the only place that knows whether the rack is virtual.
+The session never imports the simulator: whoever opens it builds the virtual
+rack (benches.pytestplugin.bench, the only place that does) and gives it over
+as a `VirtualRackProtocol`, which the session starts and stops with the rest.
 """
 
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 from benches.inventory.models import Manifest, Rack
 from benches.rack.adb.phone import Phone, PhoneError
 from benches.rack.adb.server import AdbServer
 from benches.rack.health import RackHealth
 from benches.rack.power import PowerError, PowerSwitch, RelayBank
+from benches.rack.protocols import VirtualRackProtocol
 from benches.redaction.masks import device_label
-from benches.sim.rack import VirtualRack
 
 log = logging.getLogger(__name__)
 
 
 class BenchSession:
-    def __init__(self, rack: Rack, manifest: Manifest, workdir: Path) -> None:
+    def __init__(
+        self, rack: Rack, manifest: Manifest, virtual: VirtualRackProtocol | None = None
+    ) -> None:
+        """`virtual` is the simulator for a rack with a `virtual:` section, and only for one."""
+        if (rack.virtual is None) != (virtual is None):
+            wanted = "needs its virtual rack" if virtual is None else "is not virtual"
+            raise ValueError(f"{rack.path}: this rack {wanted}")
         self.rack = rack
         self.manifest = manifest
         # A virtual rack's private server need not scan USB; a real bench's must.
         self.server = AdbServer(rack.bench.adb.host, rack.bench.adb.port, usb=rack.virtual is None)
-        self.virtual = VirtualRack(rack, manifest, workdir) if rack.virtual else None
+        self.virtual = virtual
         self.phones = {device.serial: Phone(device, self.server) for device in rack.devices}
         self.relays = RelayBank(rack.bench.relays)
         self.power = {
@@ -38,7 +45,7 @@ class BenchSession:
 
     def open(self) -> None:
         self.server.start()
-        if self.virtual:
+        if self.virtual is not None:
             self.virtual.start()
         for serial, switch in self.power.items():
             self._switch_on(serial, switch)
@@ -52,7 +59,7 @@ class BenchSession:
         """Supplies run through normally-open contacts: the session closes them first."""
         try:
             if switch.has_power:
-                switch.restore()
+                switch.on()
         except PowerError as error:
             self.health.take_out(
                 serial, f"{device_label(serial)}: cannot switch its power on: {error}"
@@ -73,7 +80,7 @@ class BenchSession:
         for phone in self.phones.values():
             if phone.device.adb_connect:
                 self.server.disconnect(phone.device.adb_connect)
-        if self.virtual:
+        if self.virtual is not None:
             self.virtual.stop()
             # A private server for a virtual rack goes with it; a real bench's stays.
             self.server.kill()

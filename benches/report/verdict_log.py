@@ -2,12 +2,15 @@
 
 Lines hold the verdict, the masked findings and what the sign-off summary draws
 (flows, name maps, capture health, the pcap's SHA-256), never raw identifiers.
+Everyone reads the log through :func:`read_verdict_log`, which tolerates the torn
+last line a killed run leaves.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from benches.policy.judge import CycleResult
 from benches.redaction.masks import device_label
@@ -36,13 +39,35 @@ def read_expected_count(reports: Path, build: str) -> int | None:
         return None
 
 
+def read_verdict_log(path: Path) -> list[dict[str, Any]]:
+    """The log's lines, in order; none when there is no log.
+
+    A line that is not a whole JSON object is left out: a run killed while it
+    wrote leaves its last line torn. Leaving it out never helps a build: that
+    cycle then has no verdict, and a cycle without one is not GO.
+    """
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return []
+    lines = []
+    for text in data.decode("utf-8", errors="replace").splitlines():
+        try:
+            line = json.loads(text)
+        except ValueError:
+            continue
+        if isinstance(line, dict):
+            lines.append(line)
+    return lines
+
+
 def append_verdict(path: Path, result: CycleResult) -> None:
     record = result.record
     line = {
         "device": device_label(record.serial),
         "cycle": record.kind,
         "index": record.index,
-        "verdict": result.verdict.verdict,
+        "verdict": result.verdict.outcome.value,
         "pcap": str(record.pcap),
         "summary": result.summary(),
         # What the sign-off summary (benches/summary) needs: findings, flows, name maps,

@@ -18,7 +18,7 @@ from benches.analysis.network.packets import parse
 from benches.analysis.network.streams import FlowInfo
 from benches.analysis.pcap.files import read_packets
 from benches.analysis.reading import read_flows
-from benches.policy.findings import evaluate
+from benches.policy.evaluation import evaluate
 from tests.support.pcaps import (
     CN_IP,
     FOTA_IP,
@@ -115,7 +115,7 @@ def test_a_gap_makes_the_cycle_inconclusive(tmp_path: Path) -> None:
     packets = [p for p in session.close().packets if p is not segments[0]]
     analysis = analyze([write_pcap(tmp_path / "g.pcap", packets)], RACK, GEO)
     verdict = evaluate(analysis, make_policy(hosts=()))  # countries only: it needs no name
-    assert verdict.verdict == "inconclusive"
+    assert verdict.outcome == "inconclusive"
     assert any("gap" in reason for reason in verdict.reasons)
 
 

@@ -15,7 +15,7 @@ from benches.analysis.attribution.geo import GeoDatabase
 from benches.analysis.jsonrows import RawJson, RowEncoder
 from benches.analysis.results import DnsQuery, Flow
 from benches.cli.analyze import _encoder, result_document, write_json
-from benches.policy.findings import evaluate
+from benches.policy.evaluation import evaluate
 from tests.support.pcaps import (
     FOTA_IP,
     PHONE_IP,

@@ -19,7 +19,7 @@ from benches.analysis import parallel
 from benches.analysis.analyzer import analyze
 from benches.analysis.attribution.geo import GeoDatabase
 from benches.cli.analyze import result_document, write_json
-from benches.policy.findings import evaluate
+from benches.policy.evaluation import evaluate
 from tests.support.paths import BENCHMARKS
 from tests.support.pcaps import make_policy, make_rack
 from tests.support.shardcaps import write_mixed

@@ -37,7 +37,9 @@ def test_capture_keeps_only_the_phones_packets(tmp_path: Path) -> None:
     capture.start()
     send_udp(PHONE, b"from-the-phone")
     send_udp(OTHER, b"from-another-phone")
-    health = capture.stop()
+    capture.stop()
+    health = capture.health
+    assert health is not None
 
     payloads = [bytes(packet) for packet in rdpcap(str(capture.pcap))]
     assert any(b"from-the-phone" in p for p in payloads)
@@ -73,8 +75,9 @@ def test_killed_capture_is_reported_dead_and_keeps_its_evidence(tmp_path: Path) 
     time.sleep(0.2)
     assert capture.pid is not None
     os.kill(capture.pid, signal.SIGKILL)
-    health = capture.stop()
-    assert health.died
+    capture.stop()
+    health = capture.health
+    assert health is not None and health.died
     assert "signal 9" in (health.error or "")
     assert health.packets >= 3  # whole records already on disk are counted
     assert any("capture died" in reason for reason in health.problems)
@@ -92,8 +95,9 @@ def test_kernel_drops_are_counted(tmp_path: Path) -> None:
         send_udp(PHONE, b"x" * 1400, count=20_000)
     finally:
         os.kill(capture.pid, signal.SIGCONT)
-    health = capture.stop()
-    assert health.kernel_drops > 0
+    capture.stop()
+    health = capture.health
+    assert health is not None and health.kernel_drops > 0
     assert any("kernel dropped" in reason for reason in health.problems)
 
 

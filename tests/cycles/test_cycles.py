@@ -77,7 +77,7 @@ def judged(bench: BenchSession, geo: GeoDatabase, record: CycleRecord) -> CycleR
 
 def leak_after(result: CycleResult, *events: str) -> None:
     """The leaky client's report is a finding, placed after one of `events` on the timeline."""
-    assert result.verdict.verdict == "fail", result.summary()
+    assert result.verdict.outcome == "fail", result.summary()
     leaks = [f for f in result.verdict.findings if f.dst_host == CN]
     assert leaks, result.summary()
     places = {result.when(finding) or "" for finding in leaks}
@@ -112,7 +112,7 @@ def test_boot_with_relays_is_a_hard_power_cycle(
     bank = RelayBank((board,))
     try:
         switch = PowerSwitch(bank, wired, timings(bench))
-        switch.restore()  # the supply relay closed, as the rack runs
+        switch.on()  # the supply relay closed, as the rack runs
         boots = virtual.boots
         record = run_boot_cycle(phone, pcaps, timings(bench), 2, power=switch)
     finally:
@@ -181,4 +181,4 @@ def test_idle_sends_nothing_and_passes(
     record = run_idle_cycle(phone, pcaps, timings(bench), 1)
     assert names(record)[2:4] == ["screen_off", "idle_done"] and not phone.is_screen_on()
     result = judged(bench, geo, record)
-    assert result.verdict.verdict == "pass", result.summary()
+    assert result.verdict.outcome == "pass", result.summary()

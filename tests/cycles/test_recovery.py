@@ -9,6 +9,7 @@ import pytest
 
 from benches.cycles.recovery import Recovery
 from benches.inventory import load_manifest, load_rack
+from benches.pytestplugin.bench import open_bench
 from benches.rack.session import BenchSession
 from tests.support.rackfiles import FIXED, relocated_rack, with_faults, with_timings
 
@@ -27,9 +28,8 @@ def bench(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BenchSession]:
         # No relay in devices.yaml, and it never starts again after its next boot.
         "{serial: SIM7P0003, kind: never_return, boot: 2}",
     )
-    session = BenchSession(load_rack(devices), load_manifest(FIXED), workdir)
+    session = open_bench(load_rack(devices), load_manifest(FIXED), workdir)
     try:
-        session.open()
         yield session
     finally:
         session.close()

@@ -68,7 +68,7 @@ def test_a_leak_in_the_cycle_summary_says_when_it_happened(tmp_path: Path) -> No
 
     result = judge_cycle(record, RACK, MANIFEST, GEO)
 
-    assert result.verdict.verdict == "fail"
+    assert result.verdict.outcome == "fail"
     cleartext = [f for f in result.verdict.findings if f.kind == "cleartext_identifier"]
     assert cleartext
     for finding in cleartext:

@@ -12,14 +12,13 @@ from benches.analysis.analyzer import Analysis, analyze
 from benches.analysis.attribution.geo import GeoDatabase
 from benches.capture.health import CaptureHealth
 from benches.inventory.virtual import Endpoint
+from benches.policy.evaluation import evaluate, suffix_match
 from benches.policy.findings import (
     CLEARTEXT_IDENTIFIER,
     HOST_VIOLATION,
     IDENTIFIER_LEAK,
     REGION_VIOLATION,
     Finding,
-    evaluate,
-    suffix_match,
 )
 from benches.redaction.masks import identifier_label, mask
 from tests.support.pcaps import (
@@ -67,7 +66,7 @@ def canary() -> list:
 
 def test_leaky_activation_fails_with_cleartext_identifiers(tmp_path: Path) -> None:
     verdict = evaluate(analysis_of(tmp_path, canary() + leaky_boot()), POLICY)
-    assert verdict.verdict == "fail"
+    assert verdict.outcome == "fail"
     cleartext = [f for f in verdict.findings if f.kind == CLEARTEXT_IDENTIFIER]
     assert {f.identifier for f in cleartext} == {"imei", "iccid", "serial", "location"}
     for finding in cleartext:
@@ -153,7 +152,7 @@ def test_a_track_of_coordinates_is_one_location_finding(tmp_path: Path) -> None:
 def test_fixed_build_passes(tmp_path: Path) -> None:
     analysis = analysis_of(tmp_path, canary() + clean_boot() + canary())
     verdict = evaluate(analysis, POLICY, expected_canaries=[CANARY])
-    assert (verdict.verdict, verdict.findings, verdict.reasons) == ("pass", (), ())
+    assert (verdict.outcome, verdict.findings, verdict.reasons) == ("pass", (), ())
 
 
 # --- destinations --------------------------------------------------------------
@@ -209,7 +208,7 @@ def test_sni_outside_allowed_hosts_fails_even_when_dns_named_an_allowed_host(
 def test_no_allowed_hosts_means_countries_only(tmp_path: Path) -> None:
     packets = tls_exchange(PHONE_IP, 40000, FOTA_IP, "tracker.adnet.example").packets
     verdict = evaluate(analysis_of(tmp_path, packets), make_policy(hosts=()))
-    assert verdict.verdict == "pass"
+    assert verdict.outcome == "pass"
 
 
 def test_the_bench_network_is_never_a_violation(tmp_path: Path) -> None:
@@ -217,13 +216,13 @@ def test_the_bench_network_is_never_a_violation(tmp_path: Path) -> None:
     session.send(b"GET /generate_204 HTTP/1.1\r\nHost: gateway.lan\r\n\r\n")
     packets = canary() + session.packets
     verdict = evaluate(analysis_of(tmp_path, packets), make_policy(countries=()))
-    assert verdict.verdict == "pass"
+    assert verdict.outcome == "pass"
 
 
 def test_unknown_country_is_inconclusive(tmp_path: Path) -> None:
     packets = tls_exchange(PHONE_IP, 40000, "198.51.100.7", "api.vendor.example").packets
     verdict = evaluate(analysis_of(tmp_path, packets), POLICY)
-    assert verdict.verdict == "inconclusive"
+    assert verdict.outcome == "inconclusive"
     assert verdict.reasons == (
         "country of api.vendor.example (198.51.100.7) unknown to the geo database",
     )
@@ -256,7 +255,7 @@ def test_identifier_leak_to_a_host_that_may_not_receive_identifiers(tmp_path: Pa
 def test_identifier_recipient_over_tls_is_allowed(tmp_path: Path) -> None:
     analysis = _decrypted(analysis_of(tmp_path, leaky_boot()), tls=True)
     policy = make_policy(countries=["CN"], hosts=(), recipients=["vnet.cn"])
-    assert evaluate(analysis, policy).verdict == "pass"
+    assert evaluate(analysis, policy).outcome == "pass"
 
 
 def test_identifier_recipient_must_use_tls(tmp_path: Path) -> None:
@@ -283,14 +282,14 @@ def test_cleartext_to_a_recipient_still_fails(tmp_path: Path) -> None:
 def test_missing_canary_is_inconclusive(tmp_path: Path) -> None:
     analysis = analysis_of(tmp_path, canary() + clean_boot())
     verdict = evaluate(analysis, POLICY, expected_canaries=[CANARY, "canary-2.bench.example"])
-    assert verdict.verdict == "inconclusive"
+    assert verdict.outcome == "inconclusive"
     assert verdict.reasons == ("canary lookup canary-2.bench.example not seen in the capture",)
 
 
 def test_canary_names_compare_without_case_or_trailing_dot(tmp_path: Path) -> None:
     analysis = analysis_of(tmp_path, canary() + clean_boot())
     assert (
-        evaluate(analysis, POLICY, expected_canaries=["Canary-1.Bench.Example."]).verdict == "pass"
+        evaluate(analysis, POLICY, expected_canaries=["Canary-1.Bench.Example."]).outcome == "pass"
     )
 
 
@@ -308,12 +307,12 @@ def test_capture_problems_are_inconclusive(
     tmp_path: Path, health: CaptureHealth, reason: str
 ) -> None:
     verdict = evaluate(analysis_of(tmp_path, clean_boot()), POLICY, health=[health])
-    assert (verdict.verdict, verdict.reasons) == ("inconclusive", (reason,))
+    assert (verdict.outcome, verdict.reasons) == ("inconclusive", (reason,))
 
 
 def test_healthy_capture_passes(tmp_path: Path) -> None:
     health = [CaptureHealth(packets=20, kernel_drops=0, died=False)]
-    assert evaluate(analysis_of(tmp_path, clean_boot()), POLICY, health=health).verdict == "pass"
+    assert evaluate(analysis_of(tmp_path, clean_boot()), POLICY, health=health).outcome == "pass"
 
 
 def test_findings_beat_inconclusive(tmp_path: Path) -> None:
@@ -321,7 +320,7 @@ def test_findings_beat_inconclusive(tmp_path: Path) -> None:
     verdict = evaluate(
         analysis_of(tmp_path, leaky_boot()), POLICY, health=health, expected_canaries=[CANARY]
     )
-    assert verdict.verdict == "fail"
+    assert verdict.outcome == "fail"
     assert len(verdict.reasons) == 2  # still reported
 
 
@@ -329,7 +328,7 @@ def test_unreadable_packets_are_inconclusive(tmp_path: Path) -> None:
     path = write_pcap(tmp_path / "boot-1.pcap", clean_boot())
     path.write_bytes(path.read_bytes() + b"\x00" * 9)  # a record header cut short
     verdict = evaluate(analyze([path], RACK, GEO), POLICY)
-    assert (verdict.verdict, verdict.reasons) == (
+    assert (verdict.outcome, verdict.reasons) == (
         "inconclusive",
         ("1 unreadable packets in boot-1.pcap",),
     )
@@ -337,7 +336,7 @@ def test_unreadable_packets_are_inconclusive(tmp_path: Path) -> None:
 
 def test_empty_capture_is_inconclusive(tmp_path: Path) -> None:
     verdict = evaluate(analysis_of(tmp_path, []), POLICY)
-    assert (verdict.verdict, verdict.reasons) == (
+    assert (verdict.outcome, verdict.reasons) == (
         "inconclusive",
         ("no packets in boot-1.pcap: nothing to back a pass",),
     )
@@ -348,7 +347,7 @@ def test_tcp_gap_is_inconclusive(tmp_path: Path) -> None:
     segments = session.send(client_hello("fota.vendor.example") + tls_application_data(400))
     packets = [p for p in session.packets if p is not segments[2]]
     verdict = evaluate(analysis_of(tmp_path, packets), POLICY)
-    assert verdict.verdict == "inconclusive"
+    assert verdict.outcome == "inconclusive"
     assert "has 1 gap(s)" in verdict.reasons[0]
 
 

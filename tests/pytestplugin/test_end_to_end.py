@@ -140,7 +140,7 @@ def bench(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BenchSession]:
 def _judge(bench: BenchSession, record: CycleRecord) -> tuple[str, str]:
     geo = GeoDatabase(bench.rack.virtual.endpoints if bench.rack.virtual else ())
     result = judge_cycle(record, bench.rack, bench.manifest, geo)
-    return result.verdict.verdict, result.summary()
+    return result.verdict.outcome, result.summary()
 
 
 def _sniffer_pid(pcap: Path, timeout: float = 10.0) -> int:

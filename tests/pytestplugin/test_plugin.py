@@ -7,7 +7,10 @@ import sys
 from importlib.metadata import entry_points
 from pathlib import Path
 
-from tests.support.rackfiles import REPO, SHIPPED_RACK
+import pytest
+
+from benches.cycles import CYCLE_ORDER
+from tests.support.rackfiles import FIXED, REPO, SHIPPED_RACK
 
 
 def run_pytest(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -42,3 +45,45 @@ def test_root_conftest_does_not_register_the_plugin_twice() -> None:
     done = run_pytest(REPO, "--help")
     assert done.returncode == 0, done.stderr
     assert done.stdout.count("--firmware=FIRMWARE") == 1
+
+
+def test_sign_off_tests_run_in_the_order_a_phone_meets_the_cycles(tmp_path: Path) -> None:
+    assert CYCLE_ORDER == ("boot", "unlock", "activation", "idle")
+    (tmp_path / "test_suite.py").write_text(
+        "import pytest\n\n"
+        "@pytest.mark.cycle('idle')\ndef test_a(): pass\n\n"
+        "def test_b(): pass\n\n"
+        "@pytest.mark.cycle('activation')\ndef test_c(): pass\n\n"
+        "@pytest.mark.cycle('boot')\ndef test_d(): pass\n\n"
+        "@pytest.mark.cycle('unlock')\ndef test_e(): pass\n"
+    )
+    done = run_pytest(tmp_path, "--devices", str(SHIPPED_RACK), "--collect-only", "-q")
+    assert done.returncode == 0, done.stdout + done.stderr
+    tests = [line.split("::")[1] for line in done.stdout.splitlines() if "::" in line]
+    assert tests == ["test_d", "test_e", "test_c", "test_a", "test_b"]
+
+
+@pytest.mark.live  # a sign-off session checks it may capture before any phone fixture runs
+def test_phones_and_the_deprecated_rack_alias_are_the_same_phones(tmp_path: Path) -> None:
+    (tmp_path / "conftest.py").write_text(
+        "import types\n"
+        "import pytest\n\n"
+        "@pytest.fixture(scope='session')\n"
+        "def bench_session():  # no phones to start: the fixtures' wiring is what is tested\n"
+        "    return types.SimpleNamespace(phones={'SIM7P0001': object()})\n"
+    )
+    (tmp_path / "test_qa.py").write_text(
+        "def test_phones(phones, bench_session):\n"
+        "    assert phones is bench_session.phones and list(phones) == ['SIM7P0001']\n\n"
+        "def test_rack(rack, phones):\n"
+        "    assert rack is phones\n"
+    )
+    done = run_pytest(
+        tmp_path,
+        "--devices", str(SHIPPED_RACK), "--firmware", str(FIXED),
+        "--reports", str(tmp_path / "reports"), "-q",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "2 passed, 1 warning" in done.stdout
+    assert "DeprecationWarning: the `rack` fixture is deprecated" in done.stdout
+    assert "use `phones`" in done.stdout

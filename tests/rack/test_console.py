@@ -12,9 +12,13 @@ from pathlib import Path
 import pytest
 import serial
 
+from benches.inventory import load_rack
 from benches.inventory.models import SerialConsole
 from benches.rack.console import ConsoleError, ConsoleRecorder, LineSplitter
+from benches.redaction.masks import SHOW_IDENTIFIERS_ENV
+from benches.redaction.rack_masker import forget_rack, use_rack
 from benches.sim.uart import VirtualUart
+from tests.support.rackfiles import SHIPPED_RACK
 from tests.support.serial_rig import free_url, port_for, wait_until
 
 HOST = "127.0.71.20"
@@ -51,9 +55,10 @@ def test_recorder_keeps_every_line_with_its_time(kind: str, tmp_path: Path) -> N
             # Over TCP the bytes may still be crossing when stop() drains; end the line.
             uart.write_line("console:/ $ ")
             assert wait_until(lambda: recorder.lines == 3)
-        path = recorder.stop()
+        recorder.stop()
     finally:
         uart.stop()
+    [path] = recorder.excerpts()
     assert path == tmp_path / "out" / "console.log"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     header, lines = recorded(path)
@@ -101,7 +106,8 @@ def test_a_console_that_goes_away_ends_the_recording_with_a_reason(tmp_path: Pat
     assert wait_until(lambda: recorder.lines == 1)
     uart.stop()  # the adapter is unplugged
     assert wait_until(lambda: recorder.error is not None)
-    path = recorder.stop()
+    recorder.stop()
+    [path] = recorder.excerpts()
     assert recorder.error is not None and "\n" not in recorder.error
     text = path.read_text()
     assert "last words" in text and "# recording ended early: " in text
@@ -112,6 +118,8 @@ def test_unopenable_console_is_one_line(tmp_path: Path) -> None:
         recorder = ConsoleRecorder(SerialConsole(port=port), tmp_path / "c.log", owner="console P1")
         with pytest.raises(ConsoleError) as raised:
             recorder.start()
+        recorder.stop()  # never raises, even when nothing started
+        assert recorder.excerpts() == []
         message = str(raised.value)
         assert "\n" not in message and message.startswith(f"console P1: cannot open {port}: ")
         assert not (tmp_path / "c.log").exists()
@@ -144,9 +152,10 @@ def test_a_console_at_the_wrong_baud_reads_as_garbage(tmp_path: Path) -> None:
     try:
         recorder.start()
         uart.write_line("Booting Linux")
-        path = recorder.stop()
+        recorder.stop()
     finally:
         uart.stop()
+    [path] = recorder.excerpts()
     assert "Booting" not in path.read_text().split("\n", 1)[1]
 
 
@@ -157,3 +166,27 @@ def test_line_splitter_times_a_line_by_its_first_byte() -> None:
     assert splitter.feed(b" half\r\n\r\nthird", 3.0) == [(2.0, "second half"), (3.0, "")]
     assert splitter.flush() == [(3.0, "third")]
     assert splitter.flush() == []
+
+
+def test_the_recording_is_masked_when_it_stops(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A real UART prints the serial (androidboot.serialno=...): the file is evidence."""
+    monkeypatch.delenv(SHOW_IDENTIFIERS_ENV, raising=False)
+    console = SerialConsole(port=str(tmp_path / "ttyCONSOLE"))
+    uart = VirtualUart(console)
+    uart.start()
+    use_rack(load_rack(SHIPPED_RACK))
+    recorder = ConsoleRecorder(console, tmp_path / "console.log")
+    try:
+        recorder.start()
+        uart.write_line("[    0.000000] Kernel command line: androidboot.serialno=SIM7P0001")
+        assert wait_until(lambda: recorder.lines == 1)
+        recorder.stop()
+    finally:
+        uart.stop()
+        forget_rack()
+    [path] = recorder.excerpts()
+    text = path.read_text()
+    assert "androidboot.serialno=SI…1" in text and "SIM7P0001" not in text
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600

@@ -11,7 +11,7 @@ import pytest
 from benches.cli.main import main
 from benches.inventory import load_rack
 from benches.rack.discovery import DiscoveredPhone, discover_phone, render_rack, split_usable
-from benches.rack.identity.harvest import HarvestedIdentity
+from benches.rack.identity.model import HarvestedIdentity
 from benches.rack.session import BenchSession
 from benches.sim.netclient import PhoneNetwork
 from benches.sim.shell import PhoneShell

@@ -29,6 +29,7 @@ from benches.rack.adb.server import AdbNotFoundError, AdbServer, AdbServerError,
 from benches.sim import adb_protocol as proto
 from benches.sim.adb_protocol import AdbMessage, AdbProtocolError
 from benches.sim.adbd import INTERACTIVE_REFUSAL, AdbDaemon, ShellResult
+from tests.support.adb_states import devices_long, wait_for_state
 
 HOST = "127.0.1.1"
 MODEL = "Nokia 7 plus"
@@ -124,7 +125,7 @@ def attached(
 ) -> Iterator[tuple[FakePhone, AdbDaemon, adbutils.AdbDevice]]:
     fake, daemon = adbd
     adb_server.connect(daemon.serial, timeout=5)
-    adb_server.wait_for_state(daemon.serial, "device", timeout=5)
+    wait_for_state(adb_server, daemon.serial, "device", timeout=5)
     try:
         yield fake, daemon, adb_server.client().device(serial=daemon.serial)
     finally:
@@ -137,7 +138,7 @@ def attached(
 @pytest.mark.live
 def test_adb_devices_lists_the_daemon_with_its_banner(adb_server: AdbServer, attached) -> None:
     _, daemon, _ = attached
-    line = next(ln for ln in adb_server.devices_long().splitlines() if ln.startswith(daemon.serial))
+    line = next(ln for ln in devices_long(adb_server).splitlines() if ln.startswith(daemon.serial))
     assert line.split()[1] == "device"
     assert "product:Onyx_00WW" in line
     assert "model:Nokia_7_plus" in line  # adb shows spaces as underscores
@@ -231,11 +232,14 @@ def test_adb_reboot_goes_offline_and_comes_back(adb_server: AdbServer, attached)
     assert fake.rebooted.wait(5)
     assert fake.reboots == ["bootloader"]
     assert not daemon.running
-    assert adb_server.wait_for_state(daemon.serial, "offline", None, timeout=5) in ("offline", None)
+    assert wait_for_state(adb_server, daemon.serial, "offline", None, timeout=5) in (
+        "offline",
+        None,
+    )
 
     daemon.start()  # "booted": same host:port
     adb_server.reconnect(daemon.serial, timeout=5)
-    adb_server.wait_for_state(daemon.serial, "device", timeout=5)
+    wait_for_state(adb_server, daemon.serial, "device", timeout=5)
     assert device.shell("getprop ro.product.model") == MODEL
 
 
@@ -250,7 +254,7 @@ def test_reboot_service_through_adbutils_drops_connections(adb_server: AdbServer
     # The daemon still listens (the phone did not stop it), so the server's own
     # retry brings the device back without any `adb connect`.
     assert daemon.running
-    adb_server.wait_for_state(daemon.serial, "device", timeout=10)
+    wait_for_state(adb_server, daemon.serial, "device", timeout=10)
     assert device.shell("getprop ro.product.model") == MODEL
 
 
@@ -261,13 +265,13 @@ def test_stop_takes_the_device_offline_and_start_brings_it_back(
     _, daemon, device = attached
     daemon.stop()
     daemon.stop()  # idempotent
-    assert adb_server.wait_for_state(daemon.serial, "offline", None, timeout=5)
+    assert wait_for_state(adb_server, daemon.serial, "offline", None, timeout=5)
     with socket.socket() as probe:
         assert probe.connect_ex((HOST, daemon.port)) != 0  # nothing listens any more
     daemon.start()
     daemon.start()  # idempotent
     adb_server.reconnect(daemon.serial, timeout=5)
-    adb_server.wait_for_state(daemon.serial, "device", timeout=5)
+    wait_for_state(adb_server, daemon.serial, "device", timeout=5)
     assert device.shell("getprop ro.product.model") == MODEL
 
 

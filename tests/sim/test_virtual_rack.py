@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from benches.rack.session import BenchSession
+from tests.support.adb_states import devices_long
 from tests.support.rackfiles import LEAKY, virtual_bench
 
 pytestmark = pytest.mark.live
@@ -19,7 +20,7 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BenchSession]:
 
 
 def test_adb_devices_lists_every_virtual_phone(session: BenchSession) -> None:
-    listing = session.server.devices_long()
+    listing = devices_long(session.server)
     for device in session.rack.devices:
         line = next(line for line in listing.splitlines() if line.startswith(device.adb_serial))
         assert " device " in line

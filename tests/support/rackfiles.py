@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from benches.inventory import load_manifest, load_rack
+from benches.pytestplugin.bench import open_bench
 from benches.rack.session import BenchSession
 from tests.support.paths import REPO
 
@@ -39,9 +40,8 @@ def virtual_bench(
 ) -> Iterator[BenchSession]:
     """An open bench session on a relocated virtual rack flashed with `firmware`."""
     rack = load_rack(relocated_rack(workdir, shift, adb_port))
-    session = BenchSession(rack, load_manifest(firmware), workdir)
+    session = open_bench(rack, load_manifest(firmware), workdir)
     try:
-        session.open()  # inside: a rack that half started (e.g. without root) is stopped too
         yield session
     finally:
         session.close()

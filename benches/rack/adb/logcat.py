@@ -1,39 +1,53 @@
 """A phone's logcat over one cycle's window: cleared when it opens, dumped when it closes.
 
 The dump is evidence beside the pcap: owner-only, with the rack's identifiers
-masked (apps log IMEIs more often than they should).
+masked (apps log IMEIs more often than they should). It is one of the
+recorders around a cycle's window (`RecorderProtocol`): a phone that cannot
+be cleared is logged, one that cannot be read leaves a note in the file
+instead of its log, and `stop()` never raises.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 from benches.rack.adb.phone import Phone, PhoneError
+from benches.rack.protocols import RecorderProtocol
 from benches.redaction.rack_masker import scrub_file
 
 log = logging.getLogger(__name__)
 
 
-@contextlib.contextmanager
-def logcat_window(phone: Phone, path: Path) -> Iterator[Path]:
-    """Yields where the dump will be; a phone that cannot be read leaves a note there instead."""
-    try:
-        phone.clear_logcat()
-    except PhoneError as error:
-        log.warning("%s", error)
-    try:
-        yield path
-    finally:
+class LogcatRecorder(RecorderProtocol):
+    """`phone`'s log buffer between `start()` and `stop()`, dumped into `path`."""
+
+    def __init__(self, phone: Phone, path: Path) -> None:
+        self.phone = phone
+        self.path = Path(path)
+        self._written = False
+
+    def start(self) -> None:
         try:
-            text = phone.dump_logcat()
+            self.phone.clear_logcat()
+        except PhoneError as error:
+            log.warning("%s", error)
+
+    def stop(self) -> None:
+        try:
+            text = self.phone.dump_logcat()
         except PhoneError as error:
             text = f"# logcat not read at the end of the window: {error}\n"
-        _write_private(path, text)
-        scrub_file(path)
+        try:
+            _write_private(self.path, text)
+            self._written = True
+            scrub_file(self.path)
+        except OSError as error:
+            log.error("%s: cannot write its logcat to %s: %s", self.phone.label, self.path, error)
+
+    def excerpts(self) -> list[Path]:
+        return [self.path] if self._written else []
 
 
 def _write_private(path: Path, text: str) -> None:

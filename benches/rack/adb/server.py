@@ -176,25 +176,3 @@ class AdbServer:
             if len(parts) >= 2:
                 result.append((parts[0], parts[1]))
         return result
-
-    def devices_long(self) -> str:
-        """The output of ``adb devices -l``."""
-        return self._check("devices", "-l")
-
-    def state(self, serial: str) -> str | None:
-        """The serial's state (``device``, ``offline``, ...), or None if the server lacks it."""
-        return dict(self.devices()).get(serial)
-
-    def wait_for_state(self, serial: str, *states: str | None, timeout: float = 10.0) -> str | None:
-        """Poll until the serial's state is one of ``states`` (None: absent) and return it."""
-        deadline = time.monotonic() + timeout
-        while True:
-            current = self.state(serial)
-            if current in states:
-                return current
-            if time.monotonic() >= deadline:
-                wanted = "/".join(state or "absent" for state in states)
-                raise AdbServerError(
-                    f"{serial}: {current or 'absent'} after {timeout:.1f} s, wanted {wanted}"
-                )
-            time.sleep(0.05)

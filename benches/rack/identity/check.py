@@ -26,14 +26,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from benches.inventory.models import Identity
 from benches.inventory.validators import is_digits, luhn_ok
+from benches.rack.identity.model import HarvestedIdentity
 from benches.redaction.masks import identifier_label, mask
-
-if TYPE_CHECKING:
-    from benches.rack.identity.harvest import HarvestedIdentity
 
 log = logging.getLogger(__name__)
 

@@ -19,19 +19,15 @@ What is read, and how (benches/rack/identity/iphonesubinfo.py has the transactio
 A value the phone cannot give (no SIM, a refused call) is left out and the
 reason kept in `HarvestedIdentity.missing`. Output the bench cannot read at
 all raises `HarvestError`: one line that names the phone and the command.
-`check_identity` compares the result with devices.yaml (benches/rack/identity/check.py has
-the rules; it is re-exported here).
+`benches.rack.identity.check` compares the result with devices.yaml.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Protocol
 
 from benches.inventory.validators import InvalidValue, mac
-from benches.rack.identity.check import IdentityMismatch, check_identity, compare_identity
 from benches.rack.identity.iphonesubinfo import (
     SubInfoCodes,
     android_sdk,
@@ -41,18 +37,10 @@ from benches.rack.identity.iphonesubinfo import (
     imei_call,
     imsi_call,
 )
+from benches.rack.identity.model import HarvestedIdentity
 from benches.rack.identity.parcel import ServiceError, UnreadableReply, parse_string_reply
+from benches.rack.protocols import ShellProtocol
 from benches.redaction.masks import device_label, mask
-
-__all__ = [
-    "HarvestError",
-    "HarvestedIdentity",
-    "IdentityMismatch",
-    "ShellTarget",
-    "check_identity",
-    "compare_identity",
-    "harvest_identity",
-]
 
 MAX_SLOTS = 4
 SLOTS_BY_MULTISIM_CONFIG = {"ssss": 1, "dsds": 2, "dsda": 2, "tsts": 3}
@@ -63,34 +51,11 @@ _ICCID = re.compile(r"[0-9]{18,20}[Ff]*")  # a 19-digit ICCID may come padded wi
 _IMSI = re.compile(r"[0-9]{6,15}")
 
 
-class ShellTarget(Protocol):
-    """What the harvest needs of a phone: `benches.rack.adb.phone.Phone` is one."""
-
-    @property
-    def serial(self) -> str: ...
-
-    def shell(self, args: list[str]) -> str: ...
-
-
 class HarvestError(RuntimeError):
     """The phone answered something the bench cannot read; str() is one line."""
 
 
-@dataclass(frozen=True)
-class HarvestedIdentity:
-    imei: tuple[str, ...]
-    iccid: str | None
-    imsi: str | None
-    serial: str | None
-    wifi_mac: str | None
-    # Which command gave each value: "imei[0]", "imei[1]", "iccid", ... → the command line.
-    sources: dict[str, str]
-    # Why the phone gave no value, for the fields it gave none for.
-    missing: dict[str, str] = field(default_factory=dict)
-    sdk: int | None = None  # the API level the transaction codes were chosen for
-
-
-def harvest_identity(phone: ShellTarget) -> HarvestedIdentity:
+def harvest_identity(phone: ShellProtocol) -> HarvestedIdentity:
     """Read the phone's identifiers over ADB; raises HarvestError or the driver's error."""
     harvest = _Harvest(phone)
     sdk = android_sdk(
@@ -113,7 +78,7 @@ def harvest_identity(phone: ShellTarget) -> HarvestedIdentity:
 
 
 class _Harvest:
-    def __init__(self, phone: ShellTarget) -> None:
+    def __init__(self, phone: ShellProtocol) -> None:
         self.phone = phone
         self.sources: dict[str, str] = {}
         self.missing: dict[str, str] = {}

@@ -1,5 +1,7 @@
-"""Power over pyserial: relay boards (LCUS frames, ASCII command templates) and one
-phone's power switch built on them. See docs/real-rack.md for wiring a rack."""
+"""Power over pyserial: relay boards (LCUS frames, ASCII command templates) chosen by
+devices.yaml's `driver` from a registry (`boards`), the bench's bank of them (`bank`),
+and one phone's power switch built on them (`switch`, the one hard power cycle).
+See docs/real-rack.md for wiring a rack."""
 
 from __future__ import annotations
 

@@ -16,11 +16,12 @@ from benches.inventory.models import AsciiCommands, RelayBoard
 from benches.rack.ports import reason
 from benches.rack.power.errors import PowerError
 from benches.rack.power.lcus import check_channel
+from benches.rack.protocols import RelayProtocol
 
 LINE_ENDS = (b"\n", b"\r")
 
 
-class AsciiDriver:
+class AsciiDriver(RelayProtocol):
     """Switches the channels of one ASCII board over an open port."""
 
     def __init__(self, board: RelayBoard, port: serial.SerialBase, timeout: float) -> None:

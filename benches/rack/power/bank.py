@@ -11,23 +11,18 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Protocol
 
 import serial
 
 from benches.inventory.models import RelayBoard, RelayLink
 from benches.rack.ports import open_port
-from benches.rack.power.ascii_board import AsciiDriver
+from benches.rack.power.boards import RELAY_BOARDS
 from benches.rack.power.errors import PowerError
-from benches.rack.power.lcus import LcusDriver
+from benches.rack.protocols import RelayProtocol
 
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT_S = 1.0
-
-
-class RelayDriver(Protocol):
-    def switch(self, channel: int, closed: bool) -> None: ...
 
 
 class BoardSlot:
@@ -37,7 +32,7 @@ class BoardSlot:
         self.board = board
         self.lock = threading.Lock()
         self.port: serial.SerialBase | None = None
-        self.driver: RelayDriver | None = None
+        self.driver: RelayProtocol | None = None
 
 
 class RelayBank:
@@ -80,14 +75,13 @@ class RelayBank:
             with slot.lock:
                 self._close_slot(slot)
 
-    def _driver(self, slot: BoardSlot) -> RelayDriver:
+    def _driver(self, slot: BoardSlot) -> RelayProtocol:
         if slot.driver is not None:
             return slot.driver
         board = slot.board
-        if board.driver not in ("lcus", "ascii"):
+        driver_class = RELAY_BOARDS.get(board.driver)
+        if driver_class is None:
             raise PowerError(f"relay board {board.name}: unknown driver {board.driver!r}")
-        if board.driver == "ascii" and board.ascii is None:
-            raise PowerError(f"relay board {board.name}: the ascii driver needs `ascii:` commands")
         port = open_port(
             board.port,
             board.baud,
@@ -95,11 +89,11 @@ class RelayBank:
             owner=f"relay board {board.name}",
             error=PowerError,
         )
-        driver: RelayDriver
-        if board.driver == "lcus":
-            driver = LcusDriver(board, port)
-        else:
-            driver = AsciiDriver(board, port, self.timeout)
+        try:
+            driver = driver_class(board, port, self.timeout)
+        except PowerError:  # the board's entry does not fit its driver
+            port.close()
+            raise
         slot.port, slot.driver = port, driver
         return driver
 

@@ -13,6 +13,7 @@ import serial
 from benches.inventory.models import RelayBoard
 from benches.rack.ports import reason
 from benches.rack.power.errors import PowerError
+from benches.rack.protocols import RelayProtocol
 
 START = 0xA0
 CLOSE = 0x01
@@ -27,10 +28,11 @@ def lcus_frame(channel: int, closed: bool) -> bytes:
     return bytes((START, channel, state, (START + channel + state) & 0xFF))
 
 
-class LcusDriver:
+class LcusDriver(RelayProtocol):
     """Switches the channels of one LCUS board over an open port."""
 
-    def __init__(self, board: RelayBoard, port: serial.SerialBase) -> None:
+    def __init__(self, board: RelayBoard, port: serial.SerialBase, timeout: float = 0.0) -> None:
+        # `timeout` is the port's, already set: LCUS boards answer nothing to wait for.
         self.board = board
         self.port = port
 

@@ -4,6 +4,9 @@
 eliminator or its USB power), wired through the relay's normally-open contact:
 closed means powered. `Device.power_button` is the channel wired across its
 power key: closed means held down.
+
+`PowerSwitch.cycle()` is the bench's one hard power cycle: the boot cycle calls
+it with the cycle's timeline, the recovery chain without one.
 """
 
 from __future__ import annotations
@@ -13,11 +16,12 @@ import time
 from benches.inventory.models import Device, RelayLink, Timings
 from benches.rack.power.bank import RelayBank
 from benches.rack.power.errors import PowerError
+from benches.rack.protocols import ButtonProtocol, EventSink, PowerProtocol, no_events
 from benches.redaction.masks import device_label
 
 
-class PowerSwitch:
-    """Cut, restore, cycle and press for one phone; `has_power`/`has_button` say what is wired."""
+class PowerSwitch(PowerProtocol, ButtonProtocol):
+    """On, off, cycle and press for one phone; `has_power`/`has_button` say what is wired."""
 
     def __init__(self, bank: RelayBank, device: Device, timings: Timings) -> None:
         self.bank = bank
@@ -32,21 +36,34 @@ class PowerSwitch:
     def has_button(self) -> bool:
         return self.device.power_button is not None
 
-    def cut(self) -> None:
+    def off(self) -> None:
+        """Cut the phone's supply."""
         self.bank.switch(self._power(), False, f"{device_label(self.device.serial)} power cut")
 
-    def restore(self) -> None:
+    def on(self) -> None:
+        """Restore the phone's supply."""
         self.bank.switch(self._power(), True, f"{device_label(self.device.serial)} power restored")
 
-    def cycle(self, off_s: float | None = None) -> None:
-        """Cut the power, keep it off for `off_s` (default `timings.power_off_s`), restore it."""
+    def cycle(self, event: EventSink = no_events) -> None:
+        """Cut the power, keep it off for `timings.power_off_s`, restore it, then press the
+        power key when one is wired (a phone that waits for its key after power returns).
+
+        `event` hears `power_off`, `power_on` and `power_button`, each just before it is
+        done, so traffic it causes never comes before its event on a cycle's timeline.
+        """
+        self._power()  # no supply relay: refuse before anything is switched
+        event("power_off")
         try:
-            self.cut()
-            time.sleep(self.timings.power_off_s if off_s is None else off_s)
+            self.off()
+            time.sleep(self.timings.power_off_s)
         finally:
             # Also after a failed cut (an ASCII PDU may have switched without answering)
             # or an interrupt: a phone is never left unpowered by accident.
-            self.restore()
+            event("power_on")
+            self.on()
+        if self.has_button:
+            event("power_button")
+            self.press()
 
     def press(self, seconds: float | None = None) -> None:
         """Hold the power button for `seconds` (default `timings.power_button_s`), then let go."""

@@ -10,7 +10,6 @@ import json
 from pathlib import Path
 
 import allure
-import pytest
 
 from benches.analysis.attribution.geo import LOCAL
 from benches.cycles import ADB_REBOOT
@@ -18,16 +17,13 @@ from benches.cycles.recovery import RecoveryReport
 from benches.inventory.models import Device, Manifest
 from benches.policy.findings import KINDS as FINDING_KINDS
 from benches.policy.judge import CycleResult
+from benches.policy.verdict import Outcome
 from benches.redaction.masks import device_label
 from benches.redaction.rack_masker import scrub_text
 from benches.report.cycle_entry import cycle_timeline
-from benches.report.summary.charts import timeline_chart, traffic_bars, traffic_chart
-from benches.report.summary.model import read_log
-from benches.report.verdict_log import verdict_log_path
-
-
-class InconclusiveCycle(Exception):
-    """The bench cannot vouch for this cycle; Allure shows it as broken, never passed."""
+from benches.report.summary.charts.timeline import timeline_chart
+from benches.report.summary.charts.traffic import traffic_bars, traffic_chart
+from benches.report.verdict_log import read_verdict_log, verdict_log_path
 
 
 def label_test(manifest: Manifest, cycle_kind: str, device: Device) -> None:
@@ -42,7 +38,7 @@ def label_test(manifest: Manifest, cycle_kind: str, device: Device) -> None:
 def label_result(result: CycleResult) -> None:
     """Severity blocker for a leak or a region finding; a tag per country the phone contacted."""
     findings = result.verdict.findings
-    if result.verdict.verdict == "fail" and any(f.kind in FINDING_KINDS for f in findings):
+    if result.verdict.outcome == Outcome.FAIL and any(f.kind in FINDING_KINDS for f in findings):
         allure.dynamic.severity(allure.severity_level.BLOCKER)
     for country in countries_contacted(result):
         allure.dynamic.tag(country)
@@ -107,7 +103,7 @@ def attach_cycle(result: CycleResult) -> None:
 
 def attach_build_traffic(reports: Path, manifest: Manifest) -> None:
     """Where the build's traffic went, by country and owner, from its verdict log."""
-    lines = read_log(verdict_log_path(reports, manifest.build))
+    lines = read_verdict_log(verdict_log_path(reports, manifest.build))
     flows = [flow for line in lines for flow in line.get("flows") or ()]
     bars = traffic_bars(flows, manifest.policy.allowed_countries)
     title = f"Where the traffic of build {manifest.build} went: bytes by country and owner"
@@ -173,13 +169,3 @@ def flows_table(result: CycleResult) -> str:
         "td,th{border:1px solid #ccc;padding:2px 6px}"
     )
     return f"<html><style>{style}</style><table>{header}{''.join(rows)}</table></html>"
-
-
-def enforce_verdict(result: CycleResult) -> None:
-    """Pass, fail the test with the findings, or mark it inconclusive (broken)."""
-    verdict = result.verdict.verdict
-    if verdict == "fail":
-        pytest.fail(result.summary(), pytrace=False)
-    if verdict == "inconclusive":
-        raise InconclusiveCycle(result.summary())
-    assert verdict == "pass", f"unknown verdict {verdict!r}"

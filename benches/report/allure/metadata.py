@@ -14,18 +14,17 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 from collections.abc import Mapping
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from benches.analysis.attribution.geo import GeoDatabase
 from benches.inventory.models import Manifest, Rack
+from benches.policy.enforcement import InconclusiveCycle
 from benches.rack.adb.phone import PhoneError
 from benches.rack.health import BenchFault
-from benches.report.allure.attachments import InconclusiveCycle
 from benches.report.allure.properties import parse_properties, properties_text
+from benches.report.provenance import framework_version, git_commit
 
 CATEGORIES_FILE = "categories.json"
 ENVIRONMENT_FILE = "environment.properties"
@@ -173,34 +172,3 @@ def merge_values(earlier: Mapping[str, str], new: Mapping[str, str]) -> dict[str
         seen = merged[key].split(VALUE_SEPARATOR) if merged.get(key) else []
         merged[key] = VALUE_SEPARATOR.join(seen if value in seen else [*seen, value])
     return merged
-
-
-def framework_version() -> str:
-    try:
-        return metadata.version("benches")
-    except metadata.PackageNotFoundError:
-        return "unknown"
-
-
-def git_commit(places: tuple[Path, ...] | None = None) -> str:
-    """The commit of the framework's checkout (else the working directory's), or "unknown"."""
-    for place in places or (Path(__file__).resolve().parent, Path.cwd()):
-        commit = _git(place, "rev-parse", "HEAD")
-        if commit:
-            changed = _git(place, "status", "--porcelain", "--untracked-files=no")
-            return f"{commit} (with uncommitted changes)" if changed else commit
-    return "unknown"
-
-
-def _git(place: Path, *args: str) -> str:
-    try:
-        done = subprocess.run(
-            ["git", "-C", str(place), *args],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return ""
-    return done.stdout.strip() if done.returncode == 0 else ""

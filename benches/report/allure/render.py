@@ -5,19 +5,17 @@ package-lock.json and ./run installs into node_modules (it runs on Java).
 History is carried over the documented Allure 2 way: the previous report's
 history/ is copied into the results before `allure generate`, so trends show.
 
-    python -m benches.report.allure.render [RESULTS ...] [--report DIR]
-
-merges several result directories (say, one per bench) into one report.
+``bench report [RESULTS ...] [--report DIR]`` (benches/cli/report.py) and
+``bench signoff`` call :func:`generate_report`; several result directories
+(say, one per bench) merge into one report.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -130,26 +128,3 @@ def describe(generated: GeneratedReport) -> str:
         f"trends over {earlier} earlier run{'s' * (earlier != 1)}" if earlier else "no history"
     )
     return f"{generated.index}  ({history}; view: {NPM_BIN} open {generated.directory})"
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m benches.report.allure.render",
-        description="Render allure-results (one directory per bench, say) as one HTML report.",
-    )
-    parser.add_argument(
-        "results", nargs="*", type=Path, default=[Path("reports") / "allure-results"]
-    )
-    parser.add_argument("--report", type=Path, default=Path("reports") / "allure-report")
-    args = parser.parse_args(argv)
-    try:
-        generated = generate_report(args.results, args.report)
-    except (AllureUnavailable, AllureFailed) as error:
-        print(f"{parser.prog}: error: {error}", file=sys.stderr)
-        return 2
-    print(f"Allure report: {describe(generated)}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -9,12 +9,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from benches.policy.verdict import Outcome
 from benches.redaction.masks import show_raw
 from benches.report.summary.charts.traffic import Bar
 from benches.report.summary.model import MISSING, MISSING_TEXT, BuildSummary, Cycle
 
 SCHEMA = "benches.pytestplugin.signoff-summary/1"
-CELL_TEXT = {"pass": "pass", "fail": "FAIL", "inconclusive": "inconclusive", MISSING: MISSING_TEXT}
+CELL_TEXT = {
+    Outcome.PASS: "pass",
+    Outcome.FAIL: "FAIL",
+    Outcome.INCONCLUSIVE: "inconclusive",
+    MISSING: MISSING_TEXT,
+}
 # Finding fields summary.json keeps, in this order (the finding's `device` is replaced by
 # the phone's masked label).
 FINDING_FIELDS = (
@@ -61,7 +67,7 @@ def inconclusive_rows(summary: BuildSummary) -> list[dict[str, Any]]:
     for phone in summary.phones:
         for column in summary.columns:
             cycle = summary.cell(phone, column)
-            if cycle is None or cycle.verdict not in ("inconclusive", MISSING):
+            if cycle is None or cycle.verdict not in (Outcome.INCONCLUSIVE, MISSING):
                 continue
             reasons = cycle.data.get("reasons") or [
                 "the test has no verdict: the phone was taken out of the session "
@@ -103,12 +109,13 @@ def counts(summary: BuildSummary) -> dict[str, int]:
     verdicts = [str(c.entry.get("verdict")) for c in summary.judged() if c.entry]
     verdicts += [str(line.get("verdict")) for line in summary.strays]
     judged = len(verdicts)
+    passed, failed = verdicts.count(Outcome.PASS), verdicts.count(Outcome.FAIL)
     return {
         "expected": summary.expected,
         "judged": judged,
-        "pass": verdicts.count("pass"),
-        "fail": verdicts.count("fail"),
-        "inconclusive": judged - verdicts.count("pass") - verdicts.count("fail"),
+        "pass": passed,
+        "fail": failed,
+        "inconclusive": judged - passed - failed,  # an unknown verdict counts here too
         "missing": max(0, summary.expected - judged),
     }
 

@@ -9,16 +9,22 @@ from collections.abc import Callable
 from html import escape
 from typing import Any
 
-from benches.policy.findings import PLAIN_FORMS
+from benches.policy.findings import (
+    CLEARTEXT_IDENTIFIER,
+    HOST_VIOLATION,
+    IDENTIFIER_LEAK,
+    LEAK_KINDS,
+    PLAIN_FORMS,
+    REGION_VIOLATION,
+)
 from benches.redaction.masks import identifier_label
 
 KIND_TEXT = {
-    "cleartext_identifier": "in cleartext",
-    "identifier_leak": "to a non-recipient",
-    "region_violation": "country not allowed",
-    "host_violation": "host not allowed",
+    CLEARTEXT_IDENTIFIER: "in cleartext",
+    IDENTIFIER_LEAK: "to a non-recipient",
+    REGION_VIOLATION: "country not allowed",
+    HOST_VIOLATION: "host not allowed",
 }
-LEAK_KINDS = ("cleartext_identifier", "identifier_leak")
 HEAD = ("phone", "cycle", "finding", "destination", "when", "evidence")
 
 

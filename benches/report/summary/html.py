@@ -8,6 +8,7 @@ from html import escape
 from typing import Any
 
 from benches.policy.decision import GO, NO_GO
+from benches.policy.verdict import Outcome
 from benches.redaction.masks import RAW_WARNING
 from benches.report.summary.content import cell_text
 from benches.report.summary.findings_html import findings_table
@@ -128,7 +129,7 @@ def _timelines(summary: BuildSummary, charts: dict[str, str]) -> list[str]:
         chart = charts.get(timeline_key(cycle.phone.ref, cycle.column.kind, cycle.column.index))
         if chart is None:
             continue
-        opened = " open" if cycle.verdict in ("fail", "inconclusive", MISSING) else ""
+        opened = " open" if cycle.verdict in (Outcome.FAIL, Outcome.INCONCLUSIVE, MISSING) else ""
         out.append(
             f"<details{opened}><summary>{_e(cycle.title)} ({_e(cycle.phone.model)}): "
             f"{_e(cell_text(cycle.verdict))}</summary>{chart}</details>"

@@ -8,20 +8,23 @@ fault, never a pass.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from benches.cycles import cycle_rank
 from benches.inventory.models import Manifest, Rack
 from benches.policy.decision import Decision, decide
 from benches.redaction.masks import device_labels
 from benches.report.cycle_entry import device_ref
 from benches.report.summary.plan import read_plan
-from benches.report.verdict_log import read_expected_count, verdict_log_path
+from benches.report.verdict_log import (
+    read_expected_count,
+    read_verdict_log,
+    verdict_log_path,
+)
 
-CYCLE_ORDER = ("boot", "unlock", "activation", "idle")
 MISSING = "missing"
 MISSING_TEXT = "no result (bench fault)"
 
@@ -113,19 +116,6 @@ class BuildSummary:
         return [flow for cycle in self.judged() for flow in cycle.data.get("flows") or ()]
 
 
-def read_log(path: Path) -> list[dict[str, Any]]:
-    """The verdict log's lines; a torn last line (a killed run) is left out."""
-    if not path.exists():
-        return []
-    lines = []
-    for text in path.read_text().splitlines():
-        try:
-            lines.append(json.loads(text))
-        except ValueError:
-            continue
-    return lines
-
-
 def phones_of(rack: Rack) -> list[Phone]:
     """The rack's phones, labelled as everywhere else: masked, unique within the rack."""
     labels = device_labels(device.serial for device in rack.devices)
@@ -139,7 +129,7 @@ def load_summary(
     reports: Path, rack: Rack, manifest: Manifest, pytest_exit: int = 0
 ) -> BuildSummary:
     build = manifest.build
-    lines = read_log(verdict_log_path(reports, build))
+    lines = read_verdict_log(verdict_log_path(reports, build))
     plan = read_plan(reports, build) or []
     phones = phones_of(rack)
     by_ref = {phone.ref: phone for phone in phones}
@@ -147,8 +137,7 @@ def load_summary(
     cycles: dict[tuple[str, str, int], Cycle] = {}
 
     def column(kind: str, index: int) -> Column:
-        rank = CYCLE_ORDER.index(kind) if kind in CYCLE_ORDER else len(CYCLE_ORDER)
-        return columns.setdefault((kind, index), Column(rank, kind, index))
+        return columns.setdefault((kind, index), Column(cycle_rank(kind), kind, index))
 
     for cell in plan:
         phone = by_ref.get(cell.device_ref)

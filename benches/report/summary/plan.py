@@ -12,9 +12,6 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from benches.report.cycle_entry import device_ref
 
 
 @dataclass(frozen=True, order=True)
@@ -26,19 +23,6 @@ class Planned:
 
 def plan_path(reports: Path, build: str) -> Path:
     return reports / "verdicts" / f"{build}.plan.json"
-
-
-def planned_cells(items: Iterable[Any]) -> list[Planned]:
-    """The cells of collected pytest items that have a ``cycle`` marker and a phone."""
-    cells = []
-    for item in items:
-        marker = item.get_closest_marker("cycle")
-        params = getattr(getattr(item, "callspec", None), "params", {})
-        serial, index = params.get("phone"), params.get("cycle", 1)
-        if marker is None or not marker.args or not isinstance(serial, str):
-            continue
-        cells.append(Planned(device_ref(serial), str(marker.args[0]), int(index)))
-    return cells
 
 
 def write_plan(reports: Path, build: str, cells: Iterable[Planned]) -> None:

@@ -7,8 +7,9 @@ from pathlib import Path
 
 from benches.inventory.models import Manifest, Rack
 from benches.policy.decision import Decision
-from benches.report.allure.metadata import framework_version, git_commit
-from benches.report.summary.charts import timeline_chart, traffic_bars, traffic_chart
+from benches.report.provenance import framework_version, git_commit
+from benches.report.summary.charts.timeline import timeline_chart
+from benches.report.summary.charts.traffic import traffic_bars, traffic_chart
 from benches.report.summary.content import summary_json
 from benches.report.summary.evidence import write_evidence
 from benches.report.summary.html import render, timeline_key

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from benches.analysis.analyzer import analyze
 from benches.analysis.attribution.geo import GeoDatabase
 from benches.analysis.detection.detector import Detector, Hit
-from benches.policy.findings import CLEARTEXT_IDENTIFIER, evaluate
+from benches.policy.evaluation import evaluate
+from benches.policy.findings import CLEARTEXT_IDENTIFIER
 from tests.support.pcaps import (
     CN_IP,
     ICCID,

@@ -20,7 +20,8 @@ import pytest
 from benches.analysis.analyzer import analyze
 from benches.analysis.attribution.geo import GeoDatabase
 from benches.analysis.detection.detector import Detector, Hit
-from benches.policy.findings import CLEARTEXT_IDENTIFIER, evaluate
+from benches.policy.evaluation import evaluate
+from benches.policy.findings import CLEARTEXT_IDENTIFIER
 from benches.redaction.masks import mask
 from tests.support.pcaps import (
     CN_IP,
@@ -192,7 +193,7 @@ def test_pcap_finding_names_identifier_and_encoding(
         tmp_path / "leak.pcap", http_exchange(PHONE_IP, 40001, CN_IP, request).packets
     )
     verdict = evaluate(analyze([pcap], RACK, GEO), make_policy())
-    assert verdict.verdict == "fail"
+    assert verdict.outcome == "fail"
     findings = [
         f
         for f in verdict.findings

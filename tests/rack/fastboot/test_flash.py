@@ -19,14 +19,8 @@ import pytest
 from benches.inventory import load_manifest
 from benches.inventory.models import Image, Manifest, Policy
 from benches.rack.fastboot.client import Fastboot, FlashError, find_fastboot_binary
-from benches.rack.fastboot.flash import (
-    FingerprintMismatch,
-    ImageRejected,
-    check_fingerprint,
-    flash_image,
-    image_path,
-    verify_image,
-)
+from benches.rack.fastboot.fingerprint import FingerprintMismatch, check_fingerprint
+from benches.rack.fastboot.image import ImageRejected, flash_image, image_path, verify_image
 from benches.sim.fastboot_server import FastbootServer, bootloader_variables
 from benches.sim.images import BOARD, build_image, read_fingerprint, regenerate
 from tests.support.paths import REPO

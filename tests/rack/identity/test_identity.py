@@ -11,14 +11,10 @@ from pathlib import Path
 import pytest
 
 from benches.inventory.models import Identity
-from benches.rack.identity.harvest import (
-    HarvestedIdentity,
-    HarvestError,
-    IdentityMismatch,
-    check_identity,
-    harvest_identity,
-)
+from benches.rack.identity.check import IdentityMismatch, check_identity
+from benches.rack.identity.harvest import HarvestError, harvest_identity
 from benches.rack.identity.iphonesubinfo import CODES_BY_SDK
+from benches.rack.identity.model import HarvestedIdentity
 from benches.rack.session import BenchSession
 from benches.sim.netclient import PhoneNetwork
 from benches.sim.shell import Command, PhoneShell

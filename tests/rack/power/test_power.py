@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from benches.inventory.hardware import RELAY_DRIVERS
 from benches.inventory.models import (
     AsciiCommands,
     Device,
@@ -20,6 +21,9 @@ from benches.inventory.models import (
     Timings,
 )
 from benches.rack.power import PowerError, PowerSwitch, RelayBank
+from benches.rack.power.ascii_board import AsciiDriver
+from benches.rack.power.boards import RELAY_BOARDS
+from benches.rack.power.lcus import LcusDriver
 from benches.redaction.masks import device_label
 from benches.sim.relay_board import VirtualRelayBoard
 from tests.support.serial_rig import Events, free_url, port_for
@@ -139,9 +143,9 @@ def test_press_holds_the_button_then_releases(lcus_rig: tuple) -> None:
 def test_cycle_cuts_then_restores(lcus_rig: tuple) -> None:
     bank, _, events = lcus_rig
     switch = PowerSwitch(bank, phone("P1", RelayLink("relay0", 1), None), TIMINGS)
-    switch.restore()
+    switch.on()
     switch.cycle()
-    switch.cut()
+    switch.off()
     assert events.take(4) == [(1, True), (1, False), (1, True), (1, False)]
 
 
@@ -214,3 +218,15 @@ def test_a_closed_bank_switches_nothing(lcus_rig: tuple) -> None:
     bank.close()
     with pytest.raises(PowerError, match="closed"):
         bank.switch(RelayLink("relay0", 1), False)
+
+
+def test_the_registry_knows_every_driver_devices_yaml_may_name() -> None:
+    assert set(RELAY_BOARDS) == set(RELAY_DRIVERS)
+    assert (RELAY_BOARDS["lcus"], RELAY_BOARDS["ascii"]) == (LcusDriver, AsciiDriver)
+
+
+def test_a_driver_nobody_registered_is_one_line(tmp_path: Path) -> None:
+    bank = RelayBank((RelayBoard(name="x0", driver="x10", port=str(tmp_path / "ttyUSB0")),))
+    with pytest.raises(PowerError) as raised:
+        bank.switch(RelayLink("x0", 1), True)
+    assert one_line_error(raised) == "relay board x0: unknown driver 'x10'"

@@ -24,12 +24,12 @@ from benches.inventory import load_manifest, load_rack
 from benches.report.allure.metadata import (
     categories,
     environment,
-    git_commit,
     merge_values,
     write_run_metadata,
 )
 from benches.report.allure.properties import parse_properties
 from benches.report.allure.render import generate_report
+from benches.report.provenance import git_commit
 from tests.support.allure_tools import category_tree, require_allure
 from tests.support.rackfiles import FIXED, LEAKY, REPO, SHIPPED_RACK
 
@@ -42,9 +42,11 @@ from benches.cycles import CycleRecord
 from benches.analysis.results import Analysis, Flow
 from benches.policy.judge import CycleResult
 from benches.rack.adb.phone import PhoneError
-from benches.policy.findings import Finding, Verdict
+from benches.policy.enforcement import enforce_verdict
+from benches.policy.findings import Finding
+from benches.policy.verdict import Verdict
 from benches.rack.health import BenchFault
-from benches.report.allure.attachments import enforce_verdict, label_result
+from benches.report.allure.attachments import label_result
 
 PCAP = "/reports/pcaps/B/SIM7P0001-boot-1.pcap"
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from benches.report.summary.charts import timeline_chart, traffic_bars, traffic_chart
 from benches.report.summary.charts.svg import RED
-from benches.report.summary.charts.timeline import COLOURS, MAX_ROWS
+from benches.report.summary.charts.timeline import COLOURS, MAX_ROWS, timeline_chart
+from benches.report.summary.charts.traffic import traffic_bars, traffic_chart
 
 NS = {"svg": "http://www.w3.org/2000/svg"}
 EEA_AND_US = frozenset({"FI", "SE", "DE", "NO", "US"})  # no CN

@@ -15,7 +15,6 @@ FONT = "DejaVu Sans, Helvetica, Arial, sans-serif"
 RED = "#c62828"
 AMBER = "#ef8f00"
 GREEN = "#2e7d32"
-BLUE = "#1565c0"
 GREY = "#9e9e9e"
 INK = "#212121"
 OWNER_PALETTE = ("#1565c0", "#6a1b9a", "#00838f", "#5d4037", "#ad1457", "#558b2f", "#37474f")

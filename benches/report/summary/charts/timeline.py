@@ -14,9 +14,9 @@ from typing import Any
 
 from benches.analysis.attribution.geo import LOCAL
 from benches.cycles.timeline import BOOKKEEPING_EVENTS
+from benches.policy.findings import LEAK_KINDS
 from benches.report.summary.charts.svg import AMBER, GREEN, GREY, INK, RED, Svg
 
-LEAK_KINDS = frozenset({"cleartext_identifier", "identifier_leak"})
 # Worst first: a row takes the colour of its worst flow.
 RELEVANCE = ("leak", "violation", "unknown", "allowed", "bench")
 COLOURS = {"leak": RED, "violation": AMBER, "unknown": "#7b1fa2", "allowed": GREEN, "bench": GREY}

@@ -1,4 +1,4 @@
-"""`--flash`: put the manifest's image on every phone of the rack before the first cycle.
+"""The rollout (`--flash`): the manifest's image on every phone of the rack before the first cycle.
 
 Per phone: `adb reboot bootloader`, wait for fastboot to see it, `fastboot
 update` the verified image, reboot, wait for the boot. A phone that fails
@@ -14,7 +14,7 @@ import time
 from benches.inventory.models import Manifest, Timings
 from benches.rack.adb.phone import Phone, PhoneError
 from benches.rack.fastboot.client import Fastboot, FlashError
-from benches.rack.fastboot.flash import flash_image, verify_image
+from benches.rack.fastboot.image import flash_image, verify_image
 from benches.rack.health import RackHealth
 
 log = logging.getLogger(__name__)

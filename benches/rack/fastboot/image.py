@@ -1,13 +1,11 @@
-"""Flash a manifest's image onto a phone, and check which build a phone really runs.
+"""A manifest's image: where it is, whether its bytes are the manifest's, and flashing it
+onto one phone.
 
 * ``verify_image(manifest)``: the image file exists and its SHA-256 is the
   manifest's; otherwise a one-line ``ImageRejected`` naming both hashes.
 * ``flash_image(manifest, fastboot)``: verifies, then ``fastboot update`` and a
   reboot, for a phone already in its bootloader. Getting it there and waiting
-  for the boot afterwards is the adb side's job.
-* ``check_fingerprint(actual, manifest, serial=...)``: ``FingerprintMismatch``
-  unless the phone's ``ro.build.fingerprint`` is the manifest's, so a run never
-  judges a build other than the one under test.
+  for the boot afterwards is the adb side's job (benches.rack.fastboot.rollout).
 
 The manifest's ``image.path`` is relative to the manifest file's folder.
 """
@@ -20,24 +18,9 @@ from pathlib import Path
 from benches.inventory.models import Manifest
 from benches.rack.fastboot.client import Fastboot, FlashError
 
-__all__ = [
-    "FingerprintMismatch",
-    "FlashError",
-    "ImageRejected",
-    "check_fingerprint",
-    "flash_image",
-    "image_path",
-    "sha256_of",
-    "verify_image",
-]
-
 
 class ImageRejected(FlashError):
     """The manifest's image is missing, unnamed or not the file the manifest hashed."""
-
-
-class FingerprintMismatch(Exception):
-    """The phone runs another build than the manifest's; the message names both."""
 
 
 def shown(path: Path) -> str:
@@ -94,15 +77,3 @@ def flash_image(manifest: Manifest, fastboot: Fastboot) -> Path:
     fastboot.update(path, reboot=False)
     fastboot.reboot()
     return path
-
-
-def check_fingerprint(actual: str, manifest: Manifest, *, serial: str) -> None:
-    """FingerprintMismatch unless `actual`, the phone's ro.build.fingerprint, is the manifest's."""
-    actual = actual.strip()
-    if actual == manifest.fingerprint:
-        return
-    runs = f"runs {actual}" if actual else "reports no ro.build.fingerprint"
-    raise FingerprintMismatch(
-        f"{serial} {runs}, but the manifest {shown(manifest.path)} is for "
-        f"{manifest.fingerprint}: not testing the wrong build"
-    )

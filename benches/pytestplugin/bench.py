@@ -1,0 +1,53 @@
+"""Opening a bench session for a rack, virtual or not: the one place that starts the simulator.
+
+`BenchSession` (benches.rack.session) never imports benches.sim: a session for
+a rack with a `virtual:` section is given its virtual rack, built here with a
+lazy import, so a real bench never loads the simulator. The sign-off fixture
+and the tests open their sessions through `open_bench`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+from benches.inventory.models import Manifest, Rack
+from benches.rack.adb.server import AdbNotFoundError, AdbServerError
+from benches.rack.protocols import VirtualRackProtocol
+from benches.rack.session import BenchSession
+
+
+class BenchStartError(RuntimeError):
+    """The bench itself could not start (adb, the virtual rack); the message is one line."""
+
+
+def open_bench(rack: Rack, manifest: Manifest, workdir: Path) -> BenchSession:
+    """An open session on `rack`: its adb server, its virtual rack (files under `workdir`)
+    when it has one, its phones switched on. BenchStartError when the bench cannot start,
+    with everything it started stopped again. The caller closes the session."""
+    virtual, virtual_errors = _virtual_rack(rack, manifest, workdir)
+    start_errors: tuple[type[Exception], ...] = (AdbNotFoundError, AdbServerError, *virtual_errors)
+    session = BenchSession(rack, manifest, virtual)
+    try:
+        session.open()
+    except start_errors as error:
+        # What did start stops again; adb's own trouble is already the error to report.
+        with contextlib.suppress(AdbNotFoundError, AdbServerError):
+            session.close()
+        raise BenchStartError(str(error)) from None
+    return session
+
+
+def _virtual_rack(
+    rack: Rack, manifest: Manifest, workdir: Path
+) -> tuple[VirtualRackProtocol | None, tuple[type[Exception], ...]]:
+    """The simulator for a virtual rack, and the error it raises when it cannot start."""
+    if rack.virtual is None:
+        return None, ()
+    # Imported here only: benches.sim is for virtual racks, and a real bench never loads it.
+    from benches.sim.rack import VirtualRack, VirtualRackError
+
+    try:
+        return VirtualRack(rack, manifest, workdir), (VirtualRackError,)
+    except VirtualRackError as error:
+        raise BenchStartError(str(error)) from None
