@@ -18,6 +18,8 @@ from benches.capture import sniffer
 from benches.capture.process import Capture, CaptureStartError
 from tests.support.caps import drop_net_raw
 
+pytestmark = pytest.mark.live
+
 PHONE = "127.0.2.201"
 OTHER = "127.0.2.202"
 SINK = "127.0.2.250"

@@ -34,6 +34,8 @@ from benches.sim.phone.handset import VirtualPhone
 from benches.sim.relays.board import VirtualRelayBoard
 from tests.support.rackfiles import LEAKY, virtual_bench
 
+pytestmark = pytest.mark.live
+
 CN = "zfhmd.vnet.cn"
 
 

@@ -10,9 +10,13 @@ import json
 import re
 from pathlib import Path
 
+import pytest
+
 from benches.inventory import load_manifest
 from tests.support.rackfiles import FIXED, relocated_rack, with_faults, with_timings
 from tests.support.signoff_run import signoff
+
+pytestmark = pytest.mark.live
 
 FAST = {"boot_timeout_s": 8, "recovery_wait_s": 1}
 

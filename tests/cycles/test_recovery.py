@@ -13,6 +13,8 @@ from benches.pytestplugin.bench import open_bench
 from benches.rack.session import BenchSession
 from tests.support.rackfiles import FIXED, relocated_rack, with_faults, with_timings
 
+pytestmark = pytest.mark.live
+
 
 @pytest.fixture(scope="module")
 def bench(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BenchSession]:

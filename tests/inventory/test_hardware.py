@@ -41,12 +41,6 @@ devices:
 """
 
 
-@pytest.fixture
-def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
 def test_relays_consoles_pins_and_fastboot_are_read(workdir: Path) -> None:
     Path("devices.yaml").write_text(REAL_RACK)
 

@@ -12,14 +12,6 @@ from benches.inventory.models import AdbServerConfig, GatewayConfig, Timings
 from tests.support.paths import REPO
 from tests.support.rack_yaml import RACK, VIRTUAL_RACK, edited, line_of, rack_error
 
-
-@pytest.fixture
-def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Run in tmp_path so errors name the file as the test gave it: devices.yaml."""
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
 # --- the shipped file -------------------------------------------------------
 
 

@@ -26,6 +26,7 @@ from tests.support.rackfiles import FIXED, LEAKY, REPO, relocated_rack, virtual_
 from tests.support.signoff_run import signoff
 
 
+@pytest.mark.live
 def test_leaky_build_fails_naming_the_2019_leak(tmp_path: Path) -> None:
     devices = relocated_rack(tmp_path, shift=31, adb_port=5171)
     done = signoff(LEAKY, devices, tmp_path / "reports")
@@ -53,6 +54,7 @@ def test_leaky_build_fails_naming_the_2019_leak(tmp_path: Path) -> None:
         assert device.serial not in out  # phones go by their labels: SI…1, SI_1
 
 
+@pytest.mark.live
 def test_fixed_build_passes_and_leaves_evidence(tmp_path: Path) -> None:
     devices = relocated_rack(tmp_path, shift=32, adb_port=5172)
     reports = tmp_path / "reports"
@@ -93,6 +95,8 @@ def test_fixed_build_passes_and_leaves_evidence(tmp_path: Path) -> None:
     assert any("boot completed" in name for name in phases), phases
 
 
+# live: only root may drop CAP_NET_RAW from the child's bounding set (CAP_SETPCAP)
+@pytest.mark.live
 def test_signoff_without_capture_permission_stops_with_how_to_grant_it(tmp_path: Path) -> None:
     devices = relocated_rack(tmp_path, shift=33, adb_port=5173)
     done = signoff(FIXED, devices, tmp_path / "reports", preexec_fn=drop_net_raw)
@@ -155,6 +159,7 @@ def _sniffer_pid(pcap: Path, timeout: float = 10.0) -> int:
     raise AssertionError(f"no sniffer writing {pcap}")
 
 
+@pytest.mark.live
 def test_a_fixed_build_cycle_passes_in_process(bench: BenchSession, tmp_path: Path) -> None:
     """The control: the same session gives pass when nothing is wrong."""
     phone = bench.phones["SIM7P0001"]
@@ -163,6 +168,7 @@ def test_a_fixed_build_cycle_passes_in_process(bench: BenchSession, tmp_path: Pa
     assert verdict == "pass", summary
 
 
+@pytest.mark.live
 def test_capture_killed_mid_cycle_is_inconclusive(bench: BenchSession, tmp_path: Path) -> None:
     phone = bench.phones["SIM7P0002"]
     gateway = Gateway("lo", tmp_path)
@@ -180,6 +186,7 @@ def test_capture_killed_mid_cycle_is_inconclusive(bench: BenchSession, tmp_path:
     assert "capture died" in summary and "signal 9" in summary
 
 
+@pytest.mark.live
 def test_capture_that_never_sees_the_canary_is_inconclusive(
     bench: BenchSession, tmp_path: Path
 ) -> None:
@@ -197,6 +204,7 @@ def test_capture_that_never_sees_the_canary_is_inconclusive(
         assert canary in summary
 
 
+@pytest.mark.live
 def test_bench_signoff_says_go_and_no_go_per_build(tmp_path: Path) -> None:
     devices = relocated_rack(tmp_path, shift=36, adb_port=5176)
     reports = tmp_path / "reports"

@@ -33,6 +33,7 @@ def discover(*args: str) -> int:
     return main(["discover", "--adb", f"127.0.0.1:{ADB_PORT}", *args])
 
 
+@pytest.mark.live
 def test_discover_writes_a_rack_that_loads_with_the_phones_identities(
     session: BenchSession, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -61,6 +62,7 @@ def test_discover_writes_a_rack_that_loads_with_the_phones_identities(
     assert "3520…452, 3520…460" in out
 
 
+@pytest.mark.live
 def test_discover_refuses_to_overwrite_without_force(
     session: BenchSession, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

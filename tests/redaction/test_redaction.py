@@ -343,6 +343,7 @@ def leaky_signoff(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, 
     return reports, done.stdout + done.stderr, load_rack(devices)
 
 
+@pytest.mark.live
 def test_no_raw_identifier_in_any_file_under_reports_but_the_pcaps(
     leaky_signoff: tuple[Path, str, Rack],
 ) -> None:
@@ -359,6 +360,7 @@ def test_no_raw_identifier_in_any_file_under_reports_but_the_pcaps(
     assert {p.name for p in pcaps} >= {"SI_1-boot-1.pcap", "SI_2-unlock-1.pcap"}
 
 
+@pytest.mark.live
 def test_no_raw_identifier_on_the_terminal_and_progress_shown(
     leaky_signoff: tuple[Path, str, Rack],
 ) -> None:
@@ -372,6 +374,7 @@ def test_no_raw_identifier_on_the_terminal_and_progress_shown(
     assert RAW_WARNING not in output
 
 
+@pytest.mark.live
 def test_the_auditors_switch_shows_raw_serials(
     leaky_signoff: tuple[Path, str, Rack], tmp_path: Path
 ) -> None:

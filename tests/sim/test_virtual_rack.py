@@ -10,6 +10,8 @@ from benches.rack.session import BenchSession
 from tests.support.adb_states import devices_long
 from tests.support.rackfiles import LEAKY, virtual_bench
 
+pytestmark = pytest.mark.live
+
 
 @pytest.fixture(scope="module")
 def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BenchSession]:

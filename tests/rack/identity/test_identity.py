@@ -197,6 +197,7 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BenchSession]:
         yield session
 
 
+@pytest.mark.live
 def test_over_adb_each_virtual_phone_reports_its_declared_identity(session: BenchSession) -> None:
     for device in session.rack.devices:
         reported = harvest_identity(session.phones[device.serial])
@@ -209,6 +210,7 @@ def test_over_adb_each_virtual_phone_reports_its_declared_identity(session: Benc
     assert len(session.rack.device("SIM7P0001").identity.imei) == 2
 
 
+@pytest.mark.live
 def test_over_adb_a_declared_imei_that_differs_is_caught(session: BenchSession) -> None:
     device = session.rack.device("SIM7P0002")
     reported = harvest_identity(session.phones[device.serial])

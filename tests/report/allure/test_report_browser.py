@@ -27,6 +27,8 @@ from tests.support.browser import chromium_page
 from tests.support.rackfiles import LEAKY, REPO, relocated_rack
 from tests.support.signoff_run import signoff
 
+pytestmark = pytest.mark.live
+
 SERVE_ON = "127.81.0.1"  # this test's loopback range; the port is the kernel's choice
 LEAKY_BUILD = "00WW_3_22C"
 PHONE = "SI…1"  # SIM7P0001 as people read it

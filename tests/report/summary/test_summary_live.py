@@ -25,6 +25,8 @@ from tests.support.browser import chromium_page
 from tests.support.rackfiles import FIXED, LEAKY, REPO, relocated_rack
 from tests.support.signoff_run import signoff
 
+pytestmark = pytest.mark.live
+
 LEAKY_BUILD, FIXED_BUILD = "00WW_3_22C", "00WW_3_22D"
 SCREENSHOT = REPO / "docs" / "images" / "signoff-summary.png"
 

@@ -138,6 +138,7 @@ def attached(
 # -- through the real adb server ------------------------------------------------------
 
 
+@pytest.mark.live
 def test_adb_devices_lists_the_daemon_with_its_banner(adb_server: AdbServer, attached) -> None:
     _, daemon, _ = attached
     line = next(ln for ln in devices_long(adb_server).splitlines() if ln.startswith(daemon.serial))
@@ -149,6 +150,7 @@ def test_adb_devices_lists_the_daemon_with_its_banner(adb_server: AdbServer, att
     assert adb_server.client().device(serial=daemon.serial).get_features() == "shell_v2"
 
 
+@pytest.mark.live
 def test_adbutils_shell_returns_the_callbacks_answer(attached) -> None:
     fake, _, device = attached
     assert device.shell("getprop ro.product.model") == MODEL
@@ -156,6 +158,7 @@ def test_adbutils_shell_returns_the_callbacks_answer(attached) -> None:
     assert "getprop ro.product.model" in fake.commands
 
 
+@pytest.mark.live
 def test_exit_code_over_shell_v2(adb_server: AdbServer, attached) -> None:
     _, daemon, device = attached
     assert device.shell2("exit 3", v2=True).returncode == 3
@@ -167,6 +170,7 @@ def test_exit_code_over_shell_v2(adb_server: AdbServer, attached) -> None:
 
 
 @pytest.mark.parametrize("how", ["shell_v1", "shell_v2", "exec-out"])
+@pytest.mark.live
 def test_large_output_arrives_intact(adb_server: AdbServer, attached, how: str) -> None:
     _, daemon, device = attached
     if how == "shell_v1":
@@ -182,6 +186,7 @@ def test_large_output_arrives_intact(adb_server: AdbServer, attached, how: str) 
     assert output == pattern(BIG)
 
 
+@pytest.mark.live
 def test_concurrent_streams_run_in_parallel(attached) -> None:
     _, _, device = attached
     results: list[str] = []
@@ -197,6 +202,7 @@ def test_concurrent_streams_run_in_parallel(attached) -> None:
     assert time.monotonic() - started < 2.5  # six 0.5 s commands, not run one by one
 
 
+@pytest.mark.live
 def test_unknown_service_is_closed(adb_server: AdbServer, attached) -> None:
     _, daemon, device = attached
     conn = device.open_transport()
@@ -211,6 +217,7 @@ def test_unknown_service_is_closed(adb_server: AdbServer, attached) -> None:
     assert device.shell("getprop ro.product.model") == MODEL  # the transport is still fine
 
 
+@pytest.mark.live
 def test_interactive_shell_is_refused_clearly(adb_server: AdbServer, attached) -> None:
     _, daemon, device = attached
     done = adb_server.run("-s", daemon.serial, "shell")
@@ -219,6 +226,7 @@ def test_interactive_shell_is_refused_clearly(adb_server: AdbServer, attached) -
     assert device.shell("", encoding=None) == INTERACTIVE_REFUSAL  # legacy shell: in stdout
 
 
+@pytest.mark.live
 def test_adb_reboot_goes_offline_and_comes_back(adb_server: AdbServer, attached) -> None:
     fake, daemon, device = attached
     fake.stop_on_reboot = True
@@ -238,6 +246,7 @@ def test_adb_reboot_goes_offline_and_comes_back(adb_server: AdbServer, attached)
     assert device.shell("getprop ro.product.model") == MODEL
 
 
+@pytest.mark.live
 def test_reboot_service_through_adbutils_drops_connections(adb_server: AdbServer, attached) -> None:
     fake, daemon, device = attached
     conn = device.open_transport()
@@ -252,6 +261,7 @@ def test_reboot_service_through_adbutils_drops_connections(adb_server: AdbServer
     assert device.shell("getprop ro.product.model") == MODEL
 
 
+@pytest.mark.live
 def test_stop_takes_the_device_offline_and_start_brings_it_back(
     adb_server: AdbServer, attached
 ) -> None:
@@ -393,6 +403,7 @@ BAD_INPUTS = {
 
 
 @pytest.mark.parametrize("bad", BAD_INPUTS.values(), ids=BAD_INPUTS.keys())
+@pytest.mark.live
 def test_bad_input_drops_only_that_connection(
     attached, bad: bytes, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -576,6 +587,7 @@ def test_find_adb_explains_how_to_get_one(tmp_path: Path, monkeypatch: pytest.Mo
     assert "apt-get install adb" in message and "BENCH_ADB" in message and "\n" not in message
 
 
+@pytest.mark.live
 def test_connect_to_nothing_times_out_with_adbs_words(adb_server: AdbServer) -> None:
     with socket.socket() as s:
         s.bind((HOST, 0))

@@ -22,6 +22,8 @@ from tests.support.lifecycle_rig import ADB_PORT, FAST, RESOLVER, WAIT_S, Intern
 from tests.support.lifecycle_rig import wait_until as wait
 from tests.support.rackfiles import LEAKY
 
+pytestmark = pytest.mark.live
+
 OTHER_IMEI = ("490154203237518",)
 OTHER_BUILD = "Nokia/Onyx_00CN/B2N_sprout:10/QKQ1.190828.002/00CN_3_22C:user/release-keys"
 
