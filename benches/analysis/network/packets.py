@@ -2,8 +2,9 @@
 
 Everything works on ``(buffer, start, end)``: the frame is ``buffer[start:end]``
 and nothing is copied until a payload has to be kept. The link layers are
-those of :data:`LINK_TYPES`; IPv4 options and IPv6 extension headers are
-walked; fragments are handed to :mod:`benches.analysis.network.defrag`.
+those of :data:`~benches.analysis.pcap.linktypes.LINK_TYPES`; IPv4 options and
+IPv6 extension headers are walked; fragments are handed to
+:mod:`benches.analysis.network.defrag`.
 
 An IP header is trusted only as far as the captured bytes go: a total length
 beyond the frame (snap length) cuts the payload at the frame's end, and a
@@ -15,21 +16,8 @@ from __future__ import annotations
 import struct
 from typing import NamedTuple
 
-# The link types read (https://www.tcpdump.org/linktypes.html). 12 and 14 are raw IP
-# as some BSDs number it in files.
-NULL, ETHERNET, RAW, SLL, LOOP, RAW4, RAW6, SLL2 = 0, 1, 101, 113, 108, 228, 229, 276
-LINK_TYPES = {
-    NULL: "null",
-    ETHERNET: "ethernet",
-    RAW: "raw",
-    12: "raw",
-    14: "raw",
-    SLL: "sll",
-    LOOP: "loop",
-    RAW4: "ipv4",
-    RAW6: "ipv6",
-    SLL2: "sll2",
-}
+from benches.analysis.pcap.linktypes import ETHERNET, LOOP, NULL, RAW, RAW4, RAW6, SLL, SLL2
+
 NOT_IP = -1  # the link layer says something else follows (ARP, LLDP, ...)
 BAD = -2  # the frame is too short for its link header, or promises IP and is not
 

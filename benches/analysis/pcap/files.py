@@ -19,14 +19,14 @@ from __future__ import annotations
 import gzip
 import struct
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, BinaryIO
 
-from benches.analysis.network.packets import ETHERNET, LINK_TYPES
 from benches.analysis.pcap import pcapng
+from benches.analysis.pcap.linktypes import ETHERNET, LINK_TYPES
 from benches.analysis.pcap.pcapng import READ_ERRORS
+from benches.analysis.pcap.record import ReadStats, Record
 from benches.analysis.pcap.recordwalk import Handlers, Walk, compiled_walk
 
 if TYPE_CHECKING:
@@ -46,20 +46,11 @@ CHUNK = 1 << 18
 # a bigger length is a corrupt record header.
 MAX_RECORD = 1 << 20
 
-# (frame number, time, link type, buffer, start, end): the frame is buffer[start:end].
-Record = tuple[int, float, int, bytes, int, int]
 _ipv4_head = struct.Struct("!B5xHxB").unpack_from  # version+IHL, flags+offset, protocol
 
 
 class CaptureError(Exception):
     """A capture file that cannot be read at all; str() is one line naming the file."""
-
-
-@dataclass(slots=True)
-class ReadStats:
-    records: int = 0  # packet records seen, readable or not
-    unreadable: int = 0  # records that could not be read (skipped)
-    truncated: int = 0  # records captured shorter than they were on the wire (snaplen)
 
 
 class PcapFile:

@@ -14,7 +14,8 @@ from scapy.packet import Raw
 
 from benches.analysis.analyzer import Analysis, analyze
 from benches.analysis.attribution.geo import GeoDatabase
-from benches.analysis.network.packets import BAD, LINK_TYPES, NOT_IP, Fragment, parse
+from benches.analysis.network.packets import BAD, NOT_IP, Fragment, parse
+from benches.analysis.pcap.linktypes import LINK_TYPES
 from tests.support import capfiles
 from tests.support.pcaps import (
     CN_IP,
