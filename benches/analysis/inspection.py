@@ -16,13 +16,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import partial
 
-from benches.analysis.attribution.names import Clock, DnsLog
+from benches.analysis.attribution.names import DnsLog
 from benches.analysis.detection.batching import BATCH, Datagrams
 from benches.analysis.detection.evidence import Found, Recent
 from benches.analysis.detection.identifiers import Hit
 from benches.analysis.detection.masks import masked_evidence
 from benches.analysis.detection.scanning import Scanner, StreamScanner
 from benches.analysis.network.streams import FlowInfo
+from benches.analysis.pcap.clock import Clock
 from benches.analysis.protocols.ciphertext import HEADER as TLS_HEADER
 from benches.analysis.protocols.ciphertext import RecordLayer, Spans, TlsSession, quic_searched
 from benches.analysis.protocols.http import HttpMessage

@@ -25,10 +25,10 @@ from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
-from benches.analysis.attribution.names import Clock
 from benches.analysis.detection.scanning import Scanner
 from benches.analysis.inspection import Inspector
 from benches.analysis.network import flows as flowmod
+from benches.analysis.pcap.clock import Clock
 from benches.analysis.pcap.files import PcapFile, read_packets
 from benches.analysis.reading import read_flows
 from benches.analysis.readout import Readout, merge, take

@@ -23,12 +23,12 @@ from __future__ import annotations
 import zlib
 from collections.abc import Collection
 
-from benches.analysis.attribution.names import Clock
 from benches.analysis.network.defrag import Defragmenter
 from benches.analysis.network.flows import Flow, FlowTable, ipv4_header
 from benches.analysis.network.packets import ETHERNET, NOT_IP, TCP, UDP, Fragment, Packet, parse
 from benches.analysis.network.streams import FlowOpener
 from benches.analysis.network.tcp import BUDGET, Budget
+from benches.analysis.pcap.clock import Clock
 from benches.analysis.pcap.files import PcapFile
 from benches.analysis.reading import IPV4_ETHERTYPE, SWEEP_MASK
 from benches.analysis.results import CaptureStats

@@ -21,11 +21,11 @@ import struct
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from benches.analysis.attribution.names import Clock
 from benches.analysis.network.packets import PROTO_NAMES, TCP, UDP, Packet
 from benches.analysis.network.sides import Flow, Side, TcpSide, address_text, sender_is_client
 from benches.analysis.network.streams import FlowInfo, FlowOpener
 from benches.analysis.network.tcp import ACK, FIN, HALF, MASK, RST, SYN, Budget
+from benches.analysis.pcap.clock import Clock
 from benches.analysis.pcap.recordwalk import Handlers
 
 __all__ = ["Flow", "FlowCounters", "FlowTable", "Side", "TcpSide"]

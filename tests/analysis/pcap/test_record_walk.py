@@ -19,12 +19,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from benches.analysis.attribution.names import Clock
 from benches.analysis.detection.detector import Detector
 from benches.analysis.inspection import Inspector
 from benches.analysis.network.flows import FlowTable
 from benches.analysis.pcap import files as pcapread
 from benches.analysis.pcap import recordwalk
+from benches.analysis.pcap.clock import Clock
 from benches.analysis.pcap.files import PCAP_HEADER_LEN, ReadStats, _pcap_records
 from benches.analysis.pcap.recordwalk import Handlers
 from benches.analysis.sharding import Shard
