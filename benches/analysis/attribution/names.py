@@ -27,11 +27,24 @@ from __future__ import annotations
 import bisect
 import functools
 import ipaddress
+from dataclasses import dataclass
 
 from benches.analysis.network.streams import FlowInfo
 from benches.analysis.pcap.clock import Clock
 from benches.analysis.protocols.dns import DnsMessage
-from benches.analysis.results import DnsQuery
+
+
+@dataclass(frozen=True)
+class DnsQuery:
+    """One DNS query the phone sent, for the report."""
+
+    name: str
+    pcap: str
+    packet: int
+    time: float
+    client_ip: str
+    server_ip: str
+
 
 # (capture index, frame being read, answer number, address, time, name chain)
 Answer = tuple[int, int, int, str, float, tuple[str, ...]]
