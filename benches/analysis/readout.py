@@ -1,6 +1,6 @@
 """What reading the captures gave, before any destination is named or placed.
 
-One process's reading (every flow, or one shard's: :mod:`~benches.analysis.sharding`)
+One process's reading (every flow, or one shard's: :mod:`~benches.analysis.packet_loop`)
 becomes a :class:`Readout` of plain records, cheap to send between processes.
 :func:`merge` puts the shards' readouts together as one process would have
 read them: flows in the order they began, each capture's counts once, DNS

@@ -16,8 +16,8 @@ from benches.analysis.inspection import Inspector
 from benches.analysis.network import flows as flowmod
 from benches.analysis.network.packets import parse
 from benches.analysis.network.streams import FlowInfo
+from benches.analysis.packet_loop import read_flows
 from benches.analysis.pcap.files import read_packets
-from benches.analysis.reading import read_flows
 from benches.policy.findings import evaluate
 from tests.support.pcaps import (
     CN_IP,

@@ -90,7 +90,7 @@ def test_a_worker_that_fails_fails_the_analysis(
     def broken(*args: object) -> None:
         raise ValueError("broken shard")
 
-    monkeypatch.setattr(parallel, "read_shard", broken)  # the forked workers inherit it
+    monkeypatch.setattr(parallel, "read_flows", broken)  # the forked workers inherit it
     with pytest.raises(ValueError, match="broken shard"):
         analyze([mixed[0]], RACK, GEO, 2)
 
@@ -98,6 +98,6 @@ def test_a_worker_that_fails_fails_the_analysis(
 def test_a_worker_that_dies_fails_the_analysis(
     mixed: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(parallel, "read_shard", lambda *args: os._exit(3))
+    monkeypatch.setattr(parallel, "read_flows", lambda *args: os._exit(3))
     with pytest.raises(RuntimeError, match="exit code 3"):
         analyze([mixed[0]], RACK, GEO, 2)

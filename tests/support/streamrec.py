@@ -14,8 +14,8 @@ from scapy.packet import Packet
 
 from benches.analysis.network.flows import Flow
 from benches.analysis.network.streams import FlowInfo
+from benches.analysis.packet_loop import read_flows
 from benches.analysis.pcap.files import read_packets
-from benches.analysis.reading import read_flows
 from benches.analysis.results import CaptureStats
 
 

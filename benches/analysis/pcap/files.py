@@ -21,16 +21,14 @@ import struct
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, BinaryIO
+from typing import BinaryIO
 
 from benches.analysis.pcap import pcapng
 from benches.analysis.pcap.linktypes import ETHERNET, LINK_TYPES
 from benches.analysis.pcap.pcapng import READ_ERRORS
 from benches.analysis.pcap.record import ReadStats, Record
 from benches.analysis.pcap.recordwalk import Handlers, Walk, compiled_walk
-
-if TYPE_CHECKING:
-    from benches.analysis.sharding import Shard
+from benches.analysis.pcap.shard import Shard, ipv4_head
 
 PCAP_MAGICS = {
     b"\xa1\xb2\xc3\xd4": (">", 1e-6),
@@ -45,8 +43,6 @@ CHUNK = 1 << 18
 # Larger than any frame (loopback frames exceed 64 KiB, the sniffer's snaplen is 256 KiB);
 # a bigger length is a corrupt record header.
 MAX_RECORD = 1 << 20
-
-_ipv4_head = struct.Struct("!B5xHxB").unpack_from  # version+IHL, flags+offset, protocol
 
 
 class CaptureError(Exception):
@@ -184,7 +180,7 @@ def _pcap_records(
             start = pos + 16
             pos = end
             if sharded and start + 38 <= end and buf[start + 12 : start + 14] == b"\x08\x00":
-                first, fragment, proto = _ipv4_head(buf, start + 14)
+                first, fragment, proto = ipv4_head(buf, start + 14)
                 if first == 0x45 and not fragment & 0x3FFF and (proto == 6 or proto == 17):
                     key = buf[start + 26 : start + 38]  # addresses and ports
                     owned = known.get(key)

@@ -27,7 +27,7 @@ from benches.analysis.pcap import recordwalk
 from benches.analysis.pcap.clock import Clock
 from benches.analysis.pcap.files import PCAP_HEADER_LEN, ReadStats, _pcap_records
 from benches.analysis.pcap.recordwalk import Handlers
-from benches.analysis.sharding import Shard
+from benches.analysis.pcap.shard import Shard
 from tests.support import capfiles
 from tests.support.analyzecli import bench, rack_files
 from tests.support.pcaps import leaky_boot, make_rack
@@ -180,7 +180,7 @@ def events(data: bytes, shard: Shard | None, compiled: bool, mask: int) -> list[
     for frame, time, link, buf, start, end in _pcap_records(
         source, data[:PCAP_HEADER_LEN], stats, shard, walk, handlers
     ):
-        clock.frame = frame  # as sharding.read_shard does
+        clock.frame = frame  # as packet_loop.read_flows does
         ethernet_ipv4 = link == 1 and buf[start + 12 : start + 14] == b"\x08\x00"
         looping = True
         if ethernet_ipv4 and table.ipv4(frame, time, buf, start + 14, end):
