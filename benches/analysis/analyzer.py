@@ -31,7 +31,7 @@ from benches.analysis.detection.masks import mask_value
 from benches.analysis.gcpause import paused_gc
 from benches.analysis.inspection import HTTP_BODY, RawMatch
 from benches.analysis.parallel import read_captures
-from benches.analysis.pcap.files import PcapFile, read_packets
+from benches.analysis.pcap.files import PcapReader, read_packets
 from benches.analysis.readout import FlowRecord
 from benches.analysis.results import Analysis, CaptureStats, DnsQuery, Flow, Match
 from benches.inventory.models import Rack
@@ -75,8 +75,8 @@ def _analyze(pcaps: Sequence[Path], rack: Rack, geo: GeoDatabase, jobs: int) -> 
 # --- reading ---------------------------------------------------------------
 
 
-def _open_all(pcaps: Sequence[Path]) -> list[PcapFile]:
-    files: list[PcapFile] = []
+def _open_all(pcaps: Sequence[Path]) -> list[PcapReader]:
+    files: list[PcapReader] = []
     try:
         for path in pcaps:
             files.append(read_packets(path))

@@ -32,8 +32,8 @@ from benches.analysis.protocols.readers import (
     DnsReader,
     Facts,
     Opening,
+    ProtocolReader,
     QuicReader,
-    Reader,
     TlsHello,
     http_readers,
 )
@@ -89,7 +89,7 @@ class Inspector:
 
     def release(self) -> None:
         """The analysis is done (matches taken): cut the references between flows and this
-        inspector, so that reference counting frees them (see Flow.release)."""
+        inspector, so that reference counting frees them (see FlowState.release)."""
         for flow in self.flows:
             flow.release()
         self.flows.clear()
@@ -131,7 +131,7 @@ class FlowInspection:
     def release(self) -> None:
         del self.to_server.flow, self.to_client.flow
 
-    def _client_speaks(self, first: bytes) -> list[Reader]:
+    def _client_speaks(self, first: bytes) -> list[ProtocolReader]:
         """Readers for a TCP client's stream, chosen by its first bytes."""
         if first[0] == TLS_HANDSHAKE:
             return [TlsHello(self.facts)]
@@ -153,7 +153,7 @@ class StreamInspection:
         self.flow = flow
         self.direction = direction
         self.decrypted = flow.info.decrypted
-        self.readers: list[Reader] = []  # protocol readers still interested
+        self.readers: list[ProtocolReader] = []  # protocol readers still interested
         self.bytes = 0  # payload bytes seen: stream data and datagrams
         self.frame = 0  # the last frame that brought data
         self.scanner: StreamScanner | None = None  # opened by the first data of each run

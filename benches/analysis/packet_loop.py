@@ -27,12 +27,12 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from benches.analysis.network.defrag import Defragmenter
-from benches.analysis.network.flows import Flow, FlowTable
-from benches.analysis.network.packets import ETHERNET, NOT_IP, TCP, UDP, Fragment, Packet, parse
+from benches.analysis.network.flows import FlowState, FlowTable
+from benches.analysis.network.packets import ETHERNET, NOT_IP, TCP, UDP, IpFragment, Packet, parse
 from benches.analysis.network.streams import FlowOpener
 from benches.analysis.network.tcp import BUDGET, Budget
 from benches.analysis.pcap.clock import Clock
-from benches.analysis.pcap.files import PcapFile
+from benches.analysis.pcap.files import PcapReader
 from benches.analysis.pcap.shard import IPV4_ETHERTYPE, NO_PORTS, Shard, common_key
 from benches.analysis.results import CaptureStats
 
@@ -40,12 +40,12 @@ SWEEP_MASK = 0xFFF  # look for idle flows every 4,096 frames
 
 
 def read_flows(
-    capture: PcapFile,
+    capture: PcapReader,
     opener: FlowOpener,
     phones: Collection[str] = (),
     shard: Shard | None = None,
     clock: Clock | None = None,
-) -> tuple[list[Flow], CaptureStats]:
+) -> tuple[list[FlowState], CaptureStats]:
     """Every flow of the capture, or only ``shard``'s (closed, in the order each began),
     and the capture's counts (a shard's share of them).
 
@@ -75,10 +75,10 @@ def read_flows(
             # Without a shard every packet is ours; with one, so is a common packet that
             # got this far (records() left out the other shards').
             ours = shard is None or common_key(linktype, buf, start, end) is not None
-            if type(packet) is tuple:  # a Packet; a Fragment is a NamedTuple
+            if type(packet) is tuple:  # a Packet; an IpFragment is a NamedTuple
                 if ours or owns(shard, packet):  # type: ignore[arg-type]  # narrowed above
                     add(frame, time, packet)  # type: ignore[arg-type]
-            elif type(packet) is Fragment:
+            elif type(packet) is IpFragment:
                 whole = defrag.add(packet, time)
                 if whole is not None and owns(shard, whole[0]):
                     add(frame, time, *whole)

@@ -31,7 +31,7 @@ from benches.analysis.inspection import Inspector
 from benches.analysis.network import flows as flowmod
 from benches.analysis.packet_loop import read_flows
 from benches.analysis.pcap.clock import Clock
-from benches.analysis.pcap.files import PcapFile, read_packets
+from benches.analysis.pcap.files import PcapReader, read_packets
 from benches.analysis.pcap.shard import Shard
 from benches.analysis.readout import Readout, merge, take
 from benches.analysis.results import CaptureStats
@@ -63,7 +63,7 @@ def can_fork() -> bool:
 
 
 def read_captures(
-    files: Sequence[PcapFile],
+    files: Sequence[PcapReader],
     scanner: Scanner,
     phones: Collection[str],
     jobs: int = 1,
@@ -83,12 +83,15 @@ def read_captures(
 
 
 def read_all(
-    files: Sequence[PcapFile], scanner: Scanner, phones: Collection[str], shard: Shard | None = None
+    files: Sequence[PcapReader],
+    scanner: Scanner,
+    phones: Collection[str],
+    shard: Shard | None = None,
 ) -> Readout:
     """The captures read in this process: every flow, or only ``shard``'s."""
     clock = Clock()
     inspector = Inspector(scanner, clock)
-    raw_flows: list[list[flowmod.Flow]] = []
+    raw_flows: list[list[flowmod.FlowState]] = []
     captures: list[CaptureStats] = []
     for number, capture in enumerate(files):
         clock.capture = number

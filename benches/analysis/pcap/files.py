@@ -49,7 +49,7 @@ class CaptureError(Exception):
     """A capture file that cannot be read at all; str() is one line naming the file."""
 
 
-class PcapFile:
+class PcapReader:
     """One capture file, opened and checked.
 
     ``records()`` streams :data:`Record` tuples; iterating the file itself
@@ -64,7 +64,7 @@ class PcapFile:
         self._file: BinaryIO | None = None
         self._file, self._head = _open(self.path)
 
-    def __enter__(self) -> PcapFile:
+    def __enter__(self) -> PcapReader:
         return self
 
     def __exit__(
@@ -105,9 +105,9 @@ class PcapFile:
         return _pcap_records(source, head, self.stats, shard, compiled_walk(), handlers)
 
 
-def read_packets(path: Path | str) -> PcapFile:
+def read_packets(path: Path | str) -> PcapReader:
     """Open a pcap or pcapng file for streaming; raises CaptureError if it is unusable."""
-    return PcapFile(path)
+    return PcapReader(path)
 
 
 def _pcap_records(

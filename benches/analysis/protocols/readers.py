@@ -35,7 +35,7 @@ class Facts:
     dns: bool = False  # carried DNS messages (they went to the DnsSink)
 
 
-class Reader:
+class ProtocolReader:
     """Reads one direction of a flow; ``data`` and ``datagram`` return False when done."""
 
     __slots__ = ()
@@ -50,7 +50,7 @@ class Reader:
         """The stream ended or broke (a gap): finish with what there is."""
 
 
-class Opening(Reader):
+class Opening(ProtocolReader):
     """Looks at a stream's first bytes, then hands the stream to the readers they call for.
 
     Most TCP flows are TLS: they never pay for an HTTP parser.
@@ -58,9 +58,9 @@ class Opening(Reader):
 
     __slots__ = ("choose", "readers")
 
-    def __init__(self, choose: Callable[[bytes], list[Reader]]) -> None:
+    def __init__(self, choose: Callable[[bytes], list[ProtocolReader]]) -> None:
         self.choose = choose
-        self.readers: list[Reader] | None = None
+        self.readers: list[ProtocolReader] | None = None
 
     def data(self, chunk: bytes, frame: int, time: float) -> bool:
         if self.readers is None:
@@ -73,7 +73,7 @@ class Opening(Reader):
             reader.close(frame)
 
 
-class TlsHello(Reader):
+class TlsHello(ProtocolReader):
     """The ClientHello at the start of a client's stream, read once it is whole."""
 
     __slots__ = ("facts", "buffer")
@@ -118,7 +118,7 @@ def _hello_complete(data: bytes) -> bool:
 DnsSink = Callable[[int, float, DnsMessage], None]
 
 
-class DnsReader(Reader):
+class DnsReader(ProtocolReader):
     """DNS messages: one per UDP datagram, or two-byte-length framed over TCP."""
 
     __slots__ = ("facts", "sink", "pending")
@@ -156,7 +156,7 @@ class DnsReader(Reader):
 MessageSink = Callable[[HttpMessage, int], None]
 
 
-class HttpReader(Reader):
+class HttpReader(ProtocolReader):
     """One direction of an HTTP/1.x conversation; each message goes to ``sink``."""
 
     __slots__ = ("facts", "parser", "sink")
@@ -195,7 +195,7 @@ def http_readers(
     )
 
 
-class QuicReader(Reader):
+class QuicReader(ProtocolReader):
     """The SNI in a client's QUIC Initials (which may span several datagrams), and the
     decrypted ClientHello handed to ``hello`` to be searched (once: when it is whole, or
     when the reader gives up or the flow ends with part of it)."""
