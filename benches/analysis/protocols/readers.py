@@ -13,9 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from benches.analysis.protocols.dns import DnsMessage, parse_dns
-from benches.analysis.protocols.http import HttpConversation, HttpMessage, HttpStreamParser
+from benches.analysis.protocols.http import (
+    HttpConversation,
+    HttpMessage,
+    HttpRequest,
+    HttpStreamParser,
+)
 from benches.analysis.protocols.quic import VERSIONS, ClientInitials
-from benches.analysis.protocols.tls import ClientHello, HttpRequest, parse_tls_client_hello
+from benches.analysis.protocols.tls import ClientHello, parse_tls_client_hello
 
 TLS_HANDSHAKE = 0x16
 MAX_HELLO = 64 * 1024  # bytes of a client's first flight kept to read its ClientHello
