@@ -115,8 +115,7 @@ def _run(args: argparse.Namespace) -> int:
         rack = load_rack(args.devices)
         use_rack(rack)  # findings, flows and log lines name phones by label ("SI…1")
         manifest = load_manifest(args.firmware)
-        overlay = rack.virtual.endpoints if rack.virtual else ()
-        geo = GeoDatabase(overlay, mmdb=args.mmdb or None)
+        geo = GeoDatabase.for_rack(rack, mmdb=args.mmdb or None)
         jobs = args.jobs if args.jobs is not None else default_jobs(args.captures)
         analysis = analyze(args.captures, rack, geo, jobs)
     except (CaptureError, InventoryError, GeoDataError) as error:

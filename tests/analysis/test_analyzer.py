@@ -50,7 +50,7 @@ from tests.support.pcaps import (
 from tests.support.streamrec import record_packets
 
 RACK = make_rack()
-GEO = GeoDatabase(RACK.virtual.endpoints if RACK.virtual else ())
+GEO = GeoDatabase.for_rack(RACK)
 
 
 def run(tmp_path: Path, packets: list, name: str = "boot-1.pcap") -> Analysis:

@@ -38,7 +38,7 @@ from tests.support.quic_initials import crypto_frame, hello_message, seal_initia
 from tests.support.streamrec import Recorder
 
 RACK = make_rack()
-GEO = GeoDatabase(RACK.virtual.endpoints if RACK.virtual else ())
+GEO = GeoDatabase.for_rack(RACK)
 
 
 class OrderedRecorder(Recorder):

@@ -25,7 +25,7 @@ from tests.support.pcaps import make_policy, make_rack
 from tests.support.shardcaps import write_mixed
 
 RACK = make_rack()
-GEO = GeoDatabase(RACK.virtual.endpoints if RACK.virtual else ())
+GEO = GeoDatabase.for_rack(RACK)
 
 pytestmark = pytest.mark.skipif(not parallel.can_fork(), reason="needs the fork start method")
 

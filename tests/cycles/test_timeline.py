@@ -14,7 +14,7 @@ from benches.policy.judge import judge_cycle
 from tests.support.pcaps import START, clean_boot, leaky_boot, make_policy, make_rack, stamp
 
 RACK = make_rack()
-GEO = GeoDatabase(RACK.virtual.endpoints if RACK.virtual else ())
+GEO = GeoDatabase.for_rack(RACK)
 MANIFEST = Manifest(Path("m.yaml"), "B1", "fp", "global", make_policy())
 
 

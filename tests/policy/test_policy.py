@@ -49,7 +49,7 @@ RACK = make_rack(
         Endpoint("metrics.vendor.example", RU_IP, "RU", "Some Hoster LLC"),
     )
 )
-GEO = GeoDatabase(RACK.virtual.endpoints if RACK.virtual else ())
+GEO = GeoDatabase.for_rack(RACK)
 POLICY = make_policy()
 CANARY = "canary-1.bench.example"
 

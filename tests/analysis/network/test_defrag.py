@@ -18,7 +18,7 @@ from tests.support import capfiles
 from tests.support.pcaps import CN_IP, IMEI, PHONE_IP, START, TcpSession, http_post, make_rack
 
 RACK = make_rack()
-GEO = GeoDatabase(RACK.virtual.endpoints if RACK.virtual else ())
+GEO = GeoDatabase.for_rack(RACK)
 PHONE6, SERVER6 = "fd00::2:1", "2001:db8::86:10"
 BODY = b"x" * 40 + b"imei=" + IMEI.encode() + b"&" + b"y" * 60
 

@@ -31,7 +31,7 @@ from tests.support.pcaps import (
 from tests.support.streamrec import record
 
 RACK = make_rack()
-GEO = GeoDatabase(RACK.virtual.endpoints if RACK.virtual else ())
+GEO = GeoDatabase.for_rack(RACK)
 LEAK = {"imei", "iccid", "serial", "location"}
 PHONE6, SERVER6 = "fd00::2:1", "2001:db8::86:10"
 

@@ -20,7 +20,7 @@ from tests.support import capfiles
 from tests.support.pcaps import CN_IP, IMEI, START, leaky_boot, make_rack, write_pcap, write_pcapng
 
 RACK = make_rack()
-GEO = GeoDatabase(RACK.virtual.endpoints if RACK.virtual else ())
+GEO = GeoDatabase.for_rack(RACK)
 LEAK = {"imei", "iccid", "serial", "location"}
 
 

@@ -43,7 +43,7 @@ from tests.support.pcaps import (
 from tests.support.quic_initials import crypto_frame, hello_message, seal_initial
 
 RACK = make_rack()
-GEO = GeoDatabase(RACK.virtual.endpoints if RACK.virtual else ())
+GEO = GeoDatabase.for_rack(RACK)
 AES_GCM = 0x1301
 NULL_SHA = 0x0002  # TLS_RSA_WITH_NULL_SHA: records in the clear
 INTEGRITY_ONLY = 0xC0B4  # TLS_SHA256_SHA256 (RFC 9150): TLS 1.3 records in the clear

@@ -11,7 +11,7 @@ from tests.support.pcaps import CN_IP, IMEI, PHONE_IP, SERIAL, make_rack, udp_pa
 from tests.support.quic_initials import crypto_frame, hello_message, seal_initial
 
 RACK = make_rack()
-GEO = GeoDatabase(RACK.virtual.endpoints if RACK.virtual else ())
+GEO = GeoDatabase.for_rack(RACK)
 DCID = bytes(range(8))
 
 
