@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 from benches.analysis.analyzer import Analysis, analyze
 from benches.analysis.attribution.geo import GeoDatabase
 from benches.analysis.pcap.files import CaptureError
+from benches.analysis.pcap.timestamps import packet_times
 from benches.cycles import CycleRecord
-from benches.cycles.timeline import packet_times, place
+from benches.cycles.timeline import place
 from benches.inventory.models import Manifest, Rack
 from benches.policy.findings import Finding, Verdict, evaluate
 
