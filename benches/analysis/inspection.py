@@ -3,10 +3,10 @@
 :class:`Inspector` opens a :class:`FlowInspection` per flow (see
 :mod:`benches.analysis.network.streams` for the calls a producer makes). Every byte of
 every stream and datagram is searched, whatever the port or protocol: a stream
-through a :class:`~benches.analysis.detection.scanning.StreamScanner` (a match may span
-packets; the scanner is fed :data:`~benches.analysis.detection.batching.BATCH` bytes at a
+through a :class:`~benches.analysis.detection.scanner.StreamScanner` (a match may span
+packets; the scanner is fed :data:`~benches.analysis.detection.datagrams.BATCH` bytes at a
 time), a datagram or a stray copy on its own (datagrams of all flows are
-screened together first, :mod:`~benches.analysis.detection.batching`). HTTP bodies are
+screened together first, :mod:`~benches.analysis.detection.datagrams`). HTTP bodies are
 searched again in every decoded form. Matches are kept as :class:`RawMatch`
 (the flow is still being read); the analyzer turns them into results.
 """
@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from functools import partial
 
 from benches.analysis.attribution.names import DnsLog
-from benches.analysis.detection.batching import BATCH, Datagrams
+from benches.analysis.detection.datagrams import BATCH, Datagrams
 from benches.analysis.detection.evidence import Found, Recent
 from benches.analysis.detection.identifiers import Hit
 from benches.analysis.detection.masks import masked_evidence
-from benches.analysis.detection.scanning import Scanner, StreamScanner
+from benches.analysis.detection.scanner import Scanner, StreamScanner
 from benches.analysis.network.streams import FlowInfo
 from benches.analysis.pcap.clock import Clock
 from benches.analysis.protocols.ciphertext import HEADER as TLS_HEADER

@@ -26,7 +26,7 @@ from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
-from benches.analysis.detection.scanning import Scanner
+from benches.analysis.detection.scanner import Scanner
 from benches.analysis.inspection import Inspector
 from benches.analysis.network import flows as flowmod
 from benches.analysis.packet_loop import read_flows
