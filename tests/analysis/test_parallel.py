@@ -1,6 +1,6 @@
 """``analyze(..., jobs=N)``: the captures read by N processes give what one process gives.
 
-The captures (tests/shardcaps.py) mix what could tell a sharded reading from
+The captures (tests/support/shardcaps.py) mix what could tell a sharded reading from
 a single one; the whole ``bench analyze --json`` document must come out the
 same, byte for byte.
 """

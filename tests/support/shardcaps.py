@@ -1,4 +1,4 @@
-"""A capture that could tell a sharded reading (tests/test_parallel*.py) from one process's.
+"""A capture that could tell a sharded reading from one process's (tests/analysis/test_parallel.py).
 
 It mixes flows that two shards split, DNS answers for one address read by
 different shards (one over TCP, completed by a segment that arrived late),

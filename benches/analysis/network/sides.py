@@ -94,4 +94,4 @@ def sender_is_client(
 def address_text(address: bytes) -> str:
     if len(address) == 4:
         return socket.inet_ntoa(address)  # what ipaddress writes, faster
-    return str(ipaddress.IPv6Address(address))  # RFC 5952, as naming.canonical writes it
+    return str(ipaddress.IPv6Address(address))  # RFC 5952, as names.canonical writes it

@@ -1,6 +1,6 @@
 """DNS messages (RFC 1035) read straight from the wire, for the packet path.
 
-The same answer as scapy's dissector (tests/dns_oracle.py checks it), without
+The same answer as scapy's dissector (tests/support/dns_oracle.py checks it), without
 building a scapy packet per message (three orders of magnitude faster): the
 questions, and the A, AAAA and CNAME records of the answer section. Names may
 be compressed; a pointer must point backwards, so a loop cannot hang it.
