@@ -10,7 +10,7 @@ DNS, TLS, HTTP and QUIC read for names. Only then, with every DNS answer
 known, is each destination named and placed (country, owner).
 
 It never talks to a phone and never judges: the policy does that. The result
-types live in :mod:`benches.analysis.results` and are importable from here.
+types live in :mod:`benches.analysis.results`.
 """
 
 from __future__ import annotations
@@ -27,16 +27,13 @@ from benches.analysis.attribution.names import (
     sorted_queries,
 )
 from benches.analysis.detection.detector import Detector
-from benches.analysis.detection.masks import mask_value
 from benches.analysis.gcpause import paused_gc
 from benches.analysis.inspection import HTTP_BODY, RawMatch
 from benches.analysis.parallel import read_captures
-from benches.analysis.pcap.files import PcapFile, read_packets
+from benches.analysis.pcap.files import PcapReader, read_packets
 from benches.analysis.readout import FlowRecord
-from benches.analysis.results import Analysis, CaptureStats, DnsQuery, Flow, Match
+from benches.analysis.results import Analysis, Flow, Match
 from benches.inventory.models import Rack
-
-__all__ = ["Analysis", "CaptureStats", "DnsQuery", "Flow", "Match", "analyze", "mask_value"]
 
 
 def analyze(pcaps: Sequence[Path], rack: Rack, geo: GeoDatabase, jobs: int = 1) -> Analysis:
@@ -75,8 +72,8 @@ def _analyze(pcaps: Sequence[Path], rack: Rack, geo: GeoDatabase, jobs: int) -> 
 # --- reading ---------------------------------------------------------------
 
 
-def _open_all(pcaps: Sequence[Path]) -> list[PcapFile]:
-    files: list[PcapFile] = []
+def _open_all(pcaps: Sequence[Path]) -> list[PcapReader]:
+    files: list[PcapReader] = []
     try:
         for path in pcaps:
             files.append(read_packets(path))

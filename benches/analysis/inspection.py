@@ -3,10 +3,10 @@
 :class:`Inspector` opens a :class:`FlowInspection` per flow (see
 :mod:`benches.analysis.network.streams` for the calls a producer makes). Every byte of
 every stream and datagram is searched, whatever the port or protocol: a stream
-through a :class:`~benches.analysis.detection.scanning.StreamScanner` (a match may span
-packets; the scanner is fed :data:`~benches.analysis.detection.batching.BATCH` bytes at a
+through a :class:`~benches.analysis.detection.scanner.StreamScanner` (a match may span
+packets; the scanner is fed :data:`~benches.analysis.detection.datagrams.BATCH` bytes at a
 time), a datagram or a stray copy on its own (datagrams of all flows are
-screened together first, :mod:`~benches.analysis.detection.batching`). HTTP bodies are
+screened together first, :mod:`~benches.analysis.detection.datagrams`). HTTP bodies are
 searched again in every decoded form. Matches are kept as :class:`RawMatch`
 (the flow is still being read); the analyzer turns them into results.
 """
@@ -16,13 +16,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import partial
 
-from benches.analysis.attribution.names import Clock, DnsLog
-from benches.analysis.detection.batching import BATCH, Datagrams
+from benches.analysis.attribution.names import DnsLog
+from benches.analysis.detection.datagrams import BATCH, Datagrams
 from benches.analysis.detection.evidence import Found, Recent
 from benches.analysis.detection.identifiers import Hit
 from benches.analysis.detection.masks import masked_evidence
-from benches.analysis.detection.scanning import Scanner, StreamScanner
+from benches.analysis.detection.scanner import Scanner, StreamScanner
 from benches.analysis.network.streams import FlowInfo
+from benches.analysis.pcap.clock import Clock
 from benches.analysis.protocols.ciphertext import HEADER as TLS_HEADER
 from benches.analysis.protocols.ciphertext import RecordLayer, Spans, TlsSession, quic_searched
 from benches.analysis.protocols.http import HttpMessage
@@ -31,8 +32,8 @@ from benches.analysis.protocols.readers import (
     DnsReader,
     Facts,
     Opening,
+    ProtocolReader,
     QuicReader,
-    Reader,
     TlsHello,
     http_readers,
 )
@@ -88,7 +89,7 @@ class Inspector:
 
     def release(self) -> None:
         """The analysis is done (matches taken): cut the references between flows and this
-        inspector, so that reference counting frees them (see Flow.release)."""
+        inspector, so that reference counting frees them (see FlowState.release)."""
         for flow in self.flows:
             flow.release()
         self.flows.clear()
@@ -130,7 +131,7 @@ class FlowInspection:
     def release(self) -> None:
         del self.to_server.flow, self.to_client.flow
 
-    def _client_speaks(self, first: bytes) -> list[Reader]:
+    def _client_speaks(self, first: bytes) -> list[ProtocolReader]:
         """Readers for a TCP client's stream, chosen by its first bytes."""
         if first[0] == TLS_HANDSHAKE:
             return [TlsHello(self.facts)]
@@ -152,7 +153,7 @@ class StreamInspection:
         self.flow = flow
         self.direction = direction
         self.decrypted = flow.info.decrypted
-        self.readers: list[Reader] = []  # protocol readers still interested
+        self.readers: list[ProtocolReader] = []  # protocol readers still interested
         self.bytes = 0  # payload bytes seen: stream data and datagrams
         self.frame = 0  # the last frame that brought data
         self.scanner: StreamScanner | None = None  # opened by the first data of each run

@@ -2,10 +2,11 @@
 
 With ``jobs > 1`` the analysis forks that many workers, after the detector is
 built (they share it), and each reads every capture as one shard
-(:mod:`~benches.analysis.sharding`). Their readouts are merged into exactly
-what one process gives (:func:`~benches.analysis.readout.merge`), so the
-result does not depend on ``jobs``. Meanwhile the parent does what it would
-do after reading anyway (loading the geo database).
+(:mod:`~benches.analysis.pcap.shard`, :mod:`~benches.analysis.packet_loop`).
+Their readouts are merged into exactly what one process gives
+(:func:`~benches.analysis.readout.merge`), so the result does not depend on
+``jobs``. Meanwhile the parent does what it would do after reading anyway
+(loading the geo database).
 
 Forking needs the ``fork`` start method (Linux, other Unixes), and files that
 can be opened again: without them (or for a pipe), the captures are read in
@@ -25,15 +26,15 @@ from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
-from benches.analysis.attribution.names import Clock
-from benches.analysis.detection.scanning import Scanner
+from benches.analysis.detection.scanner import Scanner
 from benches.analysis.inspection import Inspector
 from benches.analysis.network import flows as flowmod
-from benches.analysis.pcap.files import PcapFile, read_packets
-from benches.analysis.reading import read_flows
+from benches.analysis.packet_loop import read_flows
+from benches.analysis.pcap.clock import Clock
+from benches.analysis.pcap.files import PcapReader, read_packets
+from benches.analysis.pcap.shard import Shard
 from benches.analysis.readout import Readout, merge, take
 from benches.analysis.results import CaptureStats
-from benches.analysis.sharding import Shard, read_shard
 
 SHARE = 8 << 20  # bytes of capture, at least, for each process by default
 
@@ -62,7 +63,7 @@ def can_fork() -> bool:
 
 
 def read_captures(
-    files: Sequence[PcapFile],
+    files: Sequence[PcapReader],
     scanner: Scanner,
     phones: Collection[str],
     jobs: int = 1,
@@ -82,19 +83,22 @@ def read_captures(
 
 
 def read_all(
-    files: Sequence[PcapFile], scanner: Scanner, phones: Collection[str], shard: Shard | None = None
+    files: Sequence[PcapReader],
+    scanner: Scanner,
+    phones: Collection[str],
+    shard: Shard | None = None,
 ) -> Readout:
     """The captures read in this process: every flow, or only ``shard``'s."""
     clock = Clock()
     inspector = Inspector(scanner, clock)
-    raw_flows: list[list[flowmod.Flow]] = []
+    raw_flows: list[list[flowmod.FlowState]] = []
     captures: list[CaptureStats] = []
     for number, capture in enumerate(files):
         clock.capture = number
-        if shard is None:
-            flows, counts = read_flows(capture, inspector, phones)
-        else:
-            flows, counts = read_shard(capture, inspector, phones, shard, clock)
+        # A shard's DNS answers are put back in read order by their frame (readout.merge);
+        # one process's are in that order already.
+        frames = clock if shard is not None else None
+        flows, counts = read_flows(capture, inspector, phones, shard, frames)
         raw_flows.append(flows)
         captures.append(counts)
     inspector.search_datagrams()

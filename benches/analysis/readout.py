@@ -1,6 +1,6 @@
 """What reading the captures gave, before any destination is named or placed.
 
-One process's reading (every flow, or one shard's: :mod:`~benches.analysis.sharding`)
+One process's reading (every flow, or one shard's: :mod:`~benches.analysis.packet_loop`)
 becomes a :class:`Readout` of plain records, cheap to send between processes.
 :func:`merge` puts the shards' readouts together as one process would have
 read them: flows in the order they began, each capture's counts once, DNS
@@ -57,7 +57,9 @@ class Readout:
 
 
 def take(
-    inspector: Inspector, raw_flows: Sequence[Sequence[flowmod.Flow]], captures: list[CaptureStats]
+    inspector: Inspector,
+    raw_flows: Sequence[Sequence[flowmod.FlowState]],
+    captures: list[CaptureStats],
 ) -> Readout:
     """The readout of an inspector's flows: ``raw_flows`` per capture, each in the order
     they began. Call ``search_datagrams`` first."""
@@ -100,7 +102,7 @@ def merge(readouts: Sequence[Readout]) -> Readout:
     return merged
 
 
-def _record(capture: int, raw: flowmod.Flow, inspection: FlowInspection) -> FlowRecord:
+def _record(capture: int, raw: flowmod.FlowState, inspection: FlowInspection) -> FlowRecord:
     info, facts = raw.info, inspection.facts
     hello = facts.client_hello
     return FlowRecord(

@@ -1,4 +1,8 @@
-"""What ``analyze`` reports: flows as the report shows them, matches, DNS lookups."""
+"""What ``analyze`` reports: flows as the report shows them, matches, DNS lookups.
+
+A DNS lookup (:class:`DnsQuery`) is recorded where the DNS messages are read
+(:mod:`~benches.analysis.attribution.names`) and reported from here.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from benches.analysis.attribution.geo import LOCAL
+from benches.analysis.attribution.names import DnsQuery
 from benches.analysis.detection.detector import Detector
 from benches.analysis.detection.identifiers import IdentifierPattern, find_identifiers
 from benches.analysis.detection.masks import mask_value, masked_text
@@ -144,16 +149,6 @@ class Match:
             "evidence": self.evidence,
             "cleartext": self.cleartext,
         }
-
-
-@dataclass(frozen=True)
-class DnsQuery:
-    name: str
-    pcap: str
-    packet: int
-    time: float
-    client_ip: str
-    server_ip: str
 
 
 @dataclass(frozen=True)

@@ -17,12 +17,13 @@ from itertools import islice
 from pathlib import Path, PurePath
 from typing import Any, TextIO
 
-from benches.analysis.analyzer import Analysis, analyze
+from benches.analysis.analyzer import analyze
 from benches.analysis.attribution.geo import GeoDatabase, GeoDataError
 from benches.analysis.gcpause import paused_gc
 from benches.analysis.jsonrows import RawJson, RowEncoder
 from benches.analysis.parallel import default_jobs
 from benches.analysis.pcap.files import CaptureError
+from benches.analysis.results import Analysis
 from benches.cli.exits import CommandError, exit_now
 from benches.inventory import InventoryError, load_manifest, load_rack
 from benches.policy.evaluation import evaluate
@@ -116,8 +117,7 @@ def _run(args: argparse.Namespace) -> int:
         rack = load_rack(args.devices)
         use_rack(rack)  # findings, flows and log lines name phones by label ("SI…1")
         manifest = load_manifest(args.firmware)
-        overlay = rack.virtual.endpoints if rack.virtual else ()
-        geo = GeoDatabase(overlay, mmdb=args.mmdb or None)
+        geo = GeoDatabase.for_rack(rack, mmdb=args.mmdb or None)
         jobs = args.jobs if args.jobs is not None else default_jobs(args.captures)
         analysis = analyze(args.captures, rack, geo, jobs)
     except (CaptureError, InventoryError, GeoDataError) as error:

@@ -3,16 +3,14 @@
 A cycle records its events with wall-clock times; the capture stamps every
 packet with the same clock (the gateway is the bench host). A finding names
 its packet number, so its place on the timeline is the last event at or
-before that packet's timestamp.
+before that packet's timestamp (read from the capture by
+:func:`benches.analysis.pcap.timestamps.packet_times`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Protocol
-
-from benches.analysis.pcap.files import CaptureError, read_packets
 
 # Events that only mark the capture window or the bench's own probes: a
 # finding is never "after canary", it is after what the phone was doing.
@@ -27,25 +25,6 @@ class TimedEvent(Protocol):
 
     @property
     def wall(self) -> float: ...
-
-
-def packet_times(pcap: Path, frames: Collection[int]) -> dict[int, float]:
-    """Capture timestamps of the given frame numbers (1-based), read in one streaming pass."""
-    wanted = set(frames)
-    times: dict[int, float] = {}
-    if not wanted:
-        return times
-    last = max(wanted)
-    try:
-        with read_packets(pcap) as packets:
-            for frame, time, _ in packets:
-                if frame in wanted:
-                    times[frame] = time
-                if frame >= last:
-                    break
-    except CaptureError:
-        pass  # the verdict already says the pcap is unreadable; no placement then
-    return times
 
 
 def place(time: float, timeline: Sequence[TimedEvent]) -> str | None:

@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 from benches.analysis.analyzer import analyze
 from benches.analysis.attribution.geo import GeoDatabase
 from benches.analysis.pcap.files import CaptureError
+from benches.analysis.pcap.timestamps import packet_times
 from benches.analysis.results import Analysis
 from benches.cycles import CycleRecord
-from benches.cycles.timeline import packet_times, place
+from benches.cycles.timeline import place
 from benches.inventory.models import Manifest, Rack
 from benches.policy.evaluation import evaluate
 from benches.policy.findings import Finding

@@ -113,8 +113,7 @@ def gateway(rack_config: Rack, firmware: Manifest, reports_dir: Path) -> Gateway
 @pytest.fixture(scope="session")
 def geo(rack_config: Rack) -> GeoDatabase:
     """The geo database, with the virtual rack's overlay on top when there is one."""
-    overlay = rack_config.virtual.endpoints if rack_config.virtual else ()
-    return GeoDatabase(overlay)
+    return GeoDatabase.for_rack(rack_config)
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ from scapy.layers.inet import IP, TCP
 from scapy.layers.l2 import ARP, Ether
 from scapy.packet import Raw
 
-from benches.analysis.analyzer import Analysis, analyze
+from benches.analysis.analyzer import analyze
 from benches.analysis.attribution.geo import LOCAL, GeoDatabase, Place
 from benches.analysis.detection.identifiers import (
     find_identifiers,
@@ -21,6 +21,7 @@ from benches.analysis.detection.identifiers import (
     identifier_patterns,
 )
 from benches.analysis.pcap.files import CaptureError, read_packets
+from benches.analysis.results import Analysis
 from benches.inventory.models import Location
 from tests.support.pcaps import (
     CN_IP,
@@ -50,7 +51,7 @@ from tests.support.pcaps import (
 from tests.support.streamrec import record_packets
 
 RACK = make_rack()
-GEO = GeoDatabase(RACK.virtual.endpoints if RACK.virtual else ())
+GEO = GeoDatabase.for_rack(RACK)
 
 
 def run(tmp_path: Path, packets: list, name: str = "boot-1.pcap") -> Analysis:

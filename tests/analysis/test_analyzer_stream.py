@@ -16,8 +16,8 @@ from benches.analysis.inspection import Inspector
 from benches.analysis.network import flows as flowmod
 from benches.analysis.network.packets import parse
 from benches.analysis.network.streams import FlowInfo
+from benches.analysis.packet_loop import read_flows
 from benches.analysis.pcap.files import read_packets
-from benches.analysis.reading import read_flows
 from benches.policy.evaluation import evaluate
 from tests.support.pcaps import (
     CN_IP,
@@ -38,7 +38,7 @@ from tests.support.quic_initials import crypto_frame, hello_message, seal_initia
 from tests.support.streamrec import Recorder
 
 RACK = make_rack()
-GEO = GeoDatabase(RACK.virtual.endpoints if RACK.virtual else ())
+GEO = GeoDatabase.for_rack(RACK)
 
 
 class OrderedRecorder(Recorder):

@@ -10,10 +10,10 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from benches.analysis.analyzer import Analysis, analyze
+from benches.analysis.analyzer import analyze
 from benches.analysis.attribution.geo import GeoDatabase
 from benches.analysis.jsonrows import RawJson, RowEncoder
-from benches.analysis.results import DnsQuery, Flow
+from benches.analysis.results import Analysis, DnsQuery, Flow
 from benches.cli.analyze import _encoder, result_document, write_json
 from benches.policy.evaluation import evaluate
 from tests.support.pcaps import (
@@ -104,7 +104,7 @@ def test_flows_sharing_a_destination_share_its_encoded_pieces() -> None:
 def test_the_json_document_is_the_same_from_rows_and_from_dicts(tmp_path: Path) -> None:
     rack = make_rack()
     packets = leaky_boot() + tls_exchange(PHONE_IP, 40001, FOTA_IP, "fota.vendor.example").packets
-    geo = GeoDatabase(rack.virtual.endpoints if rack.virtual else ())
+    geo = GeoDatabase.for_rack(rack)
     analysis = analyze([write_pcap(tmp_path / "boot.pcap", packets)], rack, geo)
     verdict = evaluate(analysis, make_policy())
     texts = []

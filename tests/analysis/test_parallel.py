@@ -1,6 +1,6 @@
 """``analyze(..., jobs=N)``: the captures read by N processes give what one process gives.
 
-The captures (tests/shardcaps.py) mix what could tell a sharded reading from
+The captures (tests/support/shardcaps.py) mix what could tell a sharded reading from
 a single one; the whole ``bench analyze --json`` document must come out the
 same, byte for byte.
 """
@@ -25,7 +25,7 @@ from tests.support.pcaps import make_policy, make_rack
 from tests.support.shardcaps import write_mixed
 
 RACK = make_rack()
-GEO = GeoDatabase(RACK.virtual.endpoints if RACK.virtual else ())
+GEO = GeoDatabase.for_rack(RACK)
 
 pytestmark = pytest.mark.skipif(not parallel.can_fork(), reason="needs the fork start method")
 
@@ -90,7 +90,7 @@ def test_a_worker_that_fails_fails_the_analysis(
     def broken(*args: object) -> None:
         raise ValueError("broken shard")
 
-    monkeypatch.setattr(parallel, "read_shard", broken)  # the forked workers inherit it
+    monkeypatch.setattr(parallel, "read_flows", broken)  # the forked workers inherit it
     with pytest.raises(ValueError, match="broken shard"):
         analyze([mixed[0]], RACK, GEO, 2)
 
@@ -98,6 +98,6 @@ def test_a_worker_that_fails_fails_the_analysis(
 def test_a_worker_that_dies_fails_the_analysis(
     mixed: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(parallel, "read_shard", lambda *args: os._exit(3))
+    monkeypatch.setattr(parallel, "read_flows", lambda *args: os._exit(3))
     with pytest.raises(RuntimeError, match="exit code 3"):
         analyze([mixed[0]], RACK, GEO, 2)

@@ -13,10 +13,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from benches.analysis import parallel
-from benches.analysis.sharding import Shard, shard_of
+from benches.analysis.pcap.shard import Shard
 from tests.support.analyzecli import bench, rack_files
 from tests.support.pcaps import clean_boot, write_pcap
-from tests.support.shardcaps import write_mixed
+from tests.support.shardcaps import shard_of, write_mixed
 
 
 @pytest.mark.skipif(not parallel.can_fork(), reason="needs the fork start method")

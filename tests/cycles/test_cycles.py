@@ -48,7 +48,7 @@ def bench(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BenchSession]:
 @pytest.fixture(scope="module")
 def geo(bench: BenchSession) -> GeoDatabase:
     assert bench.rack.virtual is not None
-    return GeoDatabase(bench.rack.virtual.endpoints)
+    return GeoDatabase.for_rack(bench.rack)
 
 
 @pytest.fixture

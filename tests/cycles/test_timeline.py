@@ -8,27 +8,18 @@ from scapy.utils import wrpcap
 
 from benches.analysis.attribution.geo import GeoDatabase
 from benches.cycles import CycleRecord, Event
-from benches.cycles.timeline import packet_times, place
+from benches.cycles.timeline import place
 from benches.inventory.models import Manifest
 from benches.policy.judge import judge_cycle
-from tests.support.pcaps import START, clean_boot, leaky_boot, make_policy, make_rack, stamp
+from tests.support.pcaps import START, leaky_boot, make_policy, make_rack, stamp
 
 RACK = make_rack()
-GEO = GeoDatabase(RACK.virtual.endpoints if RACK.virtual else ())
+GEO = GeoDatabase.for_rack(RACK)
 MANIFEST = Manifest(Path("m.yaml"), "B1", "fp", "global", make_policy())
 
 
 def event(name: str, wall: float) -> Event:
     return Event(name, round(wall - START, 3), wall)
-
-
-def test_packet_times_reads_the_frames_asked_for(tmp_path: Path) -> None:
-    pcap = tmp_path / "c.pcap"
-    wrpcap(str(pcap), stamp(clean_boot(), start=START, step=0.5))
-
-    times = packet_times(pcap, {1, 3})
-
-    assert times == {1: START, 3: START + 1.0}
 
 
 def test_place_names_the_latest_phone_event_before_the_packet() -> None:

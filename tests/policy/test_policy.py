@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from benches.analysis.analyzer import Analysis, analyze
+from benches.analysis.analyzer import analyze
 from benches.analysis.attribution.geo import GeoDatabase
+from benches.analysis.results import Analysis
 from benches.capture.health import CaptureHealth
 from benches.inventory.virtual import Endpoint
 from benches.policy.evaluation import evaluate, suffix_match
@@ -48,7 +49,7 @@ RACK = make_rack(
         Endpoint("metrics.vendor.example", RU_IP, "RU", "Some Hoster LLC"),
     )
 )
-GEO = GeoDatabase(RACK.virtual.endpoints if RACK.virtual else ())
+GEO = GeoDatabase.for_rack(RACK)
 POLICY = make_policy()
 CANARY = "canary-1.bench.example"
 

@@ -138,7 +138,7 @@ def bench(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BenchSession]:
 
 
 def _judge(bench: BenchSession, record: CycleRecord) -> tuple[str, str]:
-    geo = GeoDatabase(bench.rack.virtual.endpoints if bench.rack.virtual else ())
+    geo = GeoDatabase.for_rack(bench.rack)
     result = judge_cycle(record, bench.rack, bench.manifest, geo)
     return result.verdict.outcome, result.summary()
 

@@ -7,13 +7,27 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
 
-from benches.analysis.protocols.quic import QUIC_V1, QUIC_V2
+from benches.analysis.protocols.quic import QUIC_V1, QUIC_V2, ClientInitials, QuicInitial
 from tests.support.pcaps import client_hello
 
 SALTS = {
     QUIC_V1: bytes.fromhex("38762cf7f55934b34d179ae6a4c80cadccbb7f0a"),
     QUIC_V2: bytes.fromhex("0dede3def700a6db819381be6e269dcbf9bd2ed9"),
 }
+
+
+def parse_initial(datagram: bytes) -> QuicInitial | None:
+    """The client Initial(s) of one UDP datagram, or None if it holds none: what the
+    analyzer's collector (ClientInitials) makes of that datagram alone."""
+    collector = ClientInitials()
+    collector.add(datagram)
+    return collector.result()
+
+
+def initial_sni(datagram: bytes) -> str | None:
+    """The SNI in a datagram's client Initial(s), or None."""
+    initial = parse_initial(datagram)
+    return initial.sni if initial else None
 
 
 def varint(value: int) -> bytes:

@@ -12,10 +12,10 @@ from pathlib import Path
 
 from scapy.packet import Packet
 
-from benches.analysis.network.flows import Flow
+from benches.analysis.network.flows import FlowState
 from benches.analysis.network.streams import FlowInfo
+from benches.analysis.packet_loop import read_flows
 from benches.analysis.pcap.files import read_packets
-from benches.analysis.reading import read_flows
 from benches.analysis.results import CaptureStats
 
 
@@ -83,7 +83,7 @@ class Recorder:
 
 def record(
     path: Path, phones: Sequence[str] = ()
-) -> tuple[list[RecordedFlow], list[Flow], CaptureStats]:
+) -> tuple[list[RecordedFlow], list[FlowState], CaptureStats]:
     recorder = Recorder()
     flows, stats = read_flows(read_packets(path), recorder, phones)
     return recorder.flows, flows, stats

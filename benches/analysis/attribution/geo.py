@@ -3,7 +3,8 @@
 Sources, in this order:
 
 1. the overlay: the virtual rack's simulated endpoints (loopback addresses
-   that stand for a country and an owner, from devices.yaml ``virtual``);
+   that stand for a country and an owner, from devices.yaml ``virtual``;
+   :meth:`GeoDatabase.for_rack` builds the database of a rack with it);
 2. the bench's own network: loopback, private, link-local, unspecified and
    local-scope multicast/broadcast addresses are ``LOCAL``, never a region;
 3. two independent country signals, both offline:
@@ -37,6 +38,7 @@ from typing import Any, Protocol
 
 import iptocc
 
+from benches.inventory.models import Rack
 from benches.inventory.virtual import Endpoint
 
 LOCAL = "LOCAL"
@@ -180,6 +182,13 @@ class GeoDatabase:
             else:
                 first = MmdbSource([mmdb] if isinstance(mmdb, str | Path) else list(mmdb))
             self.sources = (first, RirSource())
+
+    @classmethod
+    def for_rack(cls, rack: Rack, mmdb: Path | Sequence[Path] | None = None) -> GeoDatabase:
+        """The database a rack's traffic is placed with: the virtual rack's endpoints (when
+        the rack is virtual) as the overlay, on top of the signals (``mmdb``: as for
+        ``__init__``)."""
+        return cls(rack.virtual.endpoints if rack.virtual else (), mmdb=mmdb)
 
     def lookup(self, ip: str) -> Place:
         address = _address(ip)

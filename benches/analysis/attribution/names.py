@@ -17,7 +17,8 @@ name, SNI, Host) is kept in ``Flow.names`` so the policy can check them all.
 Reading the DNS answers also records every DNS query, for the report.
 
 The answers are kept in the order they were read, each stamped with the
-capture and the frame being read at the time (:class:`Clock`): a parallel
+capture and the frame being read at the time
+(:class:`~benches.analysis.pcap.clock.Clock`): a parallel
 analysis merges its processes' answers back into that order before naming.
 """
 
@@ -26,23 +27,27 @@ from __future__ import annotations
 import bisect
 import functools
 import ipaddress
+from dataclasses import dataclass
 
 from benches.analysis.network.streams import FlowInfo
+from benches.analysis.pcap.clock import Clock
 from benches.analysis.protocols.dns import DnsMessage
-from benches.analysis.results import DnsQuery
+
+
+@dataclass(frozen=True)
+class DnsQuery:
+    """One DNS query the phone sent, for the report."""
+
+    name: str
+    pcap: str
+    packet: int
+    time: float
+    client_ip: str
+    server_ip: str
+
 
 # (capture index, frame being read, answer number, address, time, name chain)
 Answer = tuple[int, int, int, str, float, tuple[str, ...]]
-
-
-class Clock:
-    """Where the reading is: the capture (its index) and the frame being read."""
-
-    __slots__ = ("capture", "frame")
-
-    def __init__(self) -> None:
-        self.capture = 0
-        self.frame = 0
 
 
 class Known:

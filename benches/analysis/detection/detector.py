@@ -40,8 +40,8 @@ import ahocorasick
 
 from benches.analysis.detection.encodings import (
     READERS,
+    Base64Fragment,
     Encoded,
-    Fragment,
     base64_context,
     encodings,
 )
@@ -71,7 +71,7 @@ class IdentifierPattern:
     reader: str | None = None  # encodings.READERS key for the boundary check; None: unchecked
     boundary: Boundary | None = None
     suffix: Suffix | None = None  # decoded digits that must follow (IMEISV)
-    fragment: Fragment | None = None  # base64: the form's bytes and their offset in a group
+    fragment: Base64Fragment | None = None  # base64: the form's bytes and their offset in a group
 
 
 @dataclass(frozen=True)
@@ -370,7 +370,7 @@ def _checked(data: bytes, start: int, end: int, pattern: IdentifierPattern) -> H
 
 
 def _checked_base64(
-    data: bytes, start: int, end: int, pattern: IdentifierPattern, fragment: Fragment
+    data: bytes, start: int, end: int, pattern: IdentifierPattern, fragment: Base64Fragment
 ) -> Hit | None:
     """A base64 literal: every bit of the form decoded, then its boundary (and IMEISV digits)."""
     wanted = pattern.suffix.length if pattern.suffix else 0
@@ -445,8 +445,8 @@ class Detector:
         hits = self.matcher.find(data, skeleton) + list(location_hits(self.locations, data))
         return sorted(hits, key=lambda h: (h.start, h.end))
 
-    def stream(self) -> StreamScanner:
-        return StreamScanner(self)
+    def stream(self) -> DetectorStreamScanner:
+        return DetectorStreamScanner(self)
 
 
 def location_hits(finder: LocationFinder, data: bytes) -> Iterator[Hit]:
@@ -455,7 +455,7 @@ def location_hits(finder: LocationFinder, data: bytes) -> Iterator[Hit]:
 
 
 @dataclass
-class StreamScanner:
+class DetectorStreamScanner:
     """Searches a stream chunk by chunk; each hit is reported once, with stream offsets.
 
     A hit is reported once ``horizon`` bytes follow its start: by then the hit

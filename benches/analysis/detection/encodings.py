@@ -5,7 +5,7 @@ Each encoder turns one :class:`~benches.analysis.detection.forms.Form` into zero
 (``exact=False``: the detector searches lower-cased data) or byte for byte
 (``exact=True``: base64, raw bytes, percent-escaped binary). Where the
 characters around a match can be decoded (plain text, hex, ``\\u`` escapes,
-percent-encoding), a :class:`Reader` decodes them so the form's boundary is
+percent-encoding), a :class:`CharReader` decodes them so the form's boundary is
 checked on what they mean: ``\\u0039`` before an encoded IMEI is a digit.
 
 Encoding names: plain, raw, url, url-double, base64, base64url, hex, json-u,
@@ -29,7 +29,7 @@ URL_SAFE = bytes.maketrans(b"+/", b"-_")
 
 
 @dataclass(frozen=True)
-class Fragment:
+class Base64Fragment:
     """Where a base64 literal's form sits: ``offset`` bytes into a 3-byte group."""
 
     data: bytes  # the form's bytes
@@ -44,7 +44,7 @@ class Encoded:
     reader: str | None = None  # a READERS key: how to decode the neighbours; None: no check
     boundary: Boundary | None = None
     suffix: Suffix | None = None  # decoded digits that must follow the literal (IMEISV)
-    fragment: Fragment | None = None  # a base64 literal, checked by decoding around it
+    fragment: Base64Fragment | None = None  # a base64 literal, checked by decoding around it
 
 
 Encoder = Callable[[Form], list[Encoded]]
@@ -105,7 +105,7 @@ def base64_any(form: Form) -> list[Encoded]:
     boundary = form.boundary if text else None
     found = []
     for offset, literal in enumerate(base64_fragments(form.data)):
-        where = Fragment(form.data, offset)
+        where = Base64Fragment(form.data, offset)
         for name, spelled in (("base64", literal), ("base64url", literal.translate(URL_SAFE))):
             if name == "base64" or spelled != literal:
                 found.append(Encoded(name, spelled, True, None, boundary, form.suffix, where))
@@ -188,7 +188,7 @@ Char = tuple[int, int]
 NOT_ASCII = 0x100
 
 
-class Reader:
+class CharReader:
     """Decodes the characters before and after a match, as far as the encoding lets it."""
 
     def before(self, data: bytes, position: int, count: int) -> list[int]:
@@ -218,7 +218,7 @@ class Reader:
         return data[position], 1
 
 
-class _Utf16(Reader):
+class _Utf16(CharReader):
     def __init__(self, low_first: bool) -> None:
         self.low_first = low_first
 
@@ -233,7 +233,7 @@ class _Utf16(Reader):
         return (low if high == 0 else NOT_ASCII), 2
 
 
-class _Hex(Reader):
+class _Hex(CharReader):
     def back(self, data: bytes, position: int) -> Char | None:
         return _hex_byte(data[position - 2 : position], 2) if position >= 2 else None
 
@@ -241,7 +241,7 @@ class _Hex(Reader):
         return _hex_byte(data[position : position + 2], 2)
 
 
-class _JsonU(Reader):
+class _JsonU(CharReader):
     def back(self, data: bytes, position: int) -> Char | None:
         return self._escape(data[position - 6 : position]) if position >= 6 else None
 
@@ -258,7 +258,7 @@ class _JsonU(Reader):
         return min(code, NOT_ASCII), 6
 
 
-class _Url(Reader):
+class _Url(CharReader):
     """Percent-escapes (``%3A``, or ``%253A`` when ``escape`` is ``%25``) and '+' for a space."""
 
     def __init__(self, escape: bytes) -> None:
@@ -295,7 +295,7 @@ _TO_STANDARD = bytes.maketrans(b"-_", b"+/")  # either alphabet decodes as one
 
 
 def base64_context(
-    data: bytes, start: int, fragment: Fragment, want: int = 2
+    data: bytes, start: int, fragment: Base64Fragment, want: int = 2
 ) -> tuple[list[int], list[int]] | None:
     """Decode the base64 groups around a literal at ``start``: None if they are not the form.
 
@@ -339,8 +339,8 @@ def _decode_prefix(text: bytes) -> bytes:
     return base64.b64decode(padded.translate(_TO_STANDARD))
 
 
-READERS: dict[str, Reader] = {
-    "plain": Reader(),
+READERS: dict[str, CharReader] = {
+    "plain": CharReader(),
     "utf16le": _Utf16(low_first=True),
     "utf16be": _Utf16(low_first=False),
     "hex": _Hex(),

@@ -14,10 +14,10 @@ from functools import lru_cache
 
 from benches.analysis.detection.detector import (
     Detector,
+    DetectorStreamScanner,
     Hit,
     IdentifierPattern,
     LocationPattern,
-    StreamScanner,
     location_hits,
     matcher_for,
     rack_patterns,
@@ -39,7 +39,7 @@ __all__ = [
     "Hit",
     "IdentifierPattern",
     "LocationPattern",
-    "StreamScanner",
+    "DetectorStreamScanner",
     "find_identifiers",
     "find_locations",
     "haversine_km",

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from benches.analysis.network.packets import IPV6_FRAGMENT, Fragment, Packet, extension_headers
+from benches.analysis.network.packets import IPV6_FRAGMENT, IpFragment, Packet, extension_headers
 
 TIMEOUT = 60.0  # seconds of capture time (RFC 8200's reassembly timeout; Linux's ipfrag_time is 30)
 MAX_DATAGRAMS = 4096
@@ -59,7 +59,7 @@ class Defragmenter:
         self._pending: OrderedDict[tuple[bytes, bytes, int, int], _Datagram] = OrderedDict()
         self._held = 0
 
-    def add(self, fragment: Fragment, time: float) -> tuple[Packet, int] | None:
+    def add(self, fragment: IpFragment, time: float) -> tuple[Packet, int] | None:
         """The whole packet and how many fragments made it, once ``fragment`` completes one."""
         self._expire(time)
         key = fragment.key
@@ -105,7 +105,7 @@ class Defragmenter:
         self._held = 0
 
     def _packet(
-        self, fragment: Fragment, datagram: _Datagram, whole: bytes
+        self, fragment: IpFragment, datagram: _Datagram, whole: bytes
     ) -> tuple[Packet, int] | None:
         proto, start = datagram.proto, 0
         if fragment.version == 6:

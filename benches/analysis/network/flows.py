@@ -21,14 +21,14 @@ import struct
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from benches.analysis.attribution.names import Clock
 from benches.analysis.network.packets import PROTO_NAMES, TCP, UDP, Packet
-from benches.analysis.network.sides import Flow, Side, TcpSide, address_text, sender_is_client
+from benches.analysis.network.sides import FlowState, Side, TcpSide, address_text, sender_is_client
 from benches.analysis.network.streams import FlowInfo, FlowOpener
 from benches.analysis.network.tcp import ACK, FIN, HALF, MASK, RST, SYN, Budget
+from benches.analysis.pcap.clock import Clock
 from benches.analysis.pcap.recordwalk import Handlers
 
-__all__ = ["Flow", "FlowCounters", "FlowTable", "Side", "TcpSide"]
+__all__ = ["FlowCounters", "FlowState", "FlowTable", "Side", "TcpSide"]
 CONTROL, SYN_ACK, ACK_RST = FIN | SYN | RST, SYN | ACK, ACK | RST
 IDLE_TIMEOUT = 300.0  # seconds of capture time without a packet
 SWEEP_EVERY = 10.0  # seconds of capture time between looks for idle flows
@@ -63,12 +63,12 @@ class FlowTable:
         self.opener = opener
         self.phones = frozenset(ipaddress.ip_address(p).packed for p in phones)
         self.counters = FlowCounters()
-        self.flows: list[Flow] = []
+        self.flows: list[FlowState] = []
         self.budget = budget or Budget()
         self._tcp: dict[Key, TcpSide] = {}
         self._udp: dict[Key, Side] = {}
         self._other: dict[OtherKey, Side] = {}
-        self._open: dict[int, Flow] = {}  # id() -> TCP flow not yet closed
+        self._open: dict[int, FlowState] = {}  # id() -> TCP flow not yet closed
         self._swept = 0.0
 
     def add(self, frame: int, time: float, packet: Packet, count: int = 1) -> None:
@@ -184,7 +184,7 @@ class FlowTable:
                         side.stream.flush()
                     side.sink.idle()
 
-    def finish(self) -> list[Flow]:
+    def finish(self) -> list[FlowState]:
         """The capture ended: close every flow; every flow in the order it began."""
         for flow in list(self._open.values()):
             self._close(flow)
@@ -228,7 +228,7 @@ class FlowTable:
         if side.stream.finished and side.peer.stream.finished:
             self._close(side.flow)
 
-    def _close(self, flow: Flow) -> None:
+    def _close(self, flow: FlowState) -> None:
         if flow.closed:
             return
         flow.closed = True
@@ -286,12 +286,12 @@ class FlowTable:
     def _flow(
         self, proto: int, src: bytes, sport: int, dst: bytes, dport: int, frame: int,
         time: float, client_first: bool,
-    ) -> Flow:  # fmt: skip
+    ) -> FlowState:  # fmt: skip
         if not client_first:
             src, sport, dst, dport = dst, dport, src, sport
         name = PROTO_NAMES.get(proto, f"ip-{proto}")
         info = FlowInfo(self.pcap, name, address_text(src), sport, address_text(dst), dport)
-        flow = Flow(proto, info, self.opener.open(info), frame, time)
+        flow = FlowState(proto, info, self.opener.open(info), frame, time)
         self.flows.append(flow)
         return flow
 

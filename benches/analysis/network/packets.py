@@ -2,8 +2,9 @@
 
 Everything works on ``(buffer, start, end)``: the frame is ``buffer[start:end]``
 and nothing is copied until a payload has to be kept. The link layers are
-those of :data:`LINK_TYPES`; IPv4 options and IPv6 extension headers are
-walked; fragments are handed to :mod:`benches.analysis.network.defrag`.
+those of :data:`~benches.analysis.pcap.linktypes.LINK_TYPES`; IPv4 options and
+IPv6 extension headers are walked; fragments are handed to
+:mod:`benches.analysis.network.defrag`.
 
 An IP header is trusted only as far as the captured bytes go: a total length
 beyond the frame (snap length) cuts the payload at the frame's end, and a
@@ -15,21 +16,8 @@ from __future__ import annotations
 import struct
 from typing import NamedTuple
 
-# The link types read (https://www.tcpdump.org/linktypes.html). 12 and 14 are raw IP
-# as some BSDs number it in files.
-NULL, ETHERNET, RAW, SLL, LOOP, RAW4, RAW6, SLL2 = 0, 1, 101, 113, 108, 228, 229, 276
-LINK_TYPES = {
-    NULL: "null",
-    ETHERNET: "ethernet",
-    RAW: "raw",
-    12: "raw",
-    14: "raw",
-    SLL: "sll",
-    LOOP: "loop",
-    RAW4: "ipv4",
-    RAW6: "ipv6",
-    SLL2: "sll2",
-}
+from benches.analysis.pcap.linktypes import ETHERNET, LOOP, NULL, RAW, RAW4, RAW6, SLL, SLL2
+
 NOT_IP = -1  # the link layer says something else follows (ARP, LLDP, ...)
 BAD = -2  # the frame is too short for its link header, or promises IP and is not
 
@@ -59,7 +47,7 @@ _fragment6 = struct.Struct("!BxHI").unpack_from
 Packet = tuple[int, bytes, bytes, bytes, int, int, int]
 
 
-class Fragment(NamedTuple):
+class IpFragment(NamedTuple):
     """One IP fragment, its data not yet copied out of the frame."""
 
     key: tuple[bytes, bytes, int, int]  # (src, dst, IPv4 protocol or 0, identification)
@@ -75,7 +63,7 @@ class Fragment(NamedTuple):
     size: int
 
 
-def parse(linktype: int, buf: bytes, start: int, end: int) -> Packet | Fragment | int:
+def parse(linktype: int, buf: bytes, start: int, end: int) -> Packet | IpFragment | int:
     """The IP packet in a frame, or NOT_IP, or BAD."""
     if linktype == ETHERNET and start + 14 <= end and buf[start + 12 : start + 14] == b"\x08\x00":
         packet = _ipv4_packet(buf, start + 14, end)  # the common case, first
@@ -124,7 +112,7 @@ def ip_start(linktype: int, buf: bytes, start: int, end: int) -> int:
     return BAD  # a link type we cannot read: its packets are unreadable
 
 
-def ip_packet(buf: bytes, at: int, end: int) -> Packet | Fragment | None:
+def ip_packet(buf: bytes, at: int, end: int) -> Packet | IpFragment | None:
     """The IPv4 or IPv6 packet at ``at``; None when its headers are not IP."""
     if at >= end:
         return None
@@ -136,7 +124,7 @@ def ip_packet(buf: bytes, at: int, end: int) -> Packet | Fragment | None:
     return None
 
 
-def _ipv4_packet(buf: bytes, at: int, end: int) -> Packet | Fragment | None:
+def _ipv4_packet(buf: bytes, at: int, end: int) -> Packet | IpFragment | None:
     if at + 20 > end:
         return None
     first, total, ident, flags, proto = _ipv4(buf, at)
@@ -155,13 +143,13 @@ def _ipv4_packet(buf: bytes, at: int, end: int) -> Packet | Fragment | None:
     if flags & 0x3FFF:  # more fragments, or an offset
         offset = (flags & 0x1FFF) * 8
         key = (src, dst, proto, ident)
-        return Fragment(
+        return IpFragment(
             key, 4, proto, offset, bool(flags & 0x2000), src, dst, buf, at + header, stop, size
         )
     return (proto, src, dst, buf, at + header, stop, size)
 
 
-def _ipv6_packet(buf: bytes, at: int, end: int) -> Packet | Fragment | None:
+def _ipv6_packet(buf: bytes, at: int, end: int) -> Packet | IpFragment | None:
     if at + 40 > end:
         return None
     _, length, next_header = _ipv6(buf, at)
@@ -186,7 +174,7 @@ def _ipv6_packet(buf: bytes, at: int, end: int) -> Packet | Fragment | None:
             return None
         return (walked[0], src, dst, buf, walked[1], stop, size)
     key = (src, dst, 0, ident)
-    return Fragment(key, 6, inner, offset, more, src, dst, buf, position + 8, stop, size)
+    return IpFragment(key, 6, inner, offset, more, src, dst, buf, position + 8, stop, size)
 
 
 def extension_headers(next_header: int, buf: bytes, at: int, end: int) -> tuple[int, int] | None:

@@ -23,7 +23,7 @@ class Side:
 
     __slots__ = ("flow", "sink")
 
-    def __init__(self, flow: Flow, sink: StreamSink) -> None:
+    def __init__(self, flow: FlowState, sink: StreamSink) -> None:
         self.flow = flow
         self.sink = sink
 
@@ -34,7 +34,7 @@ class Side:
 class TcpSide(Side):
     __slots__ = ("peer", "stream", "ack", "syn_seq")
 
-    def __init__(self, flow: Flow, sink: StreamSink, budget: Budget) -> None:
+    def __init__(self, flow: FlowState, sink: StreamSink, budget: Budget) -> None:
         super().__init__(flow, sink)
         self.peer: TcpSide = self
         self.stream = Reassembler(sink, budget)
@@ -46,7 +46,7 @@ class TcpSide(Side):
         del self.peer
 
 
-class Flow:
+class FlowState:
     """One flow's counters and state; ``client``/``server`` are its two sides."""
 
     __slots__ = ("proto", "info", "sink", "client", "server", "packets", "bytes",
@@ -94,4 +94,4 @@ def sender_is_client(
 def address_text(address: bytes) -> str:
     if len(address) == 4:
         return socket.inet_ntoa(address)  # what ipaddress writes, faster
-    return str(ipaddress.IPv6Address(address))  # RFC 5952, as naming.canonical writes it
+    return str(ipaddress.IPv6Address(address))  # RFC 5952, as names.canonical writes it

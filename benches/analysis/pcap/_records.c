@@ -1,11 +1,11 @@
 /* The pcap record walk in C: benches.analysis.pcap._records.
  *
- * One function, walk(), does what the inner loop of pcapread._pcap_records
+ * One function, walk(), does what the inner loop of files._pcap_records
  * does for every complete, well-formed record of a chunk, and stops at the
  * first record that is not complete or whose header is corrupt: the Python
  * loop then handles that one exactly as it always does (reads more, or counts
  * it unreadable). The pure-Python loop is the reference; tests compare the two
- * record for record (tests/test_records_engine.py).
+ * record for record (tests/analysis/pcap/test_record_walk.py).
  *
  * It never parses more than the pcap record header, plus, for a sharded
  * Ethernet capture, the IPv4 header fields that Shard.foreign reads: the same
@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#define MAX_RECORD (1u << 20) /* pcapread.MAX_RECORD */
+#define MAX_RECORD (1u << 20) /* files.MAX_RECORD */
 #define ETHERNET 1
 
 static uint32_t crc_table[256];
@@ -56,7 +56,7 @@ static int owned(const unsigned char *key, long index, long count) {
 }
 
 /* A common packet (Ethernet, IPv4 without options, TCP or UDP, not a fragment) of
- * another shard's flow: Shard.foreign, as inlined in pcapread._pcap_records. */
+ * another shard's flow: Shard.foreign (pcap/shard.py), as inlined in files._pcap_records. */
 static int foreign(const unsigned char *frame, Py_ssize_t caplen, long index, long count) {
     if (caplen < 38 || frame[12] != 0x08 || frame[13] != 0x00)
         return 0;
@@ -128,7 +128,7 @@ PyDoc_STRVAR(walk_doc,
 "walk(buf, pos, frame, big_endian, scale, linktype, shard_index, shard_count,\n"
 "     tcp=None, udp=None, clock=None, sweep_mask=0) -> (records, pos, frame, truncated)\n\n"
 "Every complete record of buf from pos whose header is sound, as the Record\n"
-"tuples (frame, time, linktype, buf, start, end) pcapread yields, without\n"
+"tuples (frame, time, linktype, buf, start, end) files._pcap_records yields, without\n"
 "the common packets of other shards' flows (shard_count 0: no sharding).\n"
 "Stops at the first record that is cut short or has a corrupt header; pos\n"
 "is where it stopped, frame the last frame number given out, truncated how\n"
@@ -232,7 +232,7 @@ static PyMethodDef methods[] = {
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "benches.analysis.pcap._records",
-    "The pcap record walk in C; pcapread.py holds the pure-Python reference.", -1, methods,
+    "The pcap record walk in C; pcap/files.py holds the pure-Python reference.", -1, methods,
 };
 
 PyMODINIT_FUNC PyInit__records(void) {

@@ -19,18 +19,16 @@ from __future__ import annotations
 import gzip
 import struct
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, BinaryIO
+from typing import BinaryIO
 
-from benches.analysis.network.packets import ETHERNET, LINK_TYPES
 from benches.analysis.pcap import pcapng
+from benches.analysis.pcap.linktypes import ETHERNET, LINK_TYPES
 from benches.analysis.pcap.pcapng import READ_ERRORS
+from benches.analysis.pcap.record import ReadStats, Record
 from benches.analysis.pcap.recordwalk import Handlers, Walk, compiled_walk
-
-if TYPE_CHECKING:
-    from benches.analysis.sharding import Shard
+from benches.analysis.pcap.shard import Shard, ipv4_head
 
 PCAP_MAGICS = {
     b"\xa1\xb2\xc3\xd4": (">", 1e-6),
@@ -46,23 +44,12 @@ CHUNK = 1 << 18
 # a bigger length is a corrupt record header.
 MAX_RECORD = 1 << 20
 
-# (frame number, time, link type, buffer, start, end): the frame is buffer[start:end].
-Record = tuple[int, float, int, bytes, int, int]
-_ipv4_head = struct.Struct("!B5xHxB").unpack_from  # version+IHL, flags+offset, protocol
-
 
 class CaptureError(Exception):
     """A capture file that cannot be read at all; str() is one line naming the file."""
 
 
-@dataclass(slots=True)
-class ReadStats:
-    records: int = 0  # packet records seen, readable or not
-    unreadable: int = 0  # records that could not be read (skipped)
-    truncated: int = 0  # records captured shorter than they were on the wire (snaplen)
-
-
-class PcapFile:
+class PcapReader:
     """One capture file, opened and checked.
 
     ``records()`` streams :data:`Record` tuples; iterating the file itself
@@ -77,7 +64,7 @@ class PcapFile:
         self._file: BinaryIO | None = None
         self._file, self._head = _open(self.path)
 
-    def __enter__(self) -> PcapFile:
+    def __enter__(self) -> PcapReader:
         return self
 
     def __exit__(
@@ -118,9 +105,9 @@ class PcapFile:
         return _pcap_records(source, head, self.stats, shard, compiled_walk(), handlers)
 
 
-def read_packets(path: Path | str) -> PcapFile:
+def read_packets(path: Path | str) -> PcapReader:
     """Open a pcap or pcapng file for streaming; raises CaptureError if it is unusable."""
-    return PcapFile(path)
+    return PcapReader(path)
 
 
 def _pcap_records(
@@ -193,7 +180,7 @@ def _pcap_records(
             start = pos + 16
             pos = end
             if sharded and start + 38 <= end and buf[start + 12 : start + 14] == b"\x08\x00":
-                first, fragment, proto = _ipv4_head(buf, start + 14)
+                first, fragment, proto = ipv4_head(buf, start + 14)
                 if first == 0x45 and not fragment & 0x3FFF and (proto == 6 or proto == 17):
                     key = buf[start + 26 : start + 38]  # addresses and ports
                     owned = known.get(key)

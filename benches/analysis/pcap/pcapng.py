@@ -13,10 +13,9 @@ import struct
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, BinaryIO
+from typing import BinaryIO
 
-if TYPE_CHECKING:
-    from benches.analysis.pcap.files import ReadStats, Record
+from benches.analysis.pcap.record import ReadStats, Record
 
 SHB = b"\x0a\x0d\x0d\x0a"
 SHB_TYPE = 0x0A0D0D0A

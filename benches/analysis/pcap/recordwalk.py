@@ -22,6 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from benches.analysis.pcap.clock import Clock
+
 # walk(buf, pos, frame, big_endian, scale, linktype, shard_index, shard_count, **handing)
 #   -> (records, pos, frame, truncated); see _records.c.
 Walk = Callable[..., tuple[list[Any], int, int, int]]
@@ -37,7 +39,7 @@ class Handlers:
 
     tcp: PacketHandler
     udp: PacketHandler
-    clock: Any = None  # its ``frame`` is set to the packet's frame first (None: no clock)
+    clock: Clock | None = None  # its ``frame`` is set to the packet's frame first
     sweep_mask: int = 0  # a frame f with f & sweep_mask == 0 goes to the Python loop
 
     def arguments(self) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """DNS messages (RFC 1035) read straight from the wire, for the packet path.
 
-The same answer as scapy's dissector (tests/dns_oracle.py checks it), without
+The same answer as scapy's dissector (tests/support/dns_oracle.py checks it), without
 building a scapy packet per message (three orders of magnitude faster): the
 questions, and the A, AAAA and CNAME records of the answer section. Names may
 be compressed; a pointer must point backwards, so a loop cannot hang it.
@@ -17,7 +17,6 @@ from typing import NamedTuple
 from benches.analysis.protocols.tls import normalise_name
 
 A, CNAME, AAAA = 1, 5, 28
-DNS_TYPES = {1: "A", 5: "CNAME", 28: "AAAA"}
 MAX_CNAME_HOPS = 16
 
 
@@ -177,20 +176,3 @@ def _name(data: bytes, offset: int, seen: dict[int, bytes]) -> tuple[bytes, int]
         raise _Bad
     seen[offset] = name
     return name, position + 1 if end is None else end
-
-
-def parse_dns_stream(data: bytes) -> list[DnsMessage]:
-    """DNS over TCP: messages each prefixed with a two-byte length."""
-    messages = []
-    offset = 0
-    while offset + 2 <= len(data):
-        (length,) = struct.unpack_from("!H", data, offset)
-        body = data[offset + 2 : offset + 2 + length]
-        if len(body) < length:
-            break
-        message = parse_dns(body)
-        if message is None:
-            break
-        messages.append(message)
-        offset += 2 + length
-    return messages

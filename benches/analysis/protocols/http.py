@@ -31,7 +31,7 @@ from enum import Enum, auto
 from typing import Literal
 
 from benches.analysis.protocols.http_codings import Decoded, decode_layers
-from benches.analysis.protocols.tls import host_name
+from benches.analysis.protocols.tls import normalise_name
 
 Direction = Literal["request", "response"]
 
@@ -39,6 +39,16 @@ MIB = 1 << 20
 MAX_PENDING_REQUESTS = 100_000  # hints kept for responses not yet seen
 MAX_CHUNK_LINE = 4096  # chunk size line with its extensions
 START_CHECK = 256  # bytes of a start line checked before waiting for the whole head
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    """What the analyzer keeps of a flow's first request (to name its destination)."""
+
+    method: str
+    target: str
+    version: str  # "HTTP/1.1"
+    host: str | None  # Host header without port, normalised; None when absent
 
 
 @dataclass(frozen=True)
@@ -595,3 +605,14 @@ def _request_host(headers: Headers, target: bytes) -> str | None:
     # absolute-form (RFC 9112 section 3.2.2), as sent to proxies
     found = re.match(rb"(?i)https?://([^/?#@]*@)?([^/?#]+)", target)
     return host_name(found.group(2)) if found else None
+
+
+def host_name(value: bytes) -> str | None:
+    """Host header value without its port: "zfhmd.vnet.cn:80" → "zfhmd.vnet.cn"."""
+    if value.startswith(b"["):  # IPv6 literal
+        end = value.find(b"]")
+        return normalise_name(value[1:end]) if end > 1 else None
+    host, _, port = value.partition(b":")
+    if port and not port.isdigit():
+        return None
+    return normalise_name(host)

@@ -84,19 +84,6 @@ class QuicInitial:
         return self.client_hello.sni if self.client_hello else None
 
 
-def initial_sni(datagram: bytes) -> str | None:
-    """The SNI in a datagram's client Initial(s), or None."""
-    initial = parse_initial(datagram)
-    return initial.sni if initial else None
-
-
-def parse_initial(datagram: bytes) -> QuicInitial | None:
-    """The client Initial(s) of one UDP datagram, or None if it holds none."""
-    collector = ClientInitials()
-    collector.add(datagram)
-    return collector.result()
-
-
 def decrypt_initials(datagram: bytes) -> list[InitialPacket]:
     """Every client Initial that decrypts in a datagram, in order."""
     packets: list[InitialPacket] = []

@@ -13,9 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from benches.analysis.protocols.dns import DnsMessage, parse_dns
-from benches.analysis.protocols.http import HttpConversation, HttpMessage, HttpStreamParser
+from benches.analysis.protocols.http import (
+    HttpConversation,
+    HttpMessage,
+    HttpRequest,
+    HttpStreamParser,
+)
 from benches.analysis.protocols.quic import VERSIONS, ClientInitials
-from benches.analysis.protocols.tls import ClientHello, HttpRequest, parse_tls_client_hello
+from benches.analysis.protocols.tls import ClientHello, parse_tls_client_hello
 
 TLS_HANDSHAKE = 0x16
 MAX_HELLO = 64 * 1024  # bytes of a client's first flight kept to read its ClientHello
@@ -35,7 +40,7 @@ class Facts:
     dns: bool = False  # carried DNS messages (they went to the DnsSink)
 
 
-class Reader:
+class ProtocolReader:
     """Reads one direction of a flow; ``data`` and ``datagram`` return False when done."""
 
     __slots__ = ()
@@ -50,7 +55,7 @@ class Reader:
         """The stream ended or broke (a gap): finish with what there is."""
 
 
-class Opening(Reader):
+class Opening(ProtocolReader):
     """Looks at a stream's first bytes, then hands the stream to the readers they call for.
 
     Most TCP flows are TLS: they never pay for an HTTP parser.
@@ -58,9 +63,9 @@ class Opening(Reader):
 
     __slots__ = ("choose", "readers")
 
-    def __init__(self, choose: Callable[[bytes], list[Reader]]) -> None:
+    def __init__(self, choose: Callable[[bytes], list[ProtocolReader]]) -> None:
         self.choose = choose
-        self.readers: list[Reader] | None = None
+        self.readers: list[ProtocolReader] | None = None
 
     def data(self, chunk: bytes, frame: int, time: float) -> bool:
         if self.readers is None:
@@ -73,7 +78,7 @@ class Opening(Reader):
             reader.close(frame)
 
 
-class TlsHello(Reader):
+class TlsHello(ProtocolReader):
     """The ClientHello at the start of a client's stream, read once it is whole."""
 
     __slots__ = ("facts", "buffer")
@@ -118,7 +123,7 @@ def _hello_complete(data: bytes) -> bool:
 DnsSink = Callable[[int, float, DnsMessage], None]
 
 
-class DnsReader(Reader):
+class DnsReader(ProtocolReader):
     """DNS messages: one per UDP datagram, or two-byte-length framed over TCP."""
 
     __slots__ = ("facts", "sink", "pending")
@@ -156,7 +161,7 @@ class DnsReader(Reader):
 MessageSink = Callable[[HttpMessage, int], None]
 
 
-class HttpReader(Reader):
+class HttpReader(ProtocolReader):
     """One direction of an HTTP/1.x conversation; each message goes to ``sink``."""
 
     __slots__ = ("facts", "parser", "sink")
@@ -195,7 +200,7 @@ def http_readers(
     )
 
 
-class QuicReader(Reader):
+class QuicReader(ProtocolReader):
     """The SNI in a client's QUIC Initials (which may span several datagrams), and the
     decrypted ClientHello handed to ``hello`` to be searched (once: when it is whole, or
     when the reader gives up or the flow ends with part of it)."""

@@ -1,4 +1,4 @@
-"""Parsers for the TLS and HTTP fields the analyzer needs to name a destination (DNS: dnswire).
+"""The TLS ClientHello's server name, and the name form every protocol reader normalises to.
 
 Every byte here was written by the network, and a phone under test is not a
 friend: each parser reads defensively, returns None on anything it does not
@@ -7,7 +7,6 @@ understand, and never raises.
 
 from __future__ import annotations
 
-import re
 import struct
 from dataclasses import dataclass
 
@@ -18,14 +17,6 @@ class ClientHello:
 
     sni: str | None  # server_name extension (host_name type), normalised
     legacy_version: int  # e.g. 0x0303
-
-
-@dataclass(frozen=True)
-class HttpRequest:
-    method: str
-    target: str
-    version: str  # "HTTP/1.1"
-    host: str | None  # Host header without port, normalised; None when absent
 
 
 def normalise_name(raw: bytes | str) -> str | None:
@@ -143,49 +134,3 @@ def _sni(extensions: _Reader) -> str | None:
     except _Short:
         return None
     return None
-
-
-# --- HTTP ------------------------------------------------------------------
-
-MAX_HTTP_HEAD = 64 * 1024
-_REQUEST_LINE = re.compile(rb"([A-Z][A-Z_-]{1,19}) ([\x21-\x7e]{1,8192}) (HTTP/1\.[01])\r?\n")
-
-
-def parse_http_request(data: bytes) -> HttpRequest | None:
-    """The HTTP/1.x request line and Host header at the start of a client stream."""
-    try:
-        return _http_request(data[:MAX_HTTP_HEAD])
-    except Exception:  # defensive: nothing here should raise, but never let it
-        return None
-
-
-def _http_request(head: bytes) -> HttpRequest | None:
-    line = _REQUEST_LINE.match(head)
-    if line is None:
-        return None
-    host = None
-    for raw in head[line.end() :].split(b"\n"):
-        header = raw.rstrip(b"\r")
-        if not header:
-            break  # end of the header block
-        name, sep, value = header.partition(b":")
-        if sep and name.strip().lower() == b"host":
-            host = host_name(value.strip())
-            break
-    return HttpRequest(
-        method=line.group(1).decode("ascii"),
-        target=line.group(2).decode("ascii"),
-        version=line.group(3).decode("ascii"),
-        host=host,
-    )
-
-
-def host_name(value: bytes) -> str | None:
-    """Host header value without its port: "zfhmd.vnet.cn:80" → "zfhmd.vnet.cn"."""
-    if value.startswith(b"["):  # IPv6 literal
-        end = value.find(b"]")
-        return normalise_name(value[1:end]) if end > 1 else None
-    host, _, port = value.partition(b":")
-    if port and not port.isdigit():
-        return None
-    return normalise_name(host)

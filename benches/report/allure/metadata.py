@@ -149,7 +149,7 @@ def write_run_metadata(
     """Write the three files into `results`, merging with what earlier builds wrote there."""
     results.mkdir(parents=True, exist_ok=True)
     (results / CATEGORIES_FILE).write_text(json.dumps(categories(), indent=2) + "\n")
-    geo = GeoDatabase(rack.virtual.endpoints if rack.virtual else ())
+    geo = GeoDatabase.for_rack(rack)
     try:
         values = environment(rack, manifest, geo)
     finally:

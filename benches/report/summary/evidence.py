@@ -123,7 +123,7 @@ def name_maps(summary: BuildSummary) -> dict[str, Any]:
 
 def geo_info(rack: Rack) -> dict[str, Any]:
     overlay = rack.virtual.endpoints if rack.virtual else ()
-    geo = GeoDatabase(overlay)
+    geo = GeoDatabase.for_rack(rack)
     try:
         info = geo.info()
     finally:

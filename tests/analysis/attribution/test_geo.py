@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from benches.analysis.attribution.geo import (
 )
 from benches.inventory.virtual import Endpoint
 from tests.support.mmdb import write_mmdb
+from tests.support.pcaps import CN_IP, FOTA_IP, make_rack
 
 CN_OVERLAY = Endpoint(host="zfhmd.vnet.cn", address="127.0.86.10", country="CN", owner="Chinanet")
 GEO = GeoDatabase([CN_OVERLAY])
@@ -69,6 +71,25 @@ def test_local_and_overlay_places_keep_one_signal() -> None:
     )
     assert ruling_country(overlay, frozenset({"FI"})) == "CN"
     assert ruling_country(overlay, frozenset({"CN"})) == "CN"
+
+
+def test_a_rack_database_has_the_virtual_racks_overlay_and_a_real_racks_none(
+    tmp_path: Path,
+) -> None:
+    rack = make_rack()
+    geo = GeoDatabase.for_rack(rack)
+    assert geo.lookup(CN_IP) == Place("CN", "Chinanet", "overlay", {"overlay": "CN"})
+    assert geo.lookup(FOTA_IP).country == "FI"
+    real = GeoDatabase.for_rack(dataclasses.replace(rack, virtual=None))
+    assert real.lookup(CN_IP).source == "local"  # a loopback address, nothing more
+    path = write_mmdb(
+        tmp_path / "dbip.mmdb",
+        "DBIP-Country-Lite",
+        [("8.8.8.0/24", {"country": {"iso_code": "us"}})],
+    )
+    mine = GeoDatabase.for_rack(rack, mmdb=path)
+    assert (mine.lookup("8.8.8.8").source, mine.lookup(CN_IP).source) == ("mmdb", "overlay")
+    mine.close()
 
 
 def test_reserved_ranges_are_unknown_to_both() -> None:

@@ -27,7 +27,7 @@ from tests.support.pcaps import (
 )
 
 RACK = make_rack()
-GEO = GeoDatabase(RACK.virtual.endpoints if RACK.virtual else ())
+GEO = GeoDatabase.for_rack(RACK)
 DETECTOR = Detector(RACK)
 
 NOISE = random.Random(7).randbytes(3000)

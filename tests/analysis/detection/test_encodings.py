@@ -40,7 +40,7 @@ from tests.support.pcaps import (
 )
 
 RACK = make_rack()
-GEO = GeoDatabase(RACK.virtual.endpoints if RACK.virtual else ())
+GEO = GeoDatabase.for_rack(RACK)
 DETECTOR = Detector(RACK)
 
 

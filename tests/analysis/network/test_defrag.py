@@ -10,15 +10,16 @@ from scapy.layers.inet import IP, UDP, fragment
 from scapy.layers.inet6 import IPv6, IPv6ExtHdrDestOpt, IPv6ExtHdrFragment, fragment6
 from scapy.packet import Raw
 
-from benches.analysis.analyzer import Analysis, analyze
+from benches.analysis.analyzer import analyze
 from benches.analysis.attribution.geo import GeoDatabase
 from benches.analysis.network.defrag import Defragmenter
-from benches.analysis.network.packets import Fragment, parse
+from benches.analysis.network.packets import IpFragment, parse
+from benches.analysis.results import Analysis
 from tests.support import capfiles
 from tests.support.pcaps import CN_IP, IMEI, PHONE_IP, START, TcpSession, http_post, make_rack
 
 RACK = make_rack()
-GEO = GeoDatabase(RACK.virtual.endpoints if RACK.virtual else ())
+GEO = GeoDatabase.for_rack(RACK)
 PHONE6, SERVER6 = "fd00::2:1", "2001:db8::86:10"
 BODY = b"x" * 40 + b"imei=" + IMEI.encode() + b"&" + b"y" * 60
 
@@ -124,9 +125,9 @@ def test_fragments_older_than_the_timeout_are_given_up(tmp_path: Path) -> None:
     assert analysis.captures[0].fragments == len(pieces)
 
 
-def fragments_of(frames: list[bytes]) -> list[Fragment]:
+def fragments_of(frames: list[bytes]) -> list[IpFragment]:
     found = [parse(capfiles.RAW, f, 0, len(f)) for f in frames]
-    assert all(isinstance(f, Fragment) for f in found)
+    assert all(isinstance(f, IpFragment) for f in found)
     return found  # type: ignore[return-value]
 
 
@@ -192,6 +193,6 @@ def test_random_fragments_never_raise(offsets: list[tuple[int, bool, bytes]]) ->
         frame = IP(src=PHONE_IP, dst=CN_IP, id=1, proto=17, frag=offset, flags="MF" if more else 0)
         raw = bytes(frame / Raw(data))
         parsed = parse(capfiles.RAW, raw, 0, len(raw))
-        if isinstance(parsed, Fragment):
+        if isinstance(parsed, IpFragment):
             defrag.add(parsed, 0.0)
     defrag.finish()

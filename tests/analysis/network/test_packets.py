@@ -12,9 +12,11 @@ from scapy.layers.inet6 import IPv6, IPv6ExtHdrDestOpt, IPv6ExtHdrHopByHop, IPv6
 from scapy.layers.l2 import Ether
 from scapy.packet import Raw
 
-from benches.analysis.analyzer import Analysis, analyze
+from benches.analysis.analyzer import analyze
 from benches.analysis.attribution.geo import GeoDatabase
-from benches.analysis.network.packets import BAD, LINK_TYPES, NOT_IP, Fragment, parse
+from benches.analysis.network.packets import BAD, NOT_IP, IpFragment, parse
+from benches.analysis.pcap.linktypes import LINK_TYPES
+from benches.analysis.results import Analysis
 from tests.support import capfiles
 from tests.support.pcaps import (
     CN_IP,
@@ -30,7 +32,7 @@ from tests.support.pcaps import (
 from tests.support.streamrec import record
 
 RACK = make_rack()
-GEO = GeoDatabase(RACK.virtual.endpoints if RACK.virtual else ())
+GEO = GeoDatabase.for_rack(RACK)
 LEAK = {"imei", "iccid", "serial", "location"}
 PHONE6, SERVER6 = "fd00::2:1", "2001:db8::86:10"
 
@@ -162,7 +164,7 @@ def test_every_supported_link_type_is_listed() -> None:
 def test_fragments_are_recognised() -> None:
     first = bytes(IP(src=PHONE_IP, dst=CN_IP, flags="MF", proto=6, id=9) / (b"x" * 24))
     packet = parse(capfiles.RAW, first, 0, len(first))
-    assert isinstance(packet, Fragment)
+    assert isinstance(packet, IpFragment)
     assert (packet.offset, packet.more, packet.key[2:]) == (0, True, (6, 9))
     whole = bytes(IP(src=PHONE_IP, dst=CN_IP, flags="DF") / UDP() / b"x")
     assert type(parse(capfiles.RAW, whole, 0, len(whole))) is tuple
@@ -186,7 +188,7 @@ LINKS = sorted(set(LINK_TYPES)) + [147]
 def test_random_bytes_never_raise(linktype: int, data: bytes, tail: bytes) -> None:
     result = parse(linktype, data + tail, 0, len(data))
     assert result in (BAD, NOT_IP) or isinstance(result, tuple)
-    if isinstance(result, Fragment):
+    if isinstance(result, IpFragment):
         assert result.end <= len(data)  # never past the frame
     elif isinstance(result, tuple):
         assert result[5] <= len(data)

@@ -17,7 +17,7 @@ from tests.support.pcaps import CN_IP, IMEI, PHONE_IP, TcpSession, http_post, ma
 from tests.support.streamrec import RecordedStream, record
 
 RACK = make_rack()
-GEO = GeoDatabase(RACK.virtual.endpoints if RACK.virtual else ())
+GEO = GeoDatabase.for_rack(RACK)
 ISN = 1000
 
 

@@ -11,16 +11,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scapy.layers.inet import IP
 
-from benches.analysis.analyzer import Analysis, analyze
+from benches.analysis.analyzer import analyze
 from benches.analysis.attribution.geo import GeoDatabase
-from benches.analysis.pcap import files as pcapread
-from benches.analysis.pcap import pcapng
+from benches.analysis.pcap import files, pcapng
 from benches.analysis.pcap.files import CaptureError, read_packets
+from benches.analysis.results import Analysis
 from tests.support import capfiles
 from tests.support.pcaps import CN_IP, IMEI, START, leaky_boot, make_rack, write_pcap, write_pcapng
 
 RACK = make_rack()
-GEO = GeoDatabase(RACK.virtual.endpoints if RACK.virtual else ())
+GEO = GeoDatabase.for_rack(RACK)
 LEAK = {"imei", "iccid", "serial", "location"}
 
 
@@ -132,7 +132,7 @@ def test_records_across_chunk_boundaries(tmp_path: Path, monkeypatch: pytest.Mon
     classic = write_pcap(tmp_path / "a.pcap", leaky_boot())
     ng = write_pcapng(tmp_path / "a.pcapng", leaky_boot())
     expected = [list(read_packets(classic)), list(read_packets(ng))]
-    monkeypatch.setattr(pcapread, "CHUNK", 7)
+    monkeypatch.setattr(files, "CHUNK", 7)
     monkeypatch.setattr(pcapng, "CHUNK", 5)
     assert [list(read_packets(classic)), list(read_packets(ng))] == expected
     assert kinds(analyze([classic, ng], RACK, GEO)) == LEAK

@@ -1,6 +1,6 @@
 """The C record walk (benches/analysis/pcap/_records.c) against the pure-Python loop it speeds up.
 
-The Python loop in pcapread is the reference: for every file here, whole or
+The Python loop in pcap/files.py is the reference: for every file here, whole or
 broken, sharded or not, the compiled walk must give the same records, frame
 numbers, times and counts. The compiled walk must be built for these tests
 to mean anything, so a missing build fails them (with how to build it)
@@ -19,15 +19,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from benches.analysis.attribution.names import Clock
 from benches.analysis.detection.detector import Detector
 from benches.analysis.inspection import Inspector
 from benches.analysis.network.flows import FlowTable
-from benches.analysis.pcap import files as pcapread
-from benches.analysis.pcap import recordwalk
+from benches.analysis.pcap import files, recordwalk
+from benches.analysis.pcap.clock import Clock
 from benches.analysis.pcap.files import PCAP_HEADER_LEN, ReadStats, _pcap_records
 from benches.analysis.pcap.recordwalk import Handlers
-from benches.analysis.sharding import Shard
+from benches.analysis.pcap.shard import Shard
 from tests.support import capfiles
 from tests.support.analyzecli import bench, rack_files
 from tests.support.pcaps import leaky_boot, make_rack
@@ -112,7 +111,7 @@ def test_a_corrupt_record_header_ends_the_file(tmp_path: Path) -> None:
 
 def test_records_across_read_chunks(tmp_path: Path) -> None:
     """A capture several times CHUNK long: records straddle every chunk boundary."""
-    many = frames() * (3 * pcapread.CHUNK // sum(map(len, frames())) + 1)
+    many = frames() * (3 * files.CHUNK // sum(map(len, frames())) + 1)
     path = capfiles.pcap(tmp_path / "big.pcap", [(2.0 + i, f) for i, f in enumerate(many)])
     whole = assert_same(path.read_bytes(), shards=2)
     assert len(whole) == len(many)
@@ -180,7 +179,7 @@ def events(data: bytes, shard: Shard | None, compiled: bool, mask: int) -> list[
     for frame, time, link, buf, start, end in _pcap_records(
         source, data[:PCAP_HEADER_LEN], stats, shard, walk, handlers
     ):
-        clock.frame = frame  # as sharding.read_shard does
+        clock.frame = frame  # as packet_loop.read_flows does
         ethernet_ipv4 = link == 1 and buf[start + 12 : start + 14] == b"\x08\x00"
         looping = True
         if ethernet_ipv4 and table.ipv4(frame, time, buf, start + 14, end):

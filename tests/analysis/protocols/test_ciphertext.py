@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from benches.analysis.analyzer import Analysis, analyze
+from benches.analysis.analyzer import analyze
 from benches.analysis.attribution.geo import GeoDatabase
 from benches.analysis.detection.detector import Detector
 from benches.analysis.inspection import Inspector
@@ -28,6 +28,7 @@ from benches.analysis.protocols.ciphertext import (
     TlsSession,
     quic_searched,
 )
+from benches.analysis.results import Analysis
 from tests.support.pcaps import (
     CN_IP,
     IMEI,
@@ -43,7 +44,7 @@ from tests.support.pcaps import (
 from tests.support.quic_initials import crypto_frame, hello_message, seal_initial
 
 RACK = make_rack()
-GEO = GeoDatabase(RACK.virtual.endpoints if RACK.virtual else ())
+GEO = GeoDatabase.for_rack(RACK)
 AES_GCM = 0x1301
 NULL_SHA = 0x0002  # TLS_RSA_WITH_NULL_SHA: records in the clear
 INTEGRITY_ONLY = 0xC0B4  # TLS_SHA256_SHA256 (RFC 9150): TLS 1.3 records in the clear

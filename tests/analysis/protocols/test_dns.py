@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scapy.layers.dns import DNS, DNSQR, DNSRR
 
-from benches.analysis.protocols import dns as dnswire
+from benches.analysis.protocols import dns
 from tests.support import dns_oracle
 
 MESSAGES = [
@@ -34,7 +34,7 @@ MESSAGES = [
 @pytest.mark.parametrize("message", MESSAGES, ids=range(len(MESSAGES)))
 def test_same_answer_as_the_reference_parser(message: DNS) -> None:
     data = bytes(message)
-    assert dnswire.parse_dns(data) == dns_oracle.parse_dns(data)
+    assert dns.parse_dns(data) == dns_oracle.parse_dns(data)
 
 
 def test_compressed_names_are_followed() -> None:
@@ -43,7 +43,7 @@ def test_compressed_names_are_followed() -> None:
     cname = b"\x04edge\xc0\x11"  # edge.vendor.example, compressed; "edge" lands at 49
     data += b"\xc0\x0c" + struct.pack("!HHIH", 5, 1, 60, len(cname)) + cname
     data += b"\xc0\x31" + struct.pack("!HHIH", 1, 1, 60, 4) + bytes([203, 0, 113, 7])
-    parsed = dnswire.parse_dns(data)
+    parsed = dns.parse_dns(data)
     assert parsed is not None
     assert parsed.addresses() == {"203.0.113.7": ("fota.vendor.example", "edge.vendor.example")}
     assert parsed == dns_oracle.parse_dns(data)
@@ -51,20 +51,20 @@ def test_compressed_names_are_followed() -> None:
 
 def test_a_pointer_loop_is_not_a_message() -> None:
     header = struct.pack("!HHHHHH", 1, 0, 1, 0, 0, 0)
-    assert dnswire.parse_dns(header + b"\xc0\x0c\x00\x01\x00\x01") is None  # points at itself
-    assert dnswire.parse_dns(header + b"\x01a\xc0\x0c\x00\x01\x00\x01") is None  # backwards loop
+    assert dns.parse_dns(header + b"\xc0\x0c\x00\x01\x00\x01") is None  # points at itself
+    assert dns.parse_dns(header + b"\x01a\xc0\x0c\x00\x01\x00\x01") is None  # backwards loop
 
 
 @pytest.mark.parametrize("cut", [13, 20, 40, -3])
 def test_cut_short_is_not_a_message(cut: int) -> None:
-    assert dnswire.parse_dns(bytes(MESSAGES[1])[:cut]) is None
+    assert dns.parse_dns(bytes(MESSAGES[1])[:cut]) is None
 
 
 @settings(max_examples=500, deadline=None)
 @given(data=st.binary(max_size=300))
 def test_random_bytes_never_raise(data: bytes) -> None:
-    dnswire.parse_dns(data)
-    dnswire.parse_dns(bytes(MESSAGES[1])[:12] + data)
+    dns.parse_dns(data)
+    dns.parse_dns(bytes(MESSAGES[1])[:12] + data)
 
 
 LABEL = st.from_regex(r"[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?", fullmatch=True)
@@ -92,4 +92,4 @@ def messages(draw: st.DrawFn) -> bytes:
 @settings(max_examples=200, deadline=None)
 @given(data=messages())
 def test_random_messages_read_as_the_reference_reads_them(data: bytes) -> None:
-    assert dnswire.parse_dns(data) == dns_oracle.parse_dns(data)
+    assert dns.parse_dns(data) == dns_oracle.parse_dns(data)

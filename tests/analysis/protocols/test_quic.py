@@ -5,15 +5,15 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from benches.analysis.protocols.quic import (
-    QUIC_V1,
-    QUIC_V2,
-    ClientInitials,
-    decrypt_initials,
+from benches.analysis.protocols.quic import QUIC_V1, QUIC_V2, ClientInitials, decrypt_initials
+from tests.support.quic_initials import (
+    crypto_frame,
+    hello_message,
     initial_sni,
     parse_initial,
+    seal_initial,
+    varint,
 )
-from tests.support.quic_initials import crypto_frame, hello_message, seal_initial, varint
 
 # RFC 9001 appendix A.2: the client Initial (packet number 2, 1200 bytes) whose
 # CRYPTO frame holds a ClientHello for example.com.

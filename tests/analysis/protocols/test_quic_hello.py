@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from benches.analysis.analyzer import Analysis, analyze
+from benches.analysis.analyzer import analyze
 from benches.analysis.attribution.geo import GeoDatabase
+from benches.analysis.results import Analysis
 from tests.support.pcaps import CN_IP, IMEI, PHONE_IP, SERIAL, make_rack, udp_packet, write_pcap
 from tests.support.quic_initials import crypto_frame, hello_message, seal_initial
 
 RACK = make_rack()
-GEO = GeoDatabase(RACK.virtual.endpoints if RACK.virtual else ())
+GEO = GeoDatabase.for_rack(RACK)
 DCID = bytes(range(8))
 
 

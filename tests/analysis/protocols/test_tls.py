@@ -8,13 +8,32 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scapy.layers.dns import DNS, DNSQR, DNSRR
 
-from benches.analysis.protocols.dns import parse_dns, parse_dns_stream
-from benches.analysis.protocols.tls import (
-    parse_client_hello_message,
-    parse_http_request,
-    parse_tls_client_hello,
-)
+from benches.analysis.protocols.dns import DnsMessage, parse_dns
+from benches.analysis.protocols.http import HttpRequest
+from benches.analysis.protocols.readers import DnsReader, Facts, http_readers
+from benches.analysis.protocols.tls import parse_client_hello_message, parse_tls_client_hello
 from tests.support.pcaps import client_hello, http_post
+
+
+def dns_over_tcp(data: bytes) -> list[DnsMessage]:
+    """The DNS messages of a TCP stream (each with its two-byte length), as the analyzer
+    reads them: through its DNS reader."""
+    messages: list[DnsMessage] = []
+    reader = DnsReader(Facts(), lambda frame, time, message: messages.append(message))
+    reader.data(data, 1, 0.0)
+    reader.close(1)
+    return messages
+
+
+def first_request(data: bytes) -> HttpRequest | None:
+    """The first request of a client's stream, as the analyzer keeps it: through its HTTP
+    reader (benches.analysis.protocols.http's parser)."""
+    facts = Facts()
+    requests, _ = http_readers(facts, lambda message, frame: None, lambda message, frame: None)
+    requests.data(data, 1, 0.0)
+    requests.close(1)
+    return facts.http
+
 
 # --- DNS -------------------------------------------------------------------
 
@@ -74,8 +93,8 @@ def test_dns_over_tcp_stream() -> None:
     one = bytes(DNS(id=1, qd=[DNSQR(qname="a.example")]))
     two = bytes(DNS(id=2, qd=[DNSQR(qname="b.example")]))
     stream = struct.pack("!H", len(one)) + one + struct.pack("!H", len(two)) + two
-    assert [m.questions for m in parse_dns_stream(stream)] == [("a.example",), ("b.example",)]
-    assert parse_dns_stream(stream[:-3]) == parse_dns_stream(stream)[:1]
+    assert [m.questions for m in dns_over_tcp(stream)] == [("a.example",), ("b.example",)]
+    assert dns_over_tcp(stream[:-3]) == dns_over_tcp(stream)[:1]
 
 
 def test_dns_garbage_is_none() -> None:
@@ -146,7 +165,7 @@ def test_not_a_client_hello() -> None:
 
 
 def test_http_request_line_and_host() -> None:
-    request = parse_http_request(http_post("zfhmd.vnet.cn:80", "/activation", b"{}"))
+    request = first_request(http_post("zfhmd.vnet.cn:80", "/activation", b"{}"))
     assert request is not None
     assert (request.method, request.target, request.version) == (
         "POST",
@@ -158,7 +177,7 @@ def test_http_request_line_and_host() -> None:
 
 def test_http_host_forms() -> None:
     def host(value: bytes) -> str | None:
-        request = parse_http_request(b"GET / HTTP/1.0\r\nhOsT: " + value + b"\r\n\r\n")
+        request = first_request(b"GET / HTTP/1.0\r\nhOsT: " + value + b"\r\n\r\n")
         assert request is not None
         return request.host
 
@@ -169,15 +188,15 @@ def test_http_host_forms() -> None:
 
 
 def test_http_without_host() -> None:
-    request = parse_http_request(b"GET /x HTTP/1.1\r\nAccept: */*\r\n\r\nHost: body.example\r\n")
+    request = first_request(b"GET /x HTTP/1.1\r\nAccept: */*\r\n\r\nHost: body.example\r\n")
     assert request is not None and request.host is None
 
 
 def test_not_http() -> None:
-    assert parse_http_request(b"") is None
-    assert parse_http_request(b"HELLO\r\n") is None
-    assert parse_http_request(b"get / HTTP/1.1\r\n") is None
-    assert parse_http_request(client_hello("a.example")) is None
+    assert first_request(b"") is None
+    assert first_request(b"HELLO\r\n") is None
+    assert first_request(b"get / HTTP/1.1\r\n") is None
+    assert first_request(client_hello("a.example")) is None
 
 
 # --- fuzz ------------------------------------------------------------------
@@ -187,10 +206,10 @@ def test_not_http() -> None:
 @given(st.binary(max_size=600))
 def test_parsers_never_raise_on_random_bytes(data: bytes) -> None:
     parse_dns(data)
-    parse_dns_stream(data)
+    dns_over_tcp(data)
     parse_tls_client_hello(data)
     parse_client_hello_message(data)
-    parse_http_request(data)
+    first_request(data)
 
 
 @settings(max_examples=300, deadline=None)
@@ -208,6 +227,6 @@ def test_parsers_never_raise_on_damaged_messages(data: st.DataObject) -> None:
     cut = data.draw(st.integers(0, len(message)))
     damaged = bytes(message[:cut])
     parse_dns(damaged)
-    parse_dns_stream(damaged)
+    dns_over_tcp(damaged)
     parse_tls_client_hello(damaged)
-    parse_http_request(damaged)
+    first_request(damaged)

@@ -219,7 +219,7 @@ def test_environment_names_build_bench_geo_data_version_and_commit() -> None:
     assert "geo.overlay" not in values
     assert rack.virtual is not None
     endpoints = rack.virtual.endpoints
-    virtual = environment(rack, manifest, GeoDatabase(endpoints))
+    virtual = environment(rack, manifest, GeoDatabase.for_rack(rack))
     assert virtual["geo.overlay"].startswith(f"{len(endpoints)} addresses")
 
 

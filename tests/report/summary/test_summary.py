@@ -40,7 +40,7 @@ from tests.support.pcaps import (
 )
 
 RACK = make_rack()
-GEO = GeoDatabase(RACK.virtual.endpoints if RACK.virtual else ())
+GEO = GeoDatabase.for_rack(RACK)
 BUILD = "B1"
 MANIFEST = Manifest(Path("m.yaml"), BUILD, "Nokia/fp:10/B1", "global", make_policy())
 PHONES = ("SIM7P0001", "SIM7P0002")

@@ -12,7 +12,7 @@ from benches.analysis.detection.identifiers import Hit
 
 
 class StreamScanner(Protocol):
-    """Searches one stream chunk by chunk (``detector.StreamScanner``)."""
+    """Searches one stream chunk by chunk (``detector.DetectorStreamScanner``)."""
 
     def feed(self, chunk: bytes) -> list[Hit]:
         """Hits the chunk settled, at offsets counted from the first byte fed."""

@@ -19,7 +19,7 @@ from __future__ import annotations
 import bisect
 from typing import Generic, TypeVar
 
-from benches.analysis.detection.scanning import Scanner
+from benches.analysis.detection.scanner import Scanner
 
 BATCH = 16 * 1024
 

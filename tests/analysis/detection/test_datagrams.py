@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from benches.analysis.detection.batching import Datagrams
+from benches.analysis.detection.datagrams import Datagrams
 from benches.analysis.detection.detector import Detector
 from tests.support.pcaps import ICCID, IMEI, IMSI, SERIAL, make_rack
 

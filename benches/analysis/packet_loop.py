@@ -1,0 +1,116 @@
+"""One capture, packet by packet, into flows: the analyzer's hot loop, whole or one shard.
+
+records (:mod:`~benches.analysis.pcap.files`) → IP packets from raw bytes
+(:mod:`~benches.analysis.network.packets`), fragments made whole
+(:mod:`~benches.analysis.network.defrag`) → the flow table
+(:mod:`~benches.analysis.network.flows`), which hands every flow's bytes to whatever
+``opener`` opens for it (the seam, :mod:`~benches.analysis.network.streams`).
+
+Given a :class:`~benches.analysis.pcap.shard.Shard`, the loop reads only that
+shard's flows, though it streams every record, so frame numbers stay exact:
+
+- the common packet (Ethernet, IPv4 without options, TCP or UDP, not a
+  fragment) of another shard's flow is skipped as its record is read;
+- any other packet is parsed, then read only by its flow's shard;
+- every shard reassembles every IP fragment, and the whole datagram goes to
+  the shard of its flow;
+- what every shard sees alike (records, truncated, unreadable and non-IP
+  frames, fragments never made whole) only shard 0 counts; each shard counts
+  its own packets' unreadable transport headers.
+
+The out-of-order budget of :mod:`~benches.analysis.network.tcp` is shared out between
+the shards, so their memory together stays within the one process's bound.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from benches.analysis.network.defrag import Defragmenter
+from benches.analysis.network.flows import FlowState, FlowTable
+from benches.analysis.network.packets import ETHERNET, NOT_IP, TCP, UDP, IpFragment, Packet, parse
+from benches.analysis.network.streams import FlowOpener
+from benches.analysis.network.tcp import BUDGET, Budget
+from benches.analysis.pcap.clock import Clock
+from benches.analysis.pcap.files import PcapReader
+from benches.analysis.pcap.shard import IPV4_ETHERTYPE, NO_PORTS, Shard, common_key
+from benches.analysis.results import CaptureStats
+
+SWEEP_MASK = 0xFFF  # look for idle flows every 4,096 frames
+
+
+def read_flows(
+    capture: PcapReader,
+    opener: FlowOpener,
+    phones: Collection[str] = (),
+    shard: Shard | None = None,
+    clock: Clock | None = None,
+) -> tuple[list[FlowState], CaptureStats]:
+    """Every flow of the capture, or only ``shard``'s (closed, in the order each began),
+    and the capture's counts (a shard's share of them).
+
+    ``clock``: its ``frame`` follows the frames read, so that a shard's DNS answers
+    can be put back in the order one process would have read them.
+    """
+    budget = Budget(BUDGET // shard.count) if shard is not None else None
+    table = FlowTable(str(capture.path), opener, phones, budget)
+    defrag = Defragmenter()
+    add, ipv4 = table.add, table.ipv4
+    handlers = table.handlers(SWEEP_MASK, clock)  # what ipv4 reads, the compiled walk reads
+    non_ip = unreadable = 0  # frames every shard sees alike
+    bad = 0  # this reader's own packets that turned out unreadable
+    with capture:
+        for frame, time, linktype, buf, start, end in capture.records(shard, handlers):
+            if not frame & SWEEP_MASK:
+                table.sweep(time)
+            if clock is not None:
+                clock.frame = frame
+            if (
+                linktype == ETHERNET
+                and buf[start + 12 : start + 14] == IPV4_ETHERTYPE
+                and ipv4(frame, time, buf, start + 14, end)
+            ):
+                continue  # the common case, read in place
+            packet = parse(linktype, buf, start, end)
+            # Without a shard every packet is ours; with one, so is a common packet that
+            # got this far (records() left out the other shards').
+            ours = shard is None or common_key(linktype, buf, start, end) is not None
+            if type(packet) is tuple:  # a Packet; an IpFragment is a NamedTuple
+                if ours or owns(shard, packet):  # type: ignore[arg-type]  # narrowed above
+                    add(frame, time, packet)  # type: ignore[arg-type]
+            elif type(packet) is IpFragment:
+                whole = defrag.add(packet, time)
+                if whole is not None and owns(shard, whole[0]):
+                    add(frame, time, *whole)
+            elif packet == NOT_IP:
+                non_ip += 1
+            elif ours:
+                bad += 1
+            else:
+                unreadable += 1
+    defrag.finish()
+    flows = table.finish()
+    stats = capture.stats
+    every = shard is None or shard.index == 0  # counts what every shard sees alike
+    counts = CaptureStats(
+        pcap=str(capture.path),
+        packets=stats.records if every else 0,
+        unreadable=table.counters.unreadable
+        + bad
+        + (stats.unreadable + unreadable if every else 0),
+        truncated=stats.truncated if every else 0,
+        fragments=defrag.unreassembled if every else 0,
+        non_ip=non_ip if every else 0,
+    )
+    return sorted(flows, key=lambda f: f.first_frame), counts
+
+
+def owns(shard: Shard | None, packet: Packet) -> bool:
+    """Whether ``packet``'s flow is the shard's (any flow without a shard): its key, as
+    :meth:`~benches.analysis.pcap.shard.Shard.owns_key` takes it."""
+    if shard is None:
+        return True
+    proto, src, dst, buf, start, end, _ = packet
+    if proto in (TCP, UDP) and start + 4 <= end:
+        return shard.owns_key(src + dst + buf[start : start + 4])
+    return shard.owns_key(src + dst + NO_PORTS)
