@@ -12,7 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from benches.cli.exits import CommandError
-from benches.report.allure.render import AllureFailed, AllureUnavailable, describe, generate_report
+from benches.report.allure.generator import (
+    AllureFailed,
+    AllureUnavailable,
+    describe,
+    generate_report,
+)
 
 RESULTS = Path("reports") / "allure-results"
 REPORT = Path("reports") / "allure-report"

@@ -23,7 +23,12 @@ from benches.policy.decision import GO, NO_GO, decide
 from benches.policy.verdict import Outcome
 from benches.redaction.masks import RAW_WARNING, SHOW_IDENTIFIERS_ENV, show_raw
 from benches.redaction.rack_masker import use_rack
-from benches.report.allure.render import AllureFailed, AllureUnavailable, describe, generate_report
+from benches.report.allure.generator import (
+    AllureFailed,
+    AllureUnavailable,
+    describe,
+    generate_report,
+)
 from benches.report.summary.writer import summary_dir, write_summary
 from benches.report.verdict_log import (
     expected_count_path,

@@ -9,10 +9,10 @@ cycle runs again after a recovery. A phone that fails mid-cycle raises
 
 The package holds, in the order a cycle meets them: `window` (the capture window:
 the capture, the console and logcat recorded around it, the canaries, the
-timeline), `kinds` (the four cycles), `restart` (the boot cycle's power cycle or
-`adb reboot`), `record` (what a cycle leaves behind), `timeline` (placing packets
-on it), `preflight` (is it the build and the phone under test) and `recovery`
-(Trade Federation's chain for a phone that stopped answering).
+timeline), `kinds` (the four cycles; a boot restarts the phone with its one hard
+power cycle, or `adb reboot`), `record` (what a cycle leaves behind), `timeline`
+(placing packets on it), `preflight` (is it the build and the phone under test)
+and `recovery` (Trade Federation's chain for a phone that stopped answering).
 """
 
 from __future__ import annotations
@@ -23,8 +23,15 @@ from benches.cycles.kinds import (
     run_idle_cycle,
     run_unlock_cycle,
 )
-from benches.cycles.record import CANARY_DOMAIN, CycleInterrupted, CycleRecord, Event, new_canary
-from benches.cycles.restart import ADB_REBOOT, RELAY
+from benches.cycles.record import (
+    ADB_REBOOT,
+    CANARY_DOMAIN,
+    RELAY,
+    CycleInterrupted,
+    CycleRecord,
+    Event,
+    new_canary,
+)
 from benches.cycles.window import CycleWindow
 
 CYCLES = {

@@ -9,8 +9,7 @@ from __future__ import annotations
 import time
 
 from benches.capture.gateway import Gateway
-from benches.cycles.record import CycleRecord
-from benches.cycles.restart import restart
+from benches.cycles.record import ADB_REBOOT, RELAY, CycleRecord
 from benches.cycles.window import CycleWindow
 from benches.inventory.models import Timings
 from benches.rack.adb.phone import Phone, PhoneError
@@ -27,7 +26,7 @@ def run_boot_cycle(
 ) -> CycleRecord:
     """A hard power cycle (or `adb reboot`), then boot_completed and the settle time."""
     with CycleWindow(phone, gateway, "boot", index, attempt) as window:
-        restart(window, power)
+        _restart(window, power)
         phone.wait_for_boot(timings.boot_timeout_s, window.event)
         window.settle(timings.settle_s)
     return window.record
@@ -96,3 +95,16 @@ def run_idle_cycle(
         time.sleep(timings.idle_s)
         window.event("idle_done")
     return window.record
+
+
+def _restart(window: CycleWindow, power: PhonePower | None) -> None:
+    """The phone's one hard power cycle (`PowerProtocol.cycle`) on the window's timeline:
+    power_off, power_on, then power_button when a key is wired; without a supply relay,
+    `adb reboot`."""
+    if power is None or not power.has_power:
+        window.record.power_method = ADB_REBOOT
+        window.event("reboot")
+        window.phone.reboot()
+        return
+    window.record.power_method = RELAY
+    power.cycle(window.event)

@@ -41,7 +41,7 @@ from benches.redaction.rack_masker import (
     scrub_text,
     use_rack,
 )
-from benches.report.allure.render import generate_report
+from benches.report.allure.generator import generate_report
 from tests.support.allure_tools import require_allure
 from tests.support.analyzecli import rack_files
 from tests.support.pcaps import leaky_boot, write_pcap

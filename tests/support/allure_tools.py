@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from benches.report.allure.render import AllureUnavailable, find_allure
+from benches.report.allure.generator import AllureUnavailable, find_allure
 
 
 def require_allure() -> Path:

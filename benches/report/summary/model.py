@@ -30,7 +30,7 @@ MISSING_TEXT = "no result (bench fault)"
 
 
 @dataclass(frozen=True)
-class Phone:
+class PhoneRow:
     slot: int  # 1-based position in devices.yaml
     label: str  # the phone's label: its masked serial (benches.redaction.masks.device_labels)
     model: str
@@ -56,7 +56,7 @@ class Column:
 class Cycle:
     """One cell of the matrix: a phone's cycle, with its verdict-log line when it has one."""
 
-    phone: Phone
+    phone: PhoneRow
     column: Column
     entry: dict[str, Any] | None = None
 
@@ -87,14 +87,14 @@ class BuildSummary:
     reports: Path
     decision: Decision
     expected: int
-    phones: list[Phone]
+    phones: list[PhoneRow]
     columns: list[Column]
     cycles: dict[tuple[str, str, int], Cycle]  # (device_ref, kind, index) -> cell
     strays: list[dict[str, Any]] = field(default_factory=list)  # lines of no rack phone
     generated: datetime = field(default_factory=lambda: datetime.now(UTC))
     pytest_exit: int = 0
 
-    def cell(self, phone: Phone, column: Column) -> Cycle | None:
+    def cell(self, phone: PhoneRow, column: Column) -> Cycle | None:
         return self.cycles.get((phone.ref, column.kind, column.index))
 
     def judged(self) -> list[Cycle]:
@@ -116,11 +116,11 @@ class BuildSummary:
         return [flow for cycle in self.judged() for flow in cycle.data.get("flows") or ()]
 
 
-def phones_of(rack: Rack) -> list[Phone]:
+def phones_of(rack: Rack) -> list[PhoneRow]:
     """The rack's phones, labelled as everywhere else: masked, unique within the rack."""
     labels = device_labels(device.serial for device in rack.devices)
     return [
-        Phone(slot, labels[device.serial].text, device.model, device_ref(device.serial))
+        PhoneRow(slot, labels[device.serial].text, device.model, device_ref(device.serial))
         for slot, device in enumerate(rack.devices, start=1)
     ]
 

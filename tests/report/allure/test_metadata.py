@@ -21,6 +21,7 @@ import pytest
 
 from benches.analysis.attribution.geo import GeoDatabase
 from benches.inventory import load_manifest, load_rack
+from benches.report.allure.generator import generate_report
 from benches.report.allure.metadata import (
     categories,
     environment,
@@ -28,7 +29,6 @@ from benches.report.allure.metadata import (
     write_run_metadata,
 )
 from benches.report.allure.properties import parse_properties
-from benches.report.allure.render import generate_report
 from benches.report.provenance import git_commit
 from tests.support.allure_tools import category_tree, require_allure
 from tests.support.rackfiles import FIXED, LEAKY, REPO, SHIPPED_RACK

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from benches.report.allure.render import GeneratedReport, generate_report
+from benches.report.allure.generator import GeneratedReport, generate_report
 from tests.support.allure_tools import category_tree, require_allure
 from tests.support.browser import chromium_page
 from tests.support.rackfiles import LEAKY, REPO, relocated_rack

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from benches.cli import signoff as cli_signoff
-from benches.report.allure.render import AllureFailed, carry_history, generate_report
+from benches.report.allure.generator import AllureFailed, carry_history, generate_report
 
 
 def test_history_is_copied_into_the_results(tmp_path: Path) -> None:
