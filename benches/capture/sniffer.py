@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 from benches.capture.bpf import SNAPLEN, host_filter, pack_program
+from benches.redaction.private_files import open_private
 
 EXIT_NO_PERMISSION = 3
 EXIT_BAD_INTERFACE = 4
@@ -51,8 +52,7 @@ class PcapWriter:
 
     def __init__(self, path: Path) -> None:
         # Owner-only: the pcap holds the phone's raw identifiers.
-        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        os.fchmod(self._fd, 0o600)
+        self._fd = open_private(path)
         header = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, SNAPLEN, _LINKTYPE_ETHERNET)
         os.write(self._fd, header)
 

@@ -34,6 +34,7 @@ import serial
 from benches.inventory.models import SerialConsole
 from benches.rack.ports import PortError, open_port, reason
 from benches.rack.protocols import RecorderProtocol
+from benches.redaction.private_files import open_private
 from benches.redaction.rack_masker import scrub_file
 
 log = logging.getLogger(__name__)
@@ -173,6 +174,4 @@ class ConsoleRecorder(RecorderProtocol):
 
 def _open_private(path: Path) -> TextIO:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)  # O_CREAT's mode does not apply to an existing file
-    return os.fdopen(fd, "w", encoding="utf-8", errors="replace")
+    return os.fdopen(open_private(path), "w", encoding="utf-8", errors="replace")

@@ -1,8 +1,11 @@
-"""Masking of identifiers wherever people read them (layer 2: imports only inventory).
+"""The bench's own privacy (layer 2: imports only inventory): identifiers masked wherever
+people read them, and the files that hold them raw kept owner-only.
 
 - ``masks``: ``mask()`` of one value, the auditor's switch (``show_raw``), and
   phone labels (``device_label``: a phone named by its masked serial, "SI…1");
 - ``rack_masker``: every identifier of the rack masked in free text (logs, error
   messages, consoles, Allure results): ``use_rack``, ``scrub_text``, ``scrub_file``;
 - ``log_records``: a log record factory that masks each record as it is made.
+- ``private_files``: files only the owner may read (pcaps, consoles, logcat, the
+  evidence pack), 0600 from their first byte.
 """

@@ -10,11 +10,11 @@ instead of its log, and `stop()` never raises.
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 from benches.rack.adb.phone import Phone, PhoneError
 from benches.rack.protocols import RecorderProtocol
+from benches.redaction.private_files import write_private_text
 from benches.redaction.rack_masker import scrub_file
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ class LogcatRecorder(RecorderProtocol):
         except PhoneError as error:
             text = f"# logcat not read at the end of the window: {error}\n"
         try:
-            _write_private(self.path, text)
+            write_private_text(self.path, text if text.endswith("\n") or not text else text + "\n")
             self._written = True
             scrub_file(self.path)
         except OSError as error:
@@ -48,10 +48,3 @@ class LogcatRecorder(RecorderProtocol):
 
     def excerpts(self) -> list[Path]:
         return [self.path] if self._written else []
-
-
-def _write_private(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-        file.write(text if text.endswith("\n") or not text else text + "\n")

@@ -21,7 +21,6 @@ Written to ``reports/signoff/<build>/evidence/``, every file owner-only (0600):
 from __future__ import annotations
 
 import json
-import os
 import platform
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ from typing import Any
 from benches.analysis.attribution.geo import GeoDatabase
 from benches.inventory.models import Manifest, Rack
 from benches.inventory.regions import COUNTRY_GROUPS
+from benches.redaction.private_files import write_private_text
 from benches.report.cycle_entry import sha256_file
 from benches.report.summary.identities import identity_hashes
 from benches.report.summary.model import BuildSummary
@@ -186,7 +186,4 @@ def _json(data: Any) -> str:
 
 def _write(path: Path, text: str) -> None:
     """Owner-only from the first byte: the pack is evidence."""
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(descriptor, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-        file.write(text)
+    write_private_text(path, text)
