@@ -72,19 +72,17 @@ def read_flows(
             ):
                 continue  # the common case, read in place
             packet = parse(linktype, buf, start, end)
-            # Without a shard every packet is ours; with one, so is a common packet that
-            # got this far (records() left out the other shards').
-            ours = shard is None or common_key(linktype, buf, start, end) is not None
             if type(packet) is tuple:  # a Packet; an IpFragment is a NamedTuple
-                if ours or owns(shard, packet):  # type: ignore[arg-type]  # narrowed above
-                    add(frame, time, packet)  # type: ignore[arg-type]
+                ip_packet: Packet = packet  # type: ignore[assignment]  # mypy cannot see `is`
+                if _ours(shard, linktype, buf, start, end) or owns(shard, ip_packet):
+                    add(frame, time, ip_packet)
             elif type(packet) is IpFragment:
                 whole = defrag.add(packet, time)
                 if whole is not None and owns(shard, whole[0]):
                     add(frame, time, *whole)
             elif packet == NOT_IP:
                 non_ip += 1
-            elif ours:
+            elif _ours(shard, linktype, buf, start, end):
                 bad += 1
             else:
                 unreadable += 1
@@ -103,6 +101,12 @@ def read_flows(
         non_ip=non_ip if every else 0,
     )
     return sorted(flows, key=lambda f: f.first_frame), counts
+
+
+def _ours(shard: Shard | None, linktype: int, buf: bytes, start: int, end: int) -> bool:
+    """Without a shard every packet is ours; with one, so is a common packet that got
+    this far (records() left out the other shards' common packets)."""
+    return shard is None or common_key(linktype, buf, start, end) is not None
 
 
 def owns(shard: Shard | None, packet: Packet) -> bool:
