@@ -5,7 +5,7 @@ people read them, and the files that hold them raw kept owner-only.
   phone labels (``device_label``: a phone named by its masked serial, "SI…1");
 - ``rack_masker``: every identifier of the rack masked in free text (logs, error
   messages, consoles, Allure results): ``use_rack``, ``scrub_text``, ``scrub_file``;
-- ``log_records``: a log record factory that masks each record as it is made.
+- ``log_records``: a log record factory that masks each record as it is made;
 - ``private_files``: files only the owner may read (pcaps, consoles, logcat, the
   evidence pack), 0600 from their first byte.
 """
