@@ -96,7 +96,7 @@ def _describe(
 ) -> Flow:
     (_, pcap, proto, client_ip, client_port, server_ip, server_port, protocol, sni, host, tls,
      packets, size, to_server, to_client, first_frame, last_frame, first_time, last_time,
-     gaps) = record  # fmt: skip
+     gaps, notes) = record  # fmt: skip
     known = answers.get(canonical(server_ip))
     name, source = attribute(known, (sni, host), first_time)
     place = places.lookup(server_ip)
@@ -130,6 +130,7 @@ def _describe(
         first_time=first_time,
         last_time=last_time,
         gaps=gaps,
+        notes=notes,
     )
 
 

@@ -19,6 +19,7 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from benches.analysis.protocols.notes import FlowNote
 from benches.analysis.results import DnsQuery, Flow
 from benches.redaction.masks import device_label
 
@@ -61,7 +62,8 @@ class RowEncoder:
             f'"bytes_to_server": {f.bytes_to_server}, "bytes_to_client": {f.bytes_to_client}, '
             f'"first_packet": {f.first_packet}, "last_packet": {f.last_packet}, '
             f'"first_time": {_float(f.first_time)}, "last_time": {_float(f.last_time)}, '
-            f'"gaps": {f.gaps}, "countries": {self._country_map(f.countries)}}}'
+            f'"gaps": {f.gaps}, "countries": {self._country_map(f.countries)}, '
+            f'"notes": {self._notes(f.notes)}}}'
         )
 
     def query(self, query: DnsQuery) -> RawJson:
@@ -100,6 +102,11 @@ class RowEncoder:
         if done is None:
             done = self._lists[names] = self.encode([self.scrub(n) for n in names])
         return done
+
+    def _notes(self, notes: tuple[FlowNote, ...]) -> str:
+        if not notes:
+            return "[]"
+        return self.encode([note.to_dict(self.scrub) for note in notes])
 
     def _country_map(self, countries: Mapping[str, str | None]) -> str:
         key = tuple(countries.items())

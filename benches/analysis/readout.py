@@ -18,6 +18,7 @@ from typing import NamedTuple, cast
 from benches.analysis.attribution.names import Answer, name_only
 from benches.analysis.inspection import FlowInspection, Inspector, RawMatch
 from benches.analysis.network import flows as flowmod
+from benches.analysis.protocols.notes import FlowNote
 from benches.analysis.protocols.readers import Facts
 from benches.analysis.results import CaptureStats, DnsQuery
 
@@ -45,6 +46,7 @@ class FlowRecord(NamedTuple):
     first_time: float
     last_time: float
     gaps: int
+    notes: tuple[FlowNote, ...]  # what the readers could not read
 
 
 @dataclass
@@ -126,6 +128,7 @@ def _record(capture: int, raw: flowmod.FlowState, inspection: FlowInspection) ->
         raw.first_time,
         raw.last_time,
         raw.gaps,
+        tuple(facts.notes),
     )
 
 

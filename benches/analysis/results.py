@@ -16,6 +16,7 @@ from benches.analysis.attribution.names import DnsQuery
 from benches.analysis.detection.detector import Detector
 from benches.analysis.detection.identifiers import IdentifierPattern, find_identifiers
 from benches.analysis.detection.masks import mask_value, masked_text
+from benches.analysis.protocols.notes import FlowNote
 from benches.redaction.masks import device_label
 
 
@@ -51,6 +52,8 @@ class Flow:
     first_time: float
     last_time: float
     gaps: int  # holes in the TCP byte streams
+    # What the readers could not read on this flow (benches.analysis.protocols.notes).
+    notes: tuple[FlowNote, ...] = field(default=(), hash=False)
     # Every geo signal's answer, by source: {"geoip2fast": "IN", "iptocc": "US"}.
     countries: dict[str, str | None] = field(default_factory=dict, hash=False)
 
@@ -111,6 +114,7 @@ class Flow:
             "last_time": self.last_time,
             "gaps": self.gaps,
             "countries": dict(self.countries),
+            "notes": [note.to_dict(clean) for note in self.notes],
         }
 
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from benches.analysis.attribution.geo import Place, ruling_country
 from benches.analysis.detection.masks import mask_value
+from benches.analysis.protocols.notes import BLINDING, BLINDING_WITH_HOSTS
 from benches.analysis.results import Analysis, Flow, Match
 from benches.capture.health import CaptureHealth
 from benches.inventory.models import Policy
@@ -47,6 +48,7 @@ def evaluate(
         *_host_findings(analysis, policy),
     ]
     reasons = _reasons(analysis, health, expected_canaries)
+    reasons += _blind_spots(analysis, policy)
     if findings:
         outcome = Outcome.FAIL
     elif reasons:
@@ -216,6 +218,24 @@ def _label(serial: str | None) -> str | None:
 
 
 # --- reasons -----------------------------------------------------------
+
+
+def _blind_spots(analysis: Analysis, policy: Policy) -> list[str]:
+    """A reason per flow note that leaves part of the flow unread (see
+    :mod:`benches.analysis.protocols.notes`): a budget spent always, a QUIC version the
+    bench cannot read when the policy names the hosts a phone may reach."""
+    blinding = BLINDING | (BLINDING_WITH_HOSTS if policy.allowed_hosts else frozenset())
+    reasons = []
+    for flow in analysis.flows:
+        for note in flow.notes:
+            if note.kind in blinding:
+                where = (
+                    f"{flow.proto} {flow.client_ip}:{flow.client_port}"
+                    f" -> {flow.dst_ip}:{flow.dst_port}"
+                )
+                detail = analysis.scrub(note.detail) or ""
+                reasons.append(f"{where} in {PurePath(flow.pcap).name}: {detail}")
+    return list(dict.fromkeys(reasons))
 
 
 def _reasons(

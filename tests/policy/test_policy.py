@@ -10,6 +10,7 @@ import pytest
 
 from benches.analysis.analyzer import analyze
 from benches.analysis.attribution.geo import GeoDatabase
+from benches.analysis.protocols.notes import BUDGET_SPENT, DECODER_RESYNC, QUIC_UNREAD, FlowNote
 from benches.analysis.results import Analysis
 from benches.capture.health import CaptureHealth
 from benches.inventory.virtual import Endpoint
@@ -423,3 +424,37 @@ def test_flows_that_share_a_country_are_still_judged_by_their_own_signals(
     both = replace(analysis, flows=[agreed, split])
     regions = [f for f in evaluate(both, POLICY).findings if f.kind == REGION_VIOLATION]
     assert [(f.country, f.dst_ip) for f in regions] == [("CN", "198.51.100.7")]
+
+
+# --- what the readers could not read -------------------------------------------
+
+
+def _noted(analysis: Analysis, *notes: FlowNote) -> Analysis:
+    flows = [replace(analysis.flows[0], notes=notes), *analysis.flows[1:]]
+    return replace(analysis, flows=flows)
+
+
+def test_a_spent_budget_makes_a_clean_capture_inconclusive(tmp_path: Path) -> None:
+    clean = analysis_of(tmp_path, canary() + clean_boot() + canary())
+    spent = FlowNote(BUDGET_SPENT, "gzip body cut at the 64 MiB decode budget", 7)
+    verdict = evaluate(_noted(clean, spent), POLICY, expected_canaries=[CANARY])
+    assert verdict.outcome == "inconclusive"
+    assert len(verdict.reasons) == 1 and "64 MiB decode budget" in verdict.reasons[0]
+
+
+def test_an_unread_quic_version_blinds_only_a_policy_that_names_hosts(tmp_path: Path) -> None:
+    clean = analysis_of(tmp_path, canary() + clean_boot() + canary())
+    unread = _noted(clean, FlowNote(QUIC_UNREAD, "QUIC version 0xff00001d not read", 3))
+    named = evaluate(unread, POLICY, expected_canaries=[CANARY])
+    countries_only = evaluate(unread, replace(POLICY, allowed_hosts=()), expected_canaries=[CANARY])
+    assert POLICY.allowed_hosts and named.outcome == "inconclusive"
+    assert countries_only.outcome == "pass"
+
+
+def test_a_resynchronised_decoder_is_said_but_does_not_blind(tmp_path: Path) -> None:
+    clean = analysis_of(tmp_path, canary() + clean_boot() + canary())
+    resync = _noted(clean, FlowNote(DECODER_RESYNC, "HTTP read on after 3 junk bytes", 4))
+    assert evaluate(resync, POLICY, expected_canaries=[CANARY]).outcome == "pass"
+    assert resync.flows[0].to_dict()["notes"] == [
+        {"kind": DECODER_RESYNC, "detail": "HTTP read on after 3 junk bytes", "frame": 4}
+    ]

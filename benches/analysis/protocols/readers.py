@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from benches.analysis.protocols.dns import DnsMessage, parse_dns
 from benches.analysis.protocols.http import (
@@ -19,6 +19,7 @@ from benches.analysis.protocols.http import (
     HttpRequest,
     HttpStreamParser,
 )
+from benches.analysis.protocols.notes import FlowNote
 from benches.analysis.protocols.quic import VERSIONS, ClientInitials
 from benches.analysis.protocols.tls import ClientHello, parse_tls_client_hello
 
@@ -38,6 +39,13 @@ class Facts:
     quic_sni: str | None = None
     quic: bool = False
     dns: bool = False  # carried DNS messages (they went to the DnsSink)
+    notes: list[FlowNote] = field(default_factory=list)  # what a reader could not read
+
+    def note(self, kind: str, detail: str, frame: int) -> None:
+        """Say on the flow what a reader could not read (once per kind and detail)."""
+        note = FlowNote(kind, detail, frame)
+        if all((n.kind, n.detail) != (kind, detail) for n in self.notes):
+            self.notes.append(note)
 
 
 class ProtocolReader:

@@ -1,0 +1,40 @@
+"""What the readers could not read on a flow, said on the flow: the analyzer fails closed.
+
+A reader that gives up, runs out of budget or meets a version it cannot read
+adds a :class:`FlowNote` to its flow's facts. The bytes are still searched raw
+(:mod:`~benches.analysis.inspection`); the note says what decoding could not add.
+The policy (:mod:`benches.policy.evaluation`) decides which notes make a
+verdict inconclusive: :data:`BLINDING` always, :data:`BLINDING_WITH_HOSTS` when
+the build's policy names the hosts a phone may reach.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+# A decoder lost its footing and read on after it (the bytes stay searched raw).
+DECODER_RESYNC = "decoder-resync"
+# A decoder stopped for good on this flow (the bytes stay searched raw).
+DECODER_GAVE_UP = "decoder-gave-up"
+# Decoding stopped at a budget (decompressed bytes, kept bytes): what lay past it was
+# never searched in decoded form.
+BUDGET_SPENT = "budget-spent"
+# A QUIC (or Google QUIC) version the bench cannot read: its server name is unknown.
+QUIC_UNREAD = "quic-unread-version"
+
+BLINDING = frozenset({BUDGET_SPENT})
+BLINDING_WITH_HOSTS = frozenset({QUIC_UNREAD})
+
+
+@dataclass(frozen=True, slots=True)
+class FlowNote:
+    kind: str  # one of the constants above
+    detail: str  # for people: what happened, where (no identifier in it: masked later anyway)
+    frame: int  # the frame where it happened (0 when not known)
+
+    def to_dict(self, scrub: Callable[[str | None], str | None] | None = None) -> dict[str, Any]:
+        """JSON-able; ``scrub`` masks any identifier in the detail."""
+        detail = scrub(self.detail) if scrub is not None else self.detail
+        return {"kind": self.kind, "detail": detail, "frame": self.frame}
