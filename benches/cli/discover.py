@@ -99,7 +99,10 @@ def run(args: argparse.Namespace) -> int:
     _write(output, render_rack(usable, host, port, notes), args.force)
     for phone in usable:
         print(_summary(phone))
-    print(f"wrote {output}: {len(usable)} phones; fill in the lines marked TODO")
+    print(
+        f"wrote {output}: {len(usable)} phones; fill in the lines marked TODO"
+        " (it will not load before bench.location holds the bench's own coordinates)"
+    )
     return 1 if notes else 0
 
 

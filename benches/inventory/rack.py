@@ -65,6 +65,13 @@ def read_location(cursor: Cursor) -> Location:
         required={"lat": _latitude, "lon": _longitude},
         optional={"radius_km": _positive},
     )
+    if values["lat"] == 0 and values["lon"] == 0:
+        # The placeholder `bench discover` writes: with it, any small number in any
+        # traffic (0.0012345) would read as "near the bench".
+        raise cursor.error(
+            "0, 0 is the placeholder `bench discover` writes, not a place: "
+            "put the bench's own latitude and longitude here"
+        )
     return Location(**values)
 
 

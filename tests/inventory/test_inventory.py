@@ -144,6 +144,23 @@ def test_a_missing_required_key_is_named_at_its_mapping(
     assert rack_error(text) == f"devices.yaml:{line}: {key}: required key is missing"
 
 
+@pytest.mark.parametrize("zero", ["{lat: 0, lon: 0}", "{lat: 0.0, lon: -0.0, radius_km: 5}"])
+def test_the_placeholder_location_is_refused(workdir: Path, zero: str) -> None:
+    text = edited(RACK, "{lat: 60.17, lon: 24.94}", zero)
+
+    assert rack_error(text) == (
+        f"devices.yaml:{line_of(text, 'location:')}: bench.location: 0, 0 is the placeholder"
+        " `bench discover` writes, not a place: put the bench's own latitude and longitude here"
+    )
+
+
+def test_a_place_on_the_equator_or_the_meridian_is_a_place(workdir: Path) -> None:
+    text = edited(RACK, "{lat: 60.17, lon: 24.94}", "{lat: 0, lon: 32.58}")
+
+    Path("devices.yaml").write_text(text, encoding="utf-8")
+    assert load_rack("devices.yaml").bench.location.lon == 32.58
+
+
 def test_a_missing_top_level_key(workdir: Path) -> None:
     text = RACK[: RACK.index("devices:")]
 

@@ -10,6 +10,7 @@ import pytest
 
 from benches.cli.main import main
 from benches.inventory import load_rack
+from benches.inventory.errors import InventoryError
 from benches.rack.discovery import DiscoveredPhone, discover_phone, render_rack, split_usable
 from benches.rack.identity.model import HarvestedIdentity
 from benches.rack.session import BenchSession
@@ -29,6 +30,14 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BenchSession]:
         yield session
 
 
+def filled_in(path: Path) -> Path:
+    """The skeleton as a person leaves it: the bench's own coordinates put in."""
+    text = path.read_text()
+    assert "location: {lat: 0.0, lon: 0.0, radius_km: 50}" in text
+    path.write_text(text.replace("lat: 0.0, lon: 0.0", "lat: 60.17, lon: 24.94"))
+    return path
+
+
 def discover(*args: str) -> int:
     return main(["discover", "--adb", f"127.0.0.1:{ADB_PORT}", *args])
 
@@ -39,7 +48,9 @@ def test_discover_writes_a_rack_that_loads_with_the_phones_identities(
 ) -> None:
     output = tmp_path / "devices.yaml"
     assert discover("--output", str(output)) == 0
-    rack = load_rack(output)
+    with pytest.raises(InventoryError, match="placeholder `bench discover` writes"):
+        load_rack(output)
+    rack = load_rack(filled_in(output))
     assert rack.bench.adb.port == ADB_PORT and rack.virtual is None
     assert {device.serial for device in rack.devices} == {d.serial for d in session.rack.devices}
     for original in session.rack.devices:
@@ -55,6 +66,7 @@ def test_discover_writes_a_rack_that_loads_with_the_phones_identities(
     out, err = capsys.readouterr()
     assert "127.51.1.1:5555: reading its identity" in err
     assert f"wrote {output}: 3 phones" in out
+    assert "will not load before bench.location holds the bench's own coordinates" in out
     for device in session.rack.devices:  # the terminal shows identifiers masked only
         identity = device.identity
         for raw in (*identity.imei, identity.iccid, identity.imsi, identity.wifi_mac):
@@ -120,7 +132,7 @@ def test_the_skeleton_handles_usb_phones_placeholders_and_repeats(tmp_path: Path
     ]
     path = tmp_path / "devices.yaml"
     path.write_text(render_rack(usable, "127.0.0.1", 5037, ["left out: R5…G"]))
-    rack = load_rack(path)
+    rack = load_rack(filled_in(path))
     first, second = rack.devices
     assert first.adb_connect is None and first.identity.iccid == "8935805100000000011"
     assert first.network.ipv4 == "192.0.2.1"
