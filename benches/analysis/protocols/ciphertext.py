@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import struct
 
-from benches.analysis.protocols.quic import MAX_CID, long_header
+from benches.analysis.protocols.quic import MAX_CID, decrypt_initials, long_header
 
 CHANGE_CIPHER_SPEC, ALERT, HANDSHAKE, APPLICATION_DATA, HEARTBEAT = 20, 21, 22, 23, 24
 RECORD_TYPES = frozenset({CHANGE_CIPHER_SPEC, ALERT, HANDSHAKE, APPLICATION_DATA, HEARTBEAT})
@@ -216,6 +216,9 @@ class QuicConnection:
       long-header answer: the server's side, not the phone's);
     - it is long enough for a packet number and an AEAD tag.
 
+    The fixed bit (0x40) is not required where a connection ID ties the packet: a
+    peer that was told it may grease that bit (RFC 9287) clears it in any packet.
+
     Anything else (a new connection ID from an encrypted NEW_CONNECTION_ID frame, a
     datagram that is not QUIC at all) is searched whole: a false alarm on ciphertext
     is visible, a missed leak is not.
@@ -246,18 +249,29 @@ class QuicConnection:
         if first & 0x80:  # a long header: searched whole (Initials, Handshake, 0-RTT)
             if from_server:
                 self._answer(datagram)
+            else:
+                self._renegotiated(datagram)
             return len(datagram)
-        if first & 0x40 == 0 or not self.answered:
+        if not self.answered:
             return len(datagram)
         cids = self.client_cids if from_server else self.server_cids
         for cid in cids:
-            if (
-                (cid or from_server)
-                and datagram.startswith(cid, 1)
-                and len(datagram) >= 1 + len(cid) + QUIC_MIN_SHORT
-            ):
+            # An empty ID ties nothing but the server's answer: only for the server's
+            # packets, and only with the fixed bit set (a peer may grease it: RFC 9287).
+            if not cid and not (from_server and first & 0x40):
+                continue
+            if datagram.startswith(cid, 1) and len(datagram) >= 1 + len(cid) + QUIC_MIN_SHORT:
                 return min(len(datagram), QUIC_SHORT_HEADER)
         return len(datagram)
+
+    def _renegotiated(self, datagram: bytes) -> None:
+        """A client's long header of another version: after Version Negotiation the
+        client starts over in a version the server listed (its reader may be done)."""
+        header = long_header(datagram)
+        if header is None or header.version == self.version:
+            return
+        for packet in decrypt_initials(datagram):
+            self.client_initial(packet.version, packet.scid)
 
     def _answer(self, datagram: bytes) -> None:
         """A server's long header: if it answers the client's Initial, learn its ID."""

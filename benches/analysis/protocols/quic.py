@@ -282,8 +282,9 @@ class LongHeader:
 
 
 def long_header(datagram: bytes) -> LongHeader | None:
-    """The version-independent fields of a long header packet, or None."""
-    if len(datagram) < 7 or datagram[0] & 0xC0 != 0xC0:  # long form, and the fixed bit
+    """The version-independent fields of a long header packet, or None. The fixed bit
+    is not required: a peer may grease it (RFC 9287), as servers answering do."""
+    if len(datagram) < 7 or not datagram[0] & 0x80:
         return None
     version = int.from_bytes(datagram[1:5], "big")
     dcid_end = 6 + datagram[5]
@@ -316,6 +317,8 @@ def unread_version(datagram: bytes) -> int | None:
         return None
     version = gquic.public_header_version(datagram)
     if version is None:
+        if datagram[0] & 0xC0 != 0xC0:  # a client's first packet keeps its fixed bit
+            return None
         header = long_header(datagram)
         if header is None or len(header.dcid) > MAX_CID or len(header.scid) > MAX_CID:
             if datagram[0] & 0xC0 == 0xC0 and gquic.version_number(datagram[1:5]) is not None:

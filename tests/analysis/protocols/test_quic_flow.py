@@ -14,7 +14,7 @@ from benches.analysis.analyzer import analyze
 from benches.analysis.attribution.geo import GeoDatabase
 from benches.analysis.results import Analysis
 from tests.support.pcaps import CN_IP, IMEI, PHONE_IP, make_rack, udp_packet, write_pcap
-from tests.support.quic_initials import crypto_frame, hello_message, seal_initial
+from tests.support.quic_initials import DRAFT_29, crypto_frame, hello_message, seal_initial
 
 RACK = make_rack()
 GEO = GeoDatabase.for_rack(RACK)
@@ -118,3 +118,44 @@ def test_the_connection_id_of_a_short_header_stays_searched(tmp_path: Path) -> N
         (True, one_rtt(spelled_cid, bytes(40))),
     )
     assert ("imei", 3, "plain") in found(analysis)
+
+
+def test_a_server_that_greases_the_fixed_bit_still_answers(tmp_path: Path) -> None:
+    """A server told it may grease the QUIC bit (RFC 9287) clears it, in its Initial too;
+    its answer still ties the flow's short headers (which may clear the bit as well)."""
+    answer = bytearray(server_initial())
+    answer[0] &= ~0x40  # cleared after sealing: the bench reads the answer's header only
+    spelled = b"imei=" + IMEI.encode()
+    greased = bytearray(one_rtt(SERVER_CID, spelled))
+    greased[0] &= ~0x40
+    analysis = run(
+        tmp_path,
+        (True, client_initial()),
+        (False, bytes(answer)),
+        (True, bytes(greased)),
+        (False, one_rtt(CLIENT_CID, spelled)),
+    )
+    assert found(analysis) == []
+
+
+def test_the_version_the_client_moves_to_after_negotiation_is_followed(tmp_path: Path) -> None:
+    """The client's Initial is read (the flow's reader is done with it), the server
+    lists other versions, the client starts over in draft-29: the server's draft-29
+    answer ties the short headers, as the first version's would have."""
+    negotiation = b"\x80" + bytes(4) + b"\x08" + CLIENT_CID + b"\x08" + ODCID + b"\xff\x00\x00\x1d"
+    hello = crypto_frame(0, hello_message("quic.vendor.example"))
+    retried = seal_initial(hello, b"\x0d" * 8, scid=CLIENT_CID, version=DRAFT_29)
+    answer = seal_initial(
+        crypto_frame(0, bytes(8)), CLIENT_CID, scid=SERVER_CID, key_dcid=b"\x0d" * 8,
+        secret_label="server in", version=DRAFT_29,
+    )  # fmt: skip
+    spelled = b"imei=" + IMEI.encode()
+    analysis = run(
+        tmp_path,
+        (True, client_initial()),
+        (False, negotiation + bytes(20)),
+        (True, retried),
+        (False, answer),
+        (True, one_rtt(SERVER_CID, spelled)),
+    )
+    assert found(analysis) == []
