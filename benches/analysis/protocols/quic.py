@@ -299,6 +299,8 @@ def long_header(datagram: bytes) -> LongHeader | None:
 def may_hold_initial(datagram: bytes) -> bool:
     """Whether a client datagram may start with an Initial this module reads: a long
     header of a known version, or a cleartext Google QUIC packet (cheap checks only)."""
+    if not datagram:
+        return False
     if datagram[0] & 0xC0 == 0xC0:
         tag = datagram[1:5]
         return (
