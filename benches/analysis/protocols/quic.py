@@ -270,6 +270,10 @@ class ClientInitials:
 # --- any version ------------------------------------------------------------
 
 MIN_INITIAL_DATAGRAM = 1200  # RFC 9000 section 14.1; Google's CHLO packets are padded too
+# A client's first Destination Connection ID is unpredictable and at least 8 bytes (RFC
+# 9000 section 7.2; Google's are 8). It tells a QUIC Initial from, say, a padded DNS
+# query on port 443 whose ID starts with 0xC0-0xFF (its byte 5, QDCOUNT's, is 1).
+MIN_FIRST_DCID = 8
 
 
 @dataclass(frozen=True)
@@ -313,8 +317,9 @@ def may_hold_initial(datagram: bytes) -> bool:
 
 def unread_version(datagram: bytes) -> int | None:
     """The version of a client datagram that looks like the first of a QUIC or Google
-    QUIC connection (a long header, or Google's public header with a version, in a
-    datagram padded as Initials are) in a version this module cannot read; else None."""
+    QUIC connection (a long header with the fixed bit and a first DCID of 8 to 20
+    bytes, or Google's public header with a version, in a datagram padded as
+    Initials are) in a version this module cannot read; else None."""
     if len(datagram) < MIN_INITIAL_DATAGRAM:
         return None
     version = gquic.public_header_version(datagram)
@@ -322,7 +327,11 @@ def unread_version(datagram: bytes) -> int | None:
         if datagram[0] & 0xC0 != 0xC0:  # a client's first packet keeps its fixed bit
             return None
         header = long_header(datagram)
-        if header is None or len(header.dcid) > MAX_CID or len(header.scid) > MAX_CID:
+        if (
+            header is None
+            or not MIN_FIRST_DCID <= len(header.dcid) <= MAX_CID
+            or len(header.scid) > MAX_CID
+        ):
             if datagram[0] & 0xC0 == 0xC0 and gquic.version_number(datagram[1:5]) is not None:
                 version = int.from_bytes(datagram[1:5], "big")  # Google's packed CID lengths
             else:

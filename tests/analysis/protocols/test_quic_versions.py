@@ -170,8 +170,10 @@ def test_an_initial_in_a_reserved_version_is_read_as_its_sender_sealed_it(tmp_pa
         bytes([0xC3]) + b"\x1a\x2b\x3c\x4d\x08" + DCID + b"\x00" + bytes(300),  # too short
         bytes([0xC3]) + b"\x1a\x2b\x3c\x4d\x40" + bytes(1300),  # a 64-byte ID: not QUIC
         b"\x16\x03\x01" + bytes(1300),  # DTLS-looking
+        # a DNS query padded to 1,300 bytes on port 443 (DNSCrypt), its ID 0xc646
+        b"\xc6\x46\x01\x00\x00\x01" + bytes(6) + b"\x0ddnscrypt-cert" + bytes(1280),
     ],
-    ids=["rtp", "short", "long-id", "dtls"],
+    ids=["rtp", "short", "long-id", "dtls", "padded-dns"],
 )
 def test_udp_that_is_no_quic_initial_is_not_said(tmp_path: Path, datagram: bytes) -> None:
     [flow] = run(tmp_path, datagram).flows
