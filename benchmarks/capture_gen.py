@@ -14,7 +14,9 @@ seconds, not the minutes scapy would need.
   with larger binary bodies over many segments.
 - QUIC: a 1,200-byte client Initial protected as RFC 9001 section 5 says
   (HKDF, AES-128-GCM, header protection), carrying a ClientHello with SNI,
-  then server 1-RTT-looking short-header datagrams and client ACK datagrams.
+  the server's Initial answering it (to the client's connection ID, from the
+  one the server chose), then server 1-RTT-looking short-header datagrams and
+  client ACK datagrams to those IDs.
 
 A few HTTP requests carry one phone's IMEI in a JSON body: the planted leak
 ``bench analyze`` must find. The packet mix is exact for any packet count:
@@ -346,15 +348,16 @@ class InitialKeys:
     hp: bytes
 
 
-def client_initial_keys(dcid: bytes) -> InitialKeys:
-    """The client's Initial keys for a Destination Connection ID (RFC 9001 section 5.2)."""
+def client_initial_keys(dcid: bytes, side: str = "client in") -> InitialKeys:
+    """The client's (or with ``side="server in"`` the server's) Initial keys for the
+    client's first Destination Connection ID (RFC 9001 section 5.2)."""
     extract = hmac.HMAC(INITIAL_SALT_V1, hashes.SHA256())
     extract.update(dcid)
-    client_secret = hkdf_expand_label(extract.finalize(), "client in", 32)
+    secret = hkdf_expand_label(extract.finalize(), side, 32)
     return InitialKeys(
-        key=hkdf_expand_label(client_secret, "quic key", 16),
-        iv=hkdf_expand_label(client_secret, "quic iv", 12),
-        hp=hkdf_expand_label(client_secret, "quic hp", 16),
+        key=hkdf_expand_label(secret, "quic key", 16),
+        iv=hkdf_expand_label(secret, "quic iv", 12),
+        hp=hkdf_expand_label(secret, "quic hp", 16),
     )
 
 
@@ -397,8 +400,10 @@ def quic_client_initial(
     *,
     pn_length: int = 2,
     size: int = QUIC_INITIAL,
+    keys: InitialKeys | None = None,
 ) -> bytes:
-    """A protected client Initial carrying ``crypto`` (a ClientHello) padded to ``size``."""
+    """A protected client Initial carrying ``crypto`` (a ClientHello) padded to ``size``.
+    A server's Initial: ``keys`` the server's, ``dcid`` the client's source ID."""
     fixed = 1 + 4 + 1 + len(dcid) + 1 + len(scid) + 1 + 2 + pn_length  # token empty
     payload_length = size - fixed - 16  # 16: the AEAD tag
     frame = b"\x06" + _varint(0) + _varint(len(crypto)) + crypto
@@ -412,7 +417,7 @@ def quic_client_initial(
         + struct.pack("!H", 0x4000 | (pn_length + payload_length + 16))
         + packet_number.to_bytes(pn_length, "big")
     )
-    return protect_initial(header, pn_length, payload, client_initial_keys(dcid))
+    return protect_initial(header, pn_length, payload, keys or client_initial_keys(dcid))
 
 
 # --- DNS -----------------------------------------------------------------------
@@ -640,9 +645,15 @@ def quic_session(ctx: Context, phone: Phone) -> Iterator[bytes]:
         name, ctx.noise(32), ctx.noise(32), quic_params=quic_transport_parameters(scid)
     )
     yield wire.udp(True, quic_client_initial(dcid, scid, 0, hello))
+    # The server answers with its Initial (a ServerHello, to the client's ID, from the
+    # one it chose), then 1-RTT datagrams to the client's ID.
+    server_keys = client_initial_keys(dcid, "server in")
+    reply = server_hello(ctx.noise(32), b"", ctx.noise(32))
+    answer = quic_client_initial(scid, server_cid, 0, reply, size=QUIC_SHORT, keys=server_keys)
     for number in range(1, _quic_datagrams(rng) + 1):
         first = bytes([0x40 | rng.getrandbits(6)])
-        yield wire.udp(False, first + scid + ctx.noise(QUIC_SHORT - 9))
+        short = first + scid + ctx.noise(QUIC_SHORT - 9)
+        yield wire.udp(False, answer if number == 1 else short)
         if number % 6 == 0:
             ack = bytes([0x40 | rng.getrandbits(6)]) + server_cid + ctx.noise(rng.randrange(24, 48))
             yield wire.udp(True, ack)

@@ -25,7 +25,7 @@ from benches.analysis.detection.scanner import Scanner, StreamScanner
 from benches.analysis.network.streams import FlowInfo
 from benches.analysis.pcap.clock import Clock
 from benches.analysis.protocols.ciphertext import HEADER as TLS_HEADER
-from benches.analysis.protocols.ciphertext import RecordLayer, Spans, TlsSession, quic_searched
+from benches.analysis.protocols.ciphertext import QuicConnection, RecordLayer, Spans, TlsSession
 from benches.analysis.protocols.http import HttpMessage
 from benches.analysis.protocols.readers import (
     TLS_HANDSHAKE,
@@ -103,7 +103,7 @@ class Inspector:
 class FlowInspection:
     """One flow: a FlowSink, with what its protocol readers learned in ``facts``."""
 
-    __slots__ = ("inspector", "index", "info", "facts", "tls", "to_server", "to_client")
+    __slots__ = ("inspector", "index", "info", "facts", "tls", "quic", "to_server", "to_client")
 
     def __init__(self, inspector: Inspector, index: int, info: FlowInfo) -> None:
         self.inspector = inspector
@@ -112,6 +112,7 @@ class FlowInspection:
         self.facts = Facts()
         # TCP on the wire may carry TLS, whose application data need not be searched.
         self.tls = TlsSession() if info.proto == "tcp" and not info.decrypted else None
+        self.quic: QuicConnection | None = None  # UDP but DNS: what makes a datagram 1-RTT
         self.to_server = StreamInspection(self, TO_SERVER)
         self.to_client = StreamInspection(self, TO_CLIENT)
         facts, ports = self.facts, (info.client_port, info.server_port)
@@ -123,7 +124,8 @@ class FlowInspection:
             self.to_server.readers.append(Opening(self._client_speaks))
         elif info.proto == "udp" and DNS_PORT not in ports:  # QUIC runs on any port
             hello = partial(self.to_server.alone, 0, source=QUIC_INITIAL)
-            self.to_server.readers.append(QuicReader(facts, hello))
+            self.quic = QuicConnection()
+            self.to_server.readers.append(QuicReader(facts, hello, self.quic))
 
     def close(self) -> None:
         """Both streams were closed already: nothing is left to settle."""
@@ -234,8 +236,10 @@ class StreamInspection:
         self.frame = frame
         inspector = self.flow.inspector
         searched = chunk
-        if chunk and self.flow.facts.quic and not self.decrypted:
-            cleartext = quic_searched(chunk)  # the rest of a 1-RTT packet is ciphertext
+        quic = self.flow.quic
+        if chunk and quic is not None and quic.version is not None and not self.decrypted:
+            # the rest of a 1-RTT packet is ciphertext; anything else is searched whole
+            cleartext = quic.searched(chunk, self.direction == TO_CLIENT)
             searched = chunk[:cleartext] if cleartext < len(chunk) else chunk
         if searched and inspector.datagrams.add(self, offset, searched, frame):
             inspector.search_datagrams()

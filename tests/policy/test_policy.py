@@ -39,6 +39,7 @@ from tests.support.pcaps import (
     make_rack,
     tls_application_data,
     tls_exchange,
+    udp_packet,
     write_pcap,
 )
 
@@ -448,6 +449,24 @@ def test_an_unread_quic_version_blinds_only_a_policy_that_names_hosts(tmp_path: 
     named = evaluate(unread, POLICY, expected_canaries=[CANARY])
     countries_only = evaluate(unread, replace(POLICY, allowed_hosts=()), expected_canaries=[CANARY])
     assert POLICY.allowed_hosts and named.outcome == "inconclusive"
+    assert countries_only.outcome == "pass"
+
+
+def test_a_quic_version_the_bench_cannot_read_makes_a_policy_with_hosts_inconclusive(
+    tmp_path: Path,
+) -> None:
+    """Through the real analyzer: a phone opens a QUIC connection in a version whose
+    Initials the bench cannot read (here draft-21), so the name it asked for is unknown."""
+    unread = b"\xc3\xff\x00\x00\x15\x08" + bytes(range(8)) + b"\x00" + bytes(1250)
+    quic = udp_packet(PHONE_IP, 50500, FOTA_IP, 443, unread)
+    capture = canary() + clean_boot() + [quic] + canary()
+    analysis = analysis_of(tmp_path, capture)
+    named = evaluate(analysis, POLICY, expected_canaries=[CANARY])
+    countries_only = evaluate(
+        analysis, replace(POLICY, allowed_hosts=()), expected_canaries=[CANARY]
+    )
+    assert named.outcome == "inconclusive"
+    assert any("QUIC version 0xff000015 not read" in reason for reason in named.reasons)
     assert countries_only.outcome == "pass"
 
 

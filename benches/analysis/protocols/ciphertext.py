@@ -22,16 +22,20 @@ the bytes are searched):
 - Bytes from a TLS-intercepting proxy are plaintext: the caller never skips
   in a decrypted flow.
 
-QUIC (:func:`quic_searched`): in a flow whose client Initial decrypted (so it
-is QUIC), a short-header packet is a 1-RTT packet: after its first byte and
-destination connection ID, the packet number is header-protected and the
-payload is AEAD ciphertext (RFC 9001 section 5). Only the first
-:data:`QUIC_SHORT_HEADER` bytes are searched.
+QUIC (:class:`QuicConnection`): a short-header packet is a 1-RTT packet: after
+its first byte and destination connection ID, the packet number is
+header-protected and the payload is AEAD ciphertext (RFC 9001 section 5). Only
+the first :data:`QUIC_SHORT_HEADER` bytes of one are searched, and a datagram
+counts as one only when the flow's handshake says it can: the client's Initial
+was read, the server answered it, and the datagram carries a connection ID that
+side chose. Every other datagram is searched whole.
 """
 
 from __future__ import annotations
 
 import struct
+
+from benches.analysis.protocols.quic import MAX_CID, decrypt_initials, long_header
 
 CHANGE_CIPHER_SPEC, ALERT, HANDSHAKE, APPLICATION_DATA, HEARTBEAT = 20, 21, 22, 23, 24
 RECORD_TYPES = frozenset({CHANGE_CIPHER_SPEC, ALERT, HANDSHAKE, APPLICATION_DATA, HEARTBEAT})
@@ -191,10 +195,90 @@ def _encrypting(payload: bytes) -> bool | None:
 
 
 QUIC_SHORT_HEADER = 1 + 20  # first byte and the longest connection ID (RFC 9000 section 17.3)
+QUIC_MIN_SHORT = 1 + 4 + 16  # a packet number (or the rest of the sample) and its AEAD tag
+MAX_QUIC_CIDS = 16  # connection IDs kept per side of a flow
 
 
-def quic_searched(datagram: bytes) -> int:
-    """How many bytes of a datagram of a QUIC connection may be cleartext."""
-    if datagram[0] & 0xC0 == 0x40:  # header form 0 (short), fixed bit 1
-        return min(len(datagram), QUIC_SHORT_HEADER)
-    return len(datagram)
+class QuicConnection:
+    """What both directions of one QUIC flow share: which connection IDs tie a
+    short-header packet to a handshake that happened.
+
+    A short-header (1-RTT) packet is ciphertext after its first byte and connection
+    ID, but "short header" is only a first byte in 0x40-0x7F: a letter, a ``{``. So
+    a datagram counts as one only when the flow's state says it can be one:
+
+    - the client's Initial was read (:meth:`client_initial`: its version and Source
+      Connection ID), and the server answered with a long-header packet (Initial,
+      Handshake, Retry) of that version addressed to that ID
+      (:meth:`searched` learns the server's Source Connection ID from it);
+    - a client's short header starts with an ID the server chose; a server's with an
+      ID the client chose (an empty one, as Chrome's, ties nothing but the server's
+      long-header answer: the server's side, not the phone's);
+    - it is long enough for a packet number and an AEAD tag.
+
+    The fixed bit (0x40) is not required where a connection ID ties the packet: a
+    peer that was told it may grease that bit (RFC 9287) clears it in any packet.
+
+    Anything else (a new connection ID from an encrypted NEW_CONNECTION_ID frame, a
+    datagram that is not QUIC at all) is searched whole: a false alarm on ciphertext
+    is visible, a missed leak is not.
+    """
+
+    __slots__ = ("version", "client_cids", "server_cids", "answered")
+
+    def __init__(self) -> None:
+        self.version: int | None = None  # of the client's first Initial that was read
+        self.client_cids: set[bytes] = set()  # Source Connection IDs of the client's Initials
+        self.server_cids: set[bytes] = set()  # Source Connection IDs of the server's answers
+        self.answered = False  # the server sent a long header to the client's ID
+
+    def client_initial(self, version: int, scid: bytes) -> None:
+        """A client Initial was read (decrypted, or a cleartext Google CHLO). One of
+        another version starts over: the server asked for it (Version Negotiation)."""
+        if version != self.version:
+            self.version, self.answered = version, False
+            self.client_cids.clear()
+            self.server_cids.clear()
+        if len(self.client_cids) < MAX_QUIC_CIDS:
+            self.client_cids.add(scid)
+
+    def searched(self, datagram: bytes, from_server: bool) -> int:
+        """How many bytes of a datagram of this flow may be cleartext (call it only once
+        an Initial was read: ``version`` is set)."""
+        first = datagram[0]
+        if first & 0x80:  # a long header: searched whole (Initials, Handshake, 0-RTT)
+            if from_server:
+                self._answer(datagram)
+            else:
+                self._renegotiated(datagram)
+            return len(datagram)
+        if not self.answered:
+            return len(datagram)
+        cids = self.client_cids if from_server else self.server_cids
+        for cid in cids:
+            # An empty ID ties nothing but the server's answer: only for the server's
+            # packets, and only with the fixed bit set (a peer may grease it: RFC 9287).
+            if not cid and not (from_server and first & 0x40):
+                continue
+            if datagram.startswith(cid, 1) and len(datagram) >= 1 + len(cid) + QUIC_MIN_SHORT:
+                return min(len(datagram), QUIC_SHORT_HEADER)
+        return len(datagram)
+
+    def _renegotiated(self, datagram: bytes) -> None:
+        """A client's long header of another version: after Version Negotiation the
+        client starts over in a version the server listed (its reader may be done)."""
+        header = long_header(datagram)
+        if header is None or header.version == self.version:
+            return
+        for packet in decrypt_initials(datagram):
+            self.client_initial(packet.version, packet.scid)
+
+    def _answer(self, datagram: bytes) -> None:
+        """A server's long header: if it answers the client's Initial, learn its ID."""
+        header = long_header(datagram)
+        if header is None or header.version != self.version:
+            return  # Version Negotiation (version 0), another version, or no QUIC at all
+        if header.dcid in self.client_cids and len(header.scid) <= MAX_CID:
+            self.answered = True
+            if len(self.server_cids) < MAX_QUIC_CIDS:
+                self.server_cids.add(header.scid)

@@ -12,6 +12,7 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from benches.analysis.protocols.ciphertext import QuicConnection
 from benches.analysis.protocols.dns import DnsMessage, parse_dns
 from benches.analysis.protocols.http import (
     HttpConversation,
@@ -19,15 +20,19 @@ from benches.analysis.protocols.http import (
     HttpRequest,
     HttpStreamParser,
 )
-from benches.analysis.protocols.notes import FlowNote
-from benches.analysis.protocols.quic import VERSIONS, ClientInitials
+from benches.analysis.protocols.notes import QUIC_UNREAD, FlowNote
+from benches.analysis.protocols.quic import (
+    ClientInitials,
+    encrypted,
+    may_hold_initial,
+    unread_version,
+)
 from benches.analysis.protocols.tls import ClientHello, parse_tls_client_hello
 
 TLS_HANDSHAKE = 0x16
 MAX_HELLO = 64 * 1024  # bytes of a client's first flight kept to read its ClientHello
 MAX_DNS_TCP = 2 + 65535
 QUIC_TRIES = 8  # client datagrams offered to the QUIC reader before it gives up
-QUIC_VERSIONS = frozenset(v.to_bytes(4, "big") for v in VERSIONS)
 
 
 @dataclass(slots=True)
@@ -209,45 +214,73 @@ def http_readers(
 
 
 class QuicReader(ProtocolReader):
-    """The SNI in a client's QUIC Initials (which may span several datagrams), and the
-    decrypted ClientHello handed to ``hello`` to be searched (once: when it is whole, or
-    when the reader gives up or the flow ends with part of it)."""
+    """The SNI in a client's QUIC Initials (which may span several datagrams) or Google
+    QUIC CHLO, and the decrypted ClientHello handed to ``hello`` to be searched (once:
+    when it is whole, or when the reader gives up or the flow ends with part of it).
 
-    __slots__ = ("facts", "hello", "initials", "tries", "frame", "searched")
+    What it reads goes to the flow's :class:`QuicConnection` too (the version and the
+    client's connection ID), which decides which later datagrams are ciphertext. A
+    client datagram that looks like a QUIC Initial of a version it cannot read is said
+    on the flow (:data:`QUIC_UNREAD`) unless an Initial of the flow is read after all
+    (a client may open with a version that forces Version Negotiation)."""
 
-    def __init__(self, facts: Facts, hello: Callable[[bytes, int], None] | None = None) -> None:
+    __slots__ = ("facts", "hello", "connection", "initials", "tries", "frame", "searched",
+                 "unread")  # fmt: skip
+
+    def __init__(
+        self,
+        facts: Facts,
+        hello: Callable[[bytes, int], None] | None = None,
+        connection: QuicConnection | None = None,
+    ) -> None:
         self.facts = facts
         self.hello = hello  # (ClientHello bytes, frame that completed them)
+        self.connection = connection if connection is not None else QuicConnection()
         self.initials = ClientInitials()
         self.tries = 0
         self.frame = 0  # the last datagram that held an Initial
         self.searched = False
+        self.unread: tuple[int, int] | None = None  # (version, frame) of an unread Initial
 
     def datagram(self, chunk: bytes, frame: int, time: float) -> bool:
         self.tries += 1
-        # Only a long header (RFC 9000 section 17.2) of a known version may be an Initial.
-        if chunk[0] & 0xC0 == 0xC0 and chunk[1:5] in QUIC_VERSIONS and self.initials.add(chunk):
+        packets = self.initials.add(chunk) if may_hold_initial(chunk) else []
+        if packets:
             self.facts.quic = True
             self.frame = frame
+            for packet in packets:
+                self.connection.client_initial(packet.version, packet.scid)
             if self.facts.quic_sni is None:
                 self.facts.quic_sni = self.initials.sni
             if self.initials.hello_complete():
-                self._search()
+                self._finish()
                 return False
+        elif self.unread is None:
+            version = unread_version(chunk)
+            if version is not None:
+                self.unread = (version, frame)
         if self.tries < QUIC_TRIES:
             return True
-        self._search()
+        self._finish()
         return False
 
     def close(self, frame: int) -> None:
-        self._search()
+        self._finish()
 
-    def _search(self) -> None:
+    def _finish(self) -> None:
         """The ClientHello so far, to ``hello``: an identifier in it (its SNI, say) is as
-        readable as cleartext, since anyone can derive the Initial's keys."""
-        if self.hello is None or self.searched:
+        readable as cleartext, since anyone can derive the Initial's keys. A Google CHLO
+        sent in cleartext was searched with its datagram already. And an Initial of a
+        version that could not be read, said on the flow if none was read."""
+        if self.searched:
             return
         self.searched = True
+        version = self.initials.version
+        if version is None and self.unread is not None:
+            unread, frame = self.unread
+            self.facts.note(QUIC_UNREAD, f"QUIC version 0x{unread:08x} not read", frame)
+        if self.hello is None or version is None or not encrypted(version):
+            return
         crypto = self.initials.crypto()
         if crypto:
             self.hello(crypto, self.frame)

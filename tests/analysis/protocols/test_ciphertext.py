@@ -24,9 +24,9 @@ from benches.analysis.protocols.ciphertext import (
     ENCRYPTING_SUITES,
     HEADER,
     QUIC_SHORT_HEADER,
+    QuicConnection,
     RecordLayer,
     TlsSession,
-    quic_searched,
 )
 from benches.analysis.results import Analysis
 from tests.support.pcaps import (
@@ -277,10 +277,65 @@ def test_decrypted_streams_are_searched_whole() -> None:
 # --- QUIC ---------------------------------------------------------------------
 
 
-def test_a_short_header_keeps_its_connection_id_searched() -> None:
-    datagram = bytes([0x41]) + b"x" * 1300
-    assert quic_searched(datagram) == QUIC_SHORT_HEADER
-    assert quic_searched(bytes([0xC1]) + b"x" * 1300) == 1301  # a long header: all of it
+CLIENT_CID, SERVER_CID = b"\xc1" * 8, b"\x5e" * 8
+
+
+def answered(connection: QuicConnection) -> QuicConnection:
+    """The client's Initial read, and the server's Initial answering it."""
+    connection.client_initial(1, CLIENT_CID)
+    server = bytes([0xC0]) + (1).to_bytes(4, "big") + b"\x08" + CLIENT_CID + b"\x08" + SERVER_CID
+    assert connection.searched(server + bytes(100), from_server=True) == len(server) + 100
+    return connection
+
+
+def test_a_short_header_keeps_only_its_connection_id_searched_after_a_handshake() -> None:
+    connection = answered(QuicConnection())
+    to_server = bytes([0x41]) + SERVER_CID + b"x" * 1300
+    to_client = bytes([0x41]) + CLIENT_CID + b"x" * 1300
+    assert connection.searched(to_server, from_server=False) == QUIC_SHORT_HEADER
+    assert connection.searched(to_client, from_server=True) == QUIC_SHORT_HEADER
+    assert connection.searched(bytes([0xC1]) + b"x" * 1300, False) == 1301  # a long header
+
+
+def test_a_short_header_without_a_handshake_or_its_ids_is_searched_whole() -> None:
+    datagram = bytes([0x41]) + SERVER_CID + b"x" * 1300
+    waiting = QuicConnection()
+    waiting.client_initial(1, CLIENT_CID)  # no answer from the server yet
+    assert waiting.searched(datagram, from_server=False) == len(datagram)
+    connection = answered(QuicConnection())
+    json = b'{"imei": "' + IMEI.encode() + b'"}'
+    assert connection.searched(json, from_server=False) == len(json)  # no server ID in it
+    wrong = bytes([0x41]) + CLIENT_CID + b"x" * 1300  # the client's own ID: not the server's
+    assert connection.searched(wrong, from_server=False) == len(wrong)
+    short = bytes([0x41]) + SERVER_CID + b"x" * 10  # too short for a packet number and tag
+    assert connection.searched(short, from_server=False) == len(short)
+
+
+def test_an_answer_to_another_id_or_version_is_no_answer() -> None:
+    connection = QuicConnection()
+    connection.client_initial(1, CLIENT_CID)
+    other_id = bytes([0xC0]) + (1).to_bytes(4, "big") + b"\x08" + b"\x99" * 8 + b"\x00"
+    negotiation = bytes([0xC0]) + bytes(4) + b"\x08" + CLIENT_CID + b"\x00" + bytes(8)
+    for datagram in (other_id, negotiation):
+        connection.searched(datagram + bytes(50), from_server=True)
+    assert not connection.answered
+    short = bytes([0x41]) + b"\x99" * 8 + b"x" * 100
+    assert connection.searched(short, from_server=False) == len(short)
+
+
+def test_an_empty_client_id_ties_only_the_servers_short_headers() -> None:
+    """Chrome's client ID is empty: a server's short header has no ID to check, and its
+    long-header answer is what ties it; a client's short header still needs the
+    server's ID, and an empty server ID ties nothing."""
+    connection = QuicConnection()
+    connection.client_initial(1, b"")
+    server = bytes([0xC0]) + (1).to_bytes(4, "big") + b"\x00" + b"\x08" + SERVER_CID
+    connection.searched(server + bytes(50), from_server=True)
+    assert connection.searched(bytes([0x47]) + bytes(100), True) == QUIC_SHORT_HEADER
+    quiet = QuicConnection()
+    quiet.client_initial(1, CLIENT_CID)
+    quiet.searched(bytes([0xC0]) + (1).to_bytes(4, "big") + b"\x08" + CLIENT_CID + b"\x00", True)
+    assert quiet.answered and quiet.searched(bytes([0x47]) + bytes(100), False) == 101
 
 
 def test_quic_connection_ids_are_searched(tmp_path: Path) -> None:

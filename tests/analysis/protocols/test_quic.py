@@ -5,9 +5,20 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from benches.analysis.protocols.quic import QUIC_V1, QUIC_V2, ClientInitials, decrypt_initials
+from benches.analysis.protocols import gquic
+from benches.analysis.protocols.ciphertext import QuicConnection
+from benches.analysis.protocols.quic import (
+    QUIC_V1,
+    QUIC_V2,
+    ClientInitials,
+    decrypt_initials,
+    may_hold_initial,
+    unread_version,
+)
 from tests.support.quic_initials import (
+    chlo,
     crypto_frame,
+    google_q043_packet,
     hello_message,
     initial_sni,
     parse_initial,
@@ -200,7 +211,7 @@ def test_client_hello_across_datagrams() -> None:
     assert connection.sni is None  # a hole at offset 0
     assert connection.add(one)
     assert connection.sni == "b" * 60 + ".vendor.example"
-    assert connection.add(b"garbage") is False
+    assert connection.add(b"garbage") == []
 
 
 def test_other_connections_are_kept_apart() -> None:
@@ -220,7 +231,7 @@ def test_not_client_initials() -> None:
     no_sni = parse_initial(seal_initial(crypto_frame(0, hello_message(None)), b"\x01" * 8))
     assert no_sni is not None and no_sni.client_hello is not None and no_sni.sni is None
     unknown_version = bytearray(seal_initial(hello, b"\x01" * 8))
-    unknown_version[1:5] = b"\xff\x00\x00\x1d"  # draft-29
+    unknown_version[1:5] = b"\x1a\x2b\x3c\x4d"  # no version this reads
     assert parse_initial(bytes(unknown_version)) is None
     version_negotiation = b"\xc0\x00\x00\x00\x00\x08" + b"\x01" * 8 + b"\x00" + b"\x00\x00\x00\x01"
     assert parse_initial(version_negotiation) is None
@@ -238,7 +249,7 @@ def test_not_client_initials() -> None:
 @settings(max_examples=400, deadline=None)
 @given(st.binary(max_size=1300))
 def test_random_bytes_never_raise(data: bytes) -> None:
-    assert parse_initial(data) is None or data[0] & 0x80
+    assert parse_initial(data) is None or data[0] & 0x80 or data[9:11] == b"Q0"
     initial_sni(data)
     decrypt_initials(data)
 
@@ -254,3 +265,39 @@ def test_damaged_initials_never_raise(data: st.DataObject) -> None:
     cut = data.draw(st.integers(0, len(damaged)))
     result = parse_initial(bytes(damaged[:cut]))
     assert result is None or result.sni in (None, "example.com")
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.binary(max_size=1400), st.booleans())
+def test_random_bytes_never_raise_in_any_version_reader(data: bytes, from_server: bool) -> None:
+    """Every reader of every version, and the flow state, on bytes from anyone."""
+    gquic.cleartext_packet(data)
+    gquic.parse_chlo(data)
+    gquic.chlo_complete(data)
+    may_hold_initial(data)
+    unread_version(data)
+    connection = QuicConnection()
+    connection.client_initial(QUIC_V1, data[:8])
+    if data:
+        assert 0 < connection.searched(data, from_server) <= len(data)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_damaged_google_packets_never_raise(data: st.DataObject) -> None:
+    packet = bytearray(google_q043_packet(b"\x07" * 8, chlo("a.example")))
+    for _ in range(data.draw(st.integers(0, 8))):
+        packet[data.draw(st.integers(0, 120))] = data.draw(st.integers(0, 255))
+    result = gquic.cleartext_packet(bytes(packet[: data.draw(st.integers(0, len(packet)))]))
+    for _, fragment in result.crypto if result else ():
+        gquic.parse_chlo(fragment)
+
+
+def test_a_chlo_cut_short_gives_the_tags_that_are_whole() -> None:
+    message = chlo("a.vendor.example", user_agent="Chrome/1")
+    whole = gquic.parse_chlo(message)
+    assert whole == gquic.GoogleHello("a.vendor.example", "Chrome/1")
+    assert gquic.chlo_complete(message) and not gquic.chlo_complete(message[:-1])
+    cut = gquic.parse_chlo(message[:-1])  # the last value (sorted last: UAID) is cut
+    assert cut is not None and cut.sni == "a.vendor.example" and cut.user_agent is None
+    assert gquic.parse_chlo(b"SHLO" + message[4:]) is None
