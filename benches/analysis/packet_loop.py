@@ -28,7 +28,16 @@ from collections.abc import Collection
 
 from benches.analysis.network.defrag import Defragmenter
 from benches.analysis.network.flows import FlowState, FlowTable
-from benches.analysis.network.packets import ETHERNET, NOT_IP, TCP, UDP, IpFragment, Packet, parse
+from benches.analysis.network.packets import (
+    ETHERNET,
+    NOT_IP,
+    TCP,
+    UDP,
+    IpFragment,
+    Packet,
+    inner_packet,
+    parse,
+)
 from benches.analysis.network.streams import FlowOpener
 from benches.analysis.network.tcp import BUDGET, Budget
 from benches.analysis.pcap.clock import Clock
@@ -37,6 +46,8 @@ from benches.analysis.pcap.shard import IPV4_ETHERTYPE, NO_PORTS, Shard, common_
 from benches.analysis.results import CaptureStats
 
 SWEEP_MASK = 0xFFF  # look for idle flows every 4,096 frames
+UNKNOWN_KINDS = 64  # kinds of unreadable frame named apart; the rest are counted together
+OTHER_KINDS = "other kinds"
 
 
 def read_flows(
@@ -58,6 +69,7 @@ def read_flows(
     add, ipv4 = table.add, table.ipv4
     handlers = table.handlers(SWEEP_MASK, clock)  # what ipv4 reads, the compiled walk reads
     non_ip = unreadable = 0  # frames every shard sees alike
+    unknown: dict[str, int] = {}  # frames that are not IP nor known link control, by kind
     bad = 0  # this reader's own packets that turned out unreadable
     with capture:
         for frame, time, linktype, buf, start, end in capture.records(shard, handlers):
@@ -78,10 +90,21 @@ def read_flows(
                     add(frame, time, ip_packet)
             elif type(packet) is IpFragment:
                 whole = defrag.add(packet, time)
-                if whole is not None and owns(shard, whole[0]):
-                    add(frame, time, *whole)
+                if whole is not None:
+                    inner = inner_packet(whole[0])  # a tunnel's datagram, made whole
+                    if type(inner) is tuple:
+                        if owns(shard, inner):  # type: ignore[arg-type]
+                            add(frame, time, inner, whole[1])  # type: ignore[arg-type]
+                    elif inner == NOT_IP:
+                        non_ip += 1
+                    elif type(inner) is str:
+                        _count(unknown, inner)
+                    else:  # unreadable, or a fragment inside a fragmented tunnel
+                        unreadable += 1
             elif packet == NOT_IP:
                 non_ip += 1
+            elif type(packet) is str:
+                _count(unknown, packet)
             elif _ours(shard, linktype, buf, start, end):
                 bad += 1
             else:
@@ -99,8 +122,17 @@ def read_flows(
         truncated=stats.truncated if every else 0,
         fragments=defrag.unreassembled if every else 0,
         non_ip=non_ip if every else 0,
+        unknown_frames=unknown if every else {},
+        ip_packets=sum(flow.packets for flow in flows),
     )
     return sorted(flows, key=lambda f: f.first_frame), counts
+
+
+def _count(unknown: dict[str, int], kind: str) -> None:
+    """One more frame of ``kind`` that could not be read as IP, in bounded room."""
+    if kind not in unknown and len(unknown) >= UNKNOWN_KINDS:
+        kind = OTHER_KINDS
+    unknown[kind] = unknown.get(kind, 0) + 1
 
 
 def _ours(shard: Shard | None, linktype: int, buf: bytes, start: int, end: int) -> bool:
