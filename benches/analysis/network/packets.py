@@ -73,9 +73,12 @@ class IpFragment(NamedTuple):
     size: int
 
 
-def parse(linktype: int, buf: bytes, start: int, end: int) -> Packet | IpFragment | int | str:
+def parse(
+    linktype: int, buf: bytes, start: int, end: int
+) -> Packet | IpFragment | Opaque | int | str:
     """The innermost IP packet in a frame, or NOT_IP, or BAD, or a label naming what
-    the frame holds that the bench cannot read as IP ("ethertype 0x88b5")."""
+    the frame holds that the bench cannot read as IP ("ethertype 0x88b5"), or an
+    :class:`Opaque` tunnel."""
     depth = 0
     if linktype == ETHERNET and start + 14 <= end and buf[start + 12 : start + 14] == b"\x08\x00":
         packet = _ipv4_packet(buf, start + 14, end)  # the common case, first
@@ -91,9 +94,18 @@ def parse(linktype: int, buf: bytes, start: int, end: int) -> Packet | IpFragmen
     return packet
 
 
-def inner_packet(packet: Packet) -> Packet | IpFragment | int | str:
+class Opaque(NamedTuple):
+    """A tunnel (GRE, VXLAN, IP-in-IP) whose payload could not be read as IP: what it
+    holds (NOT_IP, BAD or a label), and the tunnel's own packet, whose bytes are still
+    searched as a flow of its own."""
+
+    held: int | str
+    tunnel: Packet
+
+
+def inner_packet(packet: Packet) -> Packet | IpFragment | Opaque:
     """What a whole IP packet carries, when it is a tunnel (IP-in-IP, 6in4, GRE, VXLAN):
-    the innermost IP packet, or NOT_IP, BAD or a label as :func:`parse` gives them;
+    the innermost IP packet, or what :func:`parse` says of a tunnel it cannot read;
     ``packet`` itself otherwise. For a datagram made whole from fragments."""
     return _inner(packet, 0) if _carries(packet) else packet
 
@@ -110,20 +122,20 @@ def _carries(packet: Packet) -> bool:
     )
 
 
-def _inner(packet: Packet, depth: int) -> Packet | IpFragment | int | str:
+def _inner(packet: Packet, depth: int) -> Packet | IpFragment | Opaque:
     """The packet inside a tunnel, and inside that, down to one that is no tunnel."""
     while True:
         proto, _, _, buf, start, end, _ = packet
         depth += 1
         if depth > MAX_DEPTH:
-            return BAD
+            return Opaque(BAD, packet)
         at: int | str
         if proto in (IPIP, IPV6_IN_IP):
             at = start
         elif proto == GRE:
             payload = gre(buf, start, end)
             if payload is None:
-                return BAD
+                return Opaque(BAD, packet)
             at, depth = walk(payload[0], buf, payload[1], end, depth)
         else:  # UDP to the VXLAN port
             frame = vxlan(buf, start, end)
@@ -131,10 +143,10 @@ def _inner(packet: Packet, depth: int) -> Packet | IpFragment | int | str:
                 return packet
             at, depth = walk(ETHERNET_FRAME, buf, frame, end, depth)
         if type(at) is str or at < 0:  # type: ignore[operator]
-            return at
+            return Opaque(at, packet)
         inner = ip_packet(buf, at, end)  # type: ignore[arg-type]
         if inner is None:
-            return BAD
+            return Opaque(BAD, packet)
         if isinstance(inner, IpFragment) or not _carries(inner):
             return inner
         packet = inner

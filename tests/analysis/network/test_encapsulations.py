@@ -24,7 +24,7 @@ from scapy.packet import Raw
 from benches.analysis.analyzer import analyze
 from benches.analysis.attribution.geo import GeoDatabase
 from benches.analysis.network.encapsulations import MAX_DEPTH
-from benches.analysis.network.packets import BAD, NOT_IP, IpFragment, parse
+from benches.analysis.network.packets import BAD, NOT_IP, IpFragment, Opaque, parse
 from benches.analysis.pcap.linktypes import LINK_TYPES
 from benches.analysis.results import Analysis
 from benches.policy.evaluation import evaluate
@@ -201,14 +201,31 @@ def test_nesting_beyond_the_bound_is_unreadable_not_a_crash(tmp_path: Path) -> N
     for deep in (
         tunnels.nested_ipip(ip, MAX_DEPTH + 1),
         tunnels.nested_ipip(ip, 20_000),  # 400 kB of IP headers: no recursion, no loop
+    ):
+        found = parse(capfiles.ETHERNET, deep, 0, len(deep))
+        assert type(found) is Opaque and found.held == BAD
+    for deep in (
         ether(0x8100, b"\x00\x01\x81\x00" * 50_000 + ip),  # 50,000 VLAN tags
         ether(0x8847, b"\x00\x01\x00\x40" * 50_000 + b"\x00\x01\x01\x40" + ip),  # labels
     ):
         assert parse(capfiles.ETHERNET, deep, 0, len(deep)) == BAD
-    frames = [tunnels.nested_ipip(ip, MAX_DEPTH + 1), *frames_of(clean_boot())]
+    frames = [*frames_of(clean_boot()), tunnels.nested_ipip(ip, MAX_DEPTH + 1)]
     analysis = run(tmp_path, frames)
     assert analysis.captures[0].unreadable == 1
-    assert evaluate(analysis, make_policy()).outcome is Outcome.INCONCLUSIVE
+    # The deepest tunnel read is still searched as a flow of its own: the leak is found.
+    assert {m.identifier for m in analysis.matches} == LEAK
+    assert {m.flow.proto for m in analysis.matches} == {"ip-4"}
+    assert evaluate(analysis, make_policy()).outcome is Outcome.FAIL
+
+
+def test_a_tunnel_the_bench_cannot_read_is_still_searched(tmp_path: Path) -> None:
+    """GRE carrying WCCP (0x883e): counted as not read, and its bytes searched raw."""
+    body = ip_bytes(leaky_boot())[5]
+    outer = IP(src="10.99.0.1", dst="10.99.0.2", proto=47) / Raw(b"\x00\x00\x88\x3e" + body)
+    analysis = run(tmp_path, [*frames_of(clean_boot()), bytes(Ether(src=HOST, dst=ROUTER) / outer)])
+    assert analysis.captures[0].unknown_frames == {"ethertype 0x883e": 1}
+    assert {(m.identifier, m.flow.dst_ip) for m in analysis.matches} >= {("imei", "10.99.0.2")}
+    assert evaluate(analysis, make_policy()).outcome is Outcome.FAIL
 
 
 def test_a_fragmented_tunnel_is_read_once_whole(tmp_path: Path) -> None:
@@ -283,6 +300,9 @@ def encapsulated(draw: st.DrawFn) -> bytes:
 def test_random_encapsulated_frames_never_raise(frame: bytes, tail: bytes) -> None:
     result = parse(capfiles.ETHERNET, frame + tail, 0, len(frame))
     assert result in (BAD, NOT_IP) or isinstance(result, (tuple, str))
+    if isinstance(result, Opaque):
+        assert result.held in (BAD, NOT_IP) or isinstance(result.held, str)
+        result = result.tunnel
     if isinstance(result, IpFragment):
         assert result.end <= len(frame)
     elif isinstance(result, tuple):
