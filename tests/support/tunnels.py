@@ -14,8 +14,8 @@ from scapy.contrib.erspan import ERSPAN_I, ERSPAN_II, ERSPAN_III, ERSPAN_Platfor
 from scapy.contrib.mpls import MPLS
 from scapy.layers.inet import IP, UDP
 from scapy.layers.inet6 import IPv6
-from scapy.layers.l2 import GRE, LLC, SNAP, Dot1AD, Dot1Q, Ether
-from scapy.layers.ppp import PPP, PPPoE
+from scapy.layers.l2 import GRE, GRE_PPTP, LLC, SNAP, Dot1AD, Dot1Q, Ether
+from scapy.layers.ppp import HDLC, PPP, PPPoE
 from scapy.layers.vxlan import VXLAN
 from scapy.packet import Packet, Raw
 
@@ -73,6 +73,13 @@ def gre(ip: bytes) -> bytes:
 def gre_bridged(ip: bytes) -> bytes:
     """Transparent Ethernet bridging over GRE (0x6558)."""
     return bytes(_outer_ipv4(47) / GRE(proto=0x6558) / Raw(_inner_ether(ip) + ip))
+
+
+def pptp(ip: bytes) -> bytes:
+    """PPP in PPTP's enhanced GRE (version 1), with its HDLC address and control."""
+    ppp = 0x0021 if ip[0] >> 4 == 4 else 0x0057
+    header = GRE_PPTP(seqnum_present=1, acknum_present=1, call_id=9, sequence_number=3)
+    return bytes(_outer_ipv4(47) / header / HDLC() / PPP(proto=ppp) / Raw(ip))
 
 
 def erspan_1(ip: bytes) -> bytes:
@@ -146,6 +153,7 @@ WRAPS: dict[str, Wrap] = {
     "mpls-pseudowire": mpls_pseudowire,
     "gre": gre,
     "gre-bridged": gre_bridged,
+    "pptp": pptp,
     "erspan-1": erspan_1,
     "erspan-2": erspan_2,
     "erspan-3": erspan_3,

@@ -322,3 +322,30 @@ def test_random_bytes_on_every_link_type_never_raise(
     assert result in (BAD, NOT_IP) or isinstance(result, (tuple, str))
     if isinstance(result, str):
         assert len(result) < 60
+
+
+def test_other_link_types_tell_link_control_from_the_unknown() -> None:
+    def sll(protocol: int, body: bytes) -> bytes:
+        return struct.pack("!HHH8sH", 0, 1, 6, bytes(8), protocol) + body
+
+    def sll2(protocol: int, body: bytes) -> bytes:
+        return struct.pack("!HHIHBB8s", protocol, 0, 1, 1, 0, 6, bytes(8)) + body
+
+    ip = ip_bytes(leaky_boot())[5]
+    cases = [
+        (capfiles.SLL, sll(0x0806, bytes(28)), NOT_IP),
+        (capfiles.SLL, sll(0x0004, b"\x42\x42\x03" + bytes(35)), NOT_IP),  # STP
+        (capfiles.SLL, sll(0x88B5, bytes(20)), "ethertype 0x88b5"),
+        (capfiles.SLL, sll(0x000C, bytes(20)), "Linux cooked protocol 0x000c"),
+        (capfiles.SLL2, sll2(0x88CC, bytes(20)), NOT_IP),
+        (capfiles.SLL2, sll2(0x8100, b"\x00\x05\x08\x00" + ip), "tuple"),
+        (capfiles.SLL2, sll2(0x8864, tunnels.pppoe(ip)[14:]), "tuple"),
+        (capfiles.NULL, struct.pack("<I", 7) + bytes(20), "loopback address family 7"),
+        (capfiles.LOOP, struct.pack(">I", 2) + ip, "tuple"),
+    ]
+    for linktype, frame, expected in cases:
+        result = parse(linktype, frame, 0, len(frame))
+        if expected == "tuple":
+            assert type(result) is tuple and result[2] == bytes([127, 0, 86, 10])
+        else:
+            assert result == expected, (linktype, frame[:20].hex())
