@@ -198,13 +198,15 @@ def gre(buf: bytes, at: int, end: int) -> tuple[int, int] | None:
         length = 4 + 4 * (bool(flags & 0xC000) + bool(flags & 0x2000) + bool(flags & 0x1000))
         if flags & 0x4000:  # source routing (RFC 1701): entries up to an empty one
             position = at + length
-            while True:
+            for _ in range(MAX_DEPTH + 1):  # more entries than that: no route anyone sends
                 if position + 4 > end:
                     return None
                 family, size = _u16(buf, position)[0], buf[position + 3]
                 position += 4 + size
                 if family == 0 and size == 0:
                     break
+            else:
+                return None
             length = position - at
         if protocol == ERSPAN_2 and not flags & 0x1000:  # ERSPAN type I: no header
             protocol = ETHERNET_FRAME

@@ -349,3 +349,19 @@ def test_other_link_types_tell_link_control_from_the_unknown() -> None:
             assert type(result) is tuple and result[2:3] == (bytes([127, 0, 86, 10]),)
         else:
             assert result == expected, (linktype, frame[:20].hex())
+
+
+def test_gre_source_routes_are_walked_and_bounded() -> None:
+    ip = ip_bytes(leaky_boot())[5]
+
+    def routed(entries: int) -> bytes:
+        route = b"\x08\x00\x00\x04" + bytes(4)  # an IPv4 entry of one address
+        header = b"\x40\x00\x08\x00" + bytes(4) + route * entries + bytes(4)  # R, then the end
+        outer = IP(src="10.99.0.1", dst="10.99.0.2", proto=47) / Raw(header + ip)
+        return bytes(Ether(src=HOST, dst=ROUTER) / outer)
+
+    read = parse(capfiles.ETHERNET, frame := routed(2), 0, len(frame))
+    assert type(read) is tuple and read[2:3] == (bytes([127, 0, 86, 10]),)
+    endless = routed(7_000)  # 56 kB of route entries
+    found = parse(capfiles.ETHERNET, endless, 0, len(endless))
+    assert type(found) is Opaque and found.held == BAD
