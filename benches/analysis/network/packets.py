@@ -22,6 +22,7 @@ from typing import NamedTuple
 from benches.analysis.network.encapsulations import (
     BAD,
     ETHERNET_FRAME,
+    IP_ETHERTYPES,
     LLC,
     MAX_DEPTH,
     gre,
@@ -160,6 +161,8 @@ def ip_start(linktype: int, buf: bytes, start: int, end: int) -> int | str:
 def _frame_ip(linktype: int, buf: bytes, start: int, end: int) -> tuple[int | str, int]:
     """(Offset of the IP header in the frame, or NOT_IP, BAD or a label; headers walked)."""
     if linktype == ETHERNET:
+        if start + 14 < end and _ethertype(buf, start + 12)[0] in IP_ETHERTYPES:
+            return start + 14, 0  # IPv6, or IPv4 that did not read: no walk needed
         return walk(ETHERNET_FRAME, buf, start, end)
     if linktype in (RAW, RAW4, RAW6, 12, 14):
         return (start if start < end else BAD), 0
@@ -168,6 +171,8 @@ def _frame_ip(linktype: int, buf: bytes, start: int, end: int) -> tuple[int | st
         if start + header > end:
             return BAD, 0
         kind = _ethertype(buf, start + (14 if linktype == SLL else 0))[0]
+        if kind in IP_ETHERTYPES:
+            return (start + header if start + header < end else BAD), 0
         if kind == 0x0004:  # Linux's ETH_P_802_2: an 802.2 LLC frame
             return walk(LLC, buf, start + header, end)
         if kind < 0x0600:
