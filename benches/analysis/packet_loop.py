@@ -25,10 +25,21 @@ the shards, so their memory together stays within the one process's bound.
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass, field
 
 from benches.analysis.network.defrag import Defragmenter
 from benches.analysis.network.flows import FlowState, FlowTable
-from benches.analysis.network.packets import ETHERNET, NOT_IP, TCP, UDP, IpFragment, Packet, parse
+from benches.analysis.network.packets import (
+    ETHERNET,
+    NOT_IP,
+    TCP,
+    UDP,
+    IpFragment,
+    Opaque,
+    Packet,
+    inner_packet,
+    parse,
+)
 from benches.analysis.network.streams import FlowOpener
 from benches.analysis.network.tcp import BUDGET, Budget
 from benches.analysis.pcap.clock import Clock
@@ -37,6 +48,8 @@ from benches.analysis.pcap.shard import IPV4_ETHERTYPE, NO_PORTS, Shard, common_
 from benches.analysis.results import CaptureStats
 
 SWEEP_MASK = 0xFFF  # look for idle flows every 4,096 frames
+UNKNOWN_KINDS = 64  # kinds of unreadable frame named apart; the rest are counted together
+OTHER_KINDS = "other kinds"
 
 
 def read_flows(
@@ -57,7 +70,7 @@ def read_flows(
     defrag = Defragmenter()
     add, ipv4 = table.add, table.ipv4
     handlers = table.handlers(SWEEP_MASK, clock)  # what ipv4 reads, the compiled walk reads
-    non_ip = unreadable = 0  # frames every shard sees alike
+    unread = Unread()  # frames every shard sees alike
     bad = 0  # this reader's own packets that turned out unreadable
     with capture:
         for frame, time, linktype, buf, start, end in capture.records(shard, handlers):
@@ -78,14 +91,27 @@ def read_flows(
                     add(frame, time, ip_packet)
             elif type(packet) is IpFragment:
                 whole = defrag.add(packet, time)
-                if whole is not None and owns(shard, whole[0]):
-                    add(frame, time, *whole)
-            elif packet == NOT_IP:
-                non_ip += 1
+                if whole is not None:
+                    inner = inner_packet(whole[0])  # a tunnel's datagram, made whole
+                    if type(inner) is tuple:
+                        if owns(shard, inner):  # type: ignore[arg-type]
+                            add(frame, time, inner, whole[1])  # type: ignore[arg-type]
+                    elif type(inner) is Opaque:
+                        unread.held(inner.held)
+                        if owns(shard, inner.tunnel):
+                            add(frame, time, inner.tunnel, whole[1])
+                    else:  # a fragment inside a fragmented tunnel
+                        unread.unreadable += 1
+            elif type(packet) is Opaque:
+                unread.held(packet.held)
+                if owns(shard, packet.tunnel):  # its bytes are still searched
+                    add(frame, time, packet.tunnel)
+            elif packet == NOT_IP or type(packet) is str:
+                unread.held(packet)
             elif _ours(shard, linktype, buf, start, end):
                 bad += 1
             else:
-                unreadable += 1
+                unread.unreadable += 1
     defrag.finish()
     flows = table.finish()
     stats = capture.stats
@@ -95,12 +121,35 @@ def read_flows(
         packets=stats.records if every else 0,
         unreadable=table.counters.unreadable
         + bad
-        + (stats.unreadable + unreadable if every else 0),
+        + (stats.unreadable + unread.unreadable if every else 0),
         truncated=stats.truncated if every else 0,
         fragments=defrag.unreassembled if every else 0,
-        non_ip=non_ip if every else 0,
+        non_ip=unread.non_ip if every else 0,
+        unknown_frames=unread.unknown if every else {},
+        ip_packets=sum(flow.packets for flow in flows),
     )
     return sorted(flows, key=lambda f: f.first_frame), counts
+
+
+@dataclass
+class Unread:
+    """Frames not read as IP, which every shard sees alike (shard 0 counts them)."""
+
+    non_ip: int = 0  # link control the bench knows (ARP, LLDP, ...)
+    unreadable: int = 0
+    unknown: dict[str, int] = field(default_factory=dict)  # neither, by what they hold
+
+    def held(self, what: int | str) -> None:
+        """One more frame (or a tunnel's payload) that holds ``what``: NOT_IP, BAD or a
+        label (:func:`~benches.analysis.network.packets.parse`)."""
+        if type(what) is str:
+            if what not in self.unknown and len(self.unknown) >= UNKNOWN_KINDS:
+                what = OTHER_KINDS  # named apart in bounded room
+            self.unknown[what] = self.unknown.get(what, 0) + 1
+        elif what == NOT_IP:
+            self.non_ip += 1
+        else:
+            self.unreadable += 1
 
 
 def _ours(shard: Shard | None, linktype: int, buf: bytes, start: int, end: int) -> bool:

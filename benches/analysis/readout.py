@@ -11,7 +11,7 @@ shard, so it comes after the merge (:mod:`~benches.analysis.analyzer`).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple, cast
 
@@ -155,4 +155,14 @@ def _sum(stats: tuple[CaptureStats, ...]) -> CaptureStats:
         truncated=sum(s.truncated for s in stats),
         fragments=sum(s.fragments for s in stats),
         non_ip=sum(s.non_ip for s in stats),
+        unknown_frames=_sum_counts(s.unknown_frames for s in stats),
+        ip_packets=None if first.ip_packets is None else sum(s.ip_packets or 0 for s in stats),
     )
+
+
+def _sum_counts(counts: Iterable[dict[str, int]]) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for count in counts:
+        for kind, number in count.items():
+            total[kind] = total.get(kind, 0) + number
+    return total

@@ -162,10 +162,16 @@ class CaptureStats:
     unreadable: int  # records or frames that could not be parsed
     truncated: int  # frames captured shorter than on the wire
     fragments: int  # IP fragments never made whole (incomplete, conflicting or evicted)
-    non_ip: int  # frames that are not IP (ARP, ...)
+    non_ip: int  # frames of link control the bench knows (ARP, LLDP, STP, ...)
+    # Frames that are neither IP nor known link control, by what they hold
+    # ("ethertype 0x88b5", "PPP protocol 0x002b", ...): the bench could not read them.
+    unknown_frames: dict[str, int] = field(default_factory=dict)
+    # IP packets read into flows (a datagram made whole counts its fragments); None when
+    # not counted.
+    ip_packets: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return {**self.__dict__, "unknown_frames": dict(sorted(self.unknown_frames.items()))}
 
 
 @dataclass

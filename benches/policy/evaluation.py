@@ -4,8 +4,10 @@ Fail closed. A finding is a fail. Without findings, anything that stops the
 analysis from covering all of the phone's traffic makes the verdict
 inconclusive, with a reason for each: capture problems (kernel drops, a
 capture that died), an expected canary lookup that never showed up,
-an empty capture, unreadable or truncated packets, unreassembled IP fragments, TCP streams
-with gaps, and destinations whose country is unknown. Only then is it a pass.
+an empty capture or one with no IP packet in it (only ARP, keepalives), unreadable or
+truncated packets, frames that are neither IP nor known link control, unreassembled
+IP fragments, TCP streams with gaps, and destinations whose country is unknown. Only
+then is it a pass.
 
 Name suffixes match a name equal to the suffix or ending in "." + suffix.
 The policy never reads files: the caller hands it the analysis and health.
@@ -258,6 +260,13 @@ def _reasons(
             reasons.append(f"{capture.truncated} packets in {name} captured shorter than sent")
         if capture.fragments:
             reasons.append(f"{capture.fragments} IP fragments in {name} not reassembled")
+        for kind, count in sorted(capture.unknown_frames.items()):
+            reasons.append(f"{count} frames of {kind} in {name} could not be read as IP")
+        if capture.packets and capture.ip_packets == 0:
+            reasons.append(
+                f"no IP packets in {name} ({capture.non_ip} link-control frames):"
+                " nothing to back a pass"
+            )
     for flow in analysis.flows:
         if flow.gaps:
             reasons.append(

@@ -11,7 +11,7 @@ import pytest
 from benches.analysis.analyzer import analyze
 from benches.analysis.attribution.geo import GeoDatabase
 from benches.analysis.protocols.notes import BUDGET_SPENT, DECODER_RESYNC, QUIC_UNREAD, FlowNote
-from benches.analysis.results import Analysis
+from benches.analysis.results import Analysis, CaptureStats
 from benches.capture.health import CaptureHealth
 from benches.inventory.virtual import Endpoint
 from benches.policy.evaluation import evaluate, suffix_match
@@ -477,3 +477,20 @@ def test_a_resynchronised_decoder_is_said_but_does_not_blind(tmp_path: Path) -> 
     assert resync.flows[0].to_dict()["notes"] == [
         {"kind": DECODER_RESYNC, "detail": "HTTP read on after 3 junk bytes", "frame": 4}
     ]
+
+
+def test_frames_not_read_as_ip_and_ip_less_captures_are_inconclusive() -> None:
+    unknown = {"ethertype 0x88b5": 3, "PPP protocol 0x002b": 1}
+    arp_only = CaptureStats("arp.pcap", 4, 0, 0, 0, 4, ip_packets=0)
+    tunnels = CaptureStats("t.pcap", 9, 0, 0, 0, 0, unknown_frames=unknown, ip_packets=5)
+    uncounted = CaptureStats("old.pcap", 9, 0, 0, 0, 2)  # ip_packets not counted: no claim
+    verdict = evaluate(Analysis(pcaps=(), captures=[arp_only, tunnels, uncounted]), POLICY)
+    assert (verdict.outcome, verdict.reasons) == (
+        "inconclusive",
+        (
+            "no IP packets in arp.pcap (4 link-control frames): nothing to back a pass",
+            "1 frames of PPP protocol 0x002b in t.pcap could not be read as IP",
+            "3 frames of ethertype 0x88b5 in t.pcap could not be read as IP",
+        ),
+    )
+    assert tunnels.to_dict()["unknown_frames"] == dict(sorted(unknown.items()))

@@ -102,8 +102,8 @@ class FlowTable:
 
     def ipv4(self, frame: int, time: float, buf: bytes, at: int, end: int) -> bool:
         """The common case, read in place: an IPv4 packet at ``buf[at:end]`` with a 20-byte
-        header, not a fragment, carrying TCP or UDP. False when it is anything else (nothing
-        was done: parse it in full and :meth:`add` it)."""
+        header, not a fragment, carrying TCP or UDP (not to VXLAN's port). False when it is
+        anything else (nothing was done: parse it in full and :meth:`add` it)."""
         if at + 24 > end:
             return False
         first, total, fragment, proto = ipv4_header(buf, at)
@@ -118,8 +118,8 @@ class FlowTable:
             self._tcp_packet(key, frame, time, buf, at + 20, stop, total, 1)
             return True
         if proto == UDP:
-            if at + 28 > stop:
-                return False
+            if at + 28 > stop or (buf[at + 22] == 0x12 and buf[at + 23] == 0xB5):
+                return False  # cut short, or to VXLAN's port 4789: a tunnel, parse it
             self._udp_packet(key, frame, time, buf, at + 20, stop, total, 1)
             return True
         return False

@@ -2,9 +2,12 @@
 
 Everything works on ``(buffer, start, end)``: the frame is ``buffer[start:end]``
 and nothing is copied until a payload has to be kept. The link layers are
-those of :data:`~benches.analysis.pcap.linktypes.LINK_TYPES`; IPv4 options and
-IPv6 extension headers are walked; fragments are handed to
-:mod:`benches.analysis.network.defrag`.
+those of :data:`~benches.analysis.pcap.linktypes.LINK_TYPES`; what lies between
+a link header and the IP packet (VLAN tags, PPPoE, MPLS, ...) and inside
+tunnels (GRE, ERSPAN, VXLAN) is :mod:`~benches.analysis.network.encapsulations`'
+to walk, and IP-in-IP is read here: a packet is the innermost IP packet of its
+frame. IPv4 options and IPv6 extension headers are walked; fragments are handed
+to :mod:`benches.analysis.network.defrag`.
 
 An IP header is trusted only as far as the captured bytes go: a total length
 beyond the frame (snap length) cuts the payload at the frame's end, and a
@@ -16,20 +19,28 @@ from __future__ import annotations
 import struct
 from typing import NamedTuple
 
+from benches.analysis.network.encapsulations import (
+    BAD,
+    ETHERNET_FRAME,
+    IP_ETHERTYPES,
+    LLC,
+    MAX_DEPTH,
+    gre,
+    vxlan,
+    walk,
+)
+from benches.analysis.network.encapsulations import NOT_IP as NOT_IP  # re-exported
 from benches.analysis.pcap.linktypes import ETHERNET, LOOP, NULL, RAW, RAW4, RAW6, SLL, SLL2
 
-NOT_IP = -1  # the link layer says something else follows (ARP, LLDP, ...)
-BAD = -2  # the frame is too short for its link header, or promises IP and is not
-
-ETHERTYPE_IPV4, ETHERTYPE_IPV6 = 0x0800, 0x86DD
-IP_ETHERTYPES = (ETHERTYPE_IPV4, ETHERTYPE_IPV6)
-VLAN_TAGS = frozenset({0x8100, 0x88A8, 0x9100})
 # BSD loopback address families: AF_INET, then AF_INET6 on NetBSD/OpenBSD, FreeBSD,
 # Darwin and Linux.
 NULL_IPV4 = frozenset({2})
 NULL_IPV6 = frozenset({24, 28, 30, 10})
 
 TCP, UDP = 6, 17
+IPIP, IPV6_IN_IP, GRE = 4, 41, 47  # what IP carries that is IP again, or Ethernet
+CARRIERS = frozenset({IPIP, IPV6_IN_IP, GRE})
+VXLAN_PORT_BYTES = (0x12, 0xB5)  # 4789
 IPV6_EXTENSIONS = frozenset({0, 43, 60, 51})  # hop-by-hop, routing, destination, AH
 IPV6_FRAGMENT = 44
 PROTO_NAMES = {1: "icmp", 6: "tcp", 17: "udp", 58: "icmpv6"}
@@ -63,53 +74,122 @@ class IpFragment(NamedTuple):
     size: int
 
 
-def parse(linktype: int, buf: bytes, start: int, end: int) -> Packet | IpFragment | int:
-    """The IP packet in a frame, or NOT_IP, or BAD."""
+def parse(
+    linktype: int, buf: bytes, start: int, end: int
+) -> Packet | IpFragment | Opaque | int | str:
+    """The innermost IP packet in a frame, or NOT_IP, or BAD, or a label naming what
+    the frame holds that the bench cannot read as IP ("ethertype 0x88b5"), or an
+    :class:`Opaque` tunnel."""
+    depth = 0
     if linktype == ETHERNET and start + 14 <= end and buf[start + 12 : start + 14] == b"\x08\x00":
         packet = _ipv4_packet(buf, start + 14, end)  # the common case, first
     else:
-        at = ip_start(linktype, buf, start, end)
-        if at < 0:
+        at, depth = _frame_ip(linktype, buf, start, end)
+        if type(at) is str or at < 0:  # type: ignore[operator]
             return at
-        packet = ip_packet(buf, at, end)
-    return BAD if packet is None else packet
+        packet = ip_packet(buf, at, end)  # type: ignore[arg-type]
+    if packet is None:
+        return BAD
+    if not isinstance(packet, IpFragment) and _carries(packet):
+        return _inner(packet, depth)
+    return packet
 
 
-def ip_start(linktype: int, buf: bytes, start: int, end: int) -> int:
-    """Offset of the IP header in the frame, or NOT_IP, or BAD."""
+class Opaque(NamedTuple):
+    """A tunnel (GRE, VXLAN, IP-in-IP) whose payload could not be read as IP: what it
+    holds (NOT_IP, BAD or a label), and the tunnel's own packet, whose bytes are still
+    searched as a flow of its own."""
+
+    held: int | str
+    tunnel: Packet
+
+
+def inner_packet(packet: Packet) -> Packet | IpFragment | Opaque:
+    """What a whole IP packet carries, when it is a tunnel (IP-in-IP, 6in4, GRE, VXLAN):
+    the innermost IP packet, or what :func:`parse` says of a tunnel it cannot read;
+    ``packet`` itself otherwise. For a datagram made whole from fragments."""
+    return _inner(packet, 0) if _carries(packet) else packet
+
+
+def _carries(packet: Packet) -> bool:
+    proto, _, _, buf, start, end, _ = packet
+    if proto in CARRIERS:
+        return True
+    return (
+        proto == UDP
+        and start + 4 <= end
+        and buf[start + 2] == VXLAN_PORT_BYTES[0]
+        and buf[start + 3] == VXLAN_PORT_BYTES[1]
+    )
+
+
+def _inner(packet: Packet, depth: int) -> Packet | IpFragment | Opaque:
+    """The packet inside a tunnel, and inside that, down to one that is no tunnel."""
+    while True:
+        proto, _, _, buf, start, end, _ = packet
+        depth += 1
+        if depth > MAX_DEPTH:
+            return Opaque(BAD, packet)
+        at: int | str
+        if proto in (IPIP, IPV6_IN_IP):
+            at = start
+        elif proto == GRE:
+            payload = gre(buf, start, end)
+            if payload is None:
+                return Opaque(BAD, packet)
+            at, depth = walk(payload[0], buf, payload[1], end, depth)
+        else:  # UDP to the VXLAN port
+            frame = vxlan(buf, start, end)
+            if frame is None:  # not VXLAN: a datagram like any other
+                return packet
+            at, depth = walk(ETHERNET_FRAME, buf, frame, end, depth)
+        if type(at) is str or at < 0:  # type: ignore[operator]
+            return Opaque(at, packet)
+        inner = ip_packet(buf, at, end)  # type: ignore[arg-type]
+        if inner is None:
+            return Opaque(BAD, packet)
+        if isinstance(inner, IpFragment) or not _carries(inner):
+            return inner
+        packet = inner
+
+
+def ip_start(linktype: int, buf: bytes, start: int, end: int) -> int | str:
+    """Offset of the IP header in the frame, or NOT_IP, or BAD, or a label."""
+    return _frame_ip(linktype, buf, start, end)[0]
+
+
+def _frame_ip(linktype: int, buf: bytes, start: int, end: int) -> tuple[int | str, int]:
+    """(Offset of the IP header in the frame, or NOT_IP, BAD or a label; headers walked)."""
     if linktype == ETHERNET:
-        at = start + 12
-        if at + 2 > end:
-            return BAD
-        kind = _ethertype(buf, at)[0]
-        while kind in VLAN_TAGS:
-            at += 4
-            if at + 2 > end:
-                return BAD
-            kind = _ethertype(buf, at)[0]
-        if kind in IP_ETHERTYPES:
-            return at + 2
-        return NOT_IP
+        if start + 14 < end and _ethertype(buf, start + 12)[0] in IP_ETHERTYPES:
+            return start + 14, 0  # IPv6, or IPv4 that did not read: no walk needed
+        return walk(ETHERNET_FRAME, buf, start, end)
     if linktype in (RAW, RAW4, RAW6, 12, 14):
-        return start if start < end else BAD
+        return (start if start < end else BAD), 0
     if linktype in (SLL, SLL2):
         header = 16 if linktype == SLL else 20
         if start + header > end:
-            return BAD
+            return BAD, 0
         kind = _ethertype(buf, start + (14 if linktype == SLL else 0))[0]
         if kind in IP_ETHERTYPES:
-            return start + header
-        return NOT_IP
+            return (start + header if start + header < end else BAD), 0
+        if kind == 0x0004:  # Linux's ETH_P_802_2: an 802.2 LLC frame
+            return walk(LLC, buf, start + header, end)
+        if kind < 0x0600:
+            return f"Linux cooked protocol 0x{kind:04x}", 0
+        return walk(kind, buf, start + header, end)
     if linktype in (NULL, LOOP):
         if start + 4 > end:
-            return BAD
+            return BAD, 0
         family = int.from_bytes(buf[start : start + 4], "big" if linktype == LOOP else "little")
         if family > 0xFFFF:  # written by a big-endian host
             family = int.from_bytes(buf[start : start + 4], "big")
         if family in NULL_IPV4 or family in NULL_IPV6:
-            return start + 4
-        return NOT_IP
-    return BAD  # a link type we cannot read: its packets are unreadable
+            return start + 4, 0
+        if family > 0xFFFF:
+            return BAD, 0
+        return f"loopback address family {family}", 0
+    return BAD, 0  # a link type we cannot read: its packets are unreadable
 
 
 def ip_packet(buf: bytes, at: int, end: int) -> Packet | IpFragment | None:

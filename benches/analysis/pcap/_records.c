@@ -55,14 +55,20 @@ static int owned(const unsigned char *key, long index, long count) {
     return (long)(crc32_of(least, 12) % (uint32_t)count) == index;
 }
 
-/* A common packet (Ethernet, IPv4 without options, TCP or UDP, not a fragment) of
+/* UDP to VXLAN's port 4789 (ip: a 20-byte IPv4 header, then at least 4 bytes): a tunnel,
+ * which the Python loop parses (shard.VXLAN). */
+static int vxlan(const unsigned char *ip) {
+    return ip[9] == 17 && ip[22] == 0x12 && ip[23] == 0xB5;
+}
+
+/* A common packet (Ethernet, IPv4 without options, TCP or UDP, not a fragment, not VXLAN) of
  * another shard's flow: Shard.foreign (pcap/shard.py), as inlined in files._pcap_records. */
 static int foreign(const unsigned char *frame, Py_ssize_t caplen, long index, long count) {
     if (caplen < 38 || frame[12] != 0x08 || frame[13] != 0x00)
         return 0;
     const unsigned char *ip = frame + 14;
     int fragment = (ip[6] << 8 | ip[7]) & 0x3FFF;
-    if (ip[0] != 0x45 || fragment || (ip[9] != 6 && ip[9] != 17))
+    if (ip[0] != 0x45 || fragment || (ip[9] != 6 && ip[9] != 17) || vxlan(ip))
         return 0;
     return !owned(ip + 12, index, count);
 }
@@ -87,7 +93,7 @@ static int common(const unsigned char *data, Py_ssize_t start, Py_ssize_t end, P
     *total = length;
     if (ip[9] == 6 && at + 40 <= *stop)
         return 6;
-    if (ip[9] == 17 && at + 28 <= *stop)
+    if (ip[9] == 17 && at + 28 <= *stop && !vxlan(ip))
         return 17;
     return 0;
 }
@@ -238,7 +244,7 @@ static struct PyModuleDef module = {
 PyMODINIT_FUNC PyInit__records(void) {
     crc_init();
     PyObject *m = PyModule_Create(&module);
-    if (m != NULL && PyModule_AddIntConstant(m, "VERSION", 2) < 0) {
+    if (m != NULL && PyModule_AddIntConstant(m, "VERSION", 3) < 0) {
         Py_DECREF(m);
         return NULL;
     }

@@ -28,7 +28,7 @@ from benches.analysis.pcap.linktypes import ETHERNET, LINK_TYPES
 from benches.analysis.pcap.pcapng import READ_ERRORS
 from benches.analysis.pcap.record import ReadStats, Record
 from benches.analysis.pcap.recordwalk import Handlers, Walk, compiled_walk
-from benches.analysis.pcap.shard import Shard, ipv4_head
+from benches.analysis.pcap.shard import VXLAN, Shard, ipv4_head
 
 PCAP_MAGICS = {
     b"\xa1\xb2\xc3\xd4": (">", 1e-6),
@@ -181,7 +181,11 @@ def _pcap_records(
             pos = end
             if sharded and start + 38 <= end and buf[start + 12 : start + 14] == b"\x08\x00":
                 first, fragment, proto = ipv4_head(buf, start + 14)
-                if first == 0x45 and not fragment & 0x3FFF and (proto == 6 or proto == 17):
+                if (
+                    first == 0x45
+                    and not fragment & 0x3FFF
+                    and (proto == 6 or (proto == 17 and buf[start + 36 : start + 38] != VXLAN))
+                ):
                     key = buf[start + 26 : start + 38]  # addresses and ports
                     owned = known.get(key)
                     if not (owns_key(key) if owned is None else owned):

@@ -30,7 +30,7 @@ Walk = Callable[..., tuple[list[Any], int, int, int]]
 # What FlowTable.ipv4 calls: (key, frame, time, buf, start, end, size, count).
 PacketHandler = Callable[[bytes, int, float, bytes, int, int, int, int], None]
 PURE_PYTHON_ENV = "BENCH_PURE_PYTHON"
-VERSION = 2  # _records.VERSION this Python side was written for
+VERSION = 3  # _records.VERSION this Python side was written for
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,7 +27,7 @@ from benches.analysis.pcap.clock import Clock
 from benches.analysis.pcap.files import PCAP_HEADER_LEN, ReadStats, _pcap_records
 from benches.analysis.pcap.recordwalk import Handlers
 from benches.analysis.pcap.shard import Shard
-from tests.support import capfiles
+from tests.support import capfiles, tunnels
 from tests.support.analyzecli import bench, rack_files
 from tests.support.pcaps import leaky_boot, make_rack
 from tests.support.shardcaps import write_mixed
@@ -258,3 +258,24 @@ def test_an_error_in_the_flow_table_is_not_taken_for_a_broken_file(
     with pytest.raises(type(error)):
         list(records)
     assert stats.unreadable == 0
+
+
+def vxlan_frames() -> list[bytes]:
+    """The phone's packets inside VXLAN, each direction from its own outer source port."""
+    return [tunnels.vxlan(bytes(p.payload)) for p in leaky_boot()]
+
+
+def test_vxlan_is_never_skipped_nor_read_in_place(tmp_path: Path) -> None:
+    """UDP to port 4789 is a tunnel: every shard gets its records (the inner flow decides
+    whose it is), and neither walk hands it to the flow table as a UDP flow."""
+    records = [(1.0 + i, f) for i, f in enumerate(vxlan_frames() + frames())]
+    data = capfiles.pcap(tmp_path / "v.pcap", records).read_bytes()
+    assert_same(data, shards=3)
+    tunnelled = set(range(1, len(vxlan_frames()) + 1))
+    for shard in (Shard(0, 2), Shard(1, 2)):
+        kept = {record[0] for record in read(data, shard, compiled())[0]}
+        assert tunnelled <= kept
+        for walked in (False, True):
+            seen = events(data, shard, walked, 0)
+            assert {e[1] for e in seen if e[0] == "record"} >= tunnelled
+            assert not {e[2] for e in seen if e[0] != "record"} & tunnelled
