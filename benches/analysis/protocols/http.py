@@ -12,8 +12,11 @@ searches each layer and names the one that revealed an identifier.
 
 The phone is not a friend. The parser never raises, keeps at most one message
 in memory (``HttpLimits``), stops decoding at a size cap (decompression
-bombs), and switches itself off on bytes that are not HTTP/1.x: the analyzer
-still scans the raw stream, so nothing is lost by giving up.
+bombs), and switches itself off on bytes that are not HTTP/1.x, leaving what it
+had not read in ``unread``: the analyzer still scans the raw stream, and its
+reader (:class:`~benches.analysis.protocols.readers.HttpReader`) looks there
+for the next start line (:mod:`~benches.analysis.protocols.http_sync`) and
+reads on with a new parser.
 
 Responses to HEAD, and to CONNECT, look different from the rest (RFC 9112
 section 6.3), so the response side needs the request methods: parse both
@@ -184,6 +187,7 @@ class HttpStreamParser:
         *,
         pending: deque[RequestHint] | None = None,
         limits: HttpLimits | None = None,
+        base: int = 0,
     ) -> None:
         if direction not in ("request", "response"):
             raise ValueError(f"direction must be 'request' or 'response', not {direction!r}")
@@ -192,9 +196,13 @@ class HttpStreamParser:
         self.pending = pending if pending is not None else deque()
         self.active = True
         self.off_reason: str | None = None  # why the parser switched itself off
+        # What the parser had not accounted for when it switched itself off, and its stream
+        # offset: where a reader may look for the next message (``protocols.http_sync``).
+        self.unread = b""
+        self.unread_at = base
         self.message_count = 0  # messages returned so far
         self._buf = bytearray()
-        self._offset = 0  # stream offset of _buf[0]
+        self._offset = base  # stream offset of _buf[0]
         self._scan = 0  # where to resume looking for the end of a header block
         self._start_checked = False  # the current message's first bytes look like HTTP
         self._state = _State.HEAD
@@ -221,6 +229,11 @@ class HttpStreamParser:
             return []
         self._buf += data
         return self._guarded(self._run)
+
+    @property
+    def tunnelled(self) -> bool:
+        """The stream stopped being HTTP after a message: CONNECT, or 101 Switching Protocols."""
+        return not self.active and self._tunnel is not None
 
     def finish(self) -> list[HttpMessage]:
         """The end of the stream: a close-delimited response, or a message cut short."""
@@ -278,9 +291,12 @@ class HttpStreamParser:
         elif state is not _State.DONE:
             self._emit(out, truncated="the stream ended inside the body")
 
-    def _off(self, reason: str) -> None:
+    def _off(self, reason: str, skip: int = 0) -> None:
+        """Switch off; the buffered bytes but the first ``skip`` are left ``unread``."""
         self.active = False
         self.off_reason = reason
+        self.unread = bytes(self._buf[skip:])
+        self.unread_at = self._offset + skip
         self._buf.clear()
         self._raw.clear()
         self._data.clear()
@@ -315,11 +331,11 @@ class HttpStreamParser:
         end = _BLANK_LINE.search(self._buf, max(0, self._scan - 3))
         if end is None:
             if len(self._buf) > self.limits.max_head:
-                self._off(f"header block over {self.limits.max_head} bytes")
+                self._off(f"header block over {self.limits.max_head} bytes", self._first_line())
             self._scan = len(self._buf)
             return False
         if end.end() > self.limits.max_head:
-            self._off(f"header block over {self.limits.max_head} bytes")
+            self._off(f"header block over {self.limits.max_head} bytes", self._first_line())
             return False
         start = self._offset
         head = self._take(end.end())
@@ -327,9 +343,17 @@ class HttpStreamParser:
         self._start_checked = False
         message = self._parse_head(head, start)
         if message is None:
+            # The lines after the bad one stay unread: the next message may begin there.
+            after = head.find(b"\n") + 1
+            self._buf[0:0] = head[after:]
+            self._offset = start + after
             self._off("malformed start line")
             return False
         return self._begin_body(message, out)
+
+    def _first_line(self) -> int:
+        """The length of the buffer's first line with its LF (0 when it has none)."""
+        return self._buf.find(b"\n") + 1
 
     def _parse_head(self, head: bytes, start: int) -> HttpMessage | None:
         lines = head.split(b"\n")

@@ -9,17 +9,20 @@ the first few packets most flows carry no reader at all.
 from __future__ import annotations
 
 import struct
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from benches.analysis.protocols.dns import DnsMessage, parse_dns
 from benches.analysis.protocols.http import (
-    HttpConversation,
+    HttpLimits,
     HttpMessage,
     HttpRequest,
     HttpStreamParser,
+    RequestHint,
 )
-from benches.analysis.protocols.notes import FlowNote
+from benches.analysis.protocols.http_sync import StartLine, StartLineFinder
+from benches.analysis.protocols.notes import DECODER_GAVE_UP, DECODER_RESYNC, FlowNote
 from benches.analysis.protocols.quic import VERSIONS, ClientInitials
 from benches.analysis.protocols.tls import ClientHello, parse_tls_client_hello
 
@@ -60,7 +63,13 @@ class ProtocolReader:
         return False
 
     def close(self, frame: int) -> None:
-        """The stream ended or broke (a gap): finish with what there is."""
+        """The stream ended: finish with what there is."""
+
+    def gap(self, offset: int, frame: int) -> bool:
+        """Bytes of the stream were never seen; the next data starts at ``offset``. False
+        (the reader is dropped) unless the reader can find its footing again."""
+        self.close(frame)
+        return False
 
 
 class Opening(ProtocolReader):
@@ -84,6 +93,12 @@ class Opening(ProtocolReader):
     def close(self, frame: int) -> None:
         for reader in self.readers or ():
             reader.close(frame)
+
+    def gap(self, offset: int, frame: int) -> bool:
+        if self.readers is None:
+            return True  # nothing seen yet: the first bytes still choose
+        self.readers = [r for r in self.readers if r.gap(offset, frame)]
+        return bool(self.readers)
 
 
 class TlsHello(ProtocolReader):
@@ -167,28 +182,134 @@ class DnsReader(ProtocolReader):
 
 # Called with each finished message and the frame that completed it.
 MessageSink = Callable[[HttpMessage, int], None]
+MAX_SYNC_NOTES = 8  # notes one HttpReader may add (each loss of sync would be one)
+
+
+@dataclass(slots=True)
+class HttpSides:
+    """What the two HttpReaders of one connection share."""
+
+    pending: deque[RequestHint] = field(default_factory=deque)  # requests awaiting responses
+    limits: HttpLimits = field(default_factory=HttpLimits)
+    tunnel: bool = False  # a CONNECT or a 101 turned the connection into something else
 
 
 class HttpReader(ProtocolReader):
-    """One direction of an HTTP/1.x conversation; each message goes to ``sink``."""
+    """One direction of an HTTP/1.x connection, read wherever it can be: each message goes
+    to ``sink``.
 
-    __slots__ = ("facts", "parser", "sink")
+    A parser reads messages from a start line on; where it cannot follow (bytes before
+    the first message, a malformed one, a gap), a :class:`StartLineFinder` looks for the
+    next request or status line and a new parser reads on from there. A loss of sync is
+    said on the flow (DECODER_RESYNC when the reader found its footing again,
+    DECODER_GAVE_UP when the stream ended first); the bytes are searched raw anyway.
+    """
 
-    def __init__(self, facts: Facts, parser: HttpStreamParser, sink: MessageSink) -> None:
+    __slots__ = ("facts", "sides", "sink", "name", "first", "parser", "finder", "synced",
+                 "start", "lost", "lost_frame", "notes")  # fmt: skip
+
+    def __init__(
+        self, facts: Facts, sides: HttpSides, sink: MessageSink, name: str, *, first: bool
+    ) -> None:
         self.facts = facts
-        self.parser = parser
+        self.sides = sides
         self.sink = sink
+        self.name = name  # the stream's direction, for notes: "to_server"
+        self.first = first  # its first request names the flow's destination (facts.http)
+        self.parser: HttpStreamParser | None = None  # None: looking for a start line
+        self.finder = StartLineFinder()
+        self.synced = False  # a start line was found once
+        self.start = -1  # stream offset of the start line the parser began at
+        self.lost: str | None = None  # why sync was lost, while it is
+        self.lost_frame = 0
+        self.notes = 0
 
     def data(self, chunk: bytes, frame: int, time: float) -> bool:
-        self._take(self.parser.feed(chunk), frame)
-        return self.parser.active
+        parser = self.parser
+        if parser is not None:
+            messages = parser.feed(chunk)
+            if messages:
+                self._take(messages, frame)
+            if parser.active:
+                return True
+            self._sync(self._off(parser, frame), frame)
+        else:
+            self._sync(self.finder.feed(chunk), frame)
+        return True
+
+    def gap(self, offset: int, frame: int) -> bool:
+        if self.parser is not None:
+            self._take(self.parser.finish(), frame)
+            self.parser = None
+            self._lose("bytes missing from the stream (a gap)", frame)
+        self.finder.restart(b"", offset)
+        return True
 
     def close(self, frame: int) -> None:
-        self._take(self.parser.finish(), frame)
+        if self.parser is not None:
+            self._take(self.parser.finish(), frame)
+            self.parser = None
+            return
+        found = self.finder.finish()
+        if found is not None:
+            self._sync(found, frame)
+            if self.parser is not None:
+                self._take(self.parser.finish(), frame)
+                self.parser = None
+        if self.lost is not None and not self.sides.tunnel:
+            self._note(DECODER_GAVE_UP, f"{self.lost}; no start line after it", self.lost_frame)
+
+    def _sync(self, found: StartLine | None, frame: int) -> None:
+        """Read from each start line found on, until the bytes run out."""
+        while found is not None:
+            if self.lost is not None:
+                self._note(DECODER_RESYNC, f"{self.lost}; read on from the next start line",
+                           self.lost_frame)  # fmt: skip
+                self.lost = None
+            elif not self.synced and found.skipped:
+                self._note(DECODER_RESYNC, "bytes before the first start line", frame)
+            self.synced = True
+            sides = self.sides
+            parser = HttpStreamParser(
+                found.direction, pending=sides.pending, limits=sides.limits, base=found.offset
+            )
+            self.parser, self.start = parser, found.offset
+            messages = parser.feed(found.data)
+            if messages:
+                self._take(messages, frame)
+            if parser.active:
+                return
+            found = self._off(parser, frame)
+
+    def _off(self, parser: HttpStreamParser, frame: int) -> StartLine | None:
+        """The parser stopped: look for the next start line in what it left unread."""
+        self.parser = None
+        unread, at = parser.unread, parser.unread_at
+        if parser.tunnelled:
+            self.sides.tunnel = True
+        elif not self.sides.tunnel:
+            reason = parser.off_reason or "stopped"
+            self._lose("not HTTP/1.x after a message" if reason.startswith("not HTTP") else reason,
+                       frame)  # fmt: skip
+        if at == self.start:
+            # Nothing read past the start line it was given: look on after that line.
+            skip = unread.find(b"\n") + 1 or 1
+            unread, at = unread[skip:], at + skip
+        self.finder.restart(b"", at)
+        return self.finder.feed(unread)
+
+    def _lose(self, reason: str, frame: int) -> None:
+        if self.lost is None:
+            self.lost, self.lost_frame = reason, frame
+
+    def _note(self, kind: str, detail: str, frame: int) -> None:
+        if self.notes < MAX_SYNC_NOTES:
+            self.notes += 1
+            self.facts.note(kind, f"HTTP/1 {self.name}: {detail}", frame)
 
     def _take(self, messages: list[HttpMessage], frame: int) -> None:
         for message in messages:
-            if message.is_request and self.facts.http is None:
+            if message.is_request and self.first and self.facts.http is None:
                 self.facts.http = HttpRequest(
                     method=message.method or "",
                     target=message.target or "",
@@ -199,12 +320,13 @@ class HttpReader(ProtocolReader):
 
 
 def http_readers(
-    facts: Facts, requests: MessageSink, responses: MessageSink
+    facts: Facts, to_server: MessageSink, to_client: MessageSink
 ) -> tuple[HttpReader, HttpReader]:
-    conversation = HttpConversation()
+    """The readers of a connection's two streams; each reads requests and responses."""
+    sides = HttpSides()
     return (
-        HttpReader(facts, conversation.requests, requests),
-        HttpReader(facts, conversation.responses, responses),
+        HttpReader(facts, sides, to_server, "to_server", first=True),
+        HttpReader(facts, sides, to_client, "to_client", first=False),
     )
 
 
