@@ -3,7 +3,7 @@
 A stream may hold bytes before its first message (a TCP keep-alive byte, a
 capture that began mid-connection, a server that spoke first) or after a
 message the parser could not follow (a malformed head, a framing error, a
-gap). :class:`StartLineFinder` looks through such bytes for the next start
+gap). :class:`StartLineSearch` looks through such bytes for the next start
 line, as Zeek and nDPI do: a request line (``METHOD SP target SP HTTP/1.x``
 and its line end) or a status line (``HTTP/1.x SP 3DIGIT``), whichever the
 direction, wherever it begins (not only after a line end: a keep-alive byte
@@ -20,9 +20,9 @@ segments.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import Literal
 
-from benches.analysis.protocols.http import Direction
+Direction = Literal["request", "response"]
 
 ANCHOR = b"HTTP/1."
 # A request line's method and target looked back for. Servers refuse longer request
@@ -44,85 +44,50 @@ _WAIT, _NONE = -2, -1
 SP, CR, LF = 0x20, 0x0D, 0x0A
 
 
-@dataclass(frozen=True, slots=True)
-class StartLine:
-    direction: Direction  # "request" (a request line) or "response" (a status line)
-    offset: int  # stream offset of its first byte
-    data: bytes  # the bytes held from it on: the parser's first feed
-    skipped: bool  # bytes other than empty lines were passed over to reach it
+class StartLineSearch:
+    """The search for the next start line in a buffer that grows at its end between calls
+    (a parser's): it remembers how far it looked, and cuts from the buffer's front what
+    can no longer begin one."""
 
+    __slots__ = ("resume", "line", "seen")
 
-class StartLineFinder:
-    """Fed the bytes after a loss of sync, returns the next start line once it is whole."""
+    def __init__(self) -> None:
+        self.resume = 0  # where in the buffer the search for the anchor resumes
+        self.line = 0  # where in the buffer the last line begins (after its last LF)
+        self.seen = 0  # the buffer's length when last searched: the bytes after are new
 
-    __slots__ = ("window", "origin", "resume", "line", "trimmed")
+    def reset(self) -> None:
+        """Search a buffer from its start (every byte of it new)."""
+        self.resume = self.line = self.seen = 0
 
-    def __init__(self, data: bytes = b"", origin: int = 0) -> None:
-        self.window = bytearray()
-        self.origin = 0  # stream offset of window[0]
-        self.resume = 0  # where in window the search for the anchor resumes
-        self.line = 0  # where in window the last line begins (after its last LF)
-        self.trimmed = 0  # bytes dropped from the window's front since the last restart
-        self.restart(data, origin)
-
-    def restart(self, data: bytes, origin: int) -> None:
-        """Look from ``data`` on, at stream offset ``origin`` (after a gap: nothing held)."""
-        self.window = bytearray(data)
-        self.origin = origin
-        self.resume = 0
-        self.line = data.rfind(b"\n") + 1
-        self.trimmed = 0
-
-    def feed(self, chunk: bytes) -> StartLine | None:
-        """The first start line the bytes so far hold, or None (then feed more)."""
-        window = self.window
-        newline = chunk.rfind(b"\n")
+    def find(self, buffer: bytearray) -> tuple[int, Direction, int]:
+        """(where the first start line begins, its kind, bytes cut from the front first);
+        where is -1 while there is none yet: then only the last line is kept, at most
+        :data:`MAX_LINE` bytes, to find a start line split across segments."""
+        newline = buffer.rfind(b"\n", self.seen)
         if newline >= 0:
-            self.line = len(window) + newline + 1
-        window += chunk
-        found = self._search()
-        if found is None:
-            self._trim()
-        return found
-
-    def finish(self) -> StartLine | None:
-        """The end of the stream: a start line it ended in, without its line end."""
-        if not self.window or self.window.endswith(b"\n"):
-            return None
-        return self.feed(b"\r\n")
-
-    def _search(self) -> StartLine | None:
-        window, at = self.window, self.resume
+            self.line = newline + 1
+        at = self.resume
         while True:
-            anchor = window.find(ANCHOR, at)
+            anchor = buffer.find(ANCHOR, at)
             if anchor < 0:
-                self.resume = max(at, len(window) - len(ANCHOR) + 1)
-                return None
-            start, direction = _start_line(window, anchor)
+                self.resume = max(at, len(buffer) - len(ANCHOR) + 1)
+                break
+            start, direction = _start_line(buffer, anchor)
             if start == _WAIT:
                 self.resume = anchor
-                return None
+                break
             if start >= 0:
-                return self._take(start, direction)
+                self.reset()
+                return start, direction, 0
             at = anchor + 1
-
-    def _take(self, start: int, direction: Direction) -> StartLine:
-        window = self.window
-        skipped = bool(self.trimmed or window[:start].strip(b"\r\n"))
-        found = StartLine(direction, self.origin + start, bytes(window[start:]), skipped)
-        self.restart(b"", self.origin + len(self.window))
-        return found
-
-    def _trim(self) -> None:
-        """Keep the last line only (the front of a start line split across segments)."""
-        window = self.window
-        cut = min(max(self.line, len(window) - MAX_LINE), self.resume)
+        cut = min(max(self.line, len(buffer) - MAX_LINE), self.resume)
         if cut > 0:
-            del window[:cut]  # CPython moves the buffer's start: no copy
-            self.origin += cut
-            self.trimmed += cut
+            del buffer[:cut]  # CPython moves the buffer's start: no copy
             self.resume -= cut
             self.line = max(self.line - cut, 0)
+        self.seen = len(buffer)
+        return -1, "request", max(cut, 0)
 
 
 def _start_line(window: bytearray, anchor: int) -> tuple[int, Direction]:

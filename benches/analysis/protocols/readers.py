@@ -8,20 +8,18 @@ the first few packets most flows carry no reader at all.
 
 from __future__ import annotations
 
+import re
 import struct
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from benches.analysis.protocols.dns import DnsMessage, parse_dns
 from benches.analysis.protocols.http import (
-    HttpLimits,
+    HttpConversation,
     HttpMessage,
     HttpRequest,
     HttpStreamParser,
-    RequestHint,
 )
-from benches.analysis.protocols.http_sync import StartLine, StartLineFinder
 from benches.analysis.protocols.notes import DECODER_GAVE_UP, DECODER_RESYNC, FlowNote
 from benches.analysis.protocols.quic import VERSIONS, ClientInitials
 from benches.analysis.protocols.tls import ClientHello, parse_tls_client_hello
@@ -185,127 +183,48 @@ MessageSink = Callable[[HttpMessage, int], None]
 MAX_SYNC_NOTES = 8  # notes one HttpReader may add (each loss of sync would be one)
 
 
-@dataclass(slots=True)
-class HttpSides:
-    """What the two HttpReaders of one connection share."""
-
-    pending: deque[RequestHint] = field(default_factory=deque)  # requests awaiting responses
-    limits: HttpLimits = field(default_factory=HttpLimits)
-    tunnel: bool = False  # a CONNECT or a 101 turned the connection into something else
-
-
 class HttpReader(ProtocolReader):
-    """One direction of an HTTP/1.x connection, read wherever it can be: each message goes
-    to ``sink``.
+    """One direction of an HTTP/1.x connection, read wherever a start line lets its parser
+    sync (``resync=True``): each message goes to ``sink``.
 
-    A parser reads messages from a start line on; where it cannot follow (bytes before
-    the first message, a malformed one, a gap), a :class:`StartLineFinder` looks for the
-    next request or status line and a new parser reads on from there. A loss of sync is
-    said on the flow (DECODER_RESYNC when the reader found its footing again,
-    DECODER_GAVE_UP when the stream ended first); the bytes are searched raw anyway.
+    A loss of sync is said on the flow: DECODER_RESYNC once the parser found its footing
+    again, DECODER_GAVE_UP when the stream ended first; the bytes are searched raw anyway.
+    Not after a CONNECT or a 101: what follows is meant not to be HTTP/1.x.
     """
 
-    __slots__ = ("facts", "sides", "sink", "name", "first", "parser", "finder", "synced",
-                 "start", "lost", "lost_frame", "notes")  # fmt: skip
+    __slots__ = ("facts", "conversation", "parser", "sink", "name", "first", "notes")
 
     def __init__(
-        self, facts: Facts, sides: HttpSides, sink: MessageSink, name: str, *, first: bool
+        self,
+        facts: Facts,
+        conversation: HttpConversation,
+        parser: HttpStreamParser,
+        sink: MessageSink,
+        name: str,
+        *,
+        first: bool,
     ) -> None:
         self.facts = facts
-        self.sides = sides
+        self.conversation = conversation
+        self.parser = parser
         self.sink = sink
         self.name = name  # the stream's direction, for notes: "to_server"
         self.first = first  # its first request names the flow's destination (facts.http)
-        self.parser: HttpStreamParser | None = None  # None: looking for a start line
-        self.finder = StartLineFinder()
-        self.synced = False  # a start line was found once
-        self.start = -1  # stream offset of the start line the parser began at
-        self.lost: str | None = None  # why sync was lost, while it is
-        self.lost_frame = 0
         self.notes = 0
 
     def data(self, chunk: bytes, frame: int, time: float) -> bool:
-        parser = self.parser
-        if parser is not None:
-            messages = parser.feed(chunk)
-            if messages:
-                self._take(messages, frame)
-            if parser.active:
-                return True
-            self._sync(self._off(parser, frame), frame)
-        else:
-            self._sync(self.finder.feed(chunk), frame)
-        return True
+        self._take(self.parser.feed(chunk), frame)
+        return self.parser.active
 
     def gap(self, offset: int, frame: int) -> bool:
-        if self.parser is not None:
-            self._take(self.parser.finish(), frame)
-            self.parser = None
-            self._lose("bytes missing from the stream (a gap)", frame)
-        self.finder.restart(b"", offset)
-        return True
+        self._take(self.parser.gap(offset), frame)
+        return self.parser.active
 
     def close(self, frame: int) -> None:
-        if self.parser is not None:
-            self._take(self.parser.finish(), frame)
-            self.parser = None
-            return
-        found = self.finder.finish()
-        if found is not None:
-            self._sync(found, frame)
-            if self.parser is not None:
-                self._take(self.parser.finish(), frame)
-                self.parser = None
-        if self.lost is not None and not self.sides.tunnel:
-            self._note(DECODER_GAVE_UP, f"{self.lost}; no start line after it", self.lost_frame)
-
-    def _sync(self, found: StartLine | None, frame: int) -> None:
-        """Read from each start line found on, until the bytes run out."""
-        while found is not None:
-            if self.lost is not None:
-                self._note(DECODER_RESYNC, f"{self.lost}; read on from the next start line",
-                           self.lost_frame)  # fmt: skip
-                self.lost = None
-            elif not self.synced and found.skipped:
-                self._note(DECODER_RESYNC, "bytes before the first start line", frame)
-            self.synced = True
-            sides = self.sides
-            parser = HttpStreamParser(
-                found.direction, pending=sides.pending, limits=sides.limits, base=found.offset
-            )
-            self.parser, self.start = parser, found.offset
-            messages = parser.feed(found.data)
-            if messages:
-                self._take(messages, frame)
-            if parser.active:
-                return
-            found = self._off(parser, frame)
-
-    def _off(self, parser: HttpStreamParser, frame: int) -> StartLine | None:
-        """The parser stopped: look for the next start line in what it left unread."""
-        self.parser = None
-        unread, at = parser.unread, parser.unread_at
-        if parser.tunnelled:
-            self.sides.tunnel = True
-        elif not self.sides.tunnel:
-            reason = parser.off_reason or "stopped"
-            self._lose("not HTTP/1.x after a message" if reason.startswith("not HTTP") else reason,
-                       frame)  # fmt: skip
-        if at == self.start:
-            # Nothing read past the start line it was given: look on after that line.
-            skip = unread.find(b"\n") + 1 or 1
-            unread, at = unread[skip:], at + skip
-        self.finder.restart(b"", at)
-        return self.finder.feed(unread)
-
-    def _lose(self, reason: str, frame: int) -> None:
-        if self.lost is None:
-            self.lost, self.lost_frame = reason, frame
-
-    def _note(self, kind: str, detail: str, frame: int) -> None:
-        if self.notes < MAX_SYNC_NOTES:
-            self.notes += 1
-            self.facts.note(kind, f"HTTP/1 {self.name}: {detail}", frame)
+        parser = self.parser
+        self._take(parser.finish(), frame)
+        if parser.lost is not None:
+            self._note(DECODER_GAVE_UP, f"{parser.lost}; no start line after it", frame)
 
     def _take(self, messages: list[HttpMessage], frame: int) -> None:
         for message in messages:
@@ -317,16 +236,31 @@ class HttpReader(ProtocolReader):
                     host=message.host,
                 )
             self.sink(message, frame)
+        resynced = self.parser.resynced
+        if resynced is not None:
+            self.parser.resynced = None
+            self._note(DECODER_RESYNC, f"{resynced}; read on from the next start line", frame)
+
+    def _note(self, kind: str, detail: str, frame: int) -> None:
+        if self.notes < MAX_SYNC_NOTES and not self.conversation.tunnelled:
+            self.notes += 1
+            self.facts.note(kind, f"HTTP/1 {self.name}: {_reason(detail)}", frame)
+
+
+def _reason(detail: str) -> str:
+    """The same words for the same loss: "not HTTP/1.x after message 3 of the stream" and
+    "... after message 9 ..." make one note, not two."""
+    return re.sub(r"(?:after message \d+|at the start) of the stream", "after a message", detail)
 
 
 def http_readers(
     facts: Facts, to_server: MessageSink, to_client: MessageSink
 ) -> tuple[HttpReader, HttpReader]:
     """The readers of a connection's two streams; each reads requests and responses."""
-    sides = HttpSides()
+    both = HttpConversation(resync=True)
     return (
-        HttpReader(facts, sides, to_server, "to_server", first=True),
-        HttpReader(facts, sides, to_client, "to_client", first=False),
+        HttpReader(facts, both, both.requests, to_server, "to_server", first=True),
+        HttpReader(facts, both, both.responses, to_client, "to_client", first=False),
     )
 
 
