@@ -316,13 +316,14 @@ class HttpStreamParser:
             self._buf += b"\r\n"  # the stream may end in a start line without its line end
         self._run(out)
         if self.active:
-            self._cut_short(out, "the stream ended inside the body")
+            self._cut_short(out, "the stream ended inside the body", ended=True)
 
-    def _cut_short(self, out: list[HttpMessage], reason: str) -> None:
-        """The bytes stop: the message under way, as far as it came."""
+    def _cut_short(self, out: list[HttpMessage], reason: str, *, ended: bool = False) -> None:
+        """The bytes stop (the stream ``ended``, or a gap): the message under way, as far as
+        it came; a body delimited by the end of the stream is whole when it ended."""
         state = self._state
         if state is _State.CLOSE:
-            self._emit(out, truncated=None if reason.startswith("the stream ended") else reason)
+            self._emit(out, truncated=None if ended else reason)
         elif state is _State.HEAD:
             self._cut_head(out)
         elif state not in (_State.DONE, _State.SYNC):
