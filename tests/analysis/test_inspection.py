@@ -179,3 +179,15 @@ def test_tls_streams_get_no_http_reader(tmp_path: Path) -> None:
     assert [type(r) for r in flow.to_server.readers[0].readers] == [TlsHello]  # type: ignore[attr-defined]
     assert flow.to_client.readers == []
     assert flow.http is None
+
+
+def test_a_bogus_content_length_does_not_hide_the_messages_it_swallows(tmp_path: Path) -> None:
+    session = TcpSession(PHONE_IP, 40000, CN_IP, 80).handshake()
+    session.send(
+        b"POST /a HTTP/1.1\r\nHost: " + HOST.encode() + b"\r\nContent-Length: 999999999\r\n\r\n"
+    )
+    session.send(gzip_post())  # read as the first message's body, and on its own
+    session.send(http_response(), from_client=False)
+    analysis = run(tmp_path, session.close())
+    assert imei(analysis).encoding == "gzip+plain"
+    assert analysis.flows[0].http_host == HOST

@@ -111,6 +111,7 @@ class HttpMessage:
     bomb: bool = False  # decoding stopped at HttpLimits.max_decoded
     decode_error: str | None = None
     notes: list[str] = field(default_factory=list)  # why it is truncated, what was skipped
+    inside: bool = False  # read inside another request's body (resync=True)
 
     @property
     def is_request(self) -> bool:
@@ -200,6 +201,8 @@ class HttpStreamParser:
         pending: deque[RequestHint] | None = None,
         limits: HttpLimits | None = None,
         resync: bool = False,
+        inside: bool = False,
+        base: int = 0,
     ) -> None:
         if direction not in ("request", "response"):
             raise ValueError(f"direction must be 'request' or 'response', not {direction!r}")
@@ -219,8 +222,14 @@ class HttpStreamParser:
         self._skipped = False  # bytes other than empty lines were passed over to reach it
         self._sync_at = -1  # stream offset of the start line last found
         self._again = False  # lost its footing: go on with the bytes it holds
+        # With resync, a request's body is also read by a parser of its own: a message with
+        # a bogus Content-Length must not hide the messages it swallows.
+        self._inside = inside  # this parser reads such a body
+        self._inner_wanted = False  # the body under way gets an inner parser
+        self._inner: HttpStreamParser | None = None
+        self._side: list[HttpMessage] = []  # what the inner parser found, to return
         self._buf = bytearray()
-        self._offset = 0  # stream offset of _buf[0]
+        self._offset = base  # stream offset of _buf[0]
         self._scan = 0  # where to resume looking for the end of a header block
         self._start_checked = False  # the current message's first bytes look like HTTP
         self._state = _State.SYNC if resync else _State.HEAD
@@ -244,7 +253,7 @@ class HttpStreamParser:
             self._remaining -= len(data)
             self._offset += len(data)
             self._keep(data, raw=True, data=True)
-            return []
+            return self._flush_side([])
         self._buf += data
         return self._guarded(self._run)
 
@@ -270,7 +279,7 @@ class HttpStreamParser:
             self._buf.clear()
             self._lose_footing()
             self._offset = offset
-        return messages
+        return self._flush_side(messages)
 
     # --- driving ---------------------------------------------------------------
 
@@ -280,6 +289,12 @@ class HttpStreamParser:
             step(out)
         except Exception as exc:  # a bug here must not stop the analysis of a capture
             self._off(f"internal error: {exc!r}")
+        return self._flush_side(out)
+
+    def _flush_side(self, out: list[HttpMessage]) -> list[HttpMessage]:
+        if self._side:
+            out += self._side
+            self._side = []
         return out
 
     def _run(self, out: list[HttpMessage]) -> None:
@@ -351,6 +366,7 @@ class HttpStreamParser:
 
     def _lose_footing(self) -> None:
         """Drop the message under way; look for the next start line."""
+        self._end_inner()
         self._state = _State.SYNC
         self._search.reset()
         self._msg = None
@@ -498,6 +514,7 @@ class HttpStreamParser:
         self._dropped = 0
         self._chunked = False
         self._transfer = []
+        self._inner_wanted = self.resync and not self._inside and message.is_request
         if self.direction == "request":
             return self._request_framing(message, out)
         return self._response_framing(message, out)
@@ -578,6 +595,30 @@ class HttpStreamParser:
             self._dropped += max(len(chunk) - max(room, 0), 0)
         if data and self._chunked:  # else the data is the body as sent: _raw
             self._data += chunk[: max(self.limits.max_body - len(self._data), 0)]
+        if raw and self._inner_wanted:
+            self._feed_inner(chunk)
+
+    def _feed_inner(self, chunk: bytes) -> None:
+        """A request's body as sent, to a parser of its own (made at its first byte)."""
+        inner = self._inner
+        if inner is None:
+            start = self._offset - len(chunk)
+            inner = HttpStreamParser(
+                "request", limits=self.limits, resync=True, inside=True, base=start
+            )
+            self._inner = inner
+        self._found_inside(inner.feed(chunk))
+
+    def _end_inner(self) -> None:
+        """The body ended: what its parser holds, as far as it came."""
+        inner, self._inner, self._inner_wanted = self._inner, None, False
+        if inner is not None:
+            self._found_inside(inner.finish())
+
+    def _found_inside(self, messages: list[HttpMessage]) -> None:
+        for message in messages:
+            message.inside = True
+        self._side += messages
 
     def _length_body(self, out: list[HttpMessage]) -> bool:
         if not self._buf:
@@ -652,6 +693,7 @@ class HttpStreamParser:
         if message is None:
             return False
         self._msg = None
+        self._end_inner()
         message.end = self._offset
         if truncated is not None:
             message.truncated = True

@@ -228,7 +228,7 @@ class HttpReader(ProtocolReader):
 
     def _take(self, messages: list[HttpMessage], frame: int) -> None:
         for message in messages:
-            if message.is_request and self.first and self.facts.http is None:
+            if message.is_request and self.first and not message.inside and self.facts.http is None:
                 self.facts.http = HttpRequest(
                     method=message.method or "",
                     target=message.target or "",

@@ -249,3 +249,16 @@ def test_junk_between_messages_never_raises_nor_hides_the_next_message(seed: int
         reader.close(at)
     assert found_markers(messages) >= wanted
     assert all(not m.decode_error for m in messages if m.body)
+
+
+def test_a_request_body_is_read_for_messages_too() -> None:
+    inner = b"PUT /in HTTP/1.1\r\nHost: inner\r\nContent-Length: 3\r\n\r\nabc"
+    outer = b"POST /out HTTP/1.1\r\nHost: outer\r\nContent-Length: %d\r\n\r\n" % (len(inner) + 2)
+    messages, facts = read(outer + b"\x00\x00" + inner)
+    assert sorted((m.target, m.inside, m.body) for m in messages) == [
+        ("/in", True, b"abc"),
+        ("/out", False, b"\x00\x00" + inner),
+    ]
+    inside = next(m for m in messages if m.inside)
+    assert inside.start == len(outer) + 2  # the stream's offset
+    assert facts.http is not None and facts.http.host == "outer"
