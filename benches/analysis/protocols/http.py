@@ -35,7 +35,7 @@ from enum import Enum, auto
 from functools import partial
 
 from benches.analysis.protocols.http_codings import Decoded, decode_layers
-from benches.analysis.protocols.http_sync import MAX_LINE, Direction, StartLineSearch
+from benches.analysis.protocols.http_sync import ANCHOR, MAX_LINE, Direction, StartLineSearch
 from benches.analysis.protocols.tls import normalise_name
 
 __all__ = ["Direction"]  # defined with the search for start lines, which knows both kinds
@@ -254,8 +254,27 @@ class HttpStreamParser:
             self._offset += len(data)
             self._keep(data, raw=True, data=True)
             return self._flush_side([])
+        if self._state is _State.SYNC and self._skim(data):
+            return []
         self._buf += data
         return self._guarded(self._run)
+
+    def _skim(self, data: bytes) -> bool:
+        """Looking for a start line: take ``data`` quickly when no anchor can end in it and
+        it holds a line end (most binary bytes: a body's, ciphertext): keep only what
+        follows its last LF. False: leave it to the search."""
+        buf = self._buf
+        newline = data.rfind(b"\n")
+        if newline < 0 or ANCHOR in data or self._search.resume <= len(buf) - len(ANCHOR):
+            return False  # no line end, an anchor in it, or one held that waits for more
+        if buf and ANCHOR in buf[-len(ANCHOR) :] + data[: len(ANCHOR)]:
+            return False
+        keep = data[newline + 1 :][-MAX_LINE:]
+        self._offset += len(buf) + len(data) - len(keep)
+        self._skipped = self._skipped or bool(buf or data.lstrip(b"\r\n"))
+        buf[:] = keep
+        self._search.restart(len(keep))
+        return True
 
     def finish(self) -> list[HttpMessage]:
         """The end of the stream: a close-delimited response, or a message cut short."""

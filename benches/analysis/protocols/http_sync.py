@@ -60,6 +60,13 @@ class StartLineSearch:
         """Search a buffer from its start (every byte of it new)."""
         self.resume = self.line = self.seen = 0
 
+    def restart(self, size: int) -> None:
+        """The buffer now holds ``size`` bytes of one line, none of which can begin an
+        anchor but its last few."""
+        self.resume = max(size - len(ANCHOR) + 1, 0)
+        self.line = 0
+        self.seen = size
+
     def find(self, buffer: bytearray) -> tuple[int, Direction, int]:
         """(where the first start line begins, its kind, bytes cut from the front first);
         where is -1 while there is none yet: then only the last line is kept, at most
