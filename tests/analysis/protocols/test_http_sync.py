@@ -262,3 +262,21 @@ def test_a_request_body_is_read_for_messages_too() -> None:
     inside = next(m for m in messages if m.inside)
     assert inside.start == len(outer) + 2  # the stream's offset
     assert facts.http is not None and facts.http.host == "outer"
+
+
+@pytest.mark.parametrize(
+    "pieces",
+    [
+        (b"\x00HTTP/1.1 2", b"00 OK\r\nContent-Length: 0\r\n\r\n"),  # an anchor that waits
+        (b"\x00\nHTTP/1", b".1 200 OK\r\nContent-Length: 0\r\n\r\n"),  # one split in two
+        (b"x\nGET /a", b"bc HTTP/1.1\r\n\r\n"),  # a request line's front, kept
+        (b"\xff" * 3000 + b"\n" + b"\x01" * 100, b"\n\x02\nHTTP/1.1 204 \r\n\r\n"),
+    ],
+)
+def test_segments_skimmed_while_looking_never_lose_a_start_line(pieces: tuple[bytes, ...]) -> None:
+    parser = HttpStreamParser("response", resync=True)
+    messages = [m for piece in pieces for m in parser.feed(piece)]
+    assert len(messages) == 1
+    assert messages[0].start == b"".join(pieces).index(
+        b"HTTP/1.1" if b"GET" not in pieces[0] else b"GET"
+    )
