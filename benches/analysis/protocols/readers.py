@@ -180,7 +180,7 @@ class DnsReader(ProtocolReader):
 
 # Called with each finished message and the frame that completed it.
 MessageSink = Callable[[HttpMessage, int], None]
-MAX_SYNC_NOTES = 8  # notes one HttpReader may add (each loss of sync would be one)
+MAX_SYNC_NOTES = 8  # resync notes one HttpReader may add (each loss of sync would be one)
 
 
 class HttpReader(ProtocolReader):
@@ -242,9 +242,11 @@ class HttpReader(ProtocolReader):
             self._note(DECODER_RESYNC, f"{resynced}; read on from the next start line", frame)
 
     def _note(self, kind: str, detail: str, frame: int) -> None:
-        if self.notes < MAX_SYNC_NOTES and not self.conversation.tunnelled:
-            self.notes += 1
-            self.facts.note(kind, f"HTTP/1 {self.name}: {_reason(detail)}", frame)
+        """Say it on the flow; a few resyncs only (giving up comes once, and always says so)."""
+        if self.conversation.tunnelled or (kind == DECODER_RESYNC and self.notes >= MAX_SYNC_NOTES):
+            return
+        self.notes += 1
+        self.facts.note(kind, f"HTTP/1 {self.name}: {_reason(detail)}", frame)
 
 
 def _reason(detail: str) -> str:

@@ -175,12 +175,14 @@ def test_after_a_101_the_other_protocol_is_no_loss_of_sync() -> None:
     assert len(messages) == 2 and facts.notes == []
 
 
-def test_many_losses_make_few_notes() -> None:
-    good = b"GET /a HTTP/1.1\r\n\r\n"
-    stream = b"".join(good + b"\x00junk %d\r\n" % i for i in range(500)) + good
-    messages, facts = read(stream)
-    assert len(messages) == 501
-    assert len(facts.notes) == 1
+def test_many_losses_make_few_notes_and_giving_up_is_always_said() -> None:
+    facts, messages = Facts(), []
+    to_server, _ = http_readers(facts, lambda m, f: messages.append(m), lambda m, f: None)
+    for index in range(500):  # a loss of sync and a resync in each segment
+        to_server.data(b"GET /a HTTP/1.1\r\n\r\n\x00junk %d\r\n" % index, index, 0.0)
+    to_server.close(500)
+    assert len(messages) == 500
+    assert [n.kind for n in facts.notes] == [DECODER_RESYNC, DECODER_GAVE_UP]
 
 
 # --- fuzz: junk never raises, and never hides a message that follows it --------------------
