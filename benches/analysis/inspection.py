@@ -31,6 +31,7 @@ from benches.analysis.protocols.readers import (
     TLS_HANDSHAKE,
     DnsReader,
     Facts,
+    HttpReader,
     Opening,
     ProtocolReader,
     QuicReader,
@@ -39,7 +40,6 @@ from benches.analysis.protocols.readers import (
 )
 
 DNS_PORT = 53
-HTTP_FIRST = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ\r\n")  # a method, or blank lines before it
 TO_SERVER, TO_CLIENT = "to_server", "to_client"
 HTTP_BODY = "http:"
 QUIC_INITIAL = "quic-initial"  # the ClientHello of a client's QUIC Initials, decrypted
@@ -103,7 +103,8 @@ class Inspector:
 class FlowInspection:
     """One flow: a FlowSink, with what its protocol readers learned in ``facts``."""
 
-    __slots__ = ("inspector", "index", "info", "facts", "tls", "quic", "to_server", "to_client")
+    __slots__ = ("inspector", "index", "info", "facts", "tls", "quic", "to_server", "to_client",
+                 "http")  # fmt: skip
 
     def __init__(self, inspector: Inspector, index: int, info: FlowInfo) -> None:
         self.inspector = inspector
@@ -115,6 +116,7 @@ class FlowInspection:
         self.quic: QuicConnection | None = None  # UDP but DNS: what makes a datagram 1-RTT
         self.to_server = StreamInspection(self, TO_SERVER)
         self.to_client = StreamInspection(self, TO_CLIENT)
+        self.http: tuple[HttpReader, HttpReader] | None = None  # made when a stream needs one
         facts, ports = self.facts, (info.client_port, info.server_port)
         if DNS_PORT in ports and info.proto in ("udp", "tcp"):
             log = inspector.dns.add
@@ -122,6 +124,7 @@ class FlowInspection:
             self.to_client.readers.append(DnsReader(facts, partial(log, info, TO_CLIENT)))
         if info.proto == "tcp":
             self.to_server.readers.append(Opening(self._client_speaks))
+            self.to_client.readers.append(Opening(self._server_speaks))
         elif info.proto == "udp" and DNS_PORT not in ports:  # QUIC runs on any port
             hello = partial(self.to_server.alone, 0, source=QUIC_INITIAL)
             self.quic = QuicConnection()
@@ -134,14 +137,22 @@ class FlowInspection:
         del self.to_server.flow, self.to_client.flow
 
     def _client_speaks(self, first: bytes) -> list[ProtocolReader]:
-        """Readers for a TCP client's stream, chosen by its first bytes."""
+        """Readers for a TCP client's stream, chosen by its first bytes: TLS pays for no
+        HTTP reader; anything else may hold HTTP/1.x wherever a start line lets it sync."""
         if first[0] == TLS_HANDSHAKE:
             return [TlsHello(self.facts)]
-        if first[0] in HTTP_FIRST and not self.to_client.bytes:  # HTTP: the client speaks first
-            requests, responses = http_readers(self.facts, self.to_server.body, self.to_client.body)
-            self.to_client.readers.append(responses)
-            return [requests]
-        return []
+        return [self._http()[0]]
+
+    def _server_speaks(self, first: bytes) -> list[ProtocolReader]:
+        """Readers for a TCP server's stream, chosen likewise by its first bytes."""
+        if first[0] == TLS_HANDSHAKE:
+            return []
+        return [self._http()[1]]
+
+    def _http(self) -> tuple[HttpReader, HttpReader]:
+        if self.http is None:
+            self.http = http_readers(self.facts, self.to_server.body, self.to_client.body)
+        return self.http
 
 
 class StreamInspection:
@@ -196,12 +207,9 @@ class StreamInspection:
             self.readers = [r for r in self.readers if r.data(chunk, frame, time)]
 
     def gap(self, offset: int) -> None:
-        if self.records is not None:
-            self.records.break_off()
-        self._end_run()
-        for reader in self.readers:  # a hole breaks every reader's framing
-            reader.close(self.frame)
-        self.readers = []
+        self._break()
+        if self.readers:  # a hole breaks every reader's framing: a few find it again
+            self.readers = [r for r in self.readers if r.gap(offset, self.frame)]
 
     def stray(self, offset: int, chunk: bytes, frame: int) -> None:
         """Search a copy that lost to the first one between the bytes around it: the
@@ -247,7 +255,10 @@ class StreamInspection:
             self.readers = [r for r in self.readers if r.datagram(chunk, frame, time)]
 
     def close(self) -> None:
-        self.gap(self.bytes)
+        self._break()
+        for reader in self.readers:
+            reader.close(self.frame)
+        self.readers = []
         self.alternate = (-1, b"")
 
     def idle(self) -> None:
@@ -268,6 +279,12 @@ class StreamInspection:
                 self._add(hit, frame, message.start, evidence, f"{HTTP_BODY}{layer}")
 
     # --- inside ---------------------------------------------------------------
+
+    def _break(self) -> None:
+        """The bytes stop following on: a gap or the end."""
+        if self.records is not None:
+            self.records.break_off()
+        self._end_run()
 
     def _search(self, offset: int, chunk: bytes, frame: int) -> None:
         """Stream bytes for the scanner; a run of them ends where ciphertext was left out."""

@@ -13,7 +13,11 @@ searches each layer and names the one that revealed an identifier.
 The phone is not a friend. The parser never raises, keeps at most one message
 in memory (``HttpLimits``), stops decoding at a size cap (decompression
 bombs), and switches itself off on bytes that are not HTTP/1.x: the analyzer
-still scans the raw stream, so nothing is lost by giving up.
+still scans the raw stream, so nothing is lost by giving up. Or, made with
+``resync=True``, it never gives up: it looks for the next request or status
+line (:mod:`~benches.analysis.protocols.http_sync`) before its first message,
+after one it could not follow and after a gap, reads either kind whatever the
+stream's direction, and says so in ``lost`` and ``resynced``.
 
 Responses to HEAD, and to CONNECT, look different from the rest (RFC 9112
 section 6.3), so the response side needs the request methods: parse both
@@ -28,12 +32,13 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum, auto
-from typing import Literal
+from functools import partial
 
 from benches.analysis.protocols.http_codings import Decoded, decode_layers
+from benches.analysis.protocols.http_sync import ANCHOR, MAX_LINE, Direction, StartLineSearch
 from benches.analysis.protocols.tls import normalise_name
 
-Direction = Literal["request", "response"]
+__all__ = ["Direction"]  # defined with the search for start lines, which knows both kinds
 
 MIB = 1 << 20
 MAX_PENDING_REQUESTS = 100_000  # hints kept for responses not yet seen
@@ -106,6 +111,7 @@ class HttpMessage:
     bomb: bool = False  # decoding stopped at HttpLimits.max_decoded
     decode_error: str | None = None
     notes: list[str] = field(default_factory=list)  # why it is truncated, what was skipped
+    inside: bool = False  # read inside another request's body (resync=True)
 
     @property
     def is_request(self) -> bool:
@@ -127,10 +133,19 @@ class HttpMessage:
 class HttpConversation:
     """Both directions of one connection: requests tell responses which have no body."""
 
-    def __init__(self, limits: HttpLimits | None = None) -> None:
+    def __init__(self, limits: HttpLimits | None = None, *, resync: bool = False) -> None:
         self.pending: deque[RequestHint] = deque()
-        self.requests = HttpStreamParser("request", pending=self.pending, limits=limits)
-        self.responses = HttpStreamParser("response", pending=self.pending, limits=limits)
+        self.requests = HttpStreamParser(
+            "request", pending=self.pending, limits=limits, resync=resync
+        )
+        self.responses = HttpStreamParser(
+            "response", pending=self.pending, limits=limits, resync=resync
+        )
+
+    @property
+    def tunnelled(self) -> bool:
+        """A CONNECT or a 101 turned the connection into something that is not HTTP/1.x."""
+        return self.requests.tunnelled or self.responses.tunnelled
 
 
 class _State(Enum):
@@ -142,6 +157,7 @@ class _State(Enum):
     CHUNK_END = auto()  # the CRLF after chunk data
     TRAILERS = auto()
     DONE = auto()  # finish() was called
+    SYNC = auto()  # looking for the next start line (resync=True)
 
 
 # RFC 9112 section 3 (request line) and 4 (status line); a bare LF ends a line too.
@@ -184,6 +200,9 @@ class HttpStreamParser:
         *,
         pending: deque[RequestHint] | None = None,
         limits: HttpLimits | None = None,
+        resync: bool = False,
+        inside: bool = False,
+        base: int = 0,
     ) -> None:
         if direction not in ("request", "response"):
             raise ValueError(f"direction must be 'request' or 'response', not {direction!r}")
@@ -193,11 +212,27 @@ class HttpStreamParser:
         self.active = True
         self.off_reason: str | None = None  # why the parser switched itself off
         self.message_count = 0  # messages returned so far
+        # resync=True: instead of switching off, look for the next start line.
+        self.resync = resync
+        self.lost: str | None = None  # why it lost its footing, while it looks for it again
+        self.resynced: str | None = None  # why it lost it, once found again (for the reader)
+        self.tunnelled = False  # a CONNECT or a 101 ended HTTP/1.x (not a loss)
+        self._search = StartLineSearch()
+        self._synced = False  # a start line was found once
+        self._skipped = False  # bytes other than empty lines were passed over to reach it
+        self._sync_at = -1  # stream offset of the start line last found
+        self._again = False  # lost its footing: go on with the bytes it holds
+        # With resync, a request's body is also read by a parser of its own: a message with
+        # a bogus Content-Length must not hide the messages it swallows.
+        self._inside = inside  # this parser reads such a body
+        self._inner_wanted = False  # the body under way gets an inner parser
+        self._inner: HttpStreamParser | None = None
+        self._side: list[HttpMessage] = []  # what the inner parser found, to return
         self._buf = bytearray()
-        self._offset = 0  # stream offset of _buf[0]
+        self._offset = base  # stream offset of _buf[0]
         self._scan = 0  # where to resume looking for the end of a header block
         self._start_checked = False  # the current message's first bytes look like HTTP
-        self._state = _State.HEAD
+        self._state = _State.SYNC if resync else _State.HEAD
         self._msg: HttpMessage | None = None
         self._raw = bytearray()  # the body as sent, up to max_body
         self._data = bytearray()  # the de-chunked body, up to max_body (when chunked)
@@ -218,9 +253,28 @@ class HttpStreamParser:
             self._remaining -= len(data)
             self._offset += len(data)
             self._keep(data, raw=True, data=True)
+            return self._flush_side([])
+        if self._state is _State.SYNC and self._skim(data):
             return []
         self._buf += data
         return self._guarded(self._run)
+
+    def _skim(self, data: bytes) -> bool:
+        """Looking for a start line: take ``data`` quickly when no anchor can end in it and
+        it holds a line end (most binary bytes: a body's, ciphertext): keep only what
+        follows its last LF. False: leave it to the search."""
+        buf = self._buf
+        newline = data.rfind(b"\n")
+        if newline < 0 or ANCHOR in data or self._search.resume <= len(buf) - len(ANCHOR):
+            return False  # no line end, an anchor in it, or one held that waits for more
+        if buf and ANCHOR in buf[-len(ANCHOR) :] + data[: len(ANCHOR)]:
+            return False
+        keep = data[newline + 1 :][-MAX_LINE:]
+        self._offset += len(buf) + len(data) - len(keep)
+        self._skipped = self._skipped or bool(buf or data.lstrip(b"\r\n"))
+        buf[:] = keep
+        self._search.restart(len(keep))
+        return True
 
     def finish(self) -> list[HttpMessage]:
         """The end of the stream: a close-delimited response, or a message cut short."""
@@ -232,6 +286,20 @@ class HttpStreamParser:
         self.off_reason = self.off_reason or "stream finished"
         return messages
 
+    def gap(self, offset: int) -> list[HttpMessage]:
+        """Bytes of the stream were never seen; the next start at ``offset`` (resync=True):
+        the message they cut short, then look for the next start line."""
+        if not self.active:
+            return []
+        messages = self._guarded(partial(self._cut_short, reason="a gap in the stream"))
+        if self.active:
+            if self._state is not _State.SYNC:
+                self.lost = self.lost or "bytes missing from the stream (a gap)"
+            self._buf.clear()
+            self._lose_footing()
+            self._offset = offset
+        return self._flush_side(messages)
+
     # --- driving ---------------------------------------------------------------
 
     def _guarded(self, step: Callable[[list[HttpMessage]], None]) -> list[HttpMessage]:
@@ -240,11 +308,20 @@ class HttpStreamParser:
             step(out)
         except Exception as exc:  # a bug here must not stop the analysis of a capture
             self._off(f"internal error: {exc!r}")
+        return self._flush_side(out)
+
+    def _flush_side(self, out: list[HttpMessage]) -> list[HttpMessage]:
+        if self._side:
+            out += self._side
+            self._side = []
         return out
 
     def _run(self, out: list[HttpMessage]) -> None:
-        while self.active and self._step(out):
-            pass
+        while self.active:
+            if not self._step(out):
+                if not self._again:
+                    return
+                self._again = False
 
     def _step(self, out: list[HttpMessage]) -> bool:
         """Advance by one piece of the message; False when more bytes are needed."""
@@ -264,26 +341,82 @@ class HttpStreamParser:
             return self._chunk_end(out)
         if state is _State.TRAILERS:
             return self._trailers(out)
+        if state is _State.SYNC:
+            return self._sync()
         return False
 
     def _at_end(self, out: list[HttpMessage]) -> None:
+        if self._state is _State.SYNC and self._buf and not self._buf.endswith(b"\n"):
+            self._buf += b"\r\n"  # the stream may end in a start line without its line end
         self._run(out)
-        if not self.active:
-            return
+        if self.active:
+            self._cut_short(out, "the stream ended inside the body", ended=True)
+
+    def _cut_short(self, out: list[HttpMessage], reason: str, *, ended: bool = False) -> None:
+        """The bytes stop (the stream ``ended``, or a gap): the message under way, as far as
+        it came; a body delimited by the end of the stream is whole when it ended."""
         state = self._state
         if state is _State.CLOSE:
-            self._emit(out)
+            self._emit(out, truncated=None if ended else reason)
         elif state is _State.HEAD:
             self._cut_head(out)
-        elif state is not _State.DONE:
-            self._emit(out, truncated="the stream ended inside the body")
+        elif state not in (_State.DONE, _State.SYNC):
+            self._emit(out, truncated=reason)
 
-    def _off(self, reason: str) -> None:
+    def _off(self, reason: str, skip: int = 0) -> None:
+        """Switch off; or, with resync, skip ``skip`` bytes and look for a start line."""
+        if self.resync:
+            if self._tunnel is not None:
+                self.tunnelled = True
+            else:
+                self.lost = self.lost or reason
+            if self._offset + skip <= self._sync_at:  # nothing read past the start line
+                skip = self._buf.find(b"\n") + 1 or 1
+            del self._buf[:skip]
+            self._offset += skip
+            self._lose_footing()
+            self._again = True
+            return
         self.active = False
         self.off_reason = reason
         self._buf.clear()
         self._raw.clear()
         self._data.clear()
+
+    def _lose_footing(self) -> None:
+        """Drop the message under way; look for the next start line."""
+        self._end_inner()
+        self._state = _State.SYNC
+        self._search.reset()
+        self._msg = None
+        self._raw.clear()
+        self._data.clear()
+        self._dropped = 0
+        self._chunked = False
+        self._transfer = []
+        self._tunnel = None
+        self._scan = 0
+        self._start_checked = False
+
+    def _sync(self) -> bool:
+        start, direction, cut = self._search.find(self._buf)
+        self._offset += cut
+        self._skipped = self._skipped or cut > 0
+        if start < 0:
+            return False
+        if start:
+            self._skipped = self._skipped or bool(self._buf[:start].strip(b"\r\n"))
+            del self._buf[:start]
+            self._offset += start
+        if self.lost is not None:
+            self.resynced, self.lost = self.resynced or self.lost, None
+        elif self._skipped and not self._synced:
+            self.resynced = self.resynced or "bytes before the first start line"
+        self._synced, self._skipped = True, False
+        self._sync_at = self._offset
+        self.direction = direction
+        self._state = _State.HEAD
+        return True
 
     def _take(self, n: int) -> bytes:
         with memoryview(self._buf) as view:
@@ -315,21 +448,32 @@ class HttpStreamParser:
         end = _BLANK_LINE.search(self._buf, max(0, self._scan - 3))
         if end is None:
             if len(self._buf) > self.limits.max_head:
-                self._off(f"header block over {self.limits.max_head} bytes")
+                self._off(f"header block over {self.limits.max_head} bytes", self._overlong())
+                return False
             self._scan = len(self._buf)
             return False
         if end.end() > self.limits.max_head:
-            self._off(f"header block over {self.limits.max_head} bytes")
+            self._off(f"header block over {self.limits.max_head} bytes", self._overlong())
             return False
         start = self._offset
-        head = self._take(end.end())
-        self._scan = 0
-        self._start_checked = False
+        with memoryview(self._buf) as view:
+            head = bytes(view[: end.end()])
         message = self._parse_head(head, start)
         if message is None:
-            self._off("malformed start line")
+            # With resync, the head is looked through again from its second byte: a start
+            # line may follow junk on the same line ("GET /x HTTP/1.1 junkPOST /y HTTP/1.1").
+            self._off("malformed start line", 1)
             return False
+        del self._buf[: len(head)]
+        self._offset += len(head)
+        self._scan = 0
+        self._start_checked = False
         return self._begin_body(message, out)
+
+    def _overlong(self) -> int:
+        """Bytes of an overlong head not to look through again for a start line: all but
+        its last MAX_LINE (a message that began earlier would have ended its head by then)."""
+        return max(self._buf.find(b"\n") + 1, len(self._buf) - MAX_LINE)
 
     def _parse_head(self, head: bytes, start: int) -> HttpMessage | None:
         lines = head.split(b"\n")
@@ -389,6 +533,7 @@ class HttpStreamParser:
         self._dropped = 0
         self._chunked = False
         self._transfer = []
+        self._inner_wanted = self.resync and not self._inside and message.is_request
         if self.direction == "request":
             return self._request_framing(message, out)
         return self._response_framing(message, out)
@@ -469,6 +614,30 @@ class HttpStreamParser:
             self._dropped += max(len(chunk) - max(room, 0), 0)
         if data and self._chunked:  # else the data is the body as sent: _raw
             self._data += chunk[: max(self.limits.max_body - len(self._data), 0)]
+        if raw and self._inner_wanted:
+            self._feed_inner(chunk)
+
+    def _feed_inner(self, chunk: bytes) -> None:
+        """A request's body as sent, to a parser of its own (made at its first byte)."""
+        inner = self._inner
+        if inner is None:
+            start = self._offset - len(chunk)
+            inner = HttpStreamParser(
+                "request", limits=self.limits, resync=True, inside=True, base=start
+            )
+            self._inner = inner
+        self._found_inside(inner.feed(chunk))
+
+    def _end_inner(self) -> None:
+        """The body ended: what its parser holds, as far as it came."""
+        inner, self._inner, self._inner_wanted = self._inner, None, False
+        if inner is not None:
+            self._found_inside(inner.finish())
+
+    def _found_inside(self, messages: list[HttpMessage]) -> None:
+        for message in messages:
+            message.inside = True
+        self._side += messages
 
     def _length_body(self, out: list[HttpMessage]) -> bool:
         if not self._buf:
@@ -543,6 +712,7 @@ class HttpStreamParser:
         if message is None:
             return False
         self._msg = None
+        self._end_inner()
         message.end = self._offset
         if truncated is not None:
             message.truncated = True

@@ -8,6 +8,7 @@ the first few packets most flows carry no reader at all.
 
 from __future__ import annotations
 
+import re
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from benches.analysis.protocols.http import (
     HttpRequest,
     HttpStreamParser,
 )
-from benches.analysis.protocols.notes import QUIC_UNREAD, FlowNote
+from benches.analysis.protocols.notes import DECODER_GAVE_UP, DECODER_RESYNC, QUIC_UNREAD, FlowNote
 from benches.analysis.protocols.quic import (
     ClientInitials,
     encrypted,
@@ -65,7 +66,13 @@ class ProtocolReader:
         return False
 
     def close(self, frame: int) -> None:
-        """The stream ended or broke (a gap): finish with what there is."""
+        """The stream ended: finish with what there is."""
+
+    def gap(self, offset: int, frame: int) -> bool:
+        """Bytes of the stream were never seen; the next data starts at ``offset``. False
+        (the reader is dropped) unless the reader can find its footing again."""
+        self.close(frame)
+        return False
 
 
 class Opening(ProtocolReader):
@@ -89,6 +96,12 @@ class Opening(ProtocolReader):
     def close(self, frame: int) -> None:
         for reader in self.readers or ():
             reader.close(frame)
+
+    def gap(self, offset: int, frame: int) -> bool:
+        if self.readers is None:
+            return True  # nothing seen yet: the first bytes still choose
+        self.readers = [r for r in self.readers if r.gap(offset, frame)]
+        return bool(self.readers)
 
 
 class TlsHello(ProtocolReader):
@@ -172,28 +185,55 @@ class DnsReader(ProtocolReader):
 
 # Called with each finished message and the frame that completed it.
 MessageSink = Callable[[HttpMessage, int], None]
+MAX_SYNC_NOTES = 8  # resync notes one HttpReader may add (each loss of sync would be one)
 
 
 class HttpReader(ProtocolReader):
-    """One direction of an HTTP/1.x conversation; each message goes to ``sink``."""
+    """One direction of an HTTP/1.x connection, read wherever a start line lets its parser
+    sync (``resync=True``): each message goes to ``sink``.
 
-    __slots__ = ("facts", "parser", "sink")
+    A loss of sync is said on the flow: DECODER_RESYNC once the parser found its footing
+    again, DECODER_GAVE_UP when the stream ended first; the bytes are searched raw anyway.
+    Not after a CONNECT or a 101: what follows is meant not to be HTTP/1.x.
+    """
 
-    def __init__(self, facts: Facts, parser: HttpStreamParser, sink: MessageSink) -> None:
+    __slots__ = ("facts", "conversation", "parser", "sink", "name", "first", "notes")
+
+    def __init__(
+        self,
+        facts: Facts,
+        conversation: HttpConversation,
+        parser: HttpStreamParser,
+        sink: MessageSink,
+        name: str,
+        *,
+        first: bool,
+    ) -> None:
         self.facts = facts
+        self.conversation = conversation
         self.parser = parser
         self.sink = sink
+        self.name = name  # the stream's direction, for notes: "to_server"
+        self.first = first  # its first request names the flow's destination (facts.http)
+        self.notes = 0
 
     def data(self, chunk: bytes, frame: int, time: float) -> bool:
         self._take(self.parser.feed(chunk), frame)
         return self.parser.active
 
+    def gap(self, offset: int, frame: int) -> bool:
+        self._take(self.parser.gap(offset), frame)
+        return self.parser.active
+
     def close(self, frame: int) -> None:
-        self._take(self.parser.finish(), frame)
+        parser = self.parser
+        self._take(parser.finish(), frame)
+        if parser.lost is not None:
+            self._note(DECODER_GAVE_UP, f"{parser.lost}; no start line after it", frame)
 
     def _take(self, messages: list[HttpMessage], frame: int) -> None:
         for message in messages:
-            if message.is_request and self.facts.http is None:
+            if message.is_request and self.first and not message.inside and self.facts.http is None:
                 self.facts.http = HttpRequest(
                     method=message.method or "",
                     target=message.target or "",
@@ -201,15 +241,33 @@ class HttpReader(ProtocolReader):
                     host=message.host,
                 )
             self.sink(message, frame)
+        resynced = self.parser.resynced
+        if resynced is not None:
+            self.parser.resynced = None
+            self._note(DECODER_RESYNC, f"{resynced}; read on from the next start line", frame)
+
+    def _note(self, kind: str, detail: str, frame: int) -> None:
+        """Say it on the flow; a few resyncs only (giving up comes once, and always says so)."""
+        if self.conversation.tunnelled or (kind == DECODER_RESYNC and self.notes >= MAX_SYNC_NOTES):
+            return
+        self.notes += 1
+        self.facts.note(kind, f"HTTP/1 {self.name}: {_reason(detail)}", frame)
+
+
+def _reason(detail: str) -> str:
+    """The same words for the same loss: "not HTTP/1.x after message 3 of the stream" and
+    "... after message 9 ..." make one note, not two."""
+    return re.sub(r"(?:after message \d+|at the start) of the stream", "after a message", detail)
 
 
 def http_readers(
-    facts: Facts, requests: MessageSink, responses: MessageSink
+    facts: Facts, to_server: MessageSink, to_client: MessageSink
 ) -> tuple[HttpReader, HttpReader]:
-    conversation = HttpConversation()
+    """The readers of a connection's two streams; each reads requests and responses."""
+    both = HttpConversation(resync=True)
     return (
-        HttpReader(facts, conversation.requests, requests),
-        HttpReader(facts, conversation.responses, responses),
+        HttpReader(facts, both, both.requests, to_server, "to_server", first=True),
+        HttpReader(facts, both, both.responses, to_client, "to_client", first=False),
     )
 
 
