@@ -103,9 +103,8 @@ def append_text(path: Path, text: str, *, root: Path, mode: int = PUBLIC) -> Non
             os.close(descriptor)
 
 
-def read_text(path: Path) -> str:
-    """The text of ``path``, which must be a plain file, not a link (UTF-8, undecodable
-    bytes kept as surrogates, so a rewrite gives them back)."""
+def read_file(path: Path) -> bytes:
+    """The bytes of ``path``, which must be a plain file of its own, not a link."""
     try:
         descriptor = os.open(path, _READ)
     except OSError as error:
@@ -116,7 +115,7 @@ def read_text(path: Path) -> str:
         raise
     with os.fdopen(descriptor, "rb") as file:
         _check_plain(file.fileno(), Path(path))
-        return file.read().decode("utf-8", errors="surrogateescape")
+        return file.read()
 
 
 @contextlib.contextmanager
@@ -164,8 +163,8 @@ def _new_file(folder: int, name: str, mode: int) -> tuple[str, int]:
             descriptor = os.open(temporary, _NEW, mode, dir_fd=folder)
         except FileExistsError:
             continue
-        if mode == PRIVATE:
-            os.fchmod(descriptor, PRIVATE)  # the descriptor is the new file, never a link
+        if mode != PUBLIC:  # exactly this mode, whatever the umask
+            os.fchmod(descriptor, mode)  # the descriptor is the new file, never a link
         return temporary, descriptor
     raise FileExistsError(errno.EEXIST, "no free temporary name", name)
 

@@ -14,7 +14,7 @@ from benches.redaction.safe_files import (
     append_text,
     create_file,
     make_directories,
-    read_text,
+    read_file,
     write_file,
 )
 
@@ -115,4 +115,4 @@ def test_appending_adds_whole_lines(tmp_path: Path) -> None:
 def test_reading_through_a_link_is_refused(tmp_path: Path, outside: Path) -> None:
     (tmp_path / "environment.properties").symlink_to(outside / "passwd")
     with pytest.raises(UnsafePath, match="symbolic link"):
-        read_text(tmp_path / "environment.properties")
+        read_file(tmp_path / "environment.properties")
