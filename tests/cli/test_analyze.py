@@ -236,3 +236,19 @@ def test_a_hostile_mmdb_owner_reaches_the_terminal_escaped_and_the_json_raw(
     owners = {flow["owner"] for flow in document["flows"]}
     assert EVIL_OWNER in owners  # the data stays raw; json.dumps escapes it as \u001b
     assert EVIL_OWNER_SHOWN in document["findings"][0]["message"]
+
+
+def test_a_pcap_name_with_escape_sequences_is_shown_escaped(
+    tmp_path: Path, inputs: tuple[Path, Path]
+) -> None:
+    devices, firmware = inputs
+    capture = write_pcap(tmp_path / "boot\x1b[31m-1.pcap", clean_boot())
+    shown = bench("analyze", capture, "--devices", devices, "--firmware", firmware)
+    assert shown.returncode == 0, shown.stderr
+    assert "\x1b" not in shown.stdout and "boot\\x1b[31m-1.pcap" in shown.stdout
+    broken = tmp_path / "nope\x1b]0;owned\x07.pcap"
+    broken.write_bytes(b"not a capture")
+    refused = bench("analyze", broken, "--devices", devices, "--firmware", firmware)
+    assert refused.returncode == 2
+    assert "\x1b" not in refused.stderr and "\x07" not in refused.stderr
+    assert refused.stderr.count("\n") == 1 and "nope\\x1b]0;owned\\x07.pcap" in refused.stderr
