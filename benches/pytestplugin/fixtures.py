@@ -111,7 +111,10 @@ def gateway(rack_config: Rack, firmware: Manifest, reports_dir: Path) -> Gateway
     pcap_dir = reports_dir / "pcaps" / firmware.build
     # Made here, below the reports a person named, following no link: the pcaps,
     # consoles and logcats are then each written as a new file in it (safe_files).
-    make_directories(pcap_dir, reports_dir)
+    try:
+        make_directories(pcap_dir, reports_dir)
+    except OSError as error:  # UnsafePath: a link planted where the folder goes
+        pytest.exit(f"the pcap folder cannot be made: {error}", returncode=3)
     return Gateway(rack_config.bench.gateway.interface, pcap_dir)
 
 

@@ -48,3 +48,12 @@ def test_a_log_line_carrying_a_hostile_name_is_one_escaped_line(
         log_records.uninstall()
     assert caplog.messages == [f"owner of 1.2.3.4: {EVIL_OWNER_SHOWN}"]
     assert "\x1b" not in caplog.text and caplog.text.count("\n") == 1
+
+
+@given(st.text())
+def test_the_inventory_s_own_error_escaping_agrees(text: str) -> None:
+    """inventory/ sits below redaction/ and cannot import it: its errors escape with their
+    own ``one_line``, which must show every string as ``printable`` does."""
+    from benches.inventory.errors import one_line
+
+    assert one_line(text) == printable(text)
