@@ -29,6 +29,7 @@ from benches.inventory import InventoryError, load_manifest, load_rack
 from benches.policy.evaluation import evaluate
 from benches.policy.verdict import Outcome, Verdict
 from benches.redaction.masks import RAW_WARNING, show_raw
+from benches.redaction.printable import printable
 from benches.redaction.rack_masker import forget_rack, use_rack
 
 EXIT_CODES = {Outcome.PASS: 0, Outcome.FAIL: 1}
@@ -235,21 +236,20 @@ def render_text(document: dict[str, Any]) -> str:
         lines += [f"  - {r}" for r in reasons]
     lines.append(f"flows ({len(flows)}):")
     header = ("PCAP", "PKT", "PROTO", "DESTINATION", "NAME FROM", "COUNTRY", "OWNER", "BYTES")
-    rows = [header]
+    rows: list[tuple[str, ...]] = [header]
     for flow in flows:
         destination = f"{flow['dst_host'] or '-'} {flow['dst_ip']}:{flow['dst_port']}"
-        rows.append(
-            (
-                PurePath(flow["pcap"]).name,
-                str(flow["first_packet"]),
-                flow["protocol"],
-                destination,
-                flow["name_source"] or "-",
-                flow["country"] or "?",
-                _clip(flow["owner"] or "?", 24),
-                str(flow["bytes"]),
-            )
+        cells = (
+            PurePath(flow["pcap"]).name,
+            str(flow["first_packet"]),
+            flow["protocol"],
+            destination,
+            flow["name_source"] or "-",
+            flow["country"] or "?",
+            _clip(printable(flow["owner"] or "?"), 24),
+            str(flow["bytes"]),
         )
+        rows.append(tuple(map(printable, cells)))  # from captures and databases: escaped
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     lines += [
         "  " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
@@ -257,7 +257,9 @@ def render_text(document: dict[str, Any]) -> str:
     ]
     geo = document["geo"]
     lines.append(f"geo: {geo['source']} via {geo['package']}; {geo['attribution']}")
-    return "\n".join(lines)
+    # Names, owners, evidence and pcap names come from captures and databases: each
+    # line is escaped (the table's cells already were, so its columns line up).
+    return "\n".join(map(printable, lines))
 
 
 def _clip(text: str, width: int) -> str:

@@ -36,6 +36,7 @@ from benches.rack.discovery import (
 )
 from benches.rack.identity.harvest import HarvestError
 from benches.redaction.masks import identifier_label, mask
+from benches.redaction.safe_files import UnsafePath, write_file
 
 SHELL_TIMEOUT_S = 15.0
 
@@ -171,11 +172,13 @@ def _write(output: Path, text: str, force: bool) -> None:
     finally:
         with contextlib.suppress(FileNotFoundError):
             draft.unlink()
+    if not force and os.path.lexists(output):
+        raise CommandError(f"{output} exists: pass --force to overwrite it")
     try:
-        with output.open("w" if force else "x", encoding="utf-8") as file:
-            file.write(text)
-    except FileExistsError:
-        raise CommandError(f"{output} exists: pass --force to overwrite it") from None
+        # A new file renamed over the name: a link there is replaced, not written through.
+        write_file(output, text, root=directory)
+    except UnsafePath as error:
+        raise CommandError(str(error)) from None
     except OSError as error:
         raise CommandError(f"cannot write {output}: {error.strerror or error}") from None
 

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from benches.cli.exits import EXIT_USAGE, CommandError
+from benches.redaction.printable import printable
 
 # Each command's name and the module that provides its register(subparsers).
 COMMANDS = {
@@ -66,7 +67,7 @@ def main(argv: Sequence[str] | None = None, *, exit_when_done: bool = False) -> 
     try:
         code: int = args.func(args)
     except CommandError as error:
-        message = " ".join(str(error).split())
+        message = printable(" ".join(str(error).split()))  # a pcap's name, a database's text
         print(f"bench: error: {message}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -9,6 +9,7 @@ its ptys' links there).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -82,6 +83,8 @@ class HardwareReader:
             if self.virtual:
                 cursor.apply(validators.loopback_ipv4, host)
             port = text
+        elif self.virtual:
+            port = self._virtual_port(cursor, text)
         else:
             path = Path(text)
             port = str(path if path.is_absolute() else (self.rack_dir / path).resolve())
@@ -89,6 +92,20 @@ class HardwareReader:
         if first is not cursor:
             raise cursor.error(f"port {text} is already used at line {first.line}")
         return port
+
+    def _virtual_port(self, cursor: Cursor, text: str) -> str:
+        """A virtual rack's device path: in the rack file's folder or below, where the
+        simulator links its pty; its last part is kept as it is (a stale link there is
+        the simulator's own, not a device to follow)."""
+        home = self.rack_dir.resolve()
+        joined = Path(os.path.normpath(self.rack_dir.absolute() / text))
+        folder = joined.parent.resolve()
+        if joined.name in ("", ".", "..") or not folder.is_relative_to(home):
+            raise cursor.error(
+                f"{text}: a virtual rack's port path must lie in the rack file's folder "
+                f"({home}) or below: the virtual rack makes its link there"
+            )
+        return str(folder / joined.name)
 
 
 def read_ascii(cursor: Cursor) -> AsciiCommands:

@@ -12,7 +12,7 @@ from benches.inventory.nodes import Cursor
 def read_manifest(root: Cursor, path: Path) -> Manifest:
     values = root.fields(
         required={
-            "build": _word,
+            "build": lambda c: c.checked(validators.plain_name),
             "fingerprint": _word,
             "region": _word,
             "policy": read_policy,

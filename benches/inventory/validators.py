@@ -18,6 +18,7 @@ LOOPBACK_V4 = ipaddress.IPv4Network("127.0.0.0/8")
 _DIGITS = re.compile(r"[0-9]+")
 _MAC = re.compile(r"[0-9a-f]{2}([:-])[0-9a-f]{2}(?:\1[0-9a-f]{2}){4}", re.IGNORECASE)
 _SHA256 = re.compile(r"[0-9a-f]{64}", re.IGNORECASE)
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,127}")
 _LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 # ITU E.212: geographic codes are 2xx-7xx; 001 is the test network, 901/902
 # are international, 999 is for private networks (private LTE benches use it).
@@ -184,6 +185,18 @@ def word(text: str) -> str:
     """A non-empty value without whitespace: serials, build ids, names of behaviours."""
     if not text or any(char.isspace() or not char.isprintable() for char in text):
         raise InvalidValue(f"{text!r} must be one word: not empty, no spaces")
+    return text
+
+
+def plain_name(text: str) -> str:
+    """One word that is also safe as a file or folder name (a build id names
+    ``reports/pcaps/<build>/``): no '/', no '..', nothing a shell or a URL mangles."""
+    word(text)
+    if _PLAIN_NAME.fullmatch(text) is None:
+        raise InvalidValue(
+            f"{text} must be a plain name: up to 128 letters, digits, '.', '_', '-' or '+', "
+            "starting with a letter or digit (it names folders under reports/)"
+        )
     return text
 
 

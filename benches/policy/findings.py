@@ -27,6 +27,7 @@ from pathlib import PurePath
 from typing import Any
 
 from benches.redaction.masks import identifier_label
+from benches.redaction.printable import printable
 
 CLEARTEXT_IDENTIFIER = "cleartext_identifier"
 IDENTIFIER_LEAK = "identifier_leak"
@@ -60,6 +61,11 @@ class Finding:
     form: str | None = None  # how the identifier was written: "imei-14", "iccid-bcd", ...
 
     def message(self) -> str:
+        """One line for people; names from the capture or the geo database are escaped
+        (``printable``), so none can colour a terminal or forge a second line."""
+        return printable(self._message())
+
+    def _message(self) -> str:
         where = f"packet {self.packet} of {PurePath(self.pcap).name}"
         destination = _destination(self)
         if self.kind == CLEARTEXT_IDENTIFIER:

@@ -15,6 +15,7 @@ from benches.inventory.models import Manifest, Rack
 from benches.policy.evaluation import evaluate
 from benches.policy.findings import Finding
 from benches.policy.verdict import Outcome, Verdict
+from benches.redaction.printable import printable
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class CycleResult:
             f"{finding.message()}{_bracketed(self.when(finding))} in {label}"
             for finding in self.verdict.findings
         ]
-        lines += [f"{reason} in {label}" for reason in self.verdict.reasons]
+        lines += [f"{printable(reason)} in {label}" for reason in self.verdict.reasons]
         return "\n".join(lines) or f"{label}: {self.verdict.outcome}"
 
 

@@ -22,6 +22,7 @@ from benches.rack.fastboot.image import ImageRejected
 from benches.rack.fastboot.rollout import flash_rack
 from benches.rack.session import BenchSession
 from benches.redaction.masks import device_file_label
+from benches.redaction.safe_files import make_directories
 from benches.report.allure.attachments import attach_build_traffic
 
 
@@ -107,7 +108,14 @@ def phone(request: pytest.FixtureRequest, bench_session: BenchSession) -> Phone:
 
 @pytest.fixture(scope="session")
 def gateway(rack_config: Rack, firmware: Manifest, reports_dir: Path) -> Gateway:
-    return Gateway(rack_config.bench.gateway.interface, reports_dir / "pcaps" / firmware.build)
+    pcap_dir = reports_dir / "pcaps" / firmware.build
+    # Made here, below the reports a person named, following no link: the pcaps,
+    # consoles and logcats are then each written as a new file in it (safe_files).
+    try:
+        make_directories(pcap_dir, reports_dir)
+    except OSError as error:  # UnsafePath: a link planted where the folder goes
+        pytest.exit(f"the pcap folder cannot be made: {error}", returncode=3)
+    return Gateway(rack_config.bench.gateway.interface, pcap_dir)
 
 
 @pytest.fixture(scope="session")

@@ -139,11 +139,14 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         item for item in session.items if "signoff" in getattr(item, "fixturenames", ())
     ]
     reports, build = Path(config.getoption("reports")), manifest_of(config).build
-    write_expected_count(reports, build, len(signoff_tests))
-    # This session's verdicts only: the summary must not mix in an earlier run's.
-    verdict_log_path(reports, build).unlink(missing_ok=True)
     cells = [cell for cell in map(cycle_test, signoff_tests) if cell is not None]
-    write_plan(reports, build, [Planned(device_ref(c.serial), c.kind, c.index) for c in cells])
+    try:
+        write_expected_count(reports, build, len(signoff_tests))
+        # This session's verdicts only: the summary must not mix in an earlier run's.
+        verdict_log_path(reports, build).unlink(missing_ok=True)
+        write_plan(reports, build, [Planned(device_ref(c.serial), c.kind, c.index) for c in cells])
+    except OSError as error:  # a link planted in reports/ (safe_files), a full disk, ...
+        raise pytest.UsageError(f"cannot write the run's plan: {error}") from None
     config.stash[SIGNOFF_RUN_KEY] = True
 
 

@@ -68,7 +68,9 @@ class Signoff:
         return result
 
     def log_verdict(self, result: CycleResult) -> None:
-        append_verdict(verdict_log_path(self.reports, self.manifest.build), result)
+        append_verdict(
+            verdict_log_path(self.reports, self.manifest.build), result, reports=self.reports
+        )
 
     def _ready(self, phone: Phone, kind: str, index: int) -> None:
         """The preflight checks need a phone that answers: recover it first if it does not."""

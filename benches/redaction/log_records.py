@@ -1,5 +1,9 @@
 """Every log record masked as it is made: a log record factory wrapping the current one.
 
+Its string arguments are escaped first (:func:`~benches.redaction.printable.printable`):
+they carry names from captures, databases and phones, and a newline in one
+would forge a log line, an escape sequence recolour the terminal.
+
 The message is formatted once and masked (``record.msg`` becomes the masked
 text, ``record.args`` empty) only when masking changed it; a traceback
 attached to the record is formatted and masked too. Handlers, pytest's log
@@ -13,6 +17,8 @@ import threading
 import traceback
 from collections.abc import Callable
 from typing import Any
+
+from benches.redaction.printable import printable
 
 Scrub = Callable[[str], str]
 Factory = Callable[..., logging.LogRecord]
@@ -44,10 +50,17 @@ def uninstall() -> None:
 def _masking_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
     make: Factory = _previous or logging.LogRecord
     record = make(*args, **kwargs)
+    escape_arguments(record)
     scrub = _scrub
     if scrub is not None:
         mask_record(record, scrub)
     return record
+
+
+def escape_arguments(record: logging.LogRecord) -> None:
+    """The record's string arguments made printable; the format string is the bench's own."""
+    if isinstance(record.args, tuple) and any(isinstance(a, str) for a in record.args):
+        record.args = tuple(printable(a) if isinstance(a, str) else a for a in record.args)
 
 
 def mask_record(record: logging.LogRecord, scrub: Scrub) -> None:

@@ -11,13 +11,16 @@ text is left as it is.
 from __future__ import annotations
 
 import contextlib
+import os
 import re
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
 from benches.inventory.models import Rack
 from benches.redaction import log_records as log_masking
 from benches.redaction.masks import device_label, mask, show_raw, use_devices
+from benches.redaction.safe_files import read_file, write_file
 
 # Shorter values would match all over unrelated text ("0001"); a mask of one
 # hides it whole anyway.
@@ -94,14 +97,19 @@ def scrub_text(text: str) -> str:
 
 
 def scrub_file(path: Path) -> None:
-    """Mask a text file in place (a recorded console); its mode stays."""
+    """Mask a text file in place (a recorded console); its mode stays.
+
+    A link at ``path`` is neither read nor written through (``UnsafePath``).
+    """
     try:
-        text = path.read_text(errors="surrogateescape")
-    except OSError:
+        text = read_file(path).decode("utf-8", errors="surrogateescape")
+        mode = stat.S_IMODE(os.stat(path, follow_symlinks=False).st_mode)
+    except FileNotFoundError:
         return
     scrubbed = scrub_text(text)
     if scrubbed != text:
-        path.write_text(scrubbed, errors="surrogateescape")
+        data = scrubbed.encode("utf-8", errors="surrogateescape")
+        write_file(path, data, root=path.parent, mode=mode)
 
 
 def scrub_exception(error: BaseException) -> None:

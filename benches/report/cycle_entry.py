@@ -10,6 +10,8 @@ holding devices.yaml can tie to a phone.
 from __future__ import annotations
 
 import hashlib
+import os
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -27,10 +29,20 @@ def device_ref(serial: str) -> str:
 
 
 def sha256_file(path: Path) -> str | None:
-    """The file's SHA-256 in hex, or None when it cannot be read."""
+    """The file's SHA-256 in hex, or None when it cannot be read or is not a plain file.
+
+    A link is not followed: one planted among the pcaps would hash a file outside
+    reports/ (or ``/dev/zero``, for ever).
+    """
     digest = hashlib.sha256()
     try:
-        with path.open("rb") as data:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        with os.fdopen(descriptor, "rb") as data:
+            if not stat.S_ISREG(os.fstat(data.fileno()).st_mode):
+                return None
             for block in iter(lambda: data.read(1 << 20), b""):
                 digest.update(block)
     except OSError:

@@ -14,6 +14,7 @@ from typing import Any
 
 from benches.policy.judge import CycleResult
 from benches.redaction.masks import device_label
+from benches.redaction.safe_files import append_text, write_file
 from benches.report.cycle_entry import cycle_entry
 
 
@@ -27,9 +28,7 @@ def expected_count_path(reports: Path, build: str) -> Path:
 
 
 def write_expected_count(reports: Path, build: str, count: int) -> None:
-    path = expected_count_path(reports, build)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f"{count}\n")
+    write_file(expected_count_path(reports, build), f"{count}\n", root=reports)
 
 
 def read_expected_count(reports: Path, build: str) -> int | None:
@@ -61,7 +60,9 @@ def read_verdict_log(path: Path) -> list[dict[str, Any]]:
     return lines
 
 
-def append_verdict(path: Path, result: CycleResult) -> None:
+def append_verdict(path: Path, result: CycleResult, reports: Path | None = None) -> None:
+    """One line at the end of ``path``; its folders below ``reports`` (by default its own
+    folder) are made following no link, and a link at ``path`` is refused."""
     record = result.record
     line = {
         "device": device_label(record.serial),
@@ -74,6 +75,4 @@ def append_verdict(path: Path, result: CycleResult) -> None:
         # capture health, the pcap's SHA-256, placements, attempt, console.
         **cycle_entry(result),
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as log:
-        log.write(json.dumps(line) + "\n")
+    append_text(path, json.dumps(line) + "\n", root=path.parent if reports is None else reports)

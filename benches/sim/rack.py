@@ -56,7 +56,7 @@ class VirtualRack:
         names = {endpoint.host: endpoint.address for endpoint in virtual.endpoints}
         try:
             self._resolver = Resolver(virtual.resolver, names)
-            self._endpoints = EndpointServers(virtual.endpoints, self.workdir / "certs")
+            self._endpoints = EndpointServers(virtual.endpoints)
         except PermissionError:
             self.stop()
             raise VirtualRackError(

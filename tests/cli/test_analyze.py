@@ -216,3 +216,39 @@ def test_a_bad_mmdb_is_one_line_naming_the_file(tmp_path: Path, inputs: tuple[Pa
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "broken.mmdb" in lines[0], result.stderr
+
+
+def test_a_hostile_mmdb_owner_reaches_the_terminal_escaped_and_the_json_raw(
+    tmp_path: Path, inputs: tuple[Path, Path]
+) -> None:
+    from tests.support.hostile_names import EVIL_OWNER, EVIL_OWNER_SHOWN, evil_mmdb, to_evil_owner
+
+    mmdb = evil_mmdb(tmp_path / "city.mmdb")
+    capture = write_pcap(tmp_path / "boot-1.pcap", to_evil_owner())
+    devices, firmware = inputs
+    shown = bench("analyze", capture, "--devices", devices, "--firmware", firmware, "--mmdb", mmdb)
+    assert shown.returncode == 1, shown.stderr  # cdn.evil.example is not an allowed host
+    assert "\x1b" not in shown.stdout
+    assert EVIL_OWNER_SHOWN in shown.stdout
+    finding = next(line for line in shown.stdout.splitlines() if "host_violation" in line)
+    assert EVIL_OWNER_SHOWN in finding
+    _, document = analyze_json(inputs, capture, extra=("--mmdb", str(mmdb)))
+    owners = {flow["owner"] for flow in document["flows"]}
+    assert EVIL_OWNER in owners  # the data stays raw; json.dumps escapes it as \u001b
+    assert EVIL_OWNER_SHOWN in document["findings"][0]["message"]
+
+
+def test_a_pcap_name_with_escape_sequences_is_shown_escaped(
+    tmp_path: Path, inputs: tuple[Path, Path]
+) -> None:
+    devices, firmware = inputs
+    capture = write_pcap(tmp_path / "boot\x1b[31m-1.pcap", clean_boot())
+    shown = bench("analyze", capture, "--devices", devices, "--firmware", firmware)
+    assert shown.returncode == 0, shown.stderr
+    assert "\x1b" not in shown.stdout and "boot\\x1b[31m-1.pcap" in shown.stdout
+    broken = tmp_path / "nope\x1b]0;owned\x07.pcap"
+    broken.write_bytes(b"not a capture")
+    refused = bench("analyze", broken, "--devices", devices, "--firmware", firmware)
+    assert refused.returncode == 2
+    assert "\x1b" not in refused.stderr and "\x07" not in refused.stderr
+    assert refused.stderr.count("\n") == 1 and "nope\\x1b]0;owned\\x07.pcap" in refused.stderr

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from benches.inventory import load_rack
+from benches.inventory import InventoryError, load_rack
 from benches.inventory.models import AsciiCommands, RelayBoard, RelayLink, SerialConsole
 from benches.inventory.virtual import Fault
 from tests.support.rack_yaml import VIRTUAL_RACK, edited, line_of, rack_error
@@ -223,3 +223,45 @@ def test_a_virtual_rack_serves_its_socket_ports_on_loopback_only(workdir: Path) 
 
     assert "bench.relays[0].port:" in rack_error(text)
     assert "10.0.0.5" in rack_error(text)
+
+
+def virtual_with_relay_port(port: str) -> str:
+    relays = f"  relays:\n    - {{name: r, driver: lcus, port: '{port}'}}\n"
+    return edited(
+        VIRTUAL_RACK,
+        "  location: {lat: 60.17, lon: 24.94}\n",
+        "  location: {lat: 60.17, lon: 24.94}\n" + relays,
+    )
+
+
+@pytest.mark.parametrize("port", ["/etc/passwd", "../ttyRELAY0", "ttys/../../x", "/dev/ttyUSB0"])
+def test_a_virtual_rack_port_path_must_lie_under_the_rack_file(workdir: Path, port: str) -> None:
+    """The virtual rack replaces and later removes what sits at its port paths."""
+    text = virtual_with_relay_port(port)
+
+    assert rack_error(text) == (
+        f"devices.yaml:{line_of(text, port)}: bench.relays[0].port: {port}: a virtual rack's "
+        f"port path must lie in the rack file's folder ({workdir.resolve()}) or below: "
+        "the virtual rack makes its link there"
+    )
+
+
+def test_a_linked_folder_cannot_carry_a_virtual_port_out(workdir: Path) -> None:
+    (workdir / "elsewhere").mkdir()
+    (workdir / "rack").mkdir()
+    (workdir / "rack" / "ttys").symlink_to(workdir / "elsewhere")
+    Path("rack/devices.yaml").write_text(virtual_with_relay_port("ttys/ttyRELAY0"))
+    with pytest.raises(InventoryError, match="must lie in the rack file's folder"):
+        load_rack("rack/devices.yaml")
+
+
+def test_a_virtual_port_in_the_rack_folder_is_read_without_following_its_link(
+    workdir: Path,
+) -> None:
+    (workdir / ".virtual-rack").mkdir()
+    (workdir / ".virtual-rack" / "ttyRELAY0").symlink_to("/dev/pts/999999")  # a stale one
+    Path("devices.yaml").write_text(virtual_with_relay_port(".virtual-rack/ttyRELAY0"))
+
+    rack = load_rack("devices.yaml")
+
+    assert rack.bench.relays[0].port == str(workdir.resolve() / ".virtual-rack" / "ttyRELAY0")

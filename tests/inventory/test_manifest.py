@@ -275,3 +275,15 @@ def test_a_rack_file_is_not_a_manifest(workdir: Path) -> None:
     message = manifest_error((REPO / "devices.yaml").read_text(encoding="utf-8"))
 
     assert message.startswith("firmware/rc.yaml:4: bench: unknown key bench; known keys: build")
+
+
+@pytest.mark.parametrize("build", ["../../../x", "a/b", "..", ".hidden", "-rf", "00WW\\3"])
+def test_a_build_id_names_folders_so_it_must_be_a_plain_name(workdir: Path, build: str) -> None:
+    """`build: ../../../x` moved the verdict log, the pcaps and the summary out of reports/."""
+    text = edited(MANIFEST, "build: 00WW_3_22D", f"build: '{build}'")
+
+    assert manifest_error(text) == (
+        f"firmware/rc.yaml:1: build: {build} must be a plain name: "
+        "up to 128 letters, digits, '.', '_', '-' or '+', starting with a letter or digit "
+        "(it names folders under reports/)"
+    )

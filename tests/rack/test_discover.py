@@ -171,3 +171,18 @@ def test_a_phone_s_wlan0_address_and_model_are_read() -> None:
     found = discover_phone(shell, "0123456789ABCDEF")
     assert (found.ipv4, found.model, found.adb_connect) == ("192.168.50.23", "TA-1046", None)
     assert found.identity.imei == identity.imei
+
+
+@pytest.mark.live
+def test_discover_force_replaces_a_link_at_the_output_and_leaves_its_target(
+    session: BenchSession, tmp_path: Path
+) -> None:
+    """Root's `bench discover --force` used to write through a link left at --output."""
+    secret = tmp_path / "shadow"
+    secret.write_text("root:$6$hash\n")
+    output = tmp_path / "devices.yaml"
+    output.symlink_to(secret)
+    assert discover("--output", str(output)) == 2  # a link is something there: no --force
+    assert discover("--output", str(output), "--force") == 0
+    assert secret.read_text() == "root:$6$hash\n"
+    assert not output.is_symlink() and len(load_rack(output).devices) == 3

@@ -433,7 +433,10 @@ def _address(ip: str) -> IPAddress | None:
 
 
 def _known(code: str | None) -> bool:
-    return bool(code) and len(code or "") == 2 and (code or "").upper() not in _NOT_COUNTRIES
+    """An ISO 3166-1 alpha-2 code: two ASCII letters (a database's "\x1b[" is no country)."""
+    if not code or len(code) != 2 or not (code.isascii() and code.isalpha()):
+        return False
+    return code.upper() not in _NOT_COUNTRIES
 
 
 @functools.cache

@@ -19,6 +19,7 @@ from benches.policy.findings import KINDS as FINDING_KINDS
 from benches.policy.judge import CycleResult
 from benches.policy.verdict import Outcome
 from benches.redaction.masks import device_label
+from benches.redaction.printable import printable
 from benches.redaction.rack_masker import scrub_text
 from benches.report.cycle_entry import cycle_timeline
 from benches.report.summary.charts.timeline import timeline_chart
@@ -162,7 +163,9 @@ def flows_table(result: CycleResult) -> str:
             flow.packets,
             flow.bytes,
         )
-        rows.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
+        rows.append(
+            "<tr>" + "".join(f"<td>{html.escape(printable(str(c)))}</td>" for c in cells) + "</tr>"
+        )
     header = "<tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr>"
     style = (
         "table{border-collapse:collapse;font:13px sans-serif}"

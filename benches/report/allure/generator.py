@@ -13,12 +13,17 @@ history/ is copied into the results before `allure generate`, so trends show.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from benches.redaction.safe_files import make_directories, read_file, write_file
+
+log = logging.getLogger(__name__)
 
 CHECKOUT = Path(__file__).resolve().parents[3]
 NPM_BIN = Path("node_modules") / ".bin" / "allure"
@@ -68,15 +73,46 @@ def _java(env: Mapping[str, str]) -> bool:
 
 
 def carry_history(report: Path, results: Path) -> bool:
-    """Copy the previous report's history/ into results/history; False when there is none."""
+    """Copy the previous report's history/ into results/history; False when there is none.
+
+    Only plain files and folders are copied; links (and devices, pipes) are left
+    out and named in one warning. Allure writes history/ as a few plain JSON
+    files, so a link there is not Allure's: followed, it would copy a file from
+    anywhere into the report (or loop for ever); copied as a link, the Allure CLI
+    would follow it instead. Without links the copy cannot loop, and it costs
+    what the plain files hold.
+    """
     previous = report / "history"
-    if not previous.is_dir():
+    if previous.is_symlink() or not previous.is_dir():
+        if previous.is_symlink():
+            log.warning("%s is a symbolic link: Allure history not carried over", previous)
         return False
     target = results / "history"
-    if target.exists():
+    if target.is_symlink():
+        target.unlink()
+    elif target.exists():
         shutil.rmtree(target)
-    shutil.copytree(previous, target)
+    left_out = _copy_plain(previous, target, results)
+    if left_out:
+        shown = ", ".join(left_out[:5]) + (f" and {len(left_out) - 5} more" if left_out[5:] else "")
+        log.warning("Allure history: left out what is not a plain file or folder: %s", shown)
     return True
+
+
+def _copy_plain(source: Path, target: Path, root: Path) -> list[str]:
+    """Copy ``source``'s plain files and folders into ``target``; returns what was left out."""
+    make_directories(target, root)
+    left_out = []
+    with os.scandir(source) as entries:
+        for entry in sorted(entries, key=lambda e: e.name):
+            path = Path(entry.path)
+            if entry.is_dir(follow_symlinks=False):
+                left_out += _copy_plain(path, target / entry.name, root)
+            elif entry.is_file(follow_symlinks=False):
+                write_file(target / entry.name, read_file(path), root=root)
+            else:
+                left_out.append(str(path))
+    return left_out
 
 
 def generate_report(

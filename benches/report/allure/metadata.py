@@ -23,6 +23,7 @@ from benches.inventory.models import Manifest, Rack
 from benches.policy.enforcement import InconclusiveCycle
 from benches.rack.adb.phone import PhoneError
 from benches.rack.health import BenchFault
+from benches.redaction.safe_files import read_file, write_file
 from benches.report.allure.properties import parse_properties, properties_text
 from benches.report.provenance import framework_version, git_commit
 
@@ -147,19 +148,23 @@ def write_run_metadata(
     results: Path, rack: Rack, manifest: Manifest, env: Mapping[str, str] | None = None
 ) -> None:
     """Write the three files into `results`, merging with what earlier builds wrote there."""
-    results.mkdir(parents=True, exist_ok=True)
-    (results / CATEGORIES_FILE).write_text(json.dumps(categories(), indent=2) + "\n")
+    # Nothing is followed or written through a link left in the results (safe_files).
+    write_file(results / CATEGORIES_FILE, json.dumps(categories(), indent=2) + "\n", root=results)
     geo = GeoDatabase.for_rack(rack)
     try:
         values = environment(rack, manifest, geo)
     finally:
         geo.close()
     path = results / ENVIRONMENT_FILE
-    earlier = parse_properties(path.read_text(encoding="latin-1")) if path.exists() else {}
-    path.write_text(properties_text(merge_values(earlier, values)), encoding="latin-1")
+    try:
+        earlier = parse_properties(read_file(path).decode("latin-1"))
+    except FileNotFoundError:
+        earlier = {}
+    text = properties_text(merge_values(earlier, values))
+    write_file(path, text.encode("latin-1"), root=results)
     block = executor(os.environ if env is None else env)
     if block is not None:
-        (results / EXECUTOR_FILE).write_text(json.dumps(block, indent=2) + "\n")
+        write_file(results / EXECUTOR_FILE, json.dumps(block, indent=2) + "\n", root=results)
 
 
 VALUE_SEPARATOR = " | "

@@ -29,6 +29,7 @@ from benches.analysis.attribution.geo import GeoDatabase
 from benches.inventory.models import Manifest, Rack
 from benches.inventory.regions import COUNTRY_GROUPS
 from benches.redaction.private_files import write_private_text
+from benches.redaction.safe_files import make_directories
 from benches.report.cycle_entry import sha256_file
 from benches.report.summary.identities import identity_hashes
 from benches.report.summary.model import BuildSummary
@@ -48,7 +49,7 @@ def write_evidence(
     summary: BuildSummary, directory: Path, framework: dict[str, str]
 ) -> dict[str, str]:
     """Write the pack; ``framework`` is {version, commit}. Returns {file name: what it holds}."""
-    directory.mkdir(parents=True, exist_ok=True)
+    make_directories(directory, summary.reports)
     pcaps = pcap_list(summary)
     _write(directory / "pcaps.json", _json({"paths_relative_to": "reports", "pcaps": pcaps}))
     sums = "".join(f"{p['sha256']}  {p['path']}\n" for p in pcaps if p["sha256"])

@@ -18,6 +18,7 @@ from benches.policy.findings import (
     REGION_VIOLATION,
 )
 from benches.redaction.masks import identifier_label
+from benches.redaction.printable import printable
 
 KIND_TEXT = {
     CLEARTEXT_IDENTIFIER: "in cleartext",
@@ -105,4 +106,4 @@ def _clip(text: str, limit: int = 110) -> str:
 
 
 def _e(value: object) -> str:
-    return escape(str(value), quote=True)
+    return escape(printable(str(value)), quote=True)

@@ -10,6 +10,7 @@ from typing import Any
 from benches.policy.decision import GO, NO_GO
 from benches.policy.verdict import Outcome
 from benches.redaction.masks import RAW_WARNING
+from benches.redaction.printable import printable
 from benches.report.summary.content import cell_text
 from benches.report.summary.findings_html import findings_table
 from benches.report.summary.model import MISSING, BuildSummary
@@ -160,4 +161,4 @@ def timeline_key(ref: str, kind: str, index: int) -> str:
 
 
 def _e(value: object) -> str:
-    return escape(str(value), quote=True)
+    return escape(printable(str(value)), quote=True)

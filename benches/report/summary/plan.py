@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from benches.redaction.safe_files import write_file
+
 
 @dataclass(frozen=True, order=True)
 class Planned:
@@ -26,10 +28,8 @@ def plan_path(reports: Path, build: str) -> Path:
 
 
 def write_plan(reports: Path, build: str, cells: Iterable[Planned]) -> None:
-    path = plan_path(reports, build)
-    path.parent.mkdir(parents=True, exist_ok=True)
     rows = [{"device_ref": c.device_ref, "cycle": c.kind, "index": c.index} for c in cells]
-    path.write_text(json.dumps(rows, indent=1) + "\n")
+    write_file(plan_path(reports, build), json.dumps(rows, indent=1) + "\n", root=reports)
 
 
 def read_plan(reports: Path, build: str) -> list[Planned] | None:

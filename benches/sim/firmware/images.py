@@ -87,6 +87,13 @@ def regenerate(firmware_dir: Path) -> list[tuple[Path, str]]:
         if manifest.image is None:
             continue
         target = manifest_path.parent / manifest.image.path
+        home = manifest_path.parent.resolve()
+        if not target.parent.resolve().is_relative_to(home) or target.is_symlink():
+            message = (
+                f"{manifest.image.path} is not a file in the manifest's folder or below "
+                f"({home}); not writing it"
+            )
+            raise InventoryError(str(manifest_path), message, key="image.path")
         written.append((target, build_image(target, manifest.build, manifest.fingerprint)))
     return written
 

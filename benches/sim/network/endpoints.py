@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import ssl
+import tempfile
 import threading
 from collections.abc import Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -57,19 +58,22 @@ class _LoopbackHTTPServer(ThreadingHTTPServer):
 class EndpointServers:
     """HTTP on :80 and HTTPS on :443 for every endpoint, each on its own address."""
 
-    def __init__(self, endpoints: Iterable[Endpoint], cert_dir: Path) -> None:
+    def __init__(self, endpoints: Iterable[Endpoint]) -> None:
         self._servers: list[ThreadingHTTPServer] = []
         self._threads: list[threading.Thread] = []
-        for endpoint in endpoints:
-            self._servers.append(
-                _LoopbackHTTPServer((endpoint.address, HTTP_PORT), _EndpointHandler)
-            )
-            tls = _LoopbackHTTPServer((endpoint.address, HTTPS_PORT), _EndpointHandler)
-            cert, key = write_self_signed(endpoint.host, cert_dir)
-            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            context.load_cert_chain(cert, key)
-            tls.socket = context.wrap_socket(tls.socket, server_side=True)
-            self._servers.append(tls)
+        # The certificates are only read into the TLS contexts: they live in a new,
+        # owner-only folder for that moment (nothing planted can be in it) and go with it.
+        with tempfile.TemporaryDirectory(prefix="virtual-rack-certs-") as cert_dir:
+            for endpoint in endpoints:
+                self._servers.append(
+                    _LoopbackHTTPServer((endpoint.address, HTTP_PORT), _EndpointHandler)
+                )
+                tls = _LoopbackHTTPServer((endpoint.address, HTTPS_PORT), _EndpointHandler)
+                cert, key = write_self_signed(endpoint.host, Path(cert_dir))
+                context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+                context.load_cert_chain(cert, key)
+                tls.socket = context.wrap_socket(tls.socket, server_side=True)
+                self._servers.append(tls)
 
     def start(self) -> None:
         for server in self._servers:

@@ -1,8 +1,11 @@
 """A served serial port on a pty; the bench opens its slave through a link at the declared path.
 
-The path becomes a symlink to the pty's ``/dev/pts/N`` (a stale symlink is
-replaced, parent folders are made, and the link is removed at `stop()`).
-Something that is not a symlink is never replaced: that may be a real device.
+The path becomes a symlink to the pty's ``/dev/pts/N`` (parent folders are
+made, and the link is removed at `stop()`). Only a stale link of the same kind
+(to a ``/dev/pts/N`` that a killed run left) is replaced: anything else at the
+path, a file, a folder or another link (``/dev/serial/by-id/...``), may be a
+real device or someone's file, and the port refuses to start. The simulator
+never removes a file it did not create.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import secrets
 import select
 import termios
 import threading
@@ -42,9 +46,10 @@ class PtyPort(ServedPort):
         self._send_lock = threading.Lock()
 
     def start(self) -> None:
-        if os.path.lexists(self.link) and not self.link.is_symlink():
+        if os.path.lexists(self.link) and not _stale_pty_link(self.link):
             raise SerialServeError(
-                f"{self.name}: {self.link} exists and is not a symlink; not replacing it"
+                f"{self.name}: {self.link} exists and is not a link to a pty "
+                "(/dev/pts/N) a virtual rack left; not replacing it"
             )
         master, slave = os.openpty()
         try:
@@ -138,11 +143,33 @@ class PtyPort(ServedPort):
             deliver(self.on_data, data, self.name)
 
 
+def _stale_pty_link(path: Path) -> bool:
+    """Whether ``path`` is a link to a pty's ``/dev/pts/N``, as this module makes them."""
+    try:
+        target = os.readlink(path)
+    except OSError:
+        return False
+    folder, _, number = target.rpartition("/")
+    return folder == "/dev/pts" and number.isdigit()
+
+
 def _link(link: Path, target: str) -> None:
-    """Point `link` at `target`, replacing a stale symlink in one step."""
+    """Point `link` at `target`, replacing a stale pty link in one step.
+
+    The temporary link gets a name no one uses (``os.symlink`` never replaces):
+    nothing that was there before is removed.
+    """
     link.parent.mkdir(parents=True, exist_ok=True)
-    temporary = link.with_name(f".{link.name}.{os.getpid()}.tmp")
-    with contextlib.suppress(FileNotFoundError):
+    for _ in range(100):
+        temporary = link.with_name(f".{link.name}.{secrets.token_hex(6)}.tmp")
+        try:
+            os.symlink(target, temporary)
+        except FileExistsError:
+            continue
+        break
+    else:
+        raise FileExistsError(f"{link}: no free temporary name beside it")
+    if os.path.lexists(link) and not _stale_pty_link(link):  # appeared since start() looked
         temporary.unlink()
-    os.symlink(target, temporary)
+        raise FileExistsError(f"{link} appeared and is not a stale pty link")
     os.replace(temporary, link)

@@ -254,3 +254,18 @@ def test_lookup_never_raises(ip: str) -> None:
     if place.source not in ("invalid", "local", "overlay"):
         assert set(place.countries) == {"geoip2fast", "iptocc"}
     assert ruling_country(place, frozenset({"FI"})) in (*place.known_countries, place.country)
+
+
+def test_an_mmdb_country_that_is_not_two_letters_is_unknown(tmp_path: Path) -> None:
+    """A hostile database's iso_code "\\x1b[" passed for a country, and reached the terminal."""
+    path = write_mmdb(
+        tmp_path / "city.mmdb",
+        "GeoLite2-City",
+        [
+            ("1.2.3.0/24", {"country": {"iso_code": "\x1b["}}),
+            ("5.6.7.0/24", {"country": {"iso_code": "Z9"}}),
+        ],
+    )
+    geo = GeoDatabase(mmdb=path)
+    assert geo.lookup("1.2.3.4").countries["mmdb"] is None
+    assert geo.lookup("5.6.7.8").countries["mmdb"] is None

@@ -44,3 +44,40 @@ def test_signoff_says_in_one_line_why_there_is_no_report(
     assert cli_signoff._generate_report(tmp_path) == (
         f"Allure report:  not generated: no Allure CLI at {tmp_path / 'nowhere' / 'allure'}"
     )
+
+
+def test_history_links_are_left_out_so_no_secret_is_copied_and_no_loop_runs(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A link to a secret and a folder linked to its own parent: the old copy took the
+    secret along and wrote gigabytes in seconds through the loop."""
+    secret = tmp_path / "shadow"
+    secret.write_text("root:$6$hash\n")
+    report, results = tmp_path / "report", tmp_path / "results"
+    history = report / "history"
+    (history / "nested").mkdir(parents=True)
+    (history / "history-trend.json").write_text("[1]")
+    (history / "nested" / "retry-trend.json").write_text("[2]")
+    (history / "duration-trend.json").symlink_to(secret)
+    (history / "nested" / "loop").symlink_to(history)
+    results.mkdir()
+    assert carry_history(report, results)
+    copied = sorted(str(p.relative_to(results)) for p in (results / "history").rglob("*"))
+    assert copied == [
+        "history/history-trend.json",
+        "history/nested",
+        "history/nested/retry-trend.json",
+    ]
+    assert not any(p.is_symlink() for p in (results / "history").rglob("*"))
+    assert "left out what is not a plain file or folder" in caplog.text
+    assert "duration-trend.json" in caplog.text and "loop" in caplog.text
+
+
+def test_a_linked_history_folder_is_not_carried(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "etc"
+    elsewhere.mkdir()
+    (elsewhere / "passwd").write_text("root:x:0:0\n")
+    (tmp_path / "report").mkdir()
+    (tmp_path / "report" / "history").symlink_to(elsewhere)
+    assert not carry_history(tmp_path / "report", tmp_path / "results")
+    assert not (tmp_path / "results" / "history").exists()

@@ -44,3 +44,22 @@ def test_a_broken_manifest_is_one_line_and_exit_2(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert done.stderr.startswith("images: error: ") and done.stderr.count("\n") == 1
+
+
+def test_an_image_path_out_of_the_manifest_folder_is_not_written(tmp_path: Path) -> None:
+    firmware = tmp_path / "firmware"
+    firmware.mkdir()
+    text = (REPO / "firmware" / "ta1046-global-FIXED.yaml").read_text()
+    escaped = text.replace("path: images/00WW_3_22D.zip", "path: ../outside.zip")
+    assert escaped != text
+    (firmware / "rc.yaml").write_text(escaped)
+    done = subprocess.run(
+        [sys.executable, "-m", "benches.sim.firmware.images", str(firmware)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=False,
+    )
+    assert done.returncode == 2 and done.stderr.count("\n") == 1
+    assert "image.path: ../outside.zip is not a file in the manifest's folder" in done.stderr
+    assert not (tmp_path / "outside.zip").exists()

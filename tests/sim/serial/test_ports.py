@@ -43,7 +43,7 @@ def test_lcus_frames_arrive_byte_exact(kind: str, tmp_path: Path) -> None:
 def test_pty_link_replaces_a_stale_link_and_goes_away(tmp_path: Path) -> None:
     link = tmp_path / "new" / "dir" / "ttyRELAY"
     link.parent.mkdir(parents=True)
-    os.symlink("/dev/pts/nonexistent", link)
+    os.symlink("/dev/pts/999999", link)  # what a killed run leaves
     served = PtyPort(str(link), ByteSink(), "test port")
     served.start()
     try:
@@ -58,9 +58,34 @@ def test_pty_link_replaces_a_stale_link_and_goes_away(tmp_path: Path) -> None:
 def test_pty_refuses_to_replace_something_that_is_not_a_link(tmp_path: Path) -> None:
     real = tmp_path / "ttyUSB0"
     real.write_text("a real device, say\n")
-    with pytest.raises(SerialServeError, match="not a symlink"):
+    with pytest.raises(SerialServeError, match="not a link to a pty"):
         PtyPort(str(real), ByteSink(), "test port").start()
     assert real.read_text() == "a real device, say\n"
+
+
+def test_pty_refuses_to_replace_a_link_to_anything_but_a_pty(tmp_path: Path) -> None:
+    """A link to a real adapter (/dev/serial/by-id/...) or to a file is not the simulator's:
+    it was replaced at start and unlinked at stop."""
+    device = tmp_path / "ttyUSB0"
+    device.write_text("a real adapter\n")
+    link = tmp_path / "usb-1a86_USB_Serial-if00"
+    link.symlink_to(device)
+    with pytest.raises(SerialServeError) as refused:
+        PtyPort(str(link), ByteSink(), "test port").start()
+    assert "\n" not in str(refused.value)
+    assert os.readlink(link) == str(device) and device.read_text() == "a real adapter\n"
+
+
+def test_pty_never_removes_a_file_it_did_not_create(tmp_path: Path) -> None:
+    """The temporary link's name was `.NAME.<pid>.tmp`, and whatever had that name went."""
+    link = tmp_path / "ttyRELAY"
+    theirs = tmp_path / f".ttyRELAY.{os.getpid()}.tmp"
+    theirs.write_text("someone's file\n")
+    served = PtyPort(str(link), ByteSink(), "test port")
+    served.start()
+    served.stop()
+    assert theirs.read_text() == "someone's file\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [theirs.name]
 
 
 @pytest.mark.parametrize(

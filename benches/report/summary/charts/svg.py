@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from xml.sax.saxutils import escape, quoteattr
 
+from benches.redaction.printable import printable
+
 FONT = "DejaVu Sans, Helvetica, Arial, sans-serif"
 # Colours a reader can tell apart, also in greyscale print.
 RED = "#c62828"
@@ -21,8 +23,9 @@ OWNER_PALETTE = ("#1565c0", "#6a1b9a", "#00838f", "#5d4037", "#ad1457", "#558b2f
 
 
 def text(value: object) -> str:
-    """Character data, escaped."""
-    return escape(str(value))
+    """Character data, escaped: a control character (an owner's ESC) would not even be
+    valid XML, so non-printables are shown as escapes first."""
+    return escape(printable(str(value)))
 
 
 class Svg:
@@ -38,7 +41,7 @@ class Svg:
         Attribute names take ``_`` for ``-`` (``font_size``), and ``class_`` for ``class``.
         """
         rendered = "".join(
-            f" {_name(key)}={quoteattr(str(value))}"
+            f" {_name(key)}={quoteattr(printable(str(value)))}"
             for key, value in attrs.items()
             if value is not None
         )
@@ -49,7 +52,7 @@ class Svg:
 
     def open(self, tag: str, **attrs: object) -> None:
         rendered = "".join(
-            f" {_name(key)}={quoteattr(str(value))}"
+            f" {_name(key)}={quoteattr(printable(str(value)))}"
             for key, value in attrs.items()
             if value is not None
         )
