@@ -15,7 +15,9 @@ tool gets the exact bytes, and nothing is escaped twice.
 
 from __future__ import annotations
 
-_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+from benches.inventory.errors import one_line
+
+__all__ = ["printable"]
 
 
 def printable(text: str) -> str:
@@ -27,19 +29,8 @@ def printable(text: str) -> str:
     everything else (letters of any script, punctuation, emoji) stays. Text
     that is printable already is returned as it is, so escaping twice is
     escaping once.
+
+    It is the escaping the inventory's errors use (:func:`benches.inventory.errors.one_line`):
+    the inventory sits below every other layer, so the one implementation lives there.
     """
-    if text.isprintable():
-        return text
-    return "".join(char if char.isprintable() else _escape(char) for char in text)
-
-
-def _escape(char: str) -> str:
-    named = _NAMED.get(char)
-    if named is not None:
-        return named
-    code = ord(char)
-    if code < 0x100:
-        return f"\\x{code:02x}"
-    if code < 0x10000:
-        return f"\\u{code:04x}"
-    return f"\\U{code:08x}"
+    return one_line(text)

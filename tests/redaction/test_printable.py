@@ -51,9 +51,8 @@ def test_a_log_line_carrying_a_hostile_name_is_one_escaped_line(
 
 
 @given(st.text())
-def test_the_inventory_s_own_error_escaping_agrees(text: str) -> None:
-    """inventory/ sits below redaction/ and cannot import it: its errors escape with their
-    own ``one_line``, which must show every string as ``printable`` does."""
-    from benches.inventory.errors import one_line
-
-    assert one_line(text) == printable(text)
+def test_any_text_comes_out_printable_once_and_for_all(text: str) -> None:
+    shown = printable(text)
+    assert shown.isprintable() and printable(shown) == shown
+    if text.isprintable():
+        assert shown == text
