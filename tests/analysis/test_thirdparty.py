@@ -38,6 +38,8 @@ DATA = REPO / "tests" / "data" / "thirdparty"
 DEVICES, FIRMWARE = DATA / "devices.yaml", DATA / "firmware.yaml"
 CAPTURES = sorted(p for p in DATA.iterdir() if p.suffix in (".pcap", ".pcapng"))
 COVERAGE = 0.95  # issue 12: "cover at least 95% of the names tshark reads"
+# Captures that carry no server name (SOURCES.md says why they are here).
+WITHOUT_NAMES = {"zeek-erspanII.pcap"}  # ERSPAN type II around ICMP echoes
 RUNS_AT_ONCE = 8  # subprocesses (bench, tshark) run side by side; each is short
 
 
@@ -110,7 +112,10 @@ def test_tshark_reads_names_of_the_judged_phones(
     capture: Path, oracle: dict[str, list[ServerName]]
 ) -> None:
     """Every capture counts: the rack names its clients, and tshark reads their names."""
-    assert oracle[capture.name], f"tshark reads no server name of a judged phone in {capture.name}"
+    if capture.name in WITHOUT_NAMES:
+        assert oracle[capture.name] == []
+    else:
+        assert oracle[capture.name], f"tshark reads no name of a judged phone in {capture.name}"
 
 
 def test_names_cover_what_tshark_reads(
