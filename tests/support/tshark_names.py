@@ -30,6 +30,7 @@ FIELDS = (
     "http.host",
     "gquic.tag.sni",
 )
+ROOT = "<Root>"  # how tshark shows a query for the root zone (".")
 FALSE = {"", "0", "False", "false"}  # tshark prints booleans as 0/1 or False/True by version
 
 
@@ -80,7 +81,7 @@ def _frame_names(row: dict[str, str]) -> list[ServerName]:
     return [
         ServerName(name.lower().rstrip("."), kind, client, frame)
         for kind, name in found
-        if name and not _is_address(name)  # an address literal names no server
+        if name and name != ROOT and not _is_address(name)  # neither names a server
     ]
 
 
