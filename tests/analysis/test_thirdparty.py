@@ -3,7 +3,8 @@
 tests/data/thirdparty/ holds captures published by Zeek, nDPI and tcpdump
 (SOURCES.md says where each comes from, under which licence, and what it
 covers: DNS over UDP and TCP, HTTP/1 with gzip and chunked bodies and a capture
-that starts mid-connection, TLS 1.2 and 1.3 SNI, QUIC v1 and drafts 27 and 29,
+that starts mid-connection, TLS 1.2 and 1.3 SNI, QUIC v1 (a ClientHello over
+three Initials; Initials sent to the server's DCID) and drafts 27 and 29,
 Google QUIC Q043/Q046/Q050, PPPoE, 802.1Q and 802.1ad, MPLS, GRE, ERSPAN,
 VXLAN, IPv6, IPv4 and IPv6 fragments, pcapng). The judged phones
 (devices.yaml there) are the clients in them, with made-up identities.

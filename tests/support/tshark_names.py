@@ -24,6 +24,7 @@ FIELDS = (
     "udp.port",
     "tcp.port",
     "dns.flags.response",
+    "dns.flags.opcode",
     "dns.qry.name",
     "tls.handshake.extensions_server_name",
     "http.request",
@@ -68,9 +69,10 @@ def _frame_names(row: dict[str, str]) -> list[ServerName]:
     frame = int(row["frame.number"])
     found: list[tuple[str, str]] = []
     ports = _values(row["udp.port"]) + _values(row["tcp.port"])
-    responses = _values(row["dns.flags.response"])
+    responses, opcodes = _values(row["dns.flags.response"]), _values(row["dns.flags.opcode"])
     # Port 53 only: mDNS and LLMNR carry DNS messages on the local link, not to a server.
-    if "53" in ports and responses and responses[0] in FALSE:
+    # Standard queries only (opcode 0): a NOTIFY or an UPDATE names a zone, not a server.
+    if "53" in ports and responses[:1] and responses[0] in FALSE and opcodes[:1] == ["0"]:
         found += [("dns", name) for name in _values(row["dns.qry.name"])]
     over_quic = "quic" in row["frame.protocols"].split(":")
     sni_kind = "quic" if over_quic else "tls"
