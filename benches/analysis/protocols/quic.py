@@ -160,8 +160,14 @@ class QuicInitial:
         return self.client_hello.sni if self.client_hello else None
 
 
-def decrypt_initials(datagram: bytes) -> list[InitialPacket]:
-    """Every client Initial that decrypts in a datagram, in order."""
+def decrypt_initials(datagram: bytes, first_dcid: bytes | None = None) -> list[InitialPacket]:
+    """Every client Initial that decrypts in a datagram, in order.
+
+    Initial keys come from the client's first Destination Connection ID (RFC 9001
+    section 5.2): once the server has answered, the client's later Initials go to the
+    ID the server chose but are still sealed with the first ID's keys. So an Initial
+    that does not open with its own DCID's keys is tried with ``first_dcid``'s, and is
+    then reported under ``first_dcid``, the connection it belongs to."""
     packets: list[InitialPacket] = []
     offset = 0
     try:
@@ -171,7 +177,9 @@ def decrypt_initials(datagram: bytes) -> list[InitialPacket]:
                 break  # a short header packet, or garbage: the rest of the datagram
             header, end = parsed
             if header.initial:
-                packet = _decrypt(datagram, header, end)
+                packet = _decrypt(datagram, header, end, header.dcid)
+                if packet is None and first_dcid is not None and first_dcid != header.dcid:
+                    packet = _decrypt(datagram, header, end, first_dcid)
                 if packet is not None:
                     packets.append(packet)
             offset = end
@@ -180,9 +188,12 @@ def decrypt_initials(datagram: bytes) -> list[InitialPacket]:
     return packets
 
 
-def client_packets(datagram: bytes) -> list[InitialPacket]:
-    """A datagram's client Initials that decrypt, or its cleartext Google QUIC packet."""
-    packets = decrypt_initials(datagram)
+def client_packets(datagram: bytes, first_dcid: bytes | None = None) -> list[InitialPacket]:
+    """A datagram's client Initials that decrypt, or its cleartext Google QUIC packet.
+
+    ``first_dcid``: the connection's first Destination Connection ID, whose keys the
+    client keeps using for its Initials after the server chose a new ID."""
+    packets = decrypt_initials(datagram, first_dcid)
     if packets:
         return packets
     google = gquic.cleartext_packet(datagram)
@@ -208,7 +219,7 @@ class ClientInitials:
     def add(self, datagram: bytes) -> list[InitialPacket]:
         """Take a datagram's Initials; every one it held (none: []). Only those of the
         first connection's version and DCID add to its CRYPTO stream."""
-        added = client_packets(datagram)
+        added = client_packets(datagram, self.dcid)
         for packet in added:
             if self.dcid is None:
                 self.version, self.dcid = packet.version, packet.dcid
@@ -389,18 +400,20 @@ def _long_header(data: bytes, start: int) -> tuple[_Header, int] | None:
     return header, reader.offset + length
 
 
-def _decrypt(data: bytes, header: _Header, end: int) -> InitialPacket | None:
-    """A client Initial, decrypted the first way that works."""
+def _decrypt(data: bytes, header: _Header, end: int, key_dcid: bytes) -> InitialPacket | None:
+    """A client Initial, decrypted the first way that works with ``key_dcid``'s keys."""
     for sealing in _sealings(header.version):
-        packet = _decrypt_as(data, header, end, sealing)
+        packet = _decrypt_as(data, header, end, sealing, key_dcid)
         if packet is not None:
             return packet
     return None
 
 
-def _decrypt_as(data: bytes, header: _Header, end: int, sealing: _Version) -> InitialPacket | None:
+def _decrypt_as(
+    data: bytes, header: _Header, end: int, sealing: _Version, key_dcid: bytes
+) -> InitialPacket | None:
     """Remove header protection and decrypt a client Initial (RFC 9001 sections 5.3, 5.4)."""
-    key, iv, hp = _client_keys(sealing, header.dcid)
+    key, iv, hp = _client_keys(sealing, key_dcid)
     sample_at = header.pn_offset + 4
     if sample_at + 16 > end:
         return None
@@ -425,9 +438,7 @@ def _decrypt_as(data: bytes, header: _Header, end: int, sealing: _Version) -> In
         return None
     google = sealing.crypto_type != FRAME_CRYPTO
     crypto = _google_frames(payload) if google else _crypto_frames(payload)
-    return InitialPacket(
-        header.version, header.dcid, header.scid, header.token, packet_number, crypto
-    )
+    return InitialPacket(header.version, key_dcid, header.scid, header.token, packet_number, crypto)
 
 
 def _crypto_frames(payload: bytes) -> tuple[tuple[int, bytes], ...]:

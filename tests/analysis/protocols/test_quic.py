@@ -301,3 +301,31 @@ def test_a_chlo_cut_short_gives_the_tags_that_are_whole() -> None:
     cut = gquic.parse_chlo(message[:-1])  # the last value (sorted last: UAID) is cut
     assert cut is not None and cut.sni == "a.vendor.example" and cut.user_agent is None
     assert gquic.parse_chlo(b"SHLO" + message[4:]) is None
+
+
+def test_later_initials_to_the_server_s_id_open_with_the_first_id_s_keys() -> None:
+    """After the server's first Initial the client writes to the ID the server chose, but
+    keeps the keys of its first DCID (RFC 9001 section 5.2), as Chrome does in Zeek's
+    quic-decrypt-fail-google-de capture: the ClientHello's second half is in such a packet."""
+    hello = hello_message("www.google.de")
+    first_dcid, server_id = b"\xaa" * 8, b"\x5e" * 8
+    first = seal_initial(crypto_frame(0, hello[:60]), first_dcid)
+    second = seal_initial(
+        crypto_frame(60, hello[60:]), server_id, packet_number=1, key_dcid=first_dcid
+    )
+    initials = ClientInitials()
+    initials.add(first)
+    assert not initials.hello_complete()
+    [packet] = initials.add(second)
+    assert packet.dcid == first_dcid and initials.hello_complete()
+    assert initials.sni == "www.google.de"
+
+
+def test_an_initial_after_retry_under_new_keys_stays_out_of_the_first_connection() -> None:
+    hello = hello_message("www.google.de")
+    first = seal_initial(crypto_frame(0, hello[:60]), b"\xaa" * 8)
+    after_retry = seal_initial(crypto_frame(0, b"\x01" * 80), b"\x77" * 8)  # its own keys
+    initials = ClientInitials()
+    initials.add(first)
+    [packet] = initials.add(after_retry)
+    assert packet.dcid == b"\x77" * 8 and initials.crypto() == hello[:60]
