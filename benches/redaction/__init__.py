@@ -6,6 +6,10 @@ people read them, and the files that hold them raw kept owner-only.
 - ``rack_masker``: every identifier of the rack masked in free text (logs, error
   messages, consoles, Allure results): ``use_rack``, ``scrub_text``, ``scrub_file``;
 - ``log_records``: a log record factory that masks each record as it is made;
+- ``safe_files``: every file and folder the bench writes, made without following a
+  link (it runs as root, and writes where people point it);
 - ``private_files``: files only the owner may read (pcaps, consoles, logcat, the
-  evidence pack), 0600 from their first byte.
+  evidence pack), 0600 from their first byte, written through ``safe_files``;
+- ``printable``: text from a capture or a database escaped before a terminal, a
+  log or HTML shows it.
 """
