@@ -159,8 +159,8 @@ class StreamInspection:
     """One direction of a flow: a StreamSink."""
 
     __slots__ = ("flow", "direction", "decrypted", "readers", "bytes", "frame", "scanner",
-                 "base", "recent", "pending", "pending_bytes", "alternate", "records",
-                 "header_alone")  # fmt: skip
+                 "base", "recent", "pending", "pending_bytes", "alternate", "following",
+                 "records", "header_alone")  # fmt: skip
 
     def __init__(self, flow: FlowInspection, direction: str) -> None:
         self.flow = flow
@@ -177,6 +177,7 @@ class StreamInspection:
         self.pending: list[bytes] = []  # chunks not yet fed to the scanner
         self.pending_bytes = 0
         self.alternate: tuple[int, bytes] = (-1, b"")  # (end, last bytes) of the last stray copy
+        self.following: tuple[int, bytes] = (-1, b"")  # (offset, first bytes) of the last one
         self.records: RecordLayer | None = None  # a TLS stream's records, to leave out ciphertext
         self.header_alone = False  # a record header alone is too short to hold a hit
 
@@ -214,7 +215,8 @@ class StreamInspection:
     def stray(self, offset: int, chunk: bytes, frame: int) -> None:
         """Search a copy that lost to the first one between the bytes around it: the
         stray copy just before it (a retransmitted run), else the stream's; then the
-        stream's after it. An identifier split across copies is found too."""
+        stream's after it, else the stray copy just after it (a run sent backwards).
+        An identifier split across copies is found too."""
         if not chunk:
             return
         end = offset + len(chunk)
@@ -228,7 +230,10 @@ class StreamInspection:
         if recent is not None:
             after_start, after = recent.kept(end, end + STITCH)
             after = after if after_start == end else b""
+        if not after and self.following[0] == end:
+            after = self.following[1]
         self.alternate = (end, (before + chunk)[-STITCH:])
+        self.following = (offset, (chunk[:STITCH] + after)[:STITCH])
         window = before + chunk + after
         hits = self.flow.inspector.scanner.scan(window)
         low, high = len(before), len(before) + len(chunk)
@@ -259,7 +264,7 @@ class StreamInspection:
         for reader in self.readers:
             reader.close(self.frame)
         self.readers = []
-        self.alternate = (-1, b"")
+        self.alternate = self.following = (-1, b"")
 
     def idle(self) -> None:
         """Nothing came for a while: search what is pending, settle the hits that wait."""

@@ -41,7 +41,7 @@ from benches.analysis.network.packets import (
     parse,
 )
 from benches.analysis.network.streams import FlowOpener
-from benches.analysis.network.tcp import BUDGET, Budget
+from benches.analysis.network.tcp import Budget
 from benches.analysis.pcap.clock import Clock
 from benches.analysis.pcap.files import PcapReader
 from benches.analysis.pcap.shard import IPV4_ETHERTYPE, NO_PORTS, Shard, common_key
@@ -65,7 +65,7 @@ def read_flows(
     ``clock``: its ``frame`` follows the frames read, so that a shard's DNS answers
     can be put back in the order one process would have read them.
     """
-    budget = Budget(BUDGET // shard.count) if shard is not None else None
+    budget = Budget.share(shard.count) if shard is not None else None
     table = FlowTable(str(capture.path), opener, phones, budget)
     defrag = Defragmenter()
     add, ipv4 = table.add, table.ipv4

@@ -10,14 +10,21 @@ order, are never replaced by a later copy. The later copy's overlapping part
 goes to ``StreamSink.stray`` (only when it differs, for held bytes) so a
 retransmission that says something else is still searched; it cannot hide
 behind the policy. This is also what the receiving host does for bytes it has
-already delivered to its application.
+already delivered to its application. A segment that differs from several held
+pieces gives one stray copy, from its first differing byte to its last.
 
 A hole (bytes the stream carried that the capture never saw) is a *gap*: the
 stream resumes after it, and :attr:`Reassembler.gaps` counts it. Holes are
-given up when the flow ends, when it idles, and when the bytes held out of
-order pass :data:`MAX_HELD` (or the shared :class:`Budget`): memory depends on
-the connections open at once, not on the size of the capture. At the end,
-bytes a FIN or the peer's ACK claims but the capture never saw are a gap too.
+given up when the flow ends, when it idles, and when the bytes or the pieces
+held out of order pass :data:`MAX_HELD` or :data:`MAX_SEGMENTS` (or the shared
+:class:`Budget`, which counts both: a one-byte piece costs far more memory than
+its byte): memory depends on the connections open at once, not on the size of
+the capture. At the end, bytes a FIN or the peer's ACK claims but the capture
+never saw are a gap too.
+
+Held pieces never overlap; they are kept in a list sorted by offset, found by
+bisection, and taken off its front in one cut, so each segment costs the log of
+the pieces held plus the pieces it overlaps.
 """
 
 from __future__ import annotations
@@ -33,12 +40,24 @@ FIN, SYN, RST, ACK = 0x01, 0x02, 0x04, 0x10  # TCP flags
 MAX_HELD = 4 << 20  # out-of-order bytes held per direction
 MAX_SEGMENTS = 4096  # out-of-order segments held per direction
 BUDGET = 256 << 20  # out-of-order bytes held across all connections
+BUDGET_PIECES = 1 << 20  # out-of-order pieces held across all connections (~200 bytes each)
 
 
 @dataclass(slots=True)
 class Budget:
     limit: int = BUDGET
     held: int = 0
+    piece_limit: int = BUDGET_PIECES
+    pieces: int = 0
+
+    @classmethod
+    def share(cls, parts: int) -> Budget:
+        """One of ``parts`` equal shares of the whole budget (a shard's)."""
+        return cls(BUDGET // parts, piece_limit=BUDGET_PIECES // parts)
+
+    @property
+    def spent(self) -> bool:
+        return self.held > self.limit or self.pieces > self.piece_limit
 
 
 class Reassembler:
@@ -104,12 +123,7 @@ class Reassembler:
             return
         self._hold(at, data, frame, time)
         self._drain()
-        budget = self.budget
-        if (
-            self.held_bytes > MAX_HELD
-            or len(self.starts) > MAX_SEGMENTS
-            or budget.held > budget.limit
-        ):
+        if self.held_bytes > MAX_HELD or len(self.starts) > MAX_SEGMENTS or self.budget.spent:
             self.flush()
 
     def fin(self, seq_end: int) -> None:
@@ -168,6 +182,7 @@ class Reassembler:
         end = at + len(data)
         index = max(bisect.bisect_right(starts, at) - 1, 0)
         position = at  # the next byte of ``data`` not yet kept or found already held
+        differs = -1, -1  # the span of ``data`` that says something else than held pieces
         while index < len(starts) and starts[index] < end:
             start = starts[index]
             kept = held[start][0]
@@ -177,28 +192,35 @@ class Reassembler:
                     self._keep(position, data[position - at : start - at], frame, time)
                     index += 1  # it went in before this piece
                 low, high = max(position, start), min(end, stop)
-                copy = data[low - at : high - at]
-                if copy != kept[low - start : high - start]:
-                    self.sink.stray(low, copy, frame)  # first copy wins; search this one too
+                if data[low - at : high - at] != kept[low - start : high - start]:
+                    differs = (low if differs[0] < 0 else differs[0]), high
                 position = high
             index += 1
         if position < end:
             self._keep(position, data[position - at :], frame, time)
+        if differs[0] >= 0:  # first copy wins; search this one too
+            self.sink.stray(differs[0], data[differs[0] - at : differs[1] - at], frame)
 
     def _keep(self, at: int, data: bytes, frame: int, time: float) -> None:
         bisect.insort(self.starts, at)
         self.held[at] = (data, frame, time)
         self.held_bytes += len(data)
         self.budget.held += len(data)
+        self.budget.pieces += 1
 
     def _drain(self) -> None:
-        starts, held = self.starts, self.held
-        while starts and starts[0] <= self.offset:
-            first = starts.pop(0)
+        starts, held, budget = self.starts, self.held, self.budget
+        taken = 0
+        while taken < len(starts) and starts[taken] <= self.offset:
+            first = starts[taken]
+            taken += 1
             data, frame, time = held.pop(first)
             self.held_bytes -= len(data)
-            self.budget.held -= len(data)
+            budget.held -= len(data)
+            budget.pieces -= 1
             if first < self.offset:  # cannot happen while held pieces never overlap
                 data = data[self.offset - first :]
             if data:
                 self._deliver(data, frame, time)
+        if taken:
+            del starts[:taken]

@@ -182,6 +182,45 @@ def test_the_shared_budget_bounds_every_connection_together() -> None:
     assert budget.held == 4
 
 
+def test_a_copy_over_several_held_pieces_is_one_stray_copy() -> None:
+    """One stray per held piece made a segment over thousands of one-byte pieces cost
+    thousands of searches; the copy is searched once, from its first differing byte to
+    its last (the new bytes between them are kept, and searched with it)."""
+    reassembler, sink = stream()
+    feed(reassembler, (2, b"c"), (4, b"e"), (6, b"g"), (1, b"bCdEfGh"), (0, b"a"))
+    assert sink.payload == b"abcdefgh"
+    assert sink.strays == [(2, b"CdEfG", 4)]
+
+
+def test_the_shared_budget_counts_pieces_too() -> None:
+    """A one-byte piece costs a couple of hundred bytes of memory: the budget counts the
+    pieces held across connections, not only their bytes."""
+    budget = Budget(piece_limit=3)
+    reassembler = Reassembler(RecordedStream(), budget)
+    reassembler.syn(ISN)
+    feed(reassembler, (2, b"c"), (4, b"e"), (6, b"g"))
+    assert (reassembler.gaps, budget.pieces) == (0, 3)
+    feed(reassembler, (8, b"i"))  # a fourth piece: over the budget, the holes are given up
+    assert reassembler.gaps == 4
+    assert (budget.held, budget.pieces) == (0, 0)
+
+
+def test_a_shard_gets_its_share_of_both_budgets() -> None:
+    share = Budget.share(4)
+    assert (share.limit, share.piece_limit) == (tcp.BUDGET // 4, tcp.BUDGET_PIECES // 4)
+
+
+def test_pieces_drained_at_once_leave_nothing_held() -> None:
+    reassembler, sink = stream()
+    pieces = [(offset, bytes([65 + offset % 26])) for offset in range(1, 3000)]
+    feed(reassembler, *reversed(pieces))
+    assert len(reassembler.starts) == 2999
+    feed(reassembler, (0, b"@"))
+    assert len(sink.payload) == 3000
+    assert reassembler.starts == [] and reassembler.held == {} and reassembler.held_bytes == 0
+    assert [frame for _, _, frame in sink.chunks[:3]] == [1, 2999, 2998]
+
+
 @st.composite
 def shuffled_segments(draw: st.DrawFn) -> tuple[bytes, list[tuple[int, bytes]], int]:
     data = draw(st.binary(min_size=1, max_size=400))
