@@ -148,6 +148,46 @@ def test_too_many_bytes_held_evicts_the_oldest() -> None:
     assert defrag.unreassembled == 2
 
 
+def test_too_many_pieces_held_evicts_the_oldest() -> None:
+    """Eight-byte fragments cost far more memory than their bytes: pieces are counted."""
+    defrag = Defragmenter(max_pieces=5)
+    for ident in range(3):
+        for middle in fragments_of(v4_pieces(udp4(ident)))[1:3]:
+            assert defrag.add(middle, 0.0) is None
+    assert defrag.unreassembled == 2  # the oldest datagram's two fragments
+    defrag.finish()
+    assert defrag.unreassembled == 6
+
+
+def test_a_fragment_over_held_pieces_adds_only_what_they_lack() -> None:
+    pieces = fragments_of(v4_pieces(udp4(), size=8))
+    whole = fragments_of(v4_pieces(udp4(), size=64))
+    defrag = Defragmenter()
+    for piece in pieces[1:-1:2]:  # every other eight bytes
+        assert defrag.add(piece, 0.0) is None
+    assert defrag.add(whole[0], 0.0) is None  # the first 64 bytes, over four held pieces
+    done = None
+    for piece in pieces[1:]:
+        done = defrag.add(piece, 0.0) or done
+    assert done is not None
+    (_, _, _, buffer, start, end, _), count = done
+    assert buffer[start:end] == bytes(udp4()[UDP])
+    assert count == len(pieces[1:-1:2]) + 1 + len(pieces) - 1
+
+
+def test_a_conflicting_piece_among_many_gives_the_datagram_up() -> None:
+    pieces = fragments_of(v4_pieces(udp4(), size=8))
+    liar = fragments_of(v4_pieces(udp4(), size=64))[0]
+    liar = liar._replace(buffer=liar.buffer[: liar.end - 1] + b"!" + liar.buffer[liar.end :])
+    defrag = Defragmenter()
+    for piece in pieces[1:-1]:
+        defrag.add(piece, 0.0)
+    assert defrag.add(liar, 0.0) is None
+    assert all(defrag.add(p, 0.0) is None for p in pieces)
+    defrag.finish()
+    assert defrag.unreassembled == len(pieces) - 2 + 1 + len(pieces)
+
+
 def test_a_datagram_longer_than_ip_allows_is_given_up() -> None:
     head = IP(src=PHONE_IP, dst=CN_IP, id=5, flags="MF", frag=8190, proto=17) / Raw(b"x" * 16)
     defrag = Defragmenter()
