@@ -32,8 +32,10 @@ from benches.analysis.protocols.tls import ClientHello, parse_tls_client_hello
 
 TLS_HANDSHAKE = 0x16
 MAX_HELLO = 64 * 1024  # bytes of a client's first flight kept to read its ClientHello
+MAX_RECORD = (1 << 14) + 2048  # a TLS record's length at most (RFC 5246 section 6.2.3)
 MAX_DNS_TCP = 2 + 65535
 QUIC_TRIES = 8  # client datagrams offered to the QUIC reader before it gives up
+_record_length = struct.Struct("!H").unpack_from
 
 
 @dataclass(slots=True)
@@ -105,44 +107,67 @@ class Opening(ProtocolReader):
 
 
 class TlsHello(ProtocolReader):
-    """The ClientHello at the start of a client's stream, read once it is whole."""
+    """The ClientHello at the start of a client's stream, read once it is whole.
 
-    __slots__ = ("facts", "buffer")
+    Each chunk is walked once: the record headers already read are not read
+    again (a stream of thousands of tiny records would make that quadratic).
+    """
+
+    __slots__ = ("facts", "buffer", "walk")
 
     def __init__(self, facts: Facts) -> None:
         self.facts = facts
-        self.buffer = b""
+        self.buffer = bytearray()
+        self.walk = HelloWalk()
 
     def data(self, chunk: bytes, frame: int, time: float) -> bool:
         if not self.buffer and chunk[0] != TLS_HANDSHAKE:
             return False
         self.buffer += chunk
-        if _hello_complete(self.buffer) or len(self.buffer) >= MAX_HELLO:
+        if self.walk.complete(self.buffer) or len(self.buffer) >= MAX_HELLO:
             self.close(frame)
             return False
         return True
 
     def close(self, frame: int) -> None:
         if self.buffer:
-            self.facts.client_hello = parse_tls_client_hello(self.buffer[:MAX_HELLO])
-            self.buffer = b""
+            self.facts.client_hello = parse_tls_client_hello(bytes(self.buffer[:MAX_HELLO]))
+            self.buffer = bytearray()
 
 
-def _hello_complete(data: bytes) -> bool:
-    """Whether the handshake records at the start of ``data`` hold a whole first message."""
-    need, have, offset = None, 0, 0
-    while offset + 5 <= len(data):
-        kind, length = data[offset], struct.unpack_from("!H", data, offset + 3)[0]
-        if kind != TLS_HANDSHAKE:
-            return True  # the handshake records ended: nothing more will come
-        have += min(length, len(data) - offset - 5)
-        if need is None and have >= 4:
-            first = data[offset + 5 : offset + 9] if length >= 4 else b""
-            need = 4 + int.from_bytes(first[1:4], "big") if len(first) == 4 else None
-        if need is not None and have >= need:
-            return True
-        offset += 5 + length
-    return False
+class HelloWalk:
+    """Walks the handshake records at the start of a stream as its bytes come, to tell
+    when they hold a whole first message. Where it stopped is kept: each record is
+    read once (a record still coming is looked at again, its first bytes only)."""
+
+    __slots__ = ("offset", "have", "head")
+
+    def __init__(self) -> None:
+        self.offset = 0  # where the first record not yet whole begins
+        self.have = 0  # handshake bytes in the whole records before it
+        self.head = b""  # the first (up to 4) handshake bytes: the message's type and length
+
+    def complete(self, data: bytes | bytearray) -> bool:
+        """Whether ``data`` (the stream so far, from its first byte) holds the first
+        handshake message whole, or its handshake records ended."""
+        offset, size = self.offset, len(data)
+        while offset + 5 <= size:
+            kind, length = data[offset], _record_length(data, offset + 3)[0]
+            if kind != TLS_HANDSHAKE or not 0 < length <= MAX_RECORD:
+                return True  # no handshake record the ClientHello parser would read follows
+            body = offset + 5
+            came = min(length, size - body)
+            head = self.head
+            if len(head) < 4:
+                head += bytes(data[body : body + min(came, 4 - len(head))])
+            if len(head) == 4 and self.have + came >= 4 + int.from_bytes(head[1:4], "big"):
+                return True
+            if came < length:
+                break  # the rest of this record is still to come: read it again then
+            self.head, self.have = head, self.have + length
+            offset = body + length
+        self.offset = offset
+        return False
 
 
 # Called with each DNS message and the frame and time of the packet that completed it.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+from functools import partial
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -10,9 +11,10 @@ from scapy.layers.dns import DNS, DNSQR, DNSRR
 
 from benches.analysis.protocols.dns import DnsMessage, parse_dns
 from benches.analysis.protocols.http import HttpRequest
-from benches.analysis.protocols.readers import DnsReader, Facts, http_readers
+from benches.analysis.protocols.readers import DnsReader, Facts, TlsHello, http_readers
 from benches.analysis.protocols.tls import parse_client_hello_message, parse_tls_client_hello
 from tests.support.pcaps import client_hello, http_post
+from tests.support.workcount import count_lines
 
 
 def dns_over_tcp(data: bytes) -> list[DnsMessage]:
@@ -230,3 +232,70 @@ def test_parsers_never_raise_on_damaged_messages(data: st.DataObject) -> None:
     dns_over_tcp(damaged)
     parse_tls_client_hello(damaged)
     first_request(damaged)
+
+
+# --- the ClientHello reader on a stream ---------------------------------------------
+
+
+def hello_read(chunks: list[bytes]) -> tuple[Facts, int]:
+    """Feed a TlsHello ``chunks``; the facts and how many chunks it took before it stopped."""
+    facts = Facts()
+    reader = TlsHello(facts)
+    for taken, chunk in enumerate(chunks, 1):
+        if not reader.data(chunk, taken, 0.0):
+            return facts, taken
+    reader.close(len(chunks))
+    return facts, len(chunks)
+
+
+def as_records(message: bytes, size: int) -> bytes:
+    return b"".join(
+        struct.pack("!BBBH", 22, 3, 1, len(message[i : i + size])) + message[i : i + size]
+        for i in range(0, len(message), size)
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    record=st.integers(1, 600),
+    cuts=st.lists(st.integers(1, 2000), max_size=40),
+)
+def test_the_hello_reader_finds_the_name_however_records_and_segments_cut_it(
+    record: int, cuts: list[int]
+) -> None:
+    stream = as_records(client_hello("fota.vendor.example")[5:], record) + b"\x17\x03\x03"
+    bounds = sorted({c for c in cuts if c < len(stream)} | {0, len(stream)})
+    chunks = [stream[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+    facts, _ = hello_read(chunks)
+    assert facts.client_hello is not None and facts.client_hello.sni == "fota.vendor.example"
+
+
+def test_the_hello_reader_stops_once_the_message_is_whole() -> None:
+    message = client_hello("fota.vendor.example")[5:]
+    stream = as_records(message, 1)  # one byte of handshake per record
+    chunks = [stream[i : i + 6] for i in range(0, len(stream), 6)] + [b"more"] * 3
+    facts, taken = hello_read(chunks)
+    assert taken == len(message)  # at the record that completed it, not later
+    assert facts.client_hello is not None and facts.client_hello.sni == "fota.vendor.example"
+
+
+def test_an_empty_handshake_record_ends_what_the_hello_reader_waits_for() -> None:
+    """The parser reads no record past an empty one (RFC 8446 forbids them), so the
+    reader stops there too, instead of keeping 64 KiB of empty records."""
+    empty = struct.pack("!BBBH", 22, 3, 1, 0)
+    first_record = client_hello("a.example", record_split=50)[:55]
+    facts, taken = hello_read([first_record, empty, *[empty] * 100])
+    assert taken == 2
+    assert facts.client_hello is not None and facts.client_hello.sni is None  # cut short
+
+
+def test_the_hello_reader_walks_each_record_once() -> None:
+    """Thousands of tiny records, one per segment: a walk of every record held per
+    segment made 16k empty records (1.2 MB) take a minute."""
+    header = b"\x01" + (60_000).to_bytes(3, "big")
+    costs = []
+    for count in (500, 2000):
+        stream = as_records(header + bytes(count), 1)
+        chunks = [stream[i : i + 6] for i in range(0, len(stream), 6)]
+        costs.append(count_lines(partial(hello_read, chunks)).lines)
+    assert costs[1] <= 5 * costs[0], costs
