@@ -36,7 +36,7 @@ from benches.analysis.network.packets import IPV6_FRAGMENT, IpFragment, Packet, 
 TIMEOUT = 60.0  # seconds of capture time (RFC 8200's reassembly timeout; Linux's ipfrag_time is 30)
 MAX_DATAGRAMS = 4096
 MAX_BYTES = 32 << 20
-MAX_PIECES = 1 << 18  # pieces held across all datagrams (~150 bytes of memory each)
+MAX_PIECES = 1 << 18  # pieces held across all datagrams (~100 bytes of memory each)
 MAX_PAYLOAD = 65535
 
 

@@ -40,7 +40,7 @@ FIN, SYN, RST, ACK = 0x01, 0x02, 0x04, 0x10  # TCP flags
 MAX_HELD = 4 << 20  # out-of-order bytes held per direction
 MAX_SEGMENTS = 4096  # out-of-order segments held per direction
 BUDGET = 256 << 20  # out-of-order bytes held across all connections
-BUDGET_PIECES = 1 << 20  # out-of-order pieces held across all connections (~200 bytes each)
+BUDGET_PIECES = 1 << 19  # out-of-order pieces held across all connections (~200 bytes each)
 
 
 @dataclass(slots=True)
