@@ -140,3 +140,18 @@ def test_tshark_reads_names_from_every_protocol(gen: ModuleType, capture: tuple)
     assert gen.LEAK_HOST in {r[3] for r in rows}
     statuses = {status for r in rows for status in r[4:] if status}
     assert statuses == {"1"}, "1 is 'good'; 0 would be a bad checksum"
+
+
+def test_the_hostile_streams_benchmark_runs_each_shape_it_is_asked_for() -> None:
+    """benchmarks/hostile_streams.py on two small shapes: a round line and a result row
+    each, with the verdict and whether the IMEI was found (tshark needed, as above)."""
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "hostile_streams.py"), "--rounds", "1",
+         "--scale", "0.02", "--shape", "fragments", "--shape", "empty-records"],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    rows = [line for line in done.stdout.splitlines() if line.startswith("  ") and "(IMEI " in line]
+    rows = rows[1:]  # after the header
+    assert [row.split()[0] for row in rows] == ["fragments", "empty-records"]
+    assert all(" fail " in row for row in rows)
