@@ -33,6 +33,7 @@ LIMIT = 8  # linear: about GROWTH; quadratic: about GROWTH ** 2
 SMALL = {  # n for each shape: big enough for a quadratic term to show at GROWTH * n
     "reverse-segments": 600,
     "stray-copies": 600,
+    "scattered-copies": 600,
     "held-copies": 600,
     "fragments": 500,
     "empty-records": 600,

@@ -17,6 +17,7 @@ found, or the verdict became inconclusive.
 
 from __future__ import annotations
 
+import random
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -127,6 +128,22 @@ def stray_copies(n: int) -> list[Record]:
     return flow.records
 
 
+def scattered_copies(n: int) -> list[Record]:
+    """A leaky request in one-byte segments, then ``n`` one-byte copies with other bytes
+    at offsets drawn (seeded) from the last few KB delivered: each is searched between
+    the stream's bytes before and after it."""
+    request = leaky_request(n)
+    flow = TcpFlow()
+    flow.handshake()
+    draw = random.Random(n)
+    for offset, byte in enumerate(request):
+        flow.data(offset, bytes([byte]))
+        if offset % 2:
+            flow.data(draw.randrange(max(0, offset - 4096), offset), b"Y")
+    flow.close(len(request))
+    return flow.records
+
+
 def held_copies(n: int) -> list[Record]:
     """One-byte pieces held out of order (every other byte, behind a hole at the start),
     then longer segments over them that bring the bytes between and say something else
@@ -231,6 +248,7 @@ class Shape:
 SHAPES = (
     Shape("reverse-segments", reverse_segments, "one-byte segments", 30_000),
     Shape("stray-copies", stray_copies, "stray one-byte copies", 15_000),
+    Shape("scattered-copies", scattered_copies, "one-byte segments", 20_000),
     Shape("held-copies", held_copies, "held one-byte pieces", 20_000),
     Shape("fragments", fragments, "fragments per datagram", 8_190),
     Shape("empty-records", empty_records, "empty TLS records", 16_000),
