@@ -223,7 +223,8 @@ def test_the_bench_network_is_never_a_violation(tmp_path: Path) -> None:
 
 
 def test_unknown_country_is_inconclusive(tmp_path: Path) -> None:
-    packets = tls_exchange(PHONE_IP, 40000, "198.51.100.7", "api.vendor.example").packets
+    packets = dns_lookup(PHONE_IP, RESOLVER_IP, "api.vendor.example", "198.51.100.7")
+    packets += tls_exchange(PHONE_IP, 40000, "198.51.100.7", "api.vendor.example").packets
     verdict = evaluate(analysis_of(tmp_path, packets), POLICY)
     assert verdict.outcome == "inconclusive"
     assert verdict.reasons == (
@@ -348,7 +349,8 @@ def test_empty_capture_is_inconclusive(tmp_path: Path) -> None:
 def test_tcp_gap_is_inconclusive(tmp_path: Path) -> None:
     session = TcpSession(PHONE_IP, 40000, FOTA_IP, 443, mss=100).handshake()
     segments = session.send(client_hello("fota.vendor.example") + tls_application_data(400))
-    packets = [p for p in session.packets if p is not segments[2]]
+    packets = dns_lookup(PHONE_IP, RESOLVER_IP, "fota.vendor.example", FOTA_IP)
+    packets += [p for p in session.packets if p is not segments[2]]
     verdict = evaluate(analysis_of(tmp_path, packets), POLICY)
     assert verdict.outcome == "inconclusive"
     assert "has 1 gap(s)" in verdict.reasons[0]
