@@ -183,12 +183,15 @@ def _host_findings(analysis: Analysis, policy: Policy) -> list[Finding]:
         if key in seen:
             continue
         seen.add(key)
+        unresolved = (
+            f"claims {', '.join(flow.claimed_names)}, not resolved to this address"
+            if flow.claimed_names
+            else ""
+        )
         if checked:
-            said = "claims " + ", ".join(outside)
-        elif flow.claimed_names:
-            said = f"no name (claims {', '.join(flow.claimed_names)}, not resolved to this address)"
+            said = "claims " + ", ".join(outside) + (f" (and {unresolved})" if unresolved else "")
         else:
-            said = "no name (no DNS answer, SNI or Host for this address)"
+            said = f"no name ({unresolved or 'no DNS answer, SNI or Host for this address'})"
         evidence = f"{flow.protocol} to {flow.dst_ip}:{flow.dst_port}: {said}"
         findings.append(
             _finding(analysis, HOST_VIOLATION, flow, evidence=analysis.scrub(evidence) or "")
