@@ -175,6 +175,8 @@ def claimed_only(known: Known | None, claimed: tuple[str | None, ...]) -> tuple[
     """The names of ``claimed`` (SNI, Host) that no answer in ``known`` ties to the address:
     a name counts when it is any name of an answer's chain (the queried name, a CNAME, the
     name owning the address record)."""
+    if not any(claimed):
+        return ()
     chains = known.chains if known is not None else {}
     return tuple(dict.fromkeys(c for c in claimed if c and not any(c in chain for chain in chains)))
 

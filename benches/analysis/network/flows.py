@@ -22,6 +22,7 @@ says where the frame's are (``link``, ``link_at``), or that it has none.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import struct
 from collections.abc import Collection
@@ -342,6 +343,7 @@ def mac_bytes(text: str) -> bytes:
     return bytes.fromhex(text.replace(":", "").replace("-", ""))
 
 
+@functools.lru_cache(maxsize=4096)  # a capture holds a few MACs, and many flows
 def mac_text(mac: bytes | None) -> str | None:
     """6 bytes as ``aa:bb:cc:dd:ee:ff``; None for none, or for all zeros (loopback has no
     addresses: the virtual rack's frames carry zeros)."""
