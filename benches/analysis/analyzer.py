@@ -23,16 +23,20 @@ from benches.analysis.attribution.names import (
     Known,
     attribute,
     canonical,
+    claimed_only,
     known_addresses,
     sorted_queries,
 )
+from benches.analysis.attribution.phones import FoundPhone, Phones
 from benches.analysis.detection.detector import Detector
 from benches.analysis.gcpause import paused_gc
 from benches.analysis.inspection import HTTP_BODY, RawMatch
 from benches.analysis.parallel import read_captures
 from benches.analysis.pcap.files import PcapReader, read_packets
+from benches.analysis.protocols.notes import ADDRESS_CHANGED, FlowNote
 from benches.analysis.readout import FlowRecord
 from benches.analysis.results import Analysis, Flow, Match
+from benches.inventory.bench_names import is_bench_name
 from benches.inventory.models import Rack
 
 
@@ -53,17 +57,19 @@ def _analyze(pcaps: Sequence[Path], rack: Rack, geo: GeoDatabase, jobs: int) -> 
     analysis = Analysis(
         pcaps=tuple(str(p) for p in pcaps), patterns=detector.patterns, detector=detector
     )
-    devices = {
-        canonical(address): d.serial for d in rack.devices for address in d.network.addresses
-    }
-    readout = read_captures(files, detector, devices.keys(), jobs, meanwhile=geo.load)
+    phones = Phones(rack)
+    readout = read_captures(
+        files, detector, phones.by_address.keys(), jobs, geo.load, phones.by_mac.keys()
+    )
     analysis.captures = readout.captures
     analysis.dns_queries = sorted_queries(readout.queries)
-    answers = known_addresses(readout.answers)
+    found = [phones.find(r.client_ip, r.client_mac, r.server_ip, r.server_mac)
+             for r in readout.flows]  # fmt: skip
+    answers = known_addresses(readout.answers, phones.owners(found))
     places = _Places(geo)
     analysis.flows = [
-        _describe(index, record, answers, places, devices)
-        for index, record in enumerate(readout.flows)
+        _describe(index, record, answers, places, phone)
+        for index, (record, phone) in enumerate(zip(readout.flows, found, strict=True))
     ]
     analysis.matches.extend(_matches(readout.matches, analysis.flows))
     return analysis
@@ -90,15 +96,20 @@ def _open_all(pcaps: Sequence[Path]) -> list[PcapReader]:
 def _describe(
     index: int,
     record: FlowRecord,
-    answers: dict[str, Known],
+    answers: dict[tuple[str, str], Known],
     places: _Places,
-    devices: dict[str, str],
+    phone: FoundPhone | None,
 ) -> Flow:
     (_, pcap, proto, client_ip, client_port, server_ip, server_port, protocol, sni, host, tls,
      packets, size, to_server, to_client, first_frame, last_frame, first_time, last_time,
-     gaps, notes) = record  # fmt: skip
-    known = answers.get(canonical(server_ip))
+     gaps, notes, client_mac, _) = record  # fmt: skip
+    device = phone.serial if phone is not None else None
+    # Only the answers the flow's own client got name its destination.
+    known = answers.get((device or canonical(client_ip), canonical(server_ip)))
     name, source = attribute(known, (sni, host), first_time)
+    claimed = tuple(n for n in claimed_only(known, (sni, host)) if not is_bench_name(n))
+    if phone is not None and phone.note is not None:
+        notes = (*notes, FlowNote(ADDRESS_CHANGED, phone.note, first_frame))
     place = places.lookup(server_ip)
     return Flow.made(
         id=index,
@@ -109,7 +120,7 @@ def _describe(
         client_port=client_port,
         dst_ip=server_ip,
         dst_port=server_port,
-        device=devices.get(canonical(client_ip)),
+        device=device,
         name=name,
         name_source=source,
         name_resolved=source == "dns",
@@ -131,6 +142,9 @@ def _describe(
         last_time=last_time,
         gaps=gaps,
         notes=notes,
+        claimed_names=claimed,
+        judged=device is not None,
+        client_mac=client_mac,
     )
 
 

@@ -63,7 +63,9 @@ class RowEncoder:
             f'"first_packet": {f.first_packet}, "last_packet": {f.last_packet}, '
             f'"first_time": {_float(f.first_time)}, "last_time": {_float(f.last_time)}, '
             f'"gaps": {f.gaps}, "countries": {self._country_map(f.countries)}, '
-            f'"notes": {self._notes(f.notes)}}}'
+            f'"notes": {self._notes(f.notes)}, '
+            f'"claimed_names": {self._list(f.claimed_names)}, '
+            f'"judged": {_BOOLEAN[f.judged]}, "client_mac": {name(f.client_mac)}}}'
         )
 
     def query(self, query: DnsQuery) -> RawJson:

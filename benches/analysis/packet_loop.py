@@ -28,7 +28,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from benches.analysis.network.defrag import Defragmenter
-from benches.analysis.network.flows import FlowState, FlowTable
+from benches.analysis.network.flows import NO_LINK, FlowState, FlowTable
 from benches.analysis.network.packets import (
     ETHERNET,
     NOT_IP,
@@ -58,15 +58,17 @@ def read_flows(
     phones: Collection[str] = (),
     shard: Shard | None = None,
     clock: Clock | None = None,
+    phone_macs: Collection[str] = (),
 ) -> tuple[list[FlowState], CaptureStats]:
     """Every flow of the capture, or only ``shard``'s (closed, in the order each began),
     and the capture's counts (a shard's share of them).
 
     ``clock``: its ``frame`` follows the frames read, so that a shard's DNS answers
     can be put back in the order one process would have read them.
+    ``phones``, ``phone_macs``: the rack's addresses and MACs (who is the client).
     """
     budget = Budget.share(shard.count) if shard is not None else None
-    table = FlowTable(str(capture.path), opener, phones, budget)
+    table = FlowTable(str(capture.path), opener, phones, budget, phone_macs)
     defrag = Defragmenter()
     add, ipv4 = table.add, table.ipv4
     handlers = table.handlers(SWEEP_MASK, clock)  # what ipv4 reads, the compiled walk reads
@@ -85,27 +87,28 @@ def read_flows(
             ):
                 continue  # the common case, read in place
             packet = parse(linktype, buf, start, end)
+            link_at = start if linktype == ETHERNET else NO_LINK  # where a new flow's MACs are
             if type(packet) is tuple:  # a Packet; an IpFragment is a NamedTuple
                 ip_packet: Packet = packet  # type: ignore[assignment]  # mypy cannot see `is`
                 if _ours(shard, linktype, buf, start, end) or owns(shard, ip_packet):
-                    add(frame, time, ip_packet)
+                    add(frame, time, ip_packet, 1, buf, link_at)
             elif type(packet) is IpFragment:
                 whole = defrag.add(packet, time)
                 if whole is not None:
                     inner = inner_packet(whole[0])  # a tunnel's datagram, made whole
                     if type(inner) is tuple:
                         if owns(shard, inner):  # type: ignore[arg-type]
-                            add(frame, time, inner, whole[1])  # type: ignore[arg-type]
+                            add(frame, time, inner, whole[1], buf, link_at)  # type: ignore[arg-type]
                     elif type(inner) is Opaque:
                         unread.held(inner.held)
                         if owns(shard, inner.tunnel):
-                            add(frame, time, inner.tunnel, whole[1])
+                            add(frame, time, inner.tunnel, whole[1], buf, link_at)
                     else:  # a fragment inside a fragmented tunnel
                         unread.unreadable += 1
             elif type(packet) is Opaque:
                 unread.held(packet.held)
                 if owns(shard, packet.tunnel):  # its bytes are still searched
-                    add(frame, time, packet.tunnel)
+                    add(frame, time, packet.tunnel, 1, buf, link_at)
             elif packet == NOT_IP or type(packet) is str:
                 unread.held(packet)
             elif _ours(shard, linktype, buf, start, end):

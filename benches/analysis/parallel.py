@@ -68,18 +68,20 @@ def read_captures(
     phones: Collection[str],
     jobs: int = 1,
     meanwhile: Callable[[], object] | None = None,
+    phone_macs: Collection[str] = (),
 ) -> Readout:
     """Every capture's flows, matches and DNS lookups, read by ``jobs`` processes.
 
-    ``meanwhile`` runs in this process while the workers read.
+    ``meanwhile`` runs in this process while the workers read. ``phones``,
+    ``phone_macs``: the rack's addresses and MACs.
     """
     paths = [capture.path for capture in files]
     # Each worker opens the files again: a pipe (or /dev/stdin) can only be read once.
     if jobs <= 1 or not can_fork() or not all(path.is_file() for path in paths):
-        return read_all(files, scanner, phones)
+        return read_all(files, scanner, phones, phone_macs=phone_macs)
     for capture in files:  # each worker opens the files afresh: no shared file offsets
         capture.close()
-    return merge(_fork(paths, scanner, phones, jobs, meanwhile))
+    return merge(_fork(paths, scanner, phones, jobs, meanwhile, phone_macs))
 
 
 def read_all(
@@ -87,6 +89,7 @@ def read_all(
     scanner: Scanner,
     phones: Collection[str],
     shard: Shard | None = None,
+    phone_macs: Collection[str] = (),
 ) -> Readout:
     """The captures read in this process: every flow, or only ``shard``'s."""
     clock = Clock()
@@ -98,7 +101,7 @@ def read_all(
         # A shard's DNS answers are put back in read order by their frame (readout.merge);
         # one process's are in that order already.
         frames = clock if shard is not None else None
-        flows, counts = read_flows(capture, inspector, phones, shard, frames)
+        flows, counts = read_flows(capture, inspector, phones, shard, frames, phone_macs)
         raw_flows.append(flows)
         captures.append(counts)
     inspector.search_datagrams()
@@ -121,6 +124,7 @@ def _fork(
     phones: Collection[str],
     jobs: int,
     meanwhile: Callable[[], object] | None,
+    phone_macs: Collection[str],
 ) -> list[Readout]:
     context = multiprocessing.get_context("fork")
     for stream in (sys.stdout, sys.stderr):  # or a worker would write its copy out too
@@ -132,7 +136,7 @@ def _fork(
             receiver, sender = context.Pipe(duplex=False)
             process: BaseProcess = context.Process(
                 target=_work,
-                args=(sender, paths, scanner, phones, Shard(index, jobs)),
+                args=(sender, paths, scanner, phones, Shard(index, jobs), phone_macs),
                 name=f"bench-analyze-{index}",
                 daemon=True,
             )
@@ -163,9 +167,11 @@ def _work(
     scanner: Scanner,
     phones: Collection[str],
     shard: Shard,
+    phone_macs: Collection[str],
 ) -> None:
     try:
-        readout = read_all([read_packets(path) for path in paths], scanner, phones, shard)
+        files = [read_packets(path) for path in paths]
+        readout = read_all(files, scanner, phones, shard, phone_macs)
     except BaseException as error:  # noqa: BLE001  # handed to the parent, which raises it
         sender.send((False, _picklable(error)))
     else:

@@ -47,6 +47,8 @@ class FlowRecord(NamedTuple):
     last_time: float
     gaps: int
     notes: tuple[FlowNote, ...]  # what the readers could not read
+    client_mac: str | None = None  # the first frame's Ethernet address of each side
+    server_mac: str | None = None
 
 
 @dataclass
@@ -107,6 +109,7 @@ def merge(readouts: Sequence[Readout]) -> Readout:
 def _record(capture: int, raw: flowmod.FlowState, inspection: FlowInspection) -> FlowRecord:
     info, facts = raw.info, inspection.facts
     hello = facts.client_hello
+    macs = raw.macs or (None, None)
     return FlowRecord(
         capture,
         info.pcap,
@@ -129,6 +132,8 @@ def _record(capture: int, raw: flowmod.FlowState, inspection: FlowInspection) ->
         raw.last_time,
         raw.gaps,
         tuple(facts.notes),
+        flowmod.mac_text(macs[0]),
+        flowmod.mac_text(macs[1]),
     )
 
 

@@ -32,11 +32,13 @@ class Flow:
     client_port: int
     dst_ip: str  # the server side
     dst_port: int
-    device: str | None  # the rack device whose address is the client side
-    name: str | None
+    # The rack phone of the flow: the client side's (by MAC, else by address), else the
+    # server side's; None for another host's flow, which is not judged.
+    device: str | None
+    name: str | None  # the best name known (DNS, else SNI, else Host), for people
     name_source: str | None  # "dns", "sni", "http" or None
-    name_resolved: bool  # the name came from a DNS answer for dst_ip in these captures
-    dns_names: tuple[str, ...]  # every name DNS answers gave for dst_ip
+    name_resolved: bool  # the name came from a DNS answer the client got for dst_ip
+    dns_names: tuple[str, ...]  # every name the client's DNS answers gave for dst_ip
     sni: str | None
     http_host: str | None
     tls: bool
@@ -56,6 +58,11 @@ class Flow:
     notes: tuple[FlowNote, ...] = field(default=(), hash=False)
     # Every geo signal's answer, by source: {"geoip2fast": "IN", "iptocc": "US"}.
     countries: dict[str, str | None] = field(default_factory=dict, hash=False)
+    # Names the flow claims (SNI, Host) that no DNS answer of its client ties to dst_ip,
+    # and that are not the bench's own: shown, never trusted by the policy.
+    claimed_names: tuple[str, ...] = ()
+    judged: bool = True  # a rack phone's flow: the policy judges it
+    client_mac: str | None = None  # the client side's Ethernet address, when seen
 
     @classmethod
     def made(cls, **values: Any) -> Flow:
@@ -75,6 +82,12 @@ class Flow:
         """Every name this flow claims or was given: DNS name, SNI, Host."""
         found = (self.name, self.sni, self.http_host)
         return tuple(dict.fromkeys(n for n in found if n))
+
+    @property
+    def checked_names(self) -> tuple[str, ...]:
+        """The names that count for the policy: those the client's DNS answers tie to
+        dst_ip, and the bench's own; not :attr:`claimed_names`."""
+        return tuple(n for n in self.names if n not in self.claimed_names)
 
     def to_dict(
         self,
@@ -115,6 +128,9 @@ class Flow:
             "gaps": self.gaps,
             "countries": dict(self.countries),
             "notes": [note.to_dict(clean) for note in self.notes],
+            "claimed_names": [clean(n) for n in self.claimed_names],
+            "judged": self.judged,
+            "client_mac": clean(self.client_mac),
         }
 
 
@@ -194,6 +210,12 @@ class Analysis:
     def unreadable(self) -> int:
         return sum(c.unreadable for c in self.captures)
 
+    def not_judged(self) -> dict[str, Any]:
+        """The flows of hosts that are not rack phones, counted: they are not judged."""
+        flows = [f for f in self.flows if not f.judged]
+        hosts = sorted({f.client_ip for f in flows})
+        return {"flows": len(flows), "hosts": len(hosts), "addresses": hosts}
+
     def scrub(self, text: str | None) -> str | None:
         """``text`` with any rack identifier in it masked (names can carry them too)."""
         if not text:
@@ -218,6 +240,7 @@ class Analysis:
             "flows": list(self.flow_dicts(scrub)),
             "matches": [m.to_dict() for m in self.matches],
             "dns_queries": list(self.query_dicts(scrub)),
+            "not_judged": self.not_judged(),
         }
 
     def scrubber(self) -> Callable[[str | None], str | None]:

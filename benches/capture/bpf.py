@@ -7,7 +7,14 @@ tcpdump expression because that needs libpcap, which a fresh machine lacks.
 
 Frames are Ethernet (a real gateway port, and Linux's loopback). IPv4 source
 and destination sit at bytes 26 and 30; IPv6 at 22 and 38. 802.1Q-tagged
-frames are not matched: put the capture on the untagged interface.
+frames are not matched by address: put the capture on the untagged interface.
+
+Given the phone's MAC too, a frame to or from it is kept whatever it carries
+(`ether host M or ip host A or ip6 host B`, as tcpdump writes it): a phone
+that DHCP moved to another address is still captured. Only where the
+interface has a hardware address (:func:`interface_has_mac`): loopback's
+frames carry zeros. The tests run the program in libpcap's own interpreter
+against what libpcap compiles from that expression.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import ipaddress
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 SNAPLEN = 262144
 
@@ -28,6 +36,8 @@ _ETHERTYPE_IPV4 = 0x0800
 _ETHERTYPE_IPV6 = 0x86DD
 _IPV4_ADDRESS_OFFSETS = (26, 30)
 _IPV6_ADDRESS_OFFSETS = (22, 38)
+_MAC_OFFSETS = (0, 6)  # Ethernet destination, source
+_ARPHRD_ETHER = 1
 
 
 @dataclass(frozen=True)
@@ -81,15 +91,26 @@ def _offset(positions: dict[str, int], label: str | None, here: int) -> int:
     return distance
 
 
-def host_filter(addresses: Sequence[str]) -> list[tuple[int, int, int, int]]:
-    """The program for `host A or host B ...` on Ethernet frames."""
+def host_filter(
+    addresses: Sequence[str], macs: Sequence[str] = ()
+) -> list[tuple[int, int, int, int]]:
+    """The program for `ether host M or ip host A or ip6 host B ...` on Ethernet frames."""
     parsed = [ipaddress.ip_address(a) for a in addresses]
-    if not parsed:
+    if not parsed and not macs:
         raise ValueError("a capture filter needs at least one address")
     v4 = [int(a) for a in parsed if a.version == 4]
     v6 = [a.packed for a in parsed if a.version == 6]
 
     asm = _Assembler()
+    for number, mac in enumerate(_mac_bytes(m) for m in macs):
+        high, low = struct.unpack("!IH", mac)
+        for offset in _MAC_OFFSETS:
+            miss = f"mac{number}-{offset}"
+            asm.emit(_LD_W_ABS, offset)
+            asm.emit(_JEQ_K, high, None, miss)
+            asm.emit(_LD_H_ABS, offset + 4)
+            asm.emit(_JEQ_K, low, "accept", None)
+            asm.label(miss)
     asm.emit(_LD_H_ABS, 12)
     asm.emit(_JEQ_K, _ETHERTYPE_IPV4, "ipv4", None)
     asm.emit(_JEQ_K, _ETHERTYPE_IPV6, "ipv6", "reject")
@@ -118,6 +139,25 @@ def host_filter(addresses: Sequence[str]) -> list[tuple[int, int, int, int]]:
     asm.label("accept")
     asm.emit(_RET_K, SNAPLEN)
     return asm.assemble()
+
+
+def _mac_bytes(text: str) -> bytes:
+    digits = text.replace(":", "").replace("-", "")
+    mac = bytes.fromhex(digits) if len(digits) == 12 else b""
+    if len(mac) != 6:
+        raise ValueError(f"not a MAC address: {text!r}")
+    return mac
+
+
+def interface_has_mac(interface: str, sys_net: Path = Path("/sys/class/net")) -> bool:
+    """Whether ``interface`` is Ethernet with a hardware address of its own (not loopback,
+    whose frames carry zeros); False when the system does not say."""
+    try:
+        kind = (sys_net / interface / "type").read_text().strip()
+        address = (sys_net / interface / "address").read_text().strip()
+    except (OSError, ValueError):  # ValueError: a name with a NUL in it
+        return False
+    return kind == str(_ARPHRD_ETHER) and address.replace(":", "").strip("0") != ""
 
 
 def pack_program(program: list[tuple[int, int, int, int]]) -> bytes:

@@ -15,9 +15,10 @@ class Gateway:
         self.pcap_dir = pcap_dir  # every window's evidence: pcaps, consoles, logcats
 
     def capture(self, device: Device, window: str) -> Capture:
-        """A capture of `device`'s addresses for one window (e.g. `boot-2`), not yet started.
+        """A capture of `device`'s addresses and MAC for one window (`boot-2`), not yet started.
 
         The file is named by the phone's label (`SI_1-boot-2.pcap`), not its serial.
         """
         pcap = evidence_path(self.pcap_dir, device.serial, window, "pcap")
-        return Capture(self.interface, device.network.addresses, pcap)
+        macs = (device.network.mac,) if device.network.mac else ()
+        return Capture(self.interface, device.network.addresses, pcap, macs)

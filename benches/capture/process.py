@@ -34,13 +34,17 @@ class CapturePermissionError(CaptureStartError):
 class Capture(RecorderProtocol):
     """One sniffer process writing one pcap for one phone's addresses."""
 
-    def __init__(self, interface: str, addresses: Sequence[str], pcap: Path) -> None:
+    def __init__(
+        self, interface: str, addresses: Sequence[str], pcap: Path, macs: Sequence[str] = ()
+    ) -> None:
+        """``macs``: the phone's, also captured where the interface has a MAC of its own."""
         if not addresses:
             raise CaptureStartError(
                 "the phone has no network address to capture (network.ipv4/ipv6)"
             )
         self.interface = interface
         self.addresses = tuple(addresses)
+        self.macs = tuple(macs)
         self.pcap = pcap
         self.health: CaptureHealth | None = None  # set by stop()
         self._process: subprocess.Popen[str] | None = None
@@ -54,6 +58,8 @@ class Capture(RecorderProtocol):
         command = [sys.executable, "-m", "benches.capture.sniffer", "--iface", self.interface]
         for address in self.addresses:
             command += ["--host", address]
+        for mac in self.macs:
+            command += ["--mac", mac]
         command += ["--out", str(self.pcap)]
         self._process = subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True

@@ -1,7 +1,8 @@
 """The capture process: one per phone per cycle, run as `python -m benches.capture.sniffer`.
 
 It reads the gateway interface through an AF_PACKET socket with a kernel
-filter for the phone's addresses and appends every frame to a pcap. It runs as
+filter for the phone's addresses (and its MAC, where the interface has one)
+and appends every frame to a pcap. It runs as
 its own process so that a capture can die (or be killed) independently of the
 bench, and the bench can tell: a dead capture is an inconclusive cycle.
 
@@ -27,7 +28,7 @@ import sys
 import time
 from pathlib import Path
 
-from benches.capture.bpf import SNAPLEN, host_filter, pack_program
+from benches.capture.bpf import SNAPLEN, host_filter, interface_has_mac, pack_program
 from benches.redaction.private_files import open_private
 
 EXIT_NO_PERMISSION = 3
@@ -66,11 +67,16 @@ class PcapWriter:
         os.close(self._fd)
 
 
-def open_capture_socket(iface: str, addresses: list[str]) -> socket.socket:
+def open_capture_socket(
+    iface: str, addresses: list[str], macs: list[str] | None = None
+) -> socket.socket:
+    """The filtered socket. ``macs`` count only where the interface has a hardware
+    address (loopback's frames carry zeros)."""
     # Protocol 0 receives nothing until bind(), so no unfiltered packet can
     # slip in between creating the socket and attaching the filter.
     sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
-    program = pack_program(host_filter(addresses))
+    by_mac = macs if macs and interface_has_mac(iface) else []
+    program = pack_program(host_filter(addresses, by_mac))
     c_program = ctypes.create_string_buffer(program, len(program))
     fprog = struct.pack("HL", len(program) // 8, ctypes.addressof(c_program))
     sock.setsockopt(socket.SOL_SOCKET, _SO_ATTACH_FILTER, fprog)
@@ -127,11 +133,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benches.capture.sniffer")
     parser.add_argument("--iface", required=True)
     parser.add_argument("--host", action="append", required=True, dest="hosts")
+    parser.add_argument("--mac", action="append", default=[], dest="macs")
     parser.add_argument("--out", required=True, type=Path)
     args = parser.parse_args(argv)
 
     try:
-        sock = open_capture_socket(args.iface, args.hosts)
+        sock = open_capture_socket(args.iface, args.hosts, args.macs)
     except PermissionError:
         print(PERMISSION_HELP.format(iface=args.iface, python=sys.executable), file=sys.stderr)
         return EXIT_NO_PERMISSION

@@ -3,8 +3,10 @@
 Judges captures from anywhere against a build's policy. Exit code 0 pass,
 1 fail, 2 inconclusive or unusable input. ``--json`` prints
 ``{"verdict", "reasons", "findings", "flows", "dns_queries", "captures",
-"geo", "build"}``; identifiers are masked in both outputs, and phones
-(``device``) are named by their labels ("SI…1"), not their serials.
+"geo", "build", "not_judged"}``; identifiers are masked in both outputs, and phones
+(``device``) are named by their labels ("SI…1"), not their serials. Only the
+rack phones' flows are judged; ``not_judged`` counts the others (``flows``,
+``hosts``, their ``addresses``), and each flow says whether it was (``judged``).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from benches.analysis.gcpause import paused_gc
 from benches.analysis.jsonrows import RawJson, RowEncoder
 from benches.analysis.parallel import default_jobs
 from benches.analysis.pcap.files import CaptureError
+from benches.analysis.protocols.notes import ADDRESS_CHANGED
 from benches.analysis.results import Analysis
 from benches.cli.exits import CommandError, exit_now
 from benches.inventory import InventoryError, load_manifest, load_rack
@@ -162,6 +165,7 @@ def result_document(
         "captures": [c.to_dict() for c in analysis.captures],
         "build": build,
         "geo": geo,
+        "not_judged": analysis.not_judged(),
     }
 
 
@@ -234,6 +238,7 @@ def render_text(document: dict[str, Any]) -> str:
     if reasons:
         lines.append(f"cannot back a pass ({len(reasons)}):")
         lines += [f"  - {r}" for r in reasons]
+    lines += _phones_text(document, flows)
     lines.append(f"flows ({len(flows)}):")
     header = ("PCAP", "PKT", "PROTO", "DESTINATION", "NAME FROM", "COUNTRY", "OWNER", "BYTES")
     rows: list[tuple[str, ...]] = [header]
@@ -260,6 +265,24 @@ def render_text(document: dict[str, Any]) -> str:
     # Names, owners, evidence and pcap names come from captures and databases: each
     # line is escaped (the table's cells already were, so its columns line up).
     return "\n".join(map(printable, lines))
+
+
+def _phones_text(document: dict[str, Any], flows: list[Any]) -> list[str]:
+    """Which phones moved address, and how much other hosts' traffic was left unjudged."""
+    lines: list[str] = []
+    moved = dict.fromkeys(
+        f"  - {flow['device']}: {note['detail']}"
+        for flow in flows
+        for note in flow["notes"]
+        if note["kind"] == ADDRESS_CHANGED
+    )
+    if moved:
+        lines.append("phones at an address devices.yaml does not give them:")
+        lines += list(moved)
+    others = document.get("not_judged") or {}
+    if others.get("flows"):
+        lines.append(f"{others['flows']} flows of {others['hosts']} other hosts not judged")
+    return lines
 
 
 def _clip(text: str, width: int) -> str:

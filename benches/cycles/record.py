@@ -7,14 +7,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from benches.capture.health import CaptureHealth
+from benches.inventory.bench_names import CANARY_DOMAIN  # .invalid never resolves (RFC 6761)
 from benches.rack.adb.phone import PhoneError
 from benches.redaction.masks import device_label
 
 # How a boot cycle restarted the phone (CycleRecord.power_method).
 RELAY = "relay"  # a hard power cycle through its relays
 ADB_REBOOT = "adb reboot"  # no power relay in devices.yaml
-
-CANARY_DOMAIN = "canary.bench.invalid"  # .invalid never resolves on the internet (RFC 6761)
 
 
 @dataclass(frozen=True)

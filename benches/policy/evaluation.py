@@ -4,10 +4,20 @@ Fail closed. A finding is a fail. Without findings, anything that stops the
 analysis from covering all of the phone's traffic makes the verdict
 inconclusive, with a reason for each: capture problems (kernel drops, a
 capture that died), an expected canary lookup that never showed up,
-an empty capture or one with no IP packet in it (only ARP, keepalives), unreadable or
+an empty capture or one with no IP packet in it (only ARP, keepalives), a capture
+with no IP traffic from a rack phone, unreadable or
 truncated packets, frames that are neither IP nor known link control, unreassembled
 IP fragments, TCP streams with gaps, and destinations whose country is unknown. Only
 then is it a pass.
+
+Only the rack phones' flows are judged (``Flow.judged``): another host's flow
+on the same wire breaks no rule and leaves no gap. One exception, failing
+closed: a rack phone's own identifier is a finding in whatever flow it shows
+up, since a phone at an address nobody told the bench about is still the phone.
+
+A name counts for the host rule and for ``identifier_recipients`` only when
+the phone's own DNS answers tie it to the address, or it is the bench's own
+(``Flow.checked_names``); an SNI or Host the firmware merely claims does not.
 
 Name suffixes match a name equal to the suffix or ending in "." + suffix.
 The policy never reads files: the caller hands it the analysis and health.
@@ -76,6 +86,8 @@ def suffix_match(name: str, suffixes: Iterable[str]) -> bool:
 def _identifier_findings(analysis: Analysis, policy: Policy) -> list[Finding]:
     grouped: dict[tuple[Any, ...], list[Match]] = {}
     for match in analysis.matches:
+        if not match.flow.judged and (match.device is None or match.identifier == "location"):
+            continue  # the bench's location in another host's traffic is not a phone's leak
         kind = _identifier_kind(match, policy)
         if kind is None:
             continue
@@ -111,7 +123,7 @@ def _identifier_kind(match: Match, policy: Policy) -> str | None:
     flow = match.flow
     recipient = (
         flow.tls
-        and bool(flow.names)
+        and bool(flow.checked_names)  # a name the phone resolved, not only one it claims
         and all(suffix_match(n, policy.identifier_recipients) for n in flow.names)
     )
     return None if recipient else IDENTIFIER_LEAK
@@ -122,7 +134,7 @@ def _region_findings(analysis: Analysis, policy: Policy) -> list[Finding]:
     seen = set()
     ruling: dict[tuple[str | None, ...], str | None] = {}  # tens of thousands of flows, few places
     for flow in analysis.flows:
-        if flow.local:
+        if flow.local or not flow.judged:
             continue
         signals = (flow.country, *flow.countries.keys(), *flow.countries.values())
         if signals not in ruling:
@@ -159,21 +171,28 @@ def _host_findings(analysis: Analysis, policy: Policy) -> list[Finding]:
     findings = []
     seen = set()
     for flow in analysis.flows:
-        if flow.local:
+        if flow.local or not flow.judged:
             continue
+        # Every name the flow claims must be allowed, and one the phone's DNS ties to the
+        # address must be there: a claim can fail a flow, never vouch for it.
+        checked = flow.checked_names
         outside = [n for n in flow.names if not suffix_match(n, policy.allowed_hosts)]
-        if flow.names and not outside:
+        if checked and not outside:
             continue
-        key = (flow.pcap, flow.dst_ip, tuple(outside))
+        key = (flow.pcap, flow.dst_ip, tuple(outside), flow.claimed_names)
         if key in seen:
             continue
         seen.add(key)
-        claimed = (
-            "no name (no DNS answer, SNI or Host for this address)"
-            if not flow.names
-            else "claims " + ", ".join(f"{n}" for n in outside)
+        unresolved = (
+            f"claims {', '.join(flow.claimed_names)}, not resolved to this address"
+            if flow.claimed_names
+            else ""
         )
-        evidence = f"{flow.protocol} to {flow.dst_ip}:{flow.dst_port}: {claimed}"
+        if checked:
+            said = "claims " + ", ".join(outside) + (f" (and {unresolved})" if unresolved else "")
+        else:
+            said = f"no name ({unresolved or 'no DNS answer, SNI or Host for this address'})"
+        evidence = f"{flow.protocol} to {flow.dst_ip}:{flow.dst_port}: {said}"
         findings.append(
             _finding(analysis, HOST_VIOLATION, flow, evidence=analysis.scrub(evidence) or "")
         )
@@ -229,6 +248,8 @@ def _blind_spots(analysis: Analysis, policy: Policy) -> list[str]:
     blinding = BLINDING | (BLINDING_WITH_HOSTS if policy.allowed_hosts else frozenset())
     reasons = []
     for flow in analysis.flows:
+        if not flow.judged:
+            continue
         for note in flow.notes:
             if note.kind in blinding:
                 where = (
@@ -250,6 +271,7 @@ def _reasons(
     for canary in expected_canaries:
         if canary.lower().rstrip(".") not in seen:
             reasons.append(f"canary lookup {canary} not seen in the capture")
+    judged = {flow.pcap for flow in analysis.flows if flow.judged}
     for capture in analysis.captures:
         name = PurePath(capture.pcap).name
         if not capture.packets:
@@ -267,15 +289,17 @@ def _reasons(
                 f"no IP packets in {name} ({capture.non_ip} link-control frames):"
                 " nothing to back a pass"
             )
+        elif capture.packets and capture.pcap not in judged:
+            reasons.append(f"no IP traffic from a rack phone in {name}: nothing to back a pass")
     for flow in analysis.flows:
-        if flow.gaps:
+        if flow.gaps and flow.judged:
             reasons.append(
                 f"TCP stream {flow.client_ip}:{flow.client_port} -> {flow.dst_ip}:{flow.dst_port}"
                 f" in {PurePath(flow.pcap).name} has {flow.gaps} gap(s): bytes never captured"
             )
     unknown: dict[str, Flow] = {}
     for flow in analysis.flows:
-        if not flow.local and flow.country is None:
+        if flow.judged and not flow.local and flow.country is None:
             unknown.setdefault(flow.dst_ip, flow)
     for ip, flow in unknown.items():
         host = analysis.scrub(flow.name)

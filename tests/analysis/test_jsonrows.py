@@ -70,6 +70,9 @@ flows = st.builds(
     last_time=TIME,
     gaps=NUMBER,
     countries=st.dictionaries(TEXT, MAYBE_TEXT, max_size=3),
+    claimed_names=st.tuples() | st.tuples(TEXT),
+    judged=st.booleans(),
+    client_mac=MAYBE_TEXT,
 )
 queries = st.builds(
     DnsQuery, name=TEXT, pcap=TEXT, packet=NUMBER, time=TIME, client_ip=TEXT, server_ip=TEXT
@@ -98,7 +101,8 @@ def test_flows_sharing_a_destination_share_its_encoded_pieces() -> None:
     two = Flow.made(**{**_flow_fields(), "id": 2, "dns_names": ("a.example",)})
     rows.flow(one)
     rows.flow(two)
-    assert len(rows._lists) == 1 and len(rows._countries) == 1
+    # One encoded list each for the shared dns_names and claimed_names (empty).
+    assert len(rows._lists) == 2 and len(rows._countries) == 1
 
 
 def test_the_json_document_is_the_same_from_rows_and_from_dicts(tmp_path: Path) -> None:

@@ -49,6 +49,18 @@ def test_capture_keeps_only_the_phones_packets(tmp_path: Path) -> None:
     assert not health.problems
 
 
+def test_a_mac_on_loopback_changes_nothing(tmp_path: Path) -> None:
+    # Loopback has no hardware address (its frames carry zeros): the filter is by address.
+    capture = Capture("lo", [PHONE], tmp_path / "phone.pcap", macs=["02:00:00:00:02:01"])
+    capture.start()
+    send_udp(PHONE, b"from-the-phone")
+    send_udp(OTHER, b"from-another-phone")
+    capture.stop()
+    payloads = [bytes(packet) for packet in rdpcap(str(capture.pcap))]
+    assert any(b"from-the-phone" in p for p in payloads)
+    assert not any(b"from-another-phone" in p for p in payloads)
+
+
 def test_capture_matches_ipv6_addresses(tmp_path: Path) -> None:
     capture = Capture("lo", ["::1"], tmp_path / "v6.pcap")
     capture.start()

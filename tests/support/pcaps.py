@@ -23,6 +23,7 @@ from benches.inventory.models import Bench, Device, Identity, Location, Network,
 from benches.inventory.virtual import Endpoint, VirtualRackConfig
 
 PHONE_MAC = "02:00:00:00:02:01"
+PHONE2_MAC = "02:00:00:00:02:02"
 GATEWAY_MAC = "02:00:00:00:00:fe"
 PHONE_IP = "127.0.2.1"
 PHONE2_IP = "127.0.2.2"
@@ -71,7 +72,7 @@ def make_rack(endpoints: Sequence[Endpoint] | None = None) -> Rack:
             Device(
                 serial="SIM7P0002",
                 model="TA-1046",
-                network=Network(ipv4=PHONE2_IP, mac="02:00:00:00:02:02"),
+                network=Network(ipv4=PHONE2_IP, mac=PHONE2_MAC),
                 identity=Identity(
                     imei=(OTHER_IMEI,),
                     iccid="89358051000000000210",
@@ -169,10 +170,16 @@ def tls_application_data(size: int = 200) -> bytes:
 # --- packets ---------------------------------------------------------------
 
 
-def _ether(src_ip: str) -> Ether:
-    if src_ip == PHONE_IP:
-        return Ether(src=PHONE_MAC, dst=GATEWAY_MAC)
-    return Ether(src=GATEWAY_MAC, dst=PHONE_MAC)
+# Each phone's frames carry its MAC; every other address is behind the gateway.
+MACS = {PHONE_IP: PHONE_MAC, PHONE2_IP: PHONE2_MAC}
+
+
+def _ether(
+    src_ip: str, dst_ip: str, src_mac: str | None = None, dst_mac: str | None = None
+) -> Ether:
+    return Ether(
+        src=src_mac or MACS.get(src_ip, GATEWAY_MAC), dst=dst_mac or MACS.get(dst_ip, GATEWAY_MAC)
+    )
 
 
 def ip_layer(src: str, dst: str) -> Packet:
@@ -181,13 +188,21 @@ def ip_layer(src: str, dst: str) -> Packet:
     return IP(src=src, dst=dst)
 
 
-def udp_packet(src: str, sport: int, dst: str, dport: int, payload: bytes) -> Packet:
-    return _ether(src) / ip_layer(src, dst) / UDP(sport=sport, dport=dport) / Raw(payload)
+def udp_packet(
+    src: str, sport: int, dst: str, dport: int, payload: bytes,
+    *, src_mac: str | None = None, dst_mac: str | None = None,
+) -> Packet:  # fmt: skip
+    ether = _ether(src, dst, src_mac, dst_mac)
+    return ether / ip_layer(src, dst) / UDP(sport=sport, dport=dport) / Raw(payload)
 
 
-def dns_query(client: str, resolver: str, name: str, *, sport: int = 33333, qid: int = 7) -> Packet:
+def dns_query(
+    client: str, resolver: str, name: str, *, sport: int = 33333, qid: int = 7,
+    mac: str | None = None,
+) -> Packet:  # fmt: skip
+    """``mac``: the client's, when it is not the one :data:`MACS` gives its address."""
     query = DNS(id=qid, rd=1, qd=[DNSQR(qname=name)])
-    return udp_packet(client, sport, resolver, 53, bytes(query))
+    return udp_packet(client, sport, resolver, 53, bytes(query), src_mac=mac)
 
 
 def dns_answer(
@@ -199,6 +214,7 @@ def dns_answer(
     cname: str | None = None,
     sport: int = 33333,
     qid: int = 7,
+    mac: str | None = None,
 ) -> Packet:
     records = []
     owner = name
@@ -208,7 +224,7 @@ def dns_answer(
     kind = "AAAA" if ":" in address else "A"
     records.append(DNSRR(rrname=owner, type=kind, rdata=address, ttl=60))
     answer = DNS(id=qid, qr=1, rd=1, ra=1, qd=[DNSQR(qname=name)], an=records)
-    return udp_packet(resolver, 53, client, sport, bytes(answer))
+    return udp_packet(resolver, 53, client, sport, bytes(answer), dst_mac=mac)
 
 
 def dns_lookup(
@@ -220,10 +236,11 @@ def dns_lookup(
     cname: str | None = None,
     sport: int = 33333,
     qid: int = 7,
+    mac: str | None = None,
 ) -> list[Packet]:
     return [
-        dns_query(client, resolver, name, sport=sport, qid=qid),
-        dns_answer(client, resolver, name, address, cname=cname, sport=sport, qid=qid),
+        dns_query(client, resolver, name, sport=sport, qid=qid, mac=mac),
+        dns_answer(client, resolver, name, address, cname=cname, sport=sport, qid=qid, mac=mac),
     ]
 
 
@@ -239,6 +256,7 @@ class TcpSession:
     server_isn: int = 5000
     mss: int = 1400
     packets: list[Packet] = field(default_factory=list)
+    client_mac: str | None = None  # when not the one MACS gives the client's address
 
     def __post_init__(self) -> None:
         self.cseq = self.client_isn
@@ -250,13 +268,15 @@ class TcpSession:
         if from_client:
             src, dst, sport, dport = self.client, self.server, self.cport, self.sport
             own, ack = self.cseq, self.sseq
+            ether = _ether(src, dst, src_mac=self.client_mac)
         else:
             src, dst, sport, dport = self.server, self.client, self.sport, self.cport
             own, ack = self.sseq, self.cseq
+            ether = _ether(src, dst, dst_mac=self.client_mac)
         tcp = TCP(sport=sport, dport=dport, flags=flags, seq=own if seq is None else seq, ack=ack)
         if "A" not in flags:
             tcp.ack = 0
-        packet = _ether(src) / ip_layer(src, dst) / tcp
+        packet = ether / ip_layer(src, dst) / tcp
         if payload:
             packet = packet / Raw(payload)
         self.packets.append(packet)

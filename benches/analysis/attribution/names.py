@@ -2,17 +2,25 @@
 
 How a destination gets its name, best first:
 
-1. ``dns``: a DNS answer in the analysed captures mapped the destination
-   address to a name (the name the phone queried, even behind CNAMEs);
-   when several names map to the address, the one the flow's SNI or Host
-   also claims wins, else the latest answer before the flow began;
+1. ``dns``: a DNS answer that the flow's own client received, in any of the
+   analysed captures, mapped the destination address to a name (the name the
+   phone queried, even behind CNAMEs); when several names map to the address,
+   the one the flow's SNI or Host also claims wins, else the latest answer
+   before the flow began;
 2. ``sni``: the TLS ClientHello's server_name;
 3. ``http``: the HTTP request's Host header.
 
 A name from 2 or 3 that no DNS answer gave for the address is marked
 ``name_resolved = False``: the phone connected without looking it up here
 (a hard-coded address, or a cached answer). Every name a flow claims (DNS
-name, SNI, Host) is kept in ``Flow.names`` so the policy can check them all.
+name, SNI, Host) is kept in ``Flow.names``; the SNI or Host names that no
+answer of the client's ties to the address (:func:`claimed_only`) are only
+claimed: the firmware chose them, and the policy does not take them on trust.
+
+Whose answer it is matters: the answers are grouped by the *owner* of the
+address they were sent to (:func:`known_addresses`): a rack phone (by serial,
+so an address it moved to counts too), else the address itself. Another host's
+lookups never name a phone's destination.
 
 Reading the DNS answers also records every DNS query, for the report.
 
@@ -27,6 +35,7 @@ from __future__ import annotations
 import bisect
 import functools
 import ipaddress
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from benches.analysis.network.streams import FlowInfo
@@ -46,8 +55,9 @@ class DnsQuery:
     server_ip: str
 
 
-# (capture index, frame being read, answer number, address, time, name chain)
-Answer = tuple[int, int, int, str, float, tuple[str, ...]]
+# (capture index, frame being read, answer number, address, time, name chain, receiver):
+# the receiver is the address the answer was sent to.
+Answer = tuple[int, int, int, str, float, tuple[str, ...], str]
 
 
 class Known:
@@ -116,17 +126,26 @@ class DnsLog:
                 self.queries.append(DnsQuery(name, info.pcap, frame, time, client, server))
             return
         clock, answers = self.clock, self.answers
+        receiver = info.client_ip if direction == "to_client" else info.server_ip
         for address, chain in message.addresses().items():
-            answers.append((clock.capture, clock.frame, len(answers), address, time, chain))
+            answers.append(
+                (clock.capture, clock.frame, len(answers), address, time, chain, receiver)
+            )
 
 
-def known_addresses(answers: list[Answer]) -> dict[str, Known]:
-    """What the answers (in the order they were read) say about each address."""
-    known: dict[str, Known] = {}
-    for _, _, _, address, time, chain in answers:
-        entry = known.get(address)
+def known_addresses(
+    answers: list[Answer], owners: Mapping[str, str] | None = None
+) -> dict[tuple[str, str], Known]:
+    """What the answers (in the order they were read) say about each address, per owner:
+    keyed by (owner of the receiver, address). ``owners`` maps an address to who holds
+    it (a phone's serial); an address it does not know is its own owner."""
+    owners = owners or {}
+    known: dict[tuple[str, str], Known] = {}
+    for _, _, _, address, time, chain, receiver in answers:
+        key = (owners.get(receiver, receiver), address)
+        entry = known.get(key)
         if entry is None:
-            entry = known[address] = Known()
+            entry = known[key] = Known()
         entry.add(time, chain)
     return known
 
@@ -150,6 +169,16 @@ def attribute(
     if host:
         return host, "http"
     return None, None
+
+
+def claimed_only(known: Known | None, claimed: tuple[str | None, ...]) -> tuple[str, ...]:
+    """The names of ``claimed`` (SNI, Host) that no answer in ``known`` ties to the address:
+    a name counts when it is any name of an answer's chain (the queried name, a CNAME, the
+    name owning the address record)."""
+    if not any(claimed):
+        return ()
+    chains = known.chains if known is not None else {}
+    return tuple(dict.fromkeys(c for c in claimed if c and not any(c in chain for chain in chains)))
 
 
 @functools.lru_cache(maxsize=8192)

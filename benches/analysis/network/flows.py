@@ -12,10 +12,17 @@ protocols hand each payload on as a datagram. A TCP flow is closed, and its
 buffers freed, once both FINs are delivered or on RST; the flow keeps its
 counters (a last ACK still counts). A flow quiet for :data:`IDLE_TIMEOUT`
 seconds of capture time gives up its holes and settles its pending matches.
+
+A new flow keeps the Ethernet addresses of its first frame (:attr:`FlowState.macs`),
+so a phone is known by its MAC too when its address changed: one slice per flow,
+nothing per packet. The common packet's frame is Ethernet, its IPv4 header 20
+bytes, so its MACs sit 34 bytes before the transport header; :meth:`FlowTable.add`
+says where the frame's are (``link``, ``link_at``), or that it has none.
 """
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import struct
 from collections.abc import Collection
@@ -28,8 +35,10 @@ from benches.analysis.network.tcp import ACK, FIN, HALF, MASK, RST, SYN, Budget
 from benches.analysis.pcap.clock import Clock
 from benches.analysis.pcap.recordwalk import Handlers
 
-__all__ = ["FlowCounters", "FlowState", "FlowTable", "Side", "TcpSide"]
+__all__ = ["FlowCounters", "FlowState", "FlowTable", "Side", "TcpSide", "mac_bytes", "mac_text"]
 CONTROL, SYN_ACK, ACK_RST = FIN | SYN | RST, SYN | ACK, ACK | RST
+COMMON_MACS = 34  # the common packet's MACs: Ethernet (14) and IPv4 (20) before its transport
+NO_LINK = -1  # link_at: the frame has no Ethernet addresses
 IDLE_TIMEOUT = 300.0  # seconds of capture time without a packet
 SWEEP_EVERY = 10.0  # seconds of capture time between looks for idle flows
 
@@ -57,11 +66,14 @@ class FlowTable:
         opener: FlowOpener,
         phones: Collection[str] = (),
         budget: Budget | None = None,
+        phone_macs: Collection[str] = (),
     ) -> None:
-        """``budget``: out-of-order bytes all the table's connections may hold together."""
+        """``budget``: out-of-order bytes all the table's connections may hold together.
+        ``phones``, ``phone_macs``: the rack's addresses and MACs, to tell the client."""
         self.pcap = pcap
         self.opener = opener
         self.phones = frozenset(ipaddress.ip_address(p).packed for p in phones)
+        self.phone_macs = frozenset(mac_bytes(m) for m in phone_macs)
         self.counters = FlowCounters()
         self.flows: list[FlowState] = []
         self.budget = budget or Budget()
@@ -71,22 +83,29 @@ class FlowTable:
         self._open: dict[int, FlowState] = {}  # id() -> TCP flow not yet closed
         self._swept = 0.0
 
-    def add(self, frame: int, time: float, packet: Packet, count: int = 1) -> None:
-        """One IP packet (``count`` fragments, once reassembled)."""
+    def add(
+        self, frame: int, time: float, packet: Packet, count: int = 1,
+        link: bytes | None = None, link_at: int = NO_LINK,
+    ) -> None:  # fmt: skip
+        """One IP packet (``count`` fragments, once reassembled). ``link``: the frame's
+        bytes, with its Ethernet header at ``link_at`` (NO_LINK: the frame has none)."""
         proto, src, dst, buf, start, end, size = packet
+        if link is None:
+            link_at = NO_LINK
         if proto in (TCP, UDP):
             if start + (20 if proto == TCP else 8) > end:
                 self.counters.unreadable += 1
                 return
             key = src + dst + buf[start : start + 4]
             if proto == TCP:
-                self._tcp_packet(key, frame, time, buf, start, end, size, count)
+                self._tcp_packet(key, frame, time, buf, start, end, size, count, link, link_at)
             else:
-                self._udp_packet(key, frame, time, buf, start, end, size, count)
+                self._udp_packet(key, frame, time, buf, start, end, size, count, link, link_at)
             return
         other = self._other.get((proto, src, 0, dst, 0))
         if other is None:
-            other = self._new_other(proto, src, 0, dst, 0, frame, time)
+            macs = _macs(buf, start, link, link_at)
+            other = self._new_other(proto, src, 0, dst, 0, frame, time, macs)
         flow = other.flow
         flow.packets += count
         flow.bytes += size
@@ -126,9 +145,10 @@ class FlowTable:
 
     def _tcp_packet(
         self, key: bytes, frame: int, time: float, buf: bytes, start: int, end: int,
-        size: int, count: int,
+        size: int, count: int, link: bytes | None = None, link_at: int = NO_LINK,
     ) -> None:  # fmt: skip
-        """A TCP segment at ``buf[start:end]``; ``key``: addresses and ports, as sent."""
+        """A TCP segment at ``buf[start:end]``; ``key``: addresses and ports, as sent.
+        ``link``: as :meth:`add` has it; None for the common packet (its frame is ``buf``)."""
         seq, ack, offset, flags = _tcp(buf, start + 4)
         data = start + (offset >> 4) * 4
         if data < start + 20 or data > end:
@@ -136,7 +156,8 @@ class FlowTable:
             return
         side = self._tcp.get(key)
         if side is None or (flags & SYN_ACK == SYN and _reused(side, seq)):
-            side = self._new_tcp(key, frame, time, flags)
+            macs = _macs(buf, start, link, link_at)
+            side = self._new_tcp(key, frame, time, flags, macs)
         flow = side.flow
         flow.packets += count
         flow.bytes += size
@@ -156,14 +177,14 @@ class FlowTable:
 
     def _udp_packet(
         self, key: bytes, frame: int, time: float, buf: bytes, start: int, end: int,
-        size: int, count: int,
+        size: int, count: int, link: bytes | None = None, link_at: int = NO_LINK,
     ) -> None:  # fmt: skip
         """A UDP datagram at ``buf[start:end]``; ``key``: addresses and ports, as sent."""
         length = _udp_length(buf, start + 4)[0]
         stop = start + length if 8 <= length <= end - start else end
         side = self._udp.get(key)
         if side is None:
-            side = self._new_udp(key, frame, time)
+            side = self._new_udp(key, frame, time, _macs(buf, start, link, link_at))
         flow = side.flow
         flow.packets += count
         flow.bytes += size
@@ -240,13 +261,17 @@ class FlowTable:
 
     # --- a new flow --------------------------------------------------------------------
 
-    def _new_tcp(self, key: bytes, frame: int, time: float, flags: int) -> TcpSide:
+    def _new_tcp(
+        self, key: bytes, frame: int, time: float, flags: int, macs: bytes | None
+    ) -> TcpSide:
         old = self._tcp.get(key)
         if old is not None:  # the same ports reused for a new connection
             self._close(old.flow)
         src, sport, dst, dport = _endpoints(key)
-        client_first = sender_is_client(TCP, src, sport, dst, dport, flags, self.phones)
-        flow = self._flow(TCP, src, sport, dst, dport, frame, time, client_first)
+        client_first = sender_is_client(
+            TCP, src, sport, dst, dport, flags, self.phones, macs, self.phone_macs
+        )
+        flow = self._flow(TCP, src, sport, dst, dport, frame, time, client_first, macs)
         sink = flow.sink
         client = TcpSide(flow, sink.to_server, self.budget)
         server = TcpSide(flow, sink.to_client, self.budget)
@@ -258,42 +283,73 @@ class FlowTable:
         self._open[id(flow)] = flow
         return first
 
-    def _new_udp(self, key: bytes, frame: int, time: float) -> Side:
+    def _new_udp(self, key: bytes, frame: int, time: float, macs: bytes | None) -> Side:
         src, sport, dst, dport = _endpoints(key)
-        first, second = self._sides(UDP, src, sport, dst, dport, frame, time)
+        first, second = self._sides(UDP, src, sport, dst, dport, frame, time, macs)
         self._udp[key] = first
         self._udp[_reverse(key)] = second
         return first
 
     def _new_other(
-        self, proto: int, src: bytes, sport: int, dst: bytes, dport: int, frame: int, time: float
-    ) -> Side:
-        first, second = self._sides(proto, src, sport, dst, dport, frame, time)
+        self, proto: int, src: bytes, sport: int, dst: bytes, dport: int, frame: int,
+        time: float, macs: bytes | None,
+    ) -> Side:  # fmt: skip
+        first, second = self._sides(proto, src, sport, dst, dport, frame, time, macs)
         self._other[(proto, src, sport, dst, dport)] = first
         self._other[(proto, dst, dport, src, sport)] = second
         return first
 
     def _sides(
-        self, proto: int, src: bytes, sport: int, dst: bytes, dport: int, frame: int, time: float
-    ) -> tuple[Side, Side]:
+        self, proto: int, src: bytes, sport: int, dst: bytes, dport: int, frame: int,
+        time: float, macs: bytes | None,
+    ) -> tuple[Side, Side]:  # fmt: skip
         """A new flow of datagrams: (the sender's side, the other side)."""
-        client_first = sender_is_client(proto, src, sport, dst, dport, 0, self.phones)
-        flow = self._flow(proto, src, sport, dst, dport, frame, time, client_first)
+        client_first = sender_is_client(
+            proto, src, sport, dst, dport, 0, self.phones, macs, self.phone_macs
+        )
+        flow = self._flow(proto, src, sport, dst, dport, frame, time, client_first, macs)
         flow.client = Side(flow, flow.sink.to_server)
         flow.server = Side(flow, flow.sink.to_client)
         return (flow.client, flow.server) if client_first else (flow.server, flow.client)
 
     def _flow(
         self, proto: int, src: bytes, sport: int, dst: bytes, dport: int, frame: int,
-        time: float, client_first: bool,
+        time: float, client_first: bool, macs: bytes | None,
     ) -> FlowState:  # fmt: skip
         if not client_first:
             src, sport, dst, dport = dst, dport, src, sport
         name = PROTO_NAMES.get(proto, f"ip-{proto}")
         info = FlowInfo(self.pcap, name, address_text(src), sport, address_text(dst), dport)
         flow = FlowState(proto, info, self.opener.open(info), frame, time)
+        if macs is not None:  # the frame's (destination, source): the client's first
+            flow.macs = (macs[6:], macs[:6]) if client_first else (macs[:6], macs[6:])
         self.flows.append(flow)
         return flow
+
+
+def _macs(buf: bytes, start: int, link: bytes | None, link_at: int) -> bytes | None:
+    """The Ethernet destination and source (12 bytes) of a new flow's first frame, or None.
+    ``link`` None: the common packet, whose frame is ``buf`` (see the module's doc)."""
+    if link is None:
+        at = start - COMMON_MACS
+        return buf[at : at + 12] if at >= 0 else None
+    if link_at < 0 or link_at + 12 > len(link):
+        return None
+    return link[link_at : link_at + 12]
+
+
+def mac_bytes(text: str) -> bytes:
+    """``aa:bb:cc:dd:ee:ff`` (or with ``-``) as its 6 bytes."""
+    return bytes.fromhex(text.replace(":", "").replace("-", ""))
+
+
+@functools.lru_cache(maxsize=4096)  # a capture holds a few MACs, and many flows
+def mac_text(mac: bytes | None) -> str | None:
+    """6 bytes as ``aa:bb:cc:dd:ee:ff``; None for none, or for all zeros (loopback has no
+    addresses: the virtual rack's frames carry zeros)."""
+    if mac is None or len(mac) != 6 or not any(mac):
+        return None
+    return mac.hex(":")
 
 
 def _endpoints(key: bytes) -> tuple[bytes, int, bytes, int]:

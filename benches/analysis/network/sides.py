@@ -1,8 +1,8 @@
 """One flow's state: its counters, its two sides, and which side is the client.
 
 Who is the client is decided when the flow starts: who sent the SYN (or not
-the SYN-ACK); else the phone; else who talks to a service port; else the
-higher port.
+the SYN-ACK); else the phone (by address, else by the frame's MAC); else who
+talks to a service port; else the higher port.
 """
 
 from __future__ import annotations
@@ -50,7 +50,8 @@ class FlowState:
     """One flow's counters and state; ``client``/``server`` are its two sides."""
 
     __slots__ = ("proto", "info", "sink", "client", "server", "packets", "bytes",
-                 "first_frame", "last_frame", "first_time", "last_time", "closed")  # fmt: skip
+                 "first_frame", "last_frame", "first_time", "last_time", "closed",
+                 "macs")  # fmt: skip
 
     def __init__(self, proto: int, info: FlowInfo, sink: FlowSink, frame: int, time: float):
         self.proto = proto
@@ -63,6 +64,8 @@ class FlowState:
         self.first_frame = self.last_frame = frame
         self.first_time = self.last_time = time
         self.closed = False
+        # (client's MAC, server's MAC) from the first frame, when it was Ethernet.
+        self.macs: tuple[bytes, bytes] | None = None
 
     def release(self) -> None:
         """The analysis is done with the flow: cut the references its sides hold back to
@@ -78,12 +81,19 @@ class FlowState:
 
 
 def sender_is_client(
-    proto: int, src: bytes, sport: int, dst: bytes, dport: int, flags: int, phones: frozenset[bytes]
-) -> bool:
+    proto: int, src: bytes, sport: int, dst: bytes, dport: int, flags: int,
+    phones: frozenset[bytes], macs: bytes | None = None,
+    phone_macs: frozenset[bytes] = frozenset(),
+) -> bool:  # fmt: skip
+    """``macs``: the first frame's Ethernet destination and source (12 bytes), if any."""
     if proto == TCP and flags & SYN:
         return not flags & ACK
     if (src in phones) != (dst in phones):
         return src in phones
+    if macs is not None and phone_macs:
+        src_phone, dst_phone = macs[6:] in phone_macs, macs[:6] in phone_macs
+        if src_phone != dst_phone:
+            return src_phone
     if (sport in SERVICE_PORTS) != (dport in SERVICE_PORTS):
         return dport in SERVICE_PORTS
     if sport != dport:

@@ -24,6 +24,10 @@ BUDGET_SPENT = "budget-spent"
 # A QUIC (or Google QUIC) version the bench cannot read: its server name is unknown.
 QUIC_UNREAD = "quic-unread-version"
 
+# The flow's phone was known by its MAC at an address devices.yaml does not give it
+# (DHCP gave it another): the flow is judged as the phone's, and says so.
+ADDRESS_CHANGED = "address-changed"
+
 BLINDING = frozenset({BUDGET_SPENT})
 BLINDING_WITH_HOSTS = frozenset({QUIC_UNREAD})
 
