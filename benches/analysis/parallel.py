@@ -95,6 +95,7 @@ def read_all(
     captures: list[CaptureStats] = []
     for number, capture in enumerate(files):
         clock.capture = number
+        inspector.new_capture()
         # A shard's DNS answers are put back in read order by their frame (readout.merge);
         # one process's are in that order already.
         frames = clock if shard is not None else None
