@@ -39,6 +39,7 @@ from benches.analysis.packet_loop import read_flows
 from benches.analysis.pcap.clock import Clock
 from benches.analysis.pcap.files import CaptureError, PcapReader, read_packets
 from benches.analysis.pcap.shard import Shard
+from benches.analysis.protocols.budget import DecodeBudget
 from benches.analysis.readout import Readout, merge, take
 from benches.analysis.results import CaptureStats
 
@@ -107,7 +108,7 @@ def read_all(
     captures: list[CaptureStats] = []
     for number, capture in enumerate(files):
         clock.capture = number
-        inspector.new_capture()
+        inspector.new_capture(DecodeBudget.for_capture(_size(capture.path)))
         if reading is not None:
             reading(number)
         # A shard's DNS answers are put back in read order by their frame (readout.merge);
@@ -128,6 +129,14 @@ def read_all(
 
 
 # --- the workers -------------------------------------------------------------
+
+
+def _size(path: Path) -> int | None:
+    """The capture file's size, as a decode budget scales with it (None: a pipe)."""
+    try:
+        return path.stat().st_size if path.is_file() else None
+    except OSError:
+        return None
 
 
 def _fork(

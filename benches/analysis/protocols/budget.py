@@ -2,8 +2,10 @@
 
 Decompression multiplies bytes: a 100-byte brotli body can say 64 MiB of
 zeros, and every decoded byte is then searched. So decoding is paid for out of
-a budget: at most :data:`FLOW_DECODED` bytes per flow and :data:`CAPTURE_DECODED`
-per capture file, counted over every decoded layer (each message is capped on
+a budget: at most :data:`FLOW_DECODED` bytes per flow and, per capture file,
+:data:`CAPTURE_DECODED` or :data:`CAPTURE_RATIO` times the file's size if that is
+more (so the cost stays linear in the file, and a long legitimate capture is not
+cut short by a constant), counted over every decoded layer (each message is capped on
 its own too, :class:`~benches.analysis.protocols.http.HttpLimits`). What the
 budget cannot pay for is not decoded, and the flow says so
 (:data:`~benches.analysis.protocols.notes.BUDGET_SPENT`): the verdict is then
@@ -22,9 +24,12 @@ MIB = 1 << 20
 # image or a download is not content-coded. 64 MiB per flow is ten times a large
 # page, and searching it costs about a second.
 FLOW_DECODED = 64 * MIB
-# Four flows' worth: a few seconds of searching at the detector's usual speed,
-# however many bombs a capture holds.
-CAPTURE_DECODED = 256 * MIB
+# A small capture holding many bombs: two flows' worth, about four seconds of
+# decoding and searching (the detector's stream search runs at ~35 MB/s on zeros).
+CAPTURE_DECODED = 128 * MIB
+# A large capture: 16 decoded bytes per byte of file, more than HTTP compression
+# gives on real traffic (text compresses 3-10x, and most bytes are TLS or media).
+CAPTURE_RATIO = 16
 # Codings removed from one body: real servers apply one, rarely two. More is an
 # attacker hiding bytes under layers, each of which costs a decoder and a search.
 MAX_CODINGS = 4
@@ -39,6 +44,11 @@ class DecodeBudget:
         self.total = total
         self.per_flow = per_flow
         self.spent = 0
+
+    @classmethod
+    def for_capture(cls, size: int | None) -> DecodeBudget:
+        """The budget of a capture file of ``size`` bytes (None: not known, a pipe)."""
+        return cls(max(CAPTURE_DECODED, CAPTURE_RATIO * (size or 0)))
 
     def flow(self) -> FlowBudget:
         return FlowBudget(self)
@@ -75,4 +85,4 @@ class FlowBudget:
 
 
 def _mib(size: int) -> str:
-    return f"{size / MIB:g} MiB" if size >= MIB else f"{size} bytes"
+    return f"{size / MIB:.4g} MiB" if size >= MIB else f"{size} bytes"
