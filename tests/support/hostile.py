@@ -119,15 +119,19 @@ def write(path: Path, packets: list[Packet]) -> Path:
 FRAME = bytes(12) + b"\x88\xb5" + bytes(46)  # Ethernet, a local experimental EtherType
 
 
-def expanding_gz(path: Path, expanded: int = 512 * MIB) -> Path:
-    """A ``.gz`` pcap that expands to ``expanded`` bytes: a header and the same small
-    (non-IP) frame over and over. gzip makes about 1 KB of every MiB of it."""
+def expanding_gz(path: Path, expanded: int = 512 * MIB, *, first: Path | None = None) -> Path:
+    """A ``.gz`` pcap that expands to ``expanded`` bytes: the records of the capture
+    ``first`` (a little-endian Ethernet pcap, as scapy writes them), if any, then the
+    same small non-IP frame over and over. gzip makes about 3.5 KB of every MiB of it
+    (76-byte records: as many records as it can cost)."""
     header = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)
     record = struct.pack("<IIII", int(START), 0, len(FRAME), len(FRAME)) + FRAME
     block = record * (MIB // len(record))
     compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
     with path.open("wb") as out:
         out.write(compressor.compress(header))
+        if first is not None:
+            out.write(compressor.compress(first.read_bytes()[len(header) :]))
         for _ in range(expanded // len(block)):
             out.write(compressor.compress(block))
         out.write(compressor.flush())
