@@ -35,7 +35,7 @@ import zstandard
 from benches.analysis.protocols.budget import MAX_CODINGS
 
 INPUT_SLICE = 64 * 1024
-OUTPUT_CHUNK = 64 * 1024  # the most one decoder call hands on (zstd: see ZSTD_INPUT_SLICE)
+OUTPUT_CHUNK = 1 << 20  # the most one decoder call hands on (zstd: see ZSTD_INPUT_SLICE)
 ZSTD_INPUT_SLICE = 64  # a zstd block turns 4 bytes into up to 128 KiB: at most 2 MiB a call
 ZSTD_MAX_WINDOW = 8 << 20  # RFC 9659 section 3: HTTP zstd windows stay within 8 MB
 
