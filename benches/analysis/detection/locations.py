@@ -147,7 +147,8 @@ class LocationFinder:
         for i, first in enumerate(numbers):
             if first.start < used_until:
                 continue
-            for second in numbers[i + 1 :]:
+            for j in range(i + 1, len(numbers)):  # not numbers[i + 1 :]: a copy per number
+                second = numbers[j]
                 if second.start - first.end > self.window:
                     break
                 if self._near(first.value, second.value) or self._near(second.value, first.value):
@@ -158,9 +159,15 @@ class LocationFinder:
         return pairs
 
     def _near(self, lat: float, lon: float) -> bool:
+        bench = self.bench
+        # The bands first (a point within the radius lies inside both): most pairs of
+        # numbers near the bench's degrees are not near it, and haversine costs more.
+        if abs(lat - bench.lat) > self.lat_band:
+            return False
+        if abs((lon - bench.lon + 180.0) % 360.0 - 180.0) > self.lon_band:
+            return False
         if abs(lat) > 90 or abs(lon) > 180:
             return False
-        bench = self.bench
         return haversine_km(lat, lon, bench.lat, bench.lon) <= bench.radius_km
 
 
