@@ -435,9 +435,13 @@ class _LayerSearch:
     def feed(self, chunk: bytes) -> list[Found]:
         self.recent.add(self.offset, chunk, self.frame)
         self.offset += len(chunk)
-        hits = self.scanner.feed(chunk)
-        if hits:
-            self.recent.found(hits)
+        # BATCH bytes a call, as the stream's own search: the detector's cost per call
+        # grows faster than the bytes on some inputs (dense numbers), and a decoder's
+        # chunk is larger.
+        for start in range(0, len(chunk), BATCH):
+            hits = self.scanner.feed(chunk[start : start + BATCH] if len(chunk) > BATCH else chunk)
+            if hits:
+                self.recent.found(hits)
         return self.recent.ready() if self.recent.waiting else []
 
     def finish(self) -> list[Found]:
