@@ -144,6 +144,11 @@ class LocationFinder:
     def _pairs(self, data: bytes, numbers: list[Coordinate], form: str) -> list[Pair]:
         pairs = []
         used_until = -1
+        # Which numbers can be a latitude, which a longitude near the bench (each number
+        # is in one band at least): a pair needs one of each, before haversine is asked.
+        bench = self.bench
+        lat = [abs(n.value - bench.lat) <= self.lat_band for n in numbers]
+        lon = [abs((n.value - bench.lon + 180.0) % 360.0 - 180.0) <= self.lon_band for n in numbers]
         for i, first in enumerate(numbers):
             if first.start < used_until:
                 continue
@@ -151,7 +156,9 @@ class LocationFinder:
                 second = numbers[j]
                 if second.start - first.end > self.window:
                     break
-                if self._near(first.value, second.value) or self._near(second.value, first.value):
+                if (lat[i] and lon[j] and self._near(first.value, second.value)) or (
+                    lat[j] and lon[i] and self._near(second.value, first.value)
+                ):
                     text = f"{_text(data, first)},{_text(data, second)}"
                     pairs.append(Pair(first.start, second.end, text, form))
                     used_until = second.end
@@ -159,15 +166,9 @@ class LocationFinder:
         return pairs
 
     def _near(self, lat: float, lon: float) -> bool:
-        bench = self.bench
-        # The bands first (a point within the radius lies inside both): most pairs of
-        # numbers near the bench's degrees are not near it, and haversine costs more.
-        if abs(lat - bench.lat) > self.lat_band:
-            return False
-        if abs((lon - bench.lon + 180.0) % 360.0 - 180.0) > self.lon_band:
-            return False
         if abs(lat) > 90 or abs(lon) > 180:
             return False
+        bench = self.bench
         return haversine_km(lat, lon, bench.lat, bench.lon) <= bench.radius_km
 
 
