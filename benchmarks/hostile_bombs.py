@@ -8,6 +8,8 @@ come from tests/support/hostile.py (built into a temporary folder each run):
 - ``segment``: 12 brotli bombs (64 MiB of zeros each) pipelined in one TCP segment;
 - ``forty``: 40 brotli bombs over 8 connections;
 - ``after`` / ``before``: one bomb of 70 MiB with the leaky JSON after / before the zeros;
+- ``coords``: one brotli body of 64 MiB of numbers near the bench's coordinates (the
+  detector's slowest input);
 - ``gz512``: a ``.gz`` pcap of 76-byte non-IP records that expands to 512 MiB.
 
 For each: the size of the file, ``bench analyze``'s verdict (exit code), wall
@@ -46,7 +48,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.support.analyzecli import rack_files  # noqa: E402
 
-NAMES = ("after", "before", "forty", "gz512", "segment")
+NAMES = ("segment", "forty", "after", "before", "coords", "gz512")
 
 
 def captures() -> dict[str, Callable[[Path], Path]]:
@@ -64,6 +66,7 @@ def captures() -> dict[str, Callable[[Path], Path]]:
             d / "before.pcap", hostile.leak_around_a_bomb(70 << 20, leak_first=True)
         ),
         "gz512": lambda d: hostile.expanding_gz(d / "gz512.pcap.gz"),
+        "coords": lambda d: hostile.write(d / "coords.pcap", hostile.coordinates_bomb_flow()),
     }
 
 

@@ -58,6 +58,22 @@ def _streamed(compressor: object, zeros: int, before: bytes, after: bytes, end: 
     return b"".join(out)
 
 
+def text_bomb(unit: bytes, size: int = BOMB_ZEROS) -> bytes:
+    """Brotli of ``unit`` repeated to ``size`` bytes: a few dozen bytes that decode to text
+    the detector has to work at (numbers near the bench's coordinates, say)."""
+    compressor = brotli.Compressor(quality=5)
+    block = unit * (MIB // len(unit))
+    out = [compressor.process(block) for _ in range(size // len(block))]
+    return b"".join(out) + compressor.finish()
+
+
+def coordinates_bomb_flow() -> list[Packet]:
+    """One request whose brotli body decodes to 64 MiB of numbers near the tests'
+    bench (60.1699, 24.9384) that never pair into a location: the detector's slow path."""
+    body = text_bomb(b"60.169912345,")
+    return _lookup() + _flow(coded_request(body), 41400, mss=len(body) + 400)
+
+
 def coded_request(body: bytes, coding: str = "br", host: str = HOST) -> bytes:
     head = (
         f"POST /upload HTTP/1.1\r\nHost: {host}\r\nContent-Encoding: {coding}\r\n"
