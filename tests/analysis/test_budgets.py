@@ -98,6 +98,15 @@ def test_forty_bombs_over_eight_flows_spend_the_capture_budget(forty: Path) -> N
     assert all(f.budget is None or f.budget.spent <= FLOW_DECODED for f in inspector.flows)
 
 
+def test_bombs_inside_a_request_body_draw_on_the_same_budget(tmp_path: Path) -> None:
+    path = hostile.write(tmp_path / "inside.pcap", hostile.bombs_inside_a_body(12))
+    analysis, verdict = judged(path)
+    assert verdict.outcome is Outcome.INCONCLUSIVE
+    assert [port for port, _ in spent_notes(analysis)] == [41600]
+    inspector = inspected(path)
+    assert inspector.budget.spent == FLOW_DECODED
+
+
 def test_bombs_cost_bounded_memory(one_segment: Path, forty: Path) -> None:
     """Peak RSS of a fresh process reading both (on main: about 950 MB for the segment)."""
     script = (

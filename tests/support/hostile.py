@@ -109,6 +109,16 @@ def bombs_in_flows(count: int = 40, flows: int = 8) -> list[Packet]:
     return packets
 
 
+def bombs_inside_a_body(count: int = 12) -> list[Packet]:
+    """One request whose body holds ``count`` bomb requests (read by the parser of its
+    body, which looks for messages inside a request's body)."""
+    inner = coded_request(brotli_bomb()) * count
+    outer = (
+        f"POST /batch HTTP/1.1\r\nHost: {HOST}\r\nContent-Length: {len(inner)}\r\n\r\n"
+    ).encode("ascii") + inner
+    return _lookup() + _flow(outer, 41600, mss=len(outer))
+
+
 def leak_around_a_bomb(zeros: int, *, leak_first: bool, coding: str = "br") -> list[Packet]:
     """One request whose decoded body is the leaky JSON and ``zeros`` zero bytes, the
     leak before them or after them."""

@@ -76,6 +76,11 @@ class BodyCoding:
             labels.append("+".join(chain))
         return labels
 
+    def decoded(self, limit: int) -> Decoded:
+        """Every layer in memory, as :func:`decode_layers` gives them (``limit``: all
+        decoded layers together)."""
+        return _decoded(self, limit)
+
     @property
     def refused(self) -> str | None:
         """Why decoding cannot go all the way, before any byte is decoded."""
@@ -92,7 +97,11 @@ def decode_layers(
 ) -> Decoded:
     """Every decoding of ``data`` (already de-chunked if ``chunked``), labelled by its chain,
     each layer whole before the next is made; ``limit`` covers all of them together."""
-    coding = BodyCoding.of(data, chunked=chunked, transfer=transfer, content=content)
+    return BodyCoding.of(data, chunked=chunked, transfer=transfer, content=content).decoded(limit)
+
+
+def _decoded(coding: BodyCoding, limit: int) -> Decoded:
+    data, chunked = coding.data, coding.chunked
     result = Decoded()
     labels = coding.labels
     if chunked:
