@@ -7,8 +7,9 @@ through a :class:`~benches.analysis.detection.scanner.StreamScanner` (a match ma
 packets; the scanner is fed :data:`~benches.analysis.detection.datagrams.BATCH` bytes at a
 time), a datagram or a stray copy on its own (datagrams of all flows are
 screened together first, :mod:`~benches.analysis.detection.datagrams`). HTTP bodies are
-searched again in every decoded form. Matches are kept as :class:`RawMatch`
-(the flow is still being read); the analyzer turns them into results.
+searched again in every decoded form, decoded and searched chunk by chunk out of the
+capture's decode budget (:mod:`~benches.analysis.protocols.budget`). Matches are kept
+as :class:`RawMatch` (the flow is still being read); the analyzer turns them into results.
 """
 
 from __future__ import annotations
@@ -24,9 +25,12 @@ from benches.analysis.detection.masks import masked_evidence
 from benches.analysis.detection.scanner import Scanner, StreamScanner
 from benches.analysis.network.streams import FlowInfo
 from benches.analysis.pcap.clock import Clock
+from benches.analysis.protocols.budget import MAX_CODINGS, DecodeBudget, FlowBudget
 from benches.analysis.protocols.ciphertext import HEADER as TLS_HEADER
 from benches.analysis.protocols.ciphertext import QuicConnection, RecordLayer, Spans, TlsSession
 from benches.analysis.protocols.http import HttpMessage
+from benches.analysis.protocols.http_codings import OUTPUT_CHUNK, BodyCoding, LayerStream
+from benches.analysis.protocols.notes import BUDGET_SPENT
 from benches.analysis.protocols.readers import (
     TLS_HANDSHAKE,
     DnsReader,
@@ -81,6 +85,11 @@ class Inspector:
         self.flows: list[FlowInspection] = []
         self.dns = DnsLog(clock)
         self.datagrams: Datagrams[StreamInspection] = Datagrams(scanner)  # not yet searched
+        self.budget = DecodeBudget()  # the capture's decoded bytes; new for each capture
+
+    def new_capture(self, budget: DecodeBudget | None = None) -> None:
+        """The next capture's flows decode out of a budget of their own."""
+        self.budget = budget if budget is not None else DecodeBudget()
 
     def open(self, info: FlowInfo) -> FlowInspection:
         flow = FlowInspection(self, len(self.flows), info)
@@ -104,13 +113,14 @@ class FlowInspection:
     """One flow: a FlowSink, with what its protocol readers learned in ``facts``."""
 
     __slots__ = ("inspector", "index", "info", "facts", "tls", "quic", "to_server", "to_client",
-                 "http")  # fmt: skip
+                 "http", "budget")  # fmt: skip
 
     def __init__(self, inspector: Inspector, index: int, info: FlowInfo) -> None:
         self.inspector = inspector
         self.index = index
         self.info = info
         self.facts = Facts()
+        self.budget: FlowBudget | None = None  # drawn from the capture's when first needed
         # TCP on the wire may carry TLS, whose application data need not be searched.
         self.tls = TlsSession() if info.proto == "tcp" and not info.decrypted else None
         self.quic: QuicConnection | None = None  # UDP but DNS: what makes a datagram 1-RTT
@@ -135,6 +145,12 @@ class FlowInspection:
 
     def release(self) -> None:
         del self.to_server.flow, self.to_client.flow
+
+    def decoding(self) -> FlowBudget:
+        """The flow's decode budget."""
+        if self.budget is None:
+            self.budget = self.inspector.budget.flow()
+        return self.budget
 
     def _client_speaks(self, first: bytes) -> list[ProtocolReader]:
         """Readers for a TCP client's stream, chosen by its first bytes: TLS pays for no
@@ -282,6 +298,41 @@ class StreamInspection:
             for hit in hits:
                 evidence = masked_evidence(content, hit, hits)
                 self._add(hit, frame, message.start, evidence, f"{HTTP_BODY}{layer}")
+        if message.coding is not None:
+            self._decode(message, message.coding, frame)
+
+    def _decode(self, message: HttpMessage, coding: BodyCoding, frame: int) -> None:
+        """Decode the body's layers chunk by chunk, each searched as it comes, within the
+        flow's budget; what the budget stopped is said on the flow."""
+        flow = self.flow
+        budget = flow.decoding()
+        stream = LayerStream(coding, budget.left)
+        searches = [_LayerSearch(flow.inspector.scanner, frame) for _ in stream.labels]
+        for index, chunk in stream.chunks():
+            self._body_hits(message, stream.labels[index], searches[index].feed(chunk), frame)
+        for label, search in zip(stream.labels, searches, strict=True):
+            self._body_hits(message, label, search.finish(), frame)
+        budget.charge(stream.decoded)
+        message.decode_error, message.bomb = stream.error, stream.capped
+        kind = "request" if message.is_request else "response"
+        if stream.capped:
+            flow.facts.note(
+                BUDGET_SPENT,
+                f"decoding HTTP {kind} bodies stopped at {budget.which()}:"
+                " what lay past it was searched only as sent",
+                frame,
+            )
+        if len(coding.codings) > MAX_CODINGS:
+            flow.facts.note(
+                BUDGET_SPENT,
+                f"an HTTP {kind} body has {len(coding.codings)} codings, more than {MAX_CODINGS}:"
+                " the rest were not removed, what lay under them was never searched",
+                frame,
+            )
+
+    def _body_hits(self, message: HttpMessage, label: str, found: list[Found], frame: int) -> None:
+        for hit, _, evidence in found:
+            self._add(hit, frame, message.start, evidence, f"{HTTP_BODY}{label}")
 
     # --- inside ---------------------------------------------------------------
 
@@ -373,6 +424,36 @@ class StreamInspection:
             self.flow.index, self.direction, hit, frame, offset, evidence, self.decrypted, source
         )
         self.flow.inspector.matches.append(match)
+
+
+class _LayerSearch:
+    """One decoded layer of a body, searched chunk by chunk: hits with their evidence."""
+
+    __slots__ = ("scanner", "recent", "frame", "offset")
+
+    def __init__(self, scanner: Scanner, frame: int) -> None:
+        self.scanner = scanner.stream()
+        self.recent = Recent(scanner.span, 2 * OUTPUT_CHUNK)
+        self.frame = frame
+        self.offset = 0
+
+    def feed(self, chunk: bytes) -> list[Found]:
+        self.recent.add(self.offset, chunk, self.frame)
+        self.offset += len(chunk)
+        # BATCH bytes a call, as the stream's own search: the detector's cost per call
+        # grows faster than the bytes on some inputs (dense numbers), and a decoder's
+        # chunk is larger.
+        for start in range(0, len(chunk), BATCH):
+            hits = self.scanner.feed(chunk[start : start + BATCH] if len(chunk) > BATCH else chunk)
+            if hits:
+                self.recent.found(hits)
+        return self.recent.ready() if self.recent.waiting else []
+
+    def finish(self) -> list[Found]:
+        hits = self.scanner.finish()
+        if hits:
+            self.recent.found(hits)
+        return self.recent.drain()
 
 
 def _shift(hit: Hit, offset: int) -> Hit:

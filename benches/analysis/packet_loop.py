@@ -130,6 +130,7 @@ def read_flows(
         non_ip=unread.non_ip if every else 0,
         unknown_frames=unread.unknown if every else {},
         ip_packets=sum(flow.packets for flow in flows),
+        stopped=stats.stopped if every else None,
     )
     return sorted(flows, key=lambda f: f.first_frame), counts
 

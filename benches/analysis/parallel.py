@@ -8,6 +8,10 @@ Their readouts are merged into exactly what one process gives
 ``jobs``. Meanwhile the parent does what it would do after reading anyway
 (loading the geo database).
 
+A worker that dies (killed, out of memory) or fails ends the reading with
+:class:`WorkerLost`, one line naming the worker, the cause and the capture it
+was reading: the analysis cannot back a verdict (the CLI says inconclusive).
+
 Forking needs the ``fork`` start method (Linux, other Unixes), and files that
 can be opened again: without them (or for a pipe), the captures are read in
 this process.
@@ -19,24 +23,31 @@ import contextlib
 import multiprocessing
 import os
 import pickle
+import signal
 import sys
 import traceback
 from collections.abc import Callable, Collection, Sequence
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from pathlib import Path
+from typing import Any
 
 from benches.analysis.detection.scanner import Scanner
 from benches.analysis.inspection import Inspector
 from benches.analysis.network import flows as flowmod
 from benches.analysis.packet_loop import read_flows
 from benches.analysis.pcap.clock import Clock
-from benches.analysis.pcap.files import PcapReader, read_packets
+from benches.analysis.pcap.files import CaptureError, PcapReader, read_packets
 from benches.analysis.pcap.shard import Shard
+from benches.analysis.protocols.budget import DecodeBudget
 from benches.analysis.readout import Readout, merge, take
 from benches.analysis.results import CaptureStats
 
 SHARE = 8 << 20  # bytes of capture, at least, for each process by default
+
+
+class WorkerLost(Exception):
+    """A worker died or failed: its share of the flows was never read. str() is one line."""
 
 
 def default_jobs(paths: Sequence[Path] = ()) -> int:
@@ -90,14 +101,19 @@ def read_all(
     phones: Collection[str],
     shard: Shard | None = None,
     phone_macs: Collection[str] = (),
+    reading: Callable[[int], None] | None = None,
 ) -> Readout:
-    """The captures read in this process: every flow, or only ``shard``'s."""
+    """The captures read in this process: every flow, or only ``shard``'s. ``reading``
+    is told the number of each capture as its reading begins."""
     clock = Clock()
     inspector = Inspector(scanner, clock)
     raw_flows: list[list[flowmod.FlowState]] = []
     captures: list[CaptureStats] = []
     for number, capture in enumerate(files):
         clock.capture = number
+        inspector.new_capture(DecodeBudget.for_capture(_size(capture.path)))
+        if reading is not None:
+            reading(number)
         # A shard's DNS answers are put back in read order by their frame (readout.merge);
         # one process's are in that order already.
         frames = clock if shard is not None else None
@@ -118,6 +134,14 @@ def read_all(
 # --- the workers -------------------------------------------------------------
 
 
+def _size(path: Path) -> int | None:
+    """The capture file's size, as a decode budget scales with it (None: a pipe)."""
+    try:
+        return path.stat().st_size if path.is_file() else None
+    except OSError:
+        return None
+
+
 def _fork(
     paths: Sequence[Path],
     scanner: Scanner,
@@ -131,12 +155,22 @@ def _fork(
         with contextlib.suppress(Exception):
             stream.flush()
     workers: list[tuple[BaseProcess, Connection]] = []
+    # The capture each worker is reading (-1: none yet), to name it if the worker dies.
+    reading = [context.Value("i", -1, lock=False) for _ in range(jobs)]
     try:
         for index in range(jobs):
             receiver, sender = context.Pipe(duplex=False)
             process: BaseProcess = context.Process(
                 target=_work,
-                args=(sender, paths, scanner, phones, Shard(index, jobs), phone_macs),
+                args=(
+                    sender,
+                    paths,
+                    scanner,
+                    phones,
+                    Shard(index, jobs),
+                    phone_macs,
+                    reading[index],
+                ),
                 name=f"bench-analyze-{index}",
                 daemon=True,
             )
@@ -151,7 +185,8 @@ def _fork(
             for ready in wait(pending):
                 index = next(i for i, (_, receiver) in enumerate(workers) if receiver is ready)
                 pending.remove(workers[index][1])
-                readouts[index] = _collect(index, *workers[index])
+                where = _where(paths, reading[index].value)
+                readouts[index] = _collect(index, *workers[index], where)
         return [readouts[index] for index in range(jobs)]
     finally:
         for process, receiver in workers:
@@ -168,10 +203,14 @@ def _work(
     phones: Collection[str],
     shard: Shard,
     phone_macs: Collection[str],
+    reading: Any,  # a multiprocessing Value("i")
 ) -> None:
+    def mark(number: int) -> None:
+        reading.value = number
+
     try:
         files = [read_packets(path) for path in paths]
-        readout = read_all(files, scanner, phones, shard, phone_macs)
+        readout = read_all(files, scanner, phones, shard, phone_macs, mark)
     except BaseException as error:  # noqa: BLE001  # handed to the parent, which raises it
         sender.send((False, _picklable(error)))
     else:
@@ -189,15 +228,45 @@ def _picklable(error: BaseException) -> BaseException:
     return error
 
 
-def _collect(index: int, process: BaseProcess, receiver: Connection) -> Readout:
+def _collect(index: int, process: BaseProcess, receiver: Connection, where: str) -> Readout:
     try:
         ok, result = receiver.recv()
-    except EOFError:
+    except (EOFError, OSError):
         process.join()
-        raise RuntimeError(
-            f"analysis worker {index} died without a result (exit code {process.exitcode})"
+        raise WorkerLost(
+            f"worker {index + 1} died ({_death(process.exitcode)}) {where}: its share of "
+            "the flows was never read"
         ) from None
+    except Exception as error:  # noqa: BLE001  # a readout that cannot be unpickled
+        raise WorkerLost(f"worker {index + 1} sent a broken result ({_one_line(error)})") from None
     if not ok:
-        raise result
+        if isinstance(result, CaptureError):
+            raise result  # the file itself: one line naming it, as one process would say
+        raise WorkerLost(f"worker {index + 1} failed {where}: {_one_line(result)}")
     readout: Readout = result
     return readout
+
+
+def _where(paths: Sequence[Path], number: int) -> str:
+    if 0 <= number < len(paths):
+        return f"while reading {paths[number]}"
+    return "before reading any capture"
+
+
+def _death(code: int | None) -> str:
+    """A dead process's exit code for people: "signal 9, killed", "exit code 3"."""
+    if code is None:
+        return "no exit code"
+    if code < 0:
+        try:
+            described = (signal.strsignal(-code) or "").lower()
+        except ValueError:
+            described = ""
+        return f"signal {-code}, {described}" if described else f"signal {-code}"
+    return f"exit code {code}"
+
+
+def _one_line(error: BaseException) -> str:
+    first = str(error).strip().splitlines()
+    text = first[-1] if isinstance(error, RuntimeError) and first else " ".join(str(error).split())
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__

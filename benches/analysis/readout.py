@@ -162,6 +162,7 @@ def _sum(stats: tuple[CaptureStats, ...]) -> CaptureStats:
         non_ip=sum(s.non_ip for s in stats),
         unknown_frames=_sum_counts(s.unknown_frames for s in stats),
         ip_packets=None if first.ip_packets is None else sum(s.ip_packets or 0 for s in stats),
+        stopped=first.stopped,
     )
 
 

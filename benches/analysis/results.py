@@ -185,6 +185,7 @@ class CaptureStats:
     # IP packets read into flows (a datagram made whole counts its fragments); None when
     # not counted.
     ip_packets: int | None = None
+    stopped: str | None = None  # why reading stopped before the end of the file (a .gz cap)
 
     def to_dict(self) -> dict[str, Any]:
         return {**self.__dict__, "unknown_frames": dict(sorted(self.unknown_frames.items()))}

@@ -23,7 +23,7 @@ from benches.analysis.analyzer import analyze
 from benches.analysis.attribution.geo import GeoDatabase, GeoDataError
 from benches.analysis.gcpause import paused_gc
 from benches.analysis.jsonrows import RawJson, RowEncoder
-from benches.analysis.parallel import default_jobs
+from benches.analysis.parallel import WorkerLost, default_jobs
 from benches.analysis.pcap.files import CaptureError
 from benches.analysis.protocols.notes import ADDRESS_CHANGED
 from benches.analysis.results import Analysis
@@ -124,6 +124,10 @@ def _run(args: argparse.Namespace) -> int:
         geo = GeoDatabase.for_rack(rack, mmdb=args.mmdb or None)
         jobs = args.jobs if args.jobs is not None else default_jobs(args.captures)
         analysis = analyze(args.captures, rack, geo, jobs)
+    except WorkerLost as error:
+        # Part of the flows was never read: nothing backs a verdict either way.
+        print(f"bench: inconclusive: {' '.join(str(error).split())}", file=sys.stderr)
+        return EXIT_INCONCLUSIVE
     except (CaptureError, InventoryError, GeoDataError) as error:
         raise CommandError(str(error)) from None
     except OSError as error:

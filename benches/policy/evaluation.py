@@ -280,6 +280,8 @@ def _reasons(
             reasons.append(f"{capture.unreadable} unreadable packets in {name}")
         if capture.truncated:
             reasons.append(f"{capture.truncated} packets in {name} captured shorter than sent")
+        if capture.stopped:
+            reasons.append(capture.stopped)
         if capture.fragments:
             reasons.append(f"{capture.fragments} IP fragments in {name} not reassembled")
         for kind, count in sorted(capture.unknown_frames.items()):

@@ -8,9 +8,12 @@ same, byte for byte.
 from __future__ import annotations
 
 import io
+import multiprocessing
 import os
+import signal
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +21,7 @@ import pytest
 from benches.analysis import parallel
 from benches.analysis.analyzer import analyze
 from benches.analysis.attribution.geo import GeoDatabase
+from benches.analysis.pcap.shard import Shard
 from benches.cli.analyze import result_document, write_json
 from benches.policy.evaluation import evaluate
 from tests.support.paths import BENCHMARKS
@@ -84,20 +88,61 @@ def test_a_pipe_is_read_in_one_process(mixed: tuple[Path, Path], tmp_path: Path)
     assert piped == single.replace(str(mixed[0]), str(fifo)).replace(mixed[0].name, fifo.name)
 
 
-def test_a_worker_that_fails_fails_the_analysis(
+def test_a_worker_that_fails_loses_the_analysis_with_one_line(
     mixed: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def broken(*args: object) -> None:
         raise ValueError("broken shard")
 
     monkeypatch.setattr(parallel, "read_flows", broken)  # the forked workers inherit it
-    with pytest.raises(ValueError, match="broken shard"):
+    with pytest.raises(parallel.WorkerLost) as lost:
         analyze([mixed[0]], RACK, GEO, 2)
+    message = str(lost.value)
+    assert "\n" not in message
+    assert "failed while reading" in message and str(mixed[0]) in message
+    assert "ValueError: broken shard" in message
 
 
-def test_a_worker_that_dies_fails_the_analysis(
+def test_a_worker_that_exits_loses_the_analysis(
     mixed: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(parallel, "read_flows", lambda *args: os._exit(3))
-    with pytest.raises(RuntimeError, match="exit code 3"):
+    with pytest.raises(parallel.WorkerLost, match=r"died \(exit code 3\) while reading"):
         analyze([mixed[0]], RACK, GEO, 2)
+
+
+def test_a_worker_killed_from_outside_loses_the_analysis(
+    mixed: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGKILL sent by another process to a worker mid-read (as the OOM killer does)."""
+    started = multiprocessing.get_context("fork").Event()
+
+    def stuck(*args: object) -> None:
+        shard = args[3]
+        if isinstance(shard, Shard) and shard.index == 1:
+            started.set()  # worker 2 is reading: kill it now
+        time.sleep(120)
+
+    monkeypatch.setattr(parallel, "read_flows", stuck)
+    killed: list[int] = []
+
+    def killer() -> None:
+        started.wait(60)
+        deadline = time.monotonic() + 60
+        while not killed and time.monotonic() < deadline:
+            for child in multiprocessing.active_children():
+                if child.name == "bench-analyze-1" and child.pid is not None:
+                    os.kill(child.pid, signal.SIGKILL)
+                    killed.append(child.pid)
+            time.sleep(0.05)
+
+    thread = threading.Thread(target=killer)
+    thread.start()
+    try:
+        with pytest.raises(parallel.WorkerLost) as lost:
+            analyze([mixed[0]], RACK, GEO, 2)
+    finally:
+        thread.join(timeout=90)
+    assert killed
+    assert str(lost.value).startswith(f"worker 2 died (signal 9, killed) while reading {mixed[0]}")
+    assert not [c for c in multiprocessing.active_children() if c.name.startswith("bench-")]

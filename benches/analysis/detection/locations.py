@@ -144,13 +144,21 @@ class LocationFinder:
     def _pairs(self, data: bytes, numbers: list[Coordinate], form: str) -> list[Pair]:
         pairs = []
         used_until = -1
+        # Which numbers can be a latitude, which a longitude near the bench (each number
+        # is in one band at least): a pair needs one of each, before haversine is asked.
+        bench = self.bench
+        lat = [abs(n.value - bench.lat) <= self.lat_band for n in numbers]
+        lon = [abs((n.value - bench.lon + 180.0) % 360.0 - 180.0) <= self.lon_band for n in numbers]
         for i, first in enumerate(numbers):
             if first.start < used_until:
                 continue
-            for second in numbers[i + 1 :]:
+            for j in range(i + 1, len(numbers)):  # not numbers[i + 1 :]: a copy per number
+                second = numbers[j]
                 if second.start - first.end > self.window:
                     break
-                if self._near(first.value, second.value) or self._near(second.value, first.value):
+                if (lat[i] and lon[j] and self._near(first.value, second.value)) or (
+                    lat[j] and lon[i] and self._near(second.value, first.value)
+                ):
                     text = f"{_text(data, first)},{_text(data, second)}"
                     pairs.append(Pair(first.start, second.end, text, form))
                     used_until = second.end

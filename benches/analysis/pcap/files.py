@@ -12,6 +12,13 @@ the file). A record that cannot be read inside an otherwise good file (a file
 cut inside its last record, a corrupt record header) is counted in
 :attr:`ReadStats.unreadable`; a corrupt header ends the file, since nothing
 after it can be found again. pcapng: see :mod:`benches.analysis.pcap.pcapng`.
+
+A gzip'd capture is read up to :data:`GZ_RATIO` times its size (at least
+:data:`GZ_FLOOR`): gzip can say a thousand bytes in one, and the cost of
+reading is in the bytes it says. Past that, reading stops and
+:attr:`ReadStats.stopped` says why (the verdict cannot be a pass); what was read
+is kept, findings included. Uncompressed, a file is read whole: its size is
+what the person chose to hand over.
 """
 
 from __future__ import annotations
@@ -43,6 +50,11 @@ CHUNK = 1 << 18
 # Larger than any frame (loopback frames exceed 64 KiB, the sniffer's snaplen is 256 KiB);
 # a bigger length is a corrupt record header.
 MAX_RECORD = 1 << 20
+# Real captures compress 2-10x (headers repeat; payloads are mostly encrypted or
+# compressed already); 16x leaves room for idle, repetitive captures. A gzip bomb
+# says up to 1032x: 512 MiB from 2 MB of repeated records.
+GZ_RATIO = 16
+GZ_FLOOR = 32 << 20  # a small gzip'd capture is read whole up to this, whatever its ratio
 
 
 class CaptureError(Exception):
@@ -96,6 +108,8 @@ class PcapReader:
         source, head = self._file, self._head
         self._file = None
         self.stats = ReadStats()
+        if isinstance(source, _Expanding):
+            source.stats = self.stats
         if head[:4] == PCAPNG_MAGIC:
             found = pcapng.records(source, head, self.stats)
             if shard is None:
@@ -199,6 +213,42 @@ def _pcap_records(
         source.close()
 
 
+class _Expanding:
+    """A gzip file read up to ``cap`` uncompressed bytes: past them it ends, and says why
+    in ``stats.stopped``."""
+
+    def __init__(self, source: gzip.GzipFile, path: Path, cap: int, size: int) -> None:
+        self.source = source
+        self.path = path
+        self.cap = cap
+        self.size = size
+        self.given = 0
+        self.stats = ReadStats()
+
+    def read(self, n: int = -1) -> bytes:
+        return self._counted(self.source.read, n)
+
+    def read1(self, n: int = -1) -> bytes:
+        return self._counted(self.source.read1, n)
+
+    def _counted(self, read: Callable[[int], bytes], n: int) -> bytes:
+        room = self.cap - self.given
+        if room <= 0:
+            if self.stats.stopped is None and read(1):  # more there: say so; else a clean end
+                self.stats.stopped = (
+                    f"capture {self.path.name} expands beyond {self.cap >> 20} MiB (a gzip'd "
+                    f"capture is read up to {GZ_RATIO} times its size, at least "
+                    f"{GZ_FLOOR >> 20} MiB): the rest was never read; gunzip it to read it all"
+                )
+            return b""
+        data = read(room if n < 0 else min(n, room))
+        self.given += len(data)
+        return data
+
+    def close(self) -> None:
+        self.source.close()
+
+
 class _FileBroke(Exception):
     """The file broke mid-read (a gzip stream cut short, EIO)."""
 
@@ -226,9 +276,11 @@ def _open(path: Path) -> tuple[BinaryIO, bytes]:
     try:
         magic = source.read(4)
         if magic[:2] == GZIP_MAGIC:
+            size = path.stat().st_size
             source.close()
             # Returned open: the caller reads it, record by record, and closes it.
-            source = gzip.open(path, "rb")  # type: ignore[assignment]  # noqa: SIM115
+            unzipped = gzip.open(path, "rb")  # noqa: SIM115
+            source = _Expanding(unzipped, path, max(GZ_FLOOR, GZ_RATIO * size), size)  # type: ignore[assignment]
             magic = source.read(4)
         return source, _head(path, source, magic)
     except READ_ERRORS as e:

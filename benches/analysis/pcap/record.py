@@ -13,3 +13,4 @@ class ReadStats:
     records: int = 0  # packet records seen, readable or not
     unreadable: int = 0  # records that could not be read (skipped)
     truncated: int = 0  # records captured shorter than they were on the wire (snaplen)
+    stopped: str | None = None  # why reading stopped before the end of the file

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from enum import Enum, auto
 from functools import partial
 
-from benches.analysis.protocols.http_codings import Decoded, decode_layers
+from benches.analysis.protocols.http_codings import BodyCoding, Decoded, decode_layers
 from benches.analysis.protocols.http_sync import ANCHOR, MAX_LINE, Direction, StartLineSearch
 from benches.analysis.protocols.tls import normalise_name
 
@@ -110,6 +110,9 @@ class HttpMessage:
     truncated: bool = False  # the stream ended, broke or overflowed before the message did
     bomb: bool = False  # decoding stopped at HttpLimits.max_decoded
     decode_error: str | None = None
+    # With a parser that leaves decoding to its reader (``decode=False``): the body to
+    # decode and its codings (http_codings.LayerStream decodes it chunk by chunk).
+    coding: BodyCoding | None = None
     notes: list[str] = field(default_factory=list)  # why it is truncated, what was skipped
     inside: bool = False  # read inside another request's body (resync=True)
 
@@ -133,13 +136,15 @@ class HttpMessage:
 class HttpConversation:
     """Both directions of one connection: requests tell responses which have no body."""
 
-    def __init__(self, limits: HttpLimits | None = None, *, resync: bool = False) -> None:
+    def __init__(
+        self, limits: HttpLimits | None = None, *, resync: bool = False, decode: bool = True
+    ) -> None:
         self.pending: deque[RequestHint] = deque()
         self.requests = HttpStreamParser(
-            "request", pending=self.pending, limits=limits, resync=resync
+            "request", pending=self.pending, limits=limits, resync=resync, decode=decode
         )
         self.responses = HttpStreamParser(
-            "response", pending=self.pending, limits=limits, resync=resync
+            "response", pending=self.pending, limits=limits, resync=resync, decode=decode
         )
 
     @property
@@ -203,11 +208,15 @@ class HttpStreamParser:
         resync: bool = False,
         inside: bool = False,
         base: int = 0,
+        decode: bool = True,
     ) -> None:
+        """``decode``: fill each message's ``decoded_bodies`` (in memory, under
+        ``max_decoded``); without it, a message carries its ``coding`` for the reader."""
         if direction not in ("request", "response"):
             raise ValueError(f"direction must be 'request' or 'response', not {direction!r}")
         self.direction: Direction = direction
         self.limits = limits or HttpLimits()
+        self.decode = decode
         self.pending = pending if pending is not None else deque()
         self.active = True
         self.off_reason: str | None = None  # why the parser switched itself off
@@ -623,7 +632,12 @@ class HttpStreamParser:
         if inner is None:
             start = self._offset - len(chunk)
             inner = HttpStreamParser(
-                "request", limits=self.limits, resync=True, inside=True, base=start
+                "request",
+                limits=self.limits,
+                resync=True,
+                inside=True,
+                base=start,
+                decode=self.decode,
             )
             self._inner = inner
         self._found_inside(inner.feed(chunk))
@@ -724,7 +738,14 @@ class HttpStreamParser:
                 f"{len(self._raw)}, skipped {self._dropped}"
             )
         message.body = bytes(self._raw)
-        if message.body:
+        if message.body and not self.decode:
+            message.coding = BodyCoding.of(
+                bytes(self._data) if self._chunked else message.body,
+                chunked=self._chunked,
+                transfer=self._transfer,
+                content=message.headers.tokens("content-encoding"),
+            )
+        elif message.body:
             decoded = decode_layers(
                 bytes(self._data) if self._chunked else message.body,
                 chunked=self._chunked,

@@ -6,22 +6,37 @@ reverse. Every layer is kept: a detector searches each one. The first failure
 stops the decoding; what it produced before failing is kept apart as the
 partial layer. Nothing here raises on hostile bytes.
 
-The cap bounds all decoded layers of a message together, so nested codings
-cannot multiply it. Each decompressor is driven with a bound on its output
-(zlib's ``max_length``, brotli's ``output_buffer_limit``) or, for zstd, fed
-small slices of input, so a bomb costs at most the cap plus one slice's worth.
+Two ways to decode, over the same decoders (:class:`_Stage`):
+
+- :func:`decode_layers` decodes layer after layer into memory, under a cap on
+  all layers together (the HTTP parser's own, standalone API);
+- :class:`LayerStream` decodes every layer at once, chunk by chunk of at most
+  :data:`OUTPUT_CHUNK` bytes, each chunk of a layer fed on to the next: what the
+  analyzer searches. Memory stays at a few chunks and the decoders' windows
+  however large the layers are, and a bomb stops at its byte limit.
+
+Each decompressor is driven with a bound on its output (zlib's ``max_length``,
+brotli's ``output_buffer_limit``) or, for zstd, fed small slices of input (a
+few bytes of zstd can say 128 KiB), so a bomb costs at most its limit plus one
+slice's worth. At most :data:`~benches.analysis.protocols.budget.MAX_CODINGS`
+codings are removed from one body.
 """
 
 from __future__ import annotations
 
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import chain
 
 import brotli
 import zstandard
 
+from benches.analysis.protocols.budget import MAX_CODINGS
+
 INPUT_SLICE = 64 * 1024
-ZSTD_INPUT_SLICE = 256  # a zstd block turns a few bytes into up to 128 KiB
+OUTPUT_CHUNK = 1 << 20  # the most one decoder call hands on (zstd: see ZSTD_INPUT_SLICE)
+ZSTD_INPUT_SLICE = 64  # a zstd block turns 4 bytes into up to 128 KiB: at most 2 MiB a call
 ZSTD_MAX_WINDOW = 8 << 20  # RFC 9659 section 3: HTTP zstd windows stay within 8 MB
 
 
@@ -33,148 +48,347 @@ class Decoded:
     capped: bool = False  # stopped at the size cap
 
 
-@dataclass
-class _Step:
-    output: bytes
-    error: str | None = None
-    capped: bool = False
+@dataclass(frozen=True)
+class BodyCoding:
+    """A body to decode: its bytes (de-chunked) and the codings to remove, in order."""
+
+    data: bytes
+    chunked: bool
+    codings: tuple[str, ...]  # removal order, "identity" left out
+
+    @classmethod
+    def of(
+        cls, data: bytes, *, chunked: bool, transfer: list[str], content: list[str]
+    ) -> BodyCoding:
+        codings = tuple(c for c in reversed([*transfer, *content]) if c != "identity")
+        return cls(data, chunked, codings)
+
+    @property
+    def labels(self) -> list[str]:
+        """Each decoded layer's label ("chunked", "chunked+gzip", ...), as far as the
+        codings can be removed (supported ones, at most MAX_CODINGS)."""
+        chain = ["chunked"] if self.chunked else []
+        labels = list(chain)
+        for coding in self.codings[:MAX_CODINGS]:
+            if coding not in _STAGES:
+                break
+            chain.append(coding)
+            labels.append("+".join(chain))
+        return labels
+
+    def decoded(self, limit: int) -> Decoded:
+        """Every layer in memory, as :func:`decode_layers` gives them (``limit``: all
+        decoded layers together)."""
+        return _decoded(self, limit)
+
+    @property
+    def refused(self) -> str | None:
+        """Why decoding cannot go all the way, before any byte is decoded."""
+        for number, coding in enumerate(self.codings):
+            if number == MAX_CODINGS:
+                return f"{len(self.codings)} codings, more than {MAX_CODINGS}: the rest not removed"
+            if coding not in _STAGES:
+                return f"unsupported coding {coding!r}"
+        return None
 
 
 def decode_layers(
     data: bytes, *, chunked: bool, transfer: list[str], content: list[str], limit: int
 ) -> Decoded:
-    """Every decoding of ``data`` (already de-chunked if ``chunked``), labelled by its chain."""
+    """Every decoding of ``data`` (already de-chunked if ``chunked``), labelled by its chain,
+    each layer whole before the next is made; ``limit`` covers all of them together."""
+    return BodyCoding.of(data, chunked=chunked, transfer=transfer, content=content).decoded(limit)
+
+
+def _decoded(coding: BodyCoding, limit: int) -> Decoded:
+    data, chunked = coding.data, coding.chunked
     result = Decoded()
-    chain: list[str] = []
+    labels = coding.labels
     if chunked:
-        chain.append("chunked")
-        result.layers.append(("chunked", data))
+        result.layers.append((labels[0], data))
     budget = limit
-    codings = [c for c in reversed([*transfer, *content]) if c != "identity"]
-    for coding in codings:
-        decoder = _DECODERS.get(coding)
-        label = "+".join([*chain, coding])
-        if decoder is None:
-            result.error = f"unsupported coding {coding!r}"
-            break
+    for number, name in enumerate(coding.codings[: len(labels) - chunked]):
+        label = labels[number + chunked]
+        stage = _STAGES[name]()
+        out = bytearray()
+        error = None
         try:
-            step = decoder(data, budget)
-        except Exception as exc:  # a decompressor raising something unexpected
-            step = _Step(b"", f"{type(exc).__name__}: {exc}")
-        if step.capped:
+            for piece in chain(stage.feed_all(data), stage.end()):
+                out += piece
+                if len(out) > budget:
+                    break
+        except _Broken as broken:
+            error = str(broken)
+        if len(out) > budget:
             result.capped = True
-            result.error = f"{coding}: decoded size cap of {limit} bytes reached"
-            result.partial = (label, step.output)
-            break
-        if step.error is not None:
-            result.error = f"{coding}: {step.error}"
-            if step.output:
-                result.partial = (label, step.output)
-            break
-        chain.append(coding)
-        result.layers.append((label, step.output))
-        data = step.output
-        budget -= len(step.output)
+            result.error = f"{name}: decoded size cap of {limit} bytes reached"
+            result.partial = (label, bytes(out[:budget]))
+            return result
+        if error is not None:
+            result.error = f"{name}: {error}"
+            if out:
+                result.partial = (label, bytes(out))
+            return result
+        result.layers.append((label, bytes(out)))
+        data = bytes(out)
+        budget -= len(out)
+    result.error = coding.refused
     return result
 
 
-def _inflate(data: bytes, wbits: int, budget: int) -> tuple[_Step, bytes]:
-    """One zlib/gzip/raw-deflate stream; also returns the bytes after its end."""
-    inflater = zlib.decompressobj(wbits)
-    out = bytearray()
-    position = 0
-    pending = b""
-    try:
-        while not inflater.eof:
-            if not pending:
-                if position >= len(data):
-                    break
-                pending = data[position : position + INPUT_SLICE]
-                position += INPUT_SLICE
-            out += inflater.decompress(pending, budget - len(out) + 1)
-            pending = inflater.unconsumed_tail
-            if len(out) > budget:
-                return _Step(bytes(out[:budget]), capped=True), b""
-    except zlib.error as exc:
-        return _Step(bytes(out), str(exc)), b""
-    if not inflater.eof:
-        return _Step(bytes(out), "data ends before the end of the compressed stream"), b""
-    return _Step(bytes(out)), inflater.unused_data + data[position:]
+class LayerStream:
+    """Every decoded layer of one body, decoded together, chunk by chunk.
+
+    ``chunks()`` yields ``(layer, chunk)``: ``layer`` indexes :attr:`labels`. Decoded
+    bytes (the de-chunked layer is not decoding: it is never larger than the body)
+    stop at ``limit``; afterwards :attr:`decoded` says how many there were,
+    :attr:`capped` whether the limit stopped them, :attr:`error` what went wrong.
+    """
+
+    def __init__(self, coding: BodyCoding, limit: int) -> None:
+        self.coding = coding
+        self.labels = coding.labels
+        self.limit = limit
+        self.decoded = 0
+        self.capped = False
+        self.error: str | None = coding.refused
+        self._first = 1 if coding.chunked else 0  # the layer of the first coding's output
+        count = len(self.labels) - self._first
+        self._stages = [_STAGES[name]() for name in coding.codings[:count]]
+        self._live = len(self._stages)  # stages from this one on failed: fed no more
+
+    def chunks(self) -> Iterator[tuple[int, bytes]]:
+        data = self.coding.data
+        try:
+            for start in range(0, len(data), INPUT_SLICE):
+                piece = data[start : start + INPUT_SLICE]
+                if self.coding.chunked:
+                    yield 0, piece
+                yield from self._pass(0, piece)
+            yield from self._end(0)
+        except _Capped:
+            self.capped = True
+
+    def _pass(self, index: int, data: bytes) -> Iterator[tuple[int, bytes]]:
+        """``data`` through stage ``index``, its output on through the later stages."""
+        if index >= self._live:
+            return
+        try:
+            for out in self._stages[index].feed(data):
+                yield from self._emit(index, out)
+        except _Broken as broken:
+            self._fail(index, broken)
+
+    def _end(self, index: int) -> Iterator[tuple[int, bytes]]:
+        """Stage ``index``'s input is over: its last output, then the later stages' ends."""
+        if index >= self._live:
+            return
+        try:
+            for out in self._stages[index].end():
+                yield from self._emit(index, out)
+        except _Broken as broken:
+            self._fail(index, broken)
+        yield from self._end(index + 1)
+
+    def _emit(self, index: int, out: bytes) -> Iterator[tuple[int, bytes]]:
+        room = self.limit - self.decoded
+        if len(out) > room:
+            self.decoded += room
+            if room:
+                yield self._first + index, out[:room]
+            raise _Capped
+        self.decoded += len(out)
+        yield self._first + index, out
+        yield from self._pass(index + 1, out)
+
+    def _fail(self, index: int, broken: _Broken) -> None:
+        if index < self._live:
+            self._live = index
+            self.error = f"{self.coding.codings[index]}: {broken}"
 
 
-def _gunzip(data: bytes, budget: int) -> _Step:
-    out = b""
-    rest = data
-    while True:  # a gzip body may hold several members (RFC 1952 section 2.2)
-        step, rest = _inflate(rest, 16 + zlib.MAX_WBITS, budget - len(out))
-        out += step.output
-        if step.error is not None or step.capped:
-            return _Step(out, step.error, step.capped)
-        if not rest.startswith(b"\x1f\x8b"):
-            return _Step(out)  # trailing padding or garbage after the last member is ignored
+class _Broken(Exception):
+    """A decoder met bytes it cannot decode; str() says why."""
 
 
-def _inflate_deflate(data: bytes, budget: int) -> _Step:
-    # "deflate" is meant to be zlib-wrapped (RFC 9110 section 8.4.1.2), but servers
-    # also send raw deflate: try the form the first two bytes suggest, then the other.
-    wrapped = len(data) >= 2 and data[0] & 0x0F == 8 and int.from_bytes(data[:2], "big") % 31 == 0
-    first = zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS
-    second = -first
-    step, _ = _inflate(data, first, budget)
-    if step.error is not None and not step.output:
-        retry, _ = _inflate(data, second, budget)
-        if retry.error is None or retry.output:
-            return retry
-    return step
+class _Capped(Exception):
+    """The byte limit is reached: stop every stage."""
 
 
-def _unbrotli(data: bytes, budget: int) -> _Step:
-    decompressor = brotli.Decompressor()
-    out = bytearray()
-    try:
-        for position in range(0, len(data), INPUT_SLICE):
-            out += decompressor.process(
-                data[position : position + INPUT_SLICE], output_buffer_limit=budget - len(out) + 1
-            )
-            while len(out) <= budget and not decompressor.can_accept_more_data():
-                more = decompressor.process(b"", output_buffer_limit=budget - len(out) + 1)
-                if not more:
-                    break
-                out += more
-            if len(out) > budget:
-                return _Step(bytes(out[:budget]), capped=True)
-    except brotli.error as exc:
-        return _Step(bytes(out), str(exc) or "invalid brotli data")
-    if not decompressor.is_finished():
-        return _Step(bytes(out), "data ends before the end of the compressed stream")
-    return _Step(bytes(out))
+class _Stage:
+    """One coding's decoder, fed its input piece by piece."""
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        """Output chunks (each at most about OUTPUT_CHUNK bytes) that ``data`` gives."""
+        raise NotImplementedError
+
+    def end(self) -> Iterator[bytes]:
+        """The input is over: what is left; raises _Broken if the stream is not whole."""
+        raise NotImplementedError
+
+    def feed_all(self, data: bytes) -> Iterator[bytes]:
+        for start in range(0, len(data), INPUT_SLICE):
+            yield from self.feed(data[start : start + INPUT_SLICE])
 
 
-def _unzstd(data: bytes, budget: int) -> _Step:
-    context = zstandard.ZstdDecompressor(max_window_size=ZSTD_MAX_WINDOW)
-    out = bytearray()
-    rest = data
-    try:
-        while rest:  # one frame after another (RFC 8878 section 3.1)
-            frame = context.decompressobj()
-            position = 0
-            while not frame.eof and position < len(rest):
-                out += frame.decompress(rest[position : position + ZSTD_INPUT_SLICE])
-                position += ZSTD_INPUT_SLICE
-                if len(out) > budget:
-                    return _Step(bytes(out[:budget]), capped=True)
-            if not frame.eof:
-                return _Step(bytes(out), "data ends before the end of the compressed stream")
-            rest = frame.unused_data + rest[position:]
-    except zstandard.ZstdError as exc:
-        return _Step(bytes(out), str(exc))
-    return _Step(bytes(out))
+class _Inflate(_Stage):
+    """zlib's streams: gzip (one member after another), zlib-wrapped or raw deflate."""
+
+    def __init__(self, wbits: int, *, members: bool = False) -> None:
+        self.wbits = wbits
+        self.members = members  # gzip: another member may follow the first (RFC 1952 2.2)
+        self.inflater = zlib.decompressobj(wbits)
+        self.after = b""  # bytes after the end of a member, not yet known to start another
+        self.done = False  # the stream ended: what follows is ignored
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        while data and not self.done:
+            if self.inflater.eof:
+                data = self.after + data
+                self.after = b""
+                if len(data) < 2:
+                    self.after = data
+                    return
+                if not (self.members and data.startswith(b"\x1f\x8b")):
+                    self.done = True  # trailing padding or garbage after the stream
+                    return
+                self.inflater = zlib.decompressobj(self.wbits)
+            yield from self._inflate(data)
+            data = self.inflater.unused_data if self.inflater.eof else b""
+
+    def _inflate(self, data: bytes) -> Iterator[bytes]:
+        inflater = self.inflater
+        try:
+            while True:
+                out = inflater.decompress(data, OUTPUT_CHUNK)
+                if out:
+                    yield out
+                data = inflater.unconsumed_tail
+                if inflater.eof or (not data and len(out) < OUTPUT_CHUNK):
+                    return
+        except zlib.error as error:
+            raise _Broken(str(error)) from None
+
+    def end(self) -> Iterator[bytes]:
+        if not self.inflater.eof and not self.done:
+            raise _Broken("data ends before the end of the compressed stream")
+        yield from ()
 
 
-_DECODERS = {
-    "gzip": _gunzip,
-    "x-gzip": _gunzip,
-    "deflate": _inflate_deflate,
-    "br": _unbrotli,
-    "zstd": _unzstd,
+class _Deflate(_Stage):
+    """ "deflate" is meant to be zlib-wrapped (RFC 9110 section 8.4.1.2), but servers also
+    send raw deflate: the form the first two bytes suggest, else the other, as long as
+    the first gave nothing."""
+
+    def __init__(self) -> None:
+        self.stage: _Inflate | None = None
+        self.seen = bytearray()  # input kept until the first output: to try the other form
+        self.retried = False
+        self.gave = False
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        if self.stage is None:
+            self.seen += data
+            if len(self.seen) < 2:
+                return
+            head = bytes(self.seen[:2])
+            wrapped = head[0] & 0x0F == 8 and int.from_bytes(head, "big") % 31 == 0
+            self.stage = _Inflate(zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS)
+            data = bytes(self.seen)
+        elif not self.gave:
+            self.seen += data
+        yield from self._guarded(self.stage.feed(data))
+
+    def end(self) -> Iterator[bytes]:
+        if self.stage is None:  # fewer than two bytes: raw deflate can say nothing in them
+            self.stage = _Inflate(-zlib.MAX_WBITS)
+            self.retried = True
+            yield from self.stage.feed(bytes(self.seen))
+        try:
+            yield from self.stage.end()
+        except _Broken:
+            if self.gave or self.retried:
+                raise
+            yield from self._retry()
+            yield from self.stage.end()
+
+    def _guarded(self, outputs: Iterator[bytes]) -> Iterator[bytes]:
+        try:
+            for out in outputs:
+                self.gave = True
+                self.seen = bytearray()
+                yield out
+        except _Broken:
+            if self.gave or self.retried:
+                raise
+            yield from self._retry()
+
+    def _retry(self) -> Iterator[bytes]:
+        """The first form failed before giving anything: the other, from the start."""
+        assert self.stage is not None
+        self.retried = True
+        self.stage = _Inflate(-self.stage.wbits)
+        yield from self._guarded(self.stage.feed(bytes(self.seen)))
+
+
+class _Brotli(_Stage):
+    def __init__(self) -> None:
+        self.decompressor = brotli.Decompressor()
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        decompressor = self.decompressor
+        try:
+            # Past the limit, process() keeps the output it could not give: empty input
+            # gives more of it, until there is none (can_accept_more_data() is True
+            # before that: it speaks of the input).
+            out = decompressor.process(data, output_buffer_limit=OUTPUT_CHUNK)
+            while out:
+                yield out
+                out = decompressor.process(b"", output_buffer_limit=OUTPUT_CHUNK)
+        except brotli.error as error:
+            raise _Broken(str(error) or "invalid brotli data") from None
+
+    def end(self) -> Iterator[bytes]:
+        if not self.decompressor.is_finished():
+            raise _Broken("data ends before the end of the compressed stream")
+        yield from ()
+
+
+class _Zstd(_Stage):
+    """One zstd frame after another (RFC 8878 section 3.1)."""
+
+    def __init__(self) -> None:
+        self.context = zstandard.ZstdDecompressor(max_window_size=ZSTD_MAX_WINDOW)
+        self.frame = self.context.decompressobj()
+        self.started = False  # the current frame has had input
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        try:
+            while data:
+                if self.frame.eof:
+                    self.frame = self.context.decompressobj()
+                    self.started = False
+                position = 0
+                while not self.frame.eof and position < len(data):
+                    out = self.frame.decompress(data[position : position + ZSTD_INPUT_SLICE])
+                    self.started = True
+                    position += ZSTD_INPUT_SLICE
+                    for start in range(0, len(out), OUTPUT_CHUNK):
+                        yield out[start : start + OUTPUT_CHUNK]
+                data = self.frame.unused_data + data[position:] if self.frame.eof else b""
+        except zstandard.ZstdError as error:
+            raise _Broken(str(error)) from None
+
+    def end(self) -> Iterator[bytes]:
+        if self.started and not self.frame.eof:
+            raise _Broken("data ends before the end of the compressed stream")
+        yield from ()
+
+
+_STAGES = {
+    "gzip": lambda: _Inflate(16 + zlib.MAX_WBITS, members=True),
+    "x-gzip": lambda: _Inflate(16 + zlib.MAX_WBITS, members=True),
+    "deflate": _Deflate,
+    "br": _Brotli,
+    "zstd": _Zstd,
 }

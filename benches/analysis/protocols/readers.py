@@ -289,7 +289,8 @@ def http_readers(
     facts: Facts, to_server: MessageSink, to_client: MessageSink
 ) -> tuple[HttpReader, HttpReader]:
     """The readers of a connection's two streams; each reads requests and responses."""
-    both = HttpConversation(resync=True)
+    # The inspection decodes the bodies, chunk by chunk, within the flow's budget.
+    both = HttpConversation(resync=True, decode=False)
     return (
         HttpReader(facts, both, both.requests, to_server, "to_server", first=True),
         HttpReader(facts, both, both.responses, to_client, "to_client", first=False),

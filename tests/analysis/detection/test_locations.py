@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from hypothesis import given, settings
@@ -118,3 +119,21 @@ def test_decimals_as_the_old_detector_found_them(parts: list[tuple[str, str]]) -
     assert [
         p.text for p in LocationFinder(HELSINKI).find(data) if p.form == "decimal"
     ] == old_pairs(data)
+
+
+def test_dense_numbers_near_the_bench_cost_linear_time() -> None:
+    """Text packed with numbers near the bench's degrees (a decoded bomb can be 64 MiB
+    of it): 8 times the bytes costs about 8 times the time, not 30 (a copy of the list of
+    numbers per number) or more. A growth ratio with a wide margin, not a time limit."""
+    finder = LocationFinder(HELSINKI)
+
+    def cost(size: int) -> float:
+        data = (b"60.169912345," * (size // 13 + 1))[:size]
+        best = float("inf")
+        for _ in range(3):
+            start = time.perf_counter()
+            assert finder.find(data) == []
+            best = min(best, time.perf_counter() - start)
+        return best
+
+    assert cost(512 << 10) / cost(64 << 10) < 16
