@@ -23,12 +23,12 @@ import os, signal, sys
 from benches.analysis import parallel
 from benches.cli.main import main
 
-def reading(capture, inspector, phones, shard=None, clock=None):
+def reading(capture, inspector, phones, shard=None, *rest):
     if shard is not None and shard.index == 1:
         if sys.argv[1] == "kill":
             os.kill(os.getpid(), signal.SIGKILL)
         raise MemoryError("cannot allocate")
-    return original(capture, inspector, phones, shard, clock)
+    return original(capture, inspector, phones, shard, *rest)
 
 original = parallel.read_flows
 parallel.read_flows = reading
