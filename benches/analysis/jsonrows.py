@@ -19,6 +19,7 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from benches.analysis.detection.masks import mask_value
 from benches.analysis.protocols.notes import FlowNote
 from benches.analysis.results import DnsQuery, Flow
 from benches.redaction.masks import device_label
@@ -44,6 +45,7 @@ class RowEncoder:
         self._names: dict[str | None, str] = {}
         self._devices: dict[str | None, str] = {}
         self._lists: dict[tuple[str, ...], str] = {}
+        self._macs: dict[str | None, str] = {}
         self._countries: dict[tuple[tuple[str, str | None], ...], str] = {}
 
     def flow(self, flow: Flow) -> RawJson:
@@ -65,7 +67,7 @@ class RowEncoder:
             f'"gaps": {f.gaps}, "countries": {self._country_map(f.countries)}, '
             f'"notes": {self._notes(f.notes)}, '
             f'"claimed_names": {self._list(f.claimed_names)}, '
-            f'"judged": {_BOOLEAN[f.judged]}, "client_mac": {name(f.client_mac)}}}'
+            f'"judged": {_BOOLEAN[f.judged]}, "client_mac": {self._mac(f.client_mac)}}}'
         )
 
     def query(self, query: DnsQuery) -> RawJson:
@@ -109,6 +111,13 @@ class RowEncoder:
         if not notes:
             return "[]"
         return self.encode([note.to_dict(self.scrub) for note in notes])
+
+    def _mac(self, mac: str | None) -> str:
+        """A MAC address, always masked: another host's is an identifier too."""
+        done = self._macs.get(mac)
+        if done is None:
+            done = self._macs[mac] = self.encode(mask_value("wifi_mac", mac) if mac else None)
+        return done
 
     def _country_map(self, countries: Mapping[str, str | None]) -> str:
         key = tuple(countries.items())

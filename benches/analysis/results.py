@@ -130,7 +130,7 @@ class Flow:
             "notes": [note.to_dict(clean) for note in self.notes],
             "claimed_names": [clean(n) for n in self.claimed_names],
             "judged": self.judged,
-            "client_mac": clean(self.client_mac),
+            "client_mac": mask_value("wifi_mac", self.client_mac) if self.client_mac else None,
         }
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from benches.analysis.analyzer import analyze
 from benches.analysis.attribution.geo import GeoDatabase
+from benches.analysis.jsonrows import RowEncoder
 from benches.analysis.results import Analysis
 from benches.cli.analyze import render_text, result_document
 from benches.policy.evaluation import evaluate
@@ -155,3 +156,13 @@ def test_the_mac_tells_the_client_when_the_address_cannot(tmp_path: Path) -> Non
     packet = udp_packet(MOVED_IP, 4000, CN_IP, 9000, b"hello", src_mac=PHONE_MAC)
     (flow,) = analysis_of(tmp_path, [packet]).flows
     assert (flow.client_ip, flow.device) == (MOVED_IP, SERIAL)
+
+
+def test_every_mac_in_the_json_is_masked_a_laptops_too(tmp_path: Path) -> None:
+    analysis = analysis_of(tmp_path, laptop_to_china() + moved_phone_posting_the_imei())
+    document = json.dumps(analysis.to_dict())
+    rows = RowEncoder(json.dumps, analysis.scrubber())
+    texts = document + "".join(rows.flow(flow) for flow in analysis.flows)
+    assert LAPTOP_MAC not in texts and PHONE_MAC not in texts
+    shown = {flow["client_mac"] for flow in analysis.to_dict()["flows"]}
+    assert shown >= {mask(LAPTOP_MAC), mask(PHONE_MAC)}
