@@ -96,7 +96,7 @@ def test_a_phone_at_a_changed_address_is_found_by_its_mac(tmp_path: Path) -> Non
     )  # fmt: skip
     (note,) = [n for n in web.notes if n.kind == ADDRESS_CHANGED]
     assert note.detail == (
-        f"address changed: the phone's MAC {PHONE_MAC} at {MOVED_IP}, "
+        f"address changed: the phone's MAC {mask(PHONE_MAC)} at {MOVED_IP}, "
         f"devices.yaml gives it {PHONE_IP}"
     )
     # Its own DNS answer, received at the new address, names the destination.

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from benches.analysis.attribution.names import canonical
 from benches.inventory.models import Rack
+from benches.redaction.masks import mask
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +66,10 @@ class Phones:
         if address in listed:
             return FoundPhone(serial, address, None)
         said = ", ".join(listed) if listed else "none"
-        note = f"address changed: the phone's MAC {mac} at {address}, devices.yaml gives it {said}"
+        shown = mask(mac)  # the MAC is an identifier wherever people read it
+        note = (
+            f"address changed: the phone's MAC {shown} at {address}, devices.yaml gives it {said}"
+        )
         return FoundPhone(serial, address, note)
 
     def owners(self, found: Iterable[FoundPhone | None]) -> dict[str, str]:
