@@ -102,7 +102,7 @@ def _describe(
 ) -> Flow:
     (_, pcap, proto, client_ip, client_port, server_ip, server_port, protocol, sni, host, tls,
      packets, size, to_server, to_client, first_frame, last_frame, first_time, last_time,
-     gaps, notes, client_mac, _) = record  # fmt: skip
+     gaps, notes, client_mac, _, _) = record  # fmt: skip
     device = phone.serial if phone is not None else None
     # Only the answers the flow's own client got name its destination.
     known = answers.get((device or canonical(client_ip), canonical(server_ip)))

@@ -14,6 +14,9 @@ shard's flows, though it streams every record, so frame numbers stay exact:
 - any other packet is parsed, then read only by its flow's shard;
 - every shard reassembles every IP fragment, and the whole datagram goes to
   the shard of its flow;
+- a frame read through a tunnel (GRE, IP-in-IP, VXLAN) also counts on the flow of
+  each tunnel's own endpoints (no payload: the inner flow has it), read by the
+  shard of that flow's key;
 - what every shard sees alike (records, truncated, unreadable and non-IP
   frames, fragments never made whole) only shard 0 counts; each shard counts
   its own packets' unreadable transport headers.
@@ -31,12 +34,14 @@ from benches.analysis.network.defrag import Defragmenter
 from benches.analysis.network.flows import NO_LINK, FlowState, FlowTable
 from benches.analysis.network.packets import (
     ETHERNET,
+    MAX_DEPTH,
     NOT_IP,
     TCP,
     UDP,
     IpFragment,
     Opaque,
     Packet,
+    Tunnelled,
     inner_packet,
     parse,
 )
@@ -50,6 +55,7 @@ from benches.analysis.results import CaptureStats
 SWEEP_MASK = 0xFFF  # look for idle flows every 4,096 frames
 UNKNOWN_KINDS = 64  # kinds of unreadable frame named apart; the rest are counted together
 OTHER_KINDS = "other kinds"
+FRAME_LEVEL = MAX_DEPTH + 1  # a frame's tunnels lie further out than a datagram's inside it
 
 
 def read_flows(
@@ -88,6 +94,9 @@ def read_flows(
                 continue  # the common case, read in place
             packet = parse(linktype, buf, start, end)
             link_at = start if linktype == ETHERNET else NO_LINK  # where a new flow's MACs are
+            if type(packet) is Tunnelled:  # the tunnels' own flows, then what they carry
+                carriers(shard, table, frame, time, packet, 1, buf, link_at, FRAME_LEVEL)
+                packet = packet.inner
             if type(packet) is tuple:  # a Packet; an IpFragment is a NamedTuple
                 ip_packet: Packet = packet  # type: ignore[assignment]  # mypy cannot see `is`
                 if _ours(shard, linktype, buf, start, end) or owns(shard, ip_packet):
@@ -96,6 +105,9 @@ def read_flows(
                 whole = defrag.add(packet, time)
                 if whole is not None:
                     inner = inner_packet(whole[0])  # a tunnel's datagram, made whole
+                    if type(inner) is Tunnelled:
+                        carriers(shard, table, frame, time, inner, whole[1], buf, link_at, 0)
+                        inner = inner.inner
                     if type(inner) is tuple:
                         if owns(shard, inner):  # type: ignore[arg-type]
                             add(frame, time, inner, whole[1], buf, link_at)  # type: ignore[arg-type]
@@ -129,7 +141,7 @@ def read_flows(
         fragments=defrag.unreassembled if every else 0,
         non_ip=unread.non_ip if every else 0,
         unknown_frames=unread.unknown if every else {},
-        ip_packets=sum(flow.packets for flow in flows),
+        ip_packets=sum(flow.packets for flow in flows) - table.counters.carried,
         stopped=stats.stopped if every else None,
     )
     return sorted(flows, key=lambda f: f.first_frame), counts
@@ -154,6 +166,20 @@ class Unread:
             self.non_ip += 1
         else:
             self.unreadable += 1
+
+
+def carriers(
+    shard: Shard | None, table: FlowTable, frame: int, time: float, tunnelled: Tunnelled,
+    count: int, link: bytes, link_at: int, level: int,
+) -> None:  # fmt: skip
+    """The flows of the tunnels a frame was read through: each one its own shard's, by
+    its own key, so that one process and N shards give the same flows. ``level``:
+    FRAME_LEVEL for the frame's own tunnels, 0 for those inside a datagram made whole
+    there; with the depth it orders the flows one frame begins (readout's merge)."""
+    layers = len(tunnelled.carriers)
+    for depth, carrier in enumerate(tunnelled.carriers):
+        if owns(shard, carrier):
+            table.carrier(frame, time, carrier, level + layers - depth, count, link, link_at)
 
 
 def _ours(shard: Shard | None, linktype: int, buf: bytes, start: int, end: int) -> bool:

@@ -49,6 +49,7 @@ class FlowRecord(NamedTuple):
     notes: tuple[FlowNote, ...]  # what the readers could not read
     client_mac: str | None = None  # the first frame's Ethernet address of each side
     server_mac: str | None = None
+    outer: int = 0  # a tunnel's own flow: how far out (orders flows begun in one frame)
 
 
 @dataclass
@@ -84,13 +85,13 @@ def merge(readouts: Sequence[Readout]) -> Readout:
     if len(readouts) == 1:
         return readouts[0]
     order = sorted(
-        (record.capture, record.first_frame, shard, number)
+        (record.capture, record.first_frame, -record.outer, shard, number)
         for shard, readout in enumerate(readouts)
         for number, record in enumerate(readout.flows)
     )
     merged = Readout()
     position: dict[tuple[int, int], int] = {}
-    for _, _, shard, number in order:
+    for _, _, _, shard, number in order:
         position[shard, number] = len(merged.flows)
         merged.flows.append(readouts[shard].flows[number])
     for shard, readout in enumerate(readouts):
@@ -134,6 +135,7 @@ def _record(capture: int, raw: flowmod.FlowState, inspection: FlowInspection) ->
         tuple(facts.notes),
         flowmod.mac_text(macs[0]),
         flowmod.mac_text(macs[1]),
+        raw.outer,
     )
 
 

@@ -55,6 +55,7 @@ OtherKey = tuple[int, bytes, int, bytes, int]  # (protocol, source, 0, destinati
 @dataclass(slots=True)
 class FlowCounters:
     unreadable: int = 0  # transport headers that cannot be parsed
+    carried: int = 0  # tunnels' own packets counted on their flows (their frames' again)
 
 
 class FlowTable:
@@ -113,6 +114,32 @@ class FlowTable:
         flow.last_time = time
         if start < end:
             other.sink.datagram(buf[start:end], frame, time)
+
+    def carrier(
+        self, frame: int, time: float, packet: Packet, outer: int, count: int = 1,
+        link: bytes | None = None, link_at: int = NO_LINK,
+    ) -> None:  # fmt: skip
+        """A tunnel's own packet (GRE, IP-in-IP, VXLAN's UDP), read through: counted on the
+        flow of its endpoints, its payload left alone (the inner packet's flow has it).
+        ``outer``: how far out it lies (>= 1; :attr:`FlowState.outer` keeps the first)."""
+        proto, src, dst, buf, start, end, size = packet
+        if link is None:  # no frame to take MACs from (not the common packet's rule)
+            link, link_at = b"", NO_LINK
+        if proto == UDP:
+            if start + 8 > end:
+                self.counters.unreadable += 1
+                return
+            key = src + dst + buf[start : start + 4]
+            new = key not in self._udp
+            self._udp_packet(key, frame, time, buf, start, start + 8, size, count, link, link_at)
+            flow = self._udp[key].flow
+        else:
+            new = (proto, src, 0, dst, 0) not in self._other
+            self.add(frame, time, (proto, src, dst, buf, end, end, size), count, link, link_at)
+            flow = self._other[(proto, src, 0, dst, 0)].flow
+        self.counters.carried += count
+        if new:
+            flow.outer = outer
 
     def handlers(self, sweep_mask: int = 0, clock: Clock | None = None) -> Handlers:
         """Where the compiled record walk hands the packets :meth:`ipv4` reads in place,

@@ -6,8 +6,10 @@ those of :data:`~benches.analysis.pcap.linktypes.LINK_TYPES`; what lies between
 a link header and the IP packet (VLAN tags, PPPoE, MPLS, ...) and inside
 tunnels (GRE, ERSPAN, VXLAN) is :mod:`~benches.analysis.network.encapsulations`'
 to walk, and IP-in-IP is read here: a packet is the innermost IP packet of its
-frame. IPv4 options and IPv6 extension headers are walked; fragments are handed
-to :mod:`benches.analysis.network.defrag`.
+frame; a frame read through a tunnel also gives the tunnels' own packets
+(:class:`Tunnelled`), whose endpoints are judged as flows of their own. IPv4
+options and IPv6 extension headers are walked; fragments are handed to
+:mod:`benches.analysis.network.defrag`.
 
 An IP header is trusted only as far as the captured bytes go: a total length
 beyond the frame (snap length) cuts the payload at the frame's end, and a
@@ -76,10 +78,10 @@ class IpFragment(NamedTuple):
 
 def parse(
     linktype: int, buf: bytes, start: int, end: int
-) -> Packet | IpFragment | Opaque | int | str:
+) -> Packet | IpFragment | Opaque | Tunnelled | int | str:
     """The innermost IP packet in a frame, or NOT_IP, or BAD, or a label naming what
     the frame holds that the bench cannot read as IP ("ethertype 0x88b5"), or an
-    :class:`Opaque` tunnel."""
+    :class:`Opaque` tunnel; :class:`Tunnelled` when read through a tunnel."""
     depth = 0
     if linktype == ETHERNET and start + 14 <= end and buf[start + 12 : start + 14] == b"\x08\x00":
         packet = _ipv4_packet(buf, start + 14, end)  # the common case, first
@@ -91,7 +93,7 @@ def parse(
     if packet is None:
         return BAD
     if not isinstance(packet, IpFragment) and _carries(packet):
-        return _inner(packet, depth)
+        return _through(packet, depth)
     return packet
 
 
@@ -104,11 +106,28 @@ class Opaque(NamedTuple):
     tunnel: Packet
 
 
-def inner_packet(packet: Packet) -> Packet | IpFragment | Opaque:
+class Tunnelled(NamedTuple):
+    """A frame read through one tunnel or more: what the innermost one carries (a packet,
+    a fragment, or an :class:`Opaque` tunnel), and each tunnel's own packet read
+    through, outermost first. A carrier's endpoints are a flow of their own (a phone's
+    GRE to a far server is judged by where it goes); its bytes are ``inner``'s, searched
+    there only."""
+
+    inner: Packet | IpFragment | Opaque
+    carriers: tuple[Packet, ...]
+
+
+def inner_packet(packet: Packet) -> Packet | IpFragment | Opaque | Tunnelled:
     """What a whole IP packet carries, when it is a tunnel (IP-in-IP, 6in4, GRE, VXLAN):
-    the innermost IP packet, or what :func:`parse` says of a tunnel it cannot read;
-    ``packet`` itself otherwise. For a datagram made whole from fragments."""
-    return _inner(packet, 0) if _carries(packet) else packet
+    as :func:`parse` gives it; ``packet`` itself otherwise. For a datagram made whole
+    from fragments."""
+    return _through(packet, 0) if _carries(packet) else packet
+
+
+def _through(packet: Packet, depth: int) -> Packet | IpFragment | Opaque | Tunnelled:
+    carriers: list[Packet] = []
+    inner = _inner(packet, depth, carriers)
+    return Tunnelled(inner, tuple(carriers)) if carriers else inner
 
 
 def _carries(packet: Packet) -> bool:
@@ -123,8 +142,9 @@ def _carries(packet: Packet) -> bool:
     )
 
 
-def _inner(packet: Packet, depth: int) -> Packet | IpFragment | Opaque:
-    """The packet inside a tunnel, and inside that, down to one that is no tunnel."""
+def _inner(packet: Packet, depth: int, carriers: list[Packet]) -> Packet | IpFragment | Opaque:
+    """The packet inside a tunnel, and inside that, down to one that is no tunnel.
+    ``carriers`` gains each tunnel read through (an :class:`Opaque` one is not)."""
     while True:
         proto, _, _, buf, start, end, _ = packet
         depth += 1
@@ -148,6 +168,7 @@ def _inner(packet: Packet, depth: int) -> Packet | IpFragment | Opaque:
         inner = ip_packet(buf, at, end)  # type: ignore[arg-type]
         if inner is None:
             return Opaque(BAD, packet)
+        carriers.append(packet)
         if isinstance(inner, IpFragment) or not _carries(inner):
             return inner
         packet = inner

@@ -51,7 +51,7 @@ class FlowState:
 
     __slots__ = ("proto", "info", "sink", "client", "server", "packets", "bytes",
                  "first_frame", "last_frame", "first_time", "last_time", "closed",
-                 "macs")  # fmt: skip
+                 "macs", "outer")  # fmt: skip
 
     def __init__(self, proto: int, info: FlowInfo, sink: FlowSink, frame: int, time: float):
         self.proto = proto
@@ -66,6 +66,9 @@ class FlowState:
         self.closed = False
         # (client's MAC, server's MAC) from the first frame, when it was Ethernet.
         self.macs: tuple[bytes, bytes] | None = None
+        # How far out a tunnel's own flow lay in its first frame (0: not a tunnel's):
+        # one frame can begin a carrier's flow and the inner one, outermost first.
+        self.outer = 0
 
     def release(self) -> None:
         """The analysis is done with the flow: cut the references its sides hold back to
