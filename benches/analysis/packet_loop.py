@@ -173,12 +173,13 @@ def carriers(
     count: int, link: bytes, link_at: int, level: int,
 ) -> None:  # fmt: skip
     """The flows of the tunnels a frame was read through: each one its own shard's, by
-    its own key, so that one process and N shards give the same flows. ``level``:
+    its own key (the two ends: :meth:`FlowTable.carrier` keys no ports), so that one
+    process and N shards give the same flows. ``level``:
     FRAME_LEVEL for the frame's own tunnels, 0 for those inside a datagram made whole
     there; with the depth it orders the flows one frame begins (readout's merge)."""
     layers = len(tunnelled.carriers)
     for depth, carrier in enumerate(tunnelled.carriers):
-        if owns(shard, carrier):
+        if shard is None or shard.owns_key(carrier[1] + carrier[2] + NO_PORTS):
             table.carrier(frame, time, carrier, level + layers - depth, count, link, link_at)
 
 

@@ -28,7 +28,7 @@ import struct
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from benches.analysis.network.packets import PROTO_NAMES, TCP, UDP, Packet
+from benches.analysis.network.packets import PROTO_NAMES, TCP, UDP, VXLAN_PORT, Packet
 from benches.analysis.network.sides import FlowState, Side, TcpSide, address_text, sender_is_client
 from benches.analysis.network.streams import FlowInfo, FlowOpener
 from benches.analysis.network.tcp import ACK, FIN, HALF, MASK, RST, SYN, Budget
@@ -121,25 +121,28 @@ class FlowTable:
     ) -> None:  # fmt: skip
         """A tunnel's own packet (GRE, IP-in-IP, VXLAN's UDP), read through: counted on the
         flow of its endpoints, its payload left alone (the inner packet's flow has it).
-        ``outer``: how far out it lies (>= 1; :attr:`FlowState.outer` keeps the first)."""
-        proto, src, dst, buf, start, end, size = packet
-        if link is None:  # no frame to take MACs from (not the common packet's rule)
-            link, link_at = b"", NO_LINK
-        if proto == UDP:
-            if start + 8 > end:
-                self.counters.unreadable += 1
-                return
-            key = src + dst + buf[start : start + 4]
-            new = key not in self._udp
-            self._udp_packet(key, frame, time, buf, start, start + 8, size, count, link, link_at)
-            flow = self._udp[key].flow
-        else:
-            new = (proto, src, 0, dst, 0) not in self._other
-            self.add(frame, time, (proto, src, dst, buf, end, end, size), count, link, link_at)
-            flow = self._other[(proto, src, 0, dst, 0)].flow
+        ``outer``: how far out it lies (>= 1; :attr:`FlowState.outer` keeps the first).
+        A VXLAN tunnel is one flow per pair of ends: its source port is a hash of the inner
+        flow (RFC 7348), so it is left out of the key (client port 0, server port 4789)."""
+        proto, src, dst, buf, _, end, size = packet
+        key = (proto, src, 0, dst, 0)
+        side = self._other.get(key)
+        if side is None:
+            if link is None:  # no frame to take MACs from (not the common packet's rule)
+                link, link_at = b"", NO_LINK
+            macs = _macs(buf, end, link, link_at)
+            port = VXLAN_PORT if proto == UDP else 0
+            first, second = self._sides(proto, src, 0, dst, port, frame, time, macs)
+            self._other[key] = first
+            self._other[(proto, dst, 0, src, 0)] = second
+            first.flow.outer = outer
+            side = first
+        flow = side.flow
+        flow.packets += count
+        flow.bytes += size
+        flow.last_frame = frame
+        flow.last_time = time
         self.counters.carried += count
-        if new:
-            flow.outer = outer
 
     def handlers(self, sweep_mask: int = 0, clock: Clock | None = None) -> Handlers:
         """Where the compiled record walk hands the packets :meth:`ipv4` reads in place,
