@@ -151,13 +151,16 @@ def test_a_tunnels_bytes_are_searched_once(tmp_path: Path) -> None:
 
 
 def test_a_mirror_between_other_hosts_judges_no_tunnel_end(tmp_path: Path) -> None:
-    """ERSPAN from a switch to a collector: the outer flow is there, not judged, and the
-    verdict is the one of the same traffic unmirrored."""
+    """ERSPAN (or GRE, VXLAN) from a switch to a collector: the outer flow is there, one
+    per pair of ends, not judged, and the verdict is the one of the same traffic
+    unmirrored."""
     ips = [bytes(p[IP]) for p in clean_boot()]
-    for wrap in (tunnels.erspan_2, tunnels.erspan_3, tunnels.gre_bridged):
+    for wrap in (tunnels.erspan_2, tunnels.erspan_3, tunnels.gre_bridged, tunnels.vxlan):
         mirrored = analyze([capture(tmp_path, [wrap(ip) for ip in ips], "m.pcap")], RACK, GEO)
-        outer = flow_to(mirrored, "ip-47", tunnels.TUNNEL_B)
-        assert outer.client_ip == tunnels.TUNNEL_A and not outer.judged
+        proto = "udp" if wrap is tunnels.vxlan else "ip-47"
+        outer = flow_to(mirrored, proto, tunnels.TUNNEL_B)
+        assert (outer.client_ip, outer.client_port) == (tunnels.TUNNEL_A, 0)
+        assert not outer.judged
         assert outer.packets == len(ips)
         plain = run(tmp_path, [bytes(p) for p in clean_boot()])
         policy = make_policy()

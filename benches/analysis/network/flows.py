@@ -131,8 +131,14 @@ class FlowTable:
             if link is None:  # no frame to take MACs from (not the common packet's rule)
                 link, link_at = b"", NO_LINK
             macs = _macs(buf, end, link, link_at)
+            client_first = sender_is_client(
+                proto, src, 0, dst, 0, 0, self.phones, macs, self.phone_macs
+            )  # the phone's end, else the sender: no port tells
             port = VXLAN_PORT if proto == UDP else 0
-            first, second = self._sides(proto, src, 0, dst, port, frame, time, macs)
+            sport, dport = (0, port) if client_first else (port, 0)  # the server's: 4789
+            first, second = self._sides(
+                proto, src, sport, dst, dport, frame, time, macs, client_first
+            )
             self._other[key] = first
             self._other[(proto, dst, 0, src, 0)] = second
             first.flow.outer = outer
@@ -331,12 +337,14 @@ class FlowTable:
 
     def _sides(
         self, proto: int, src: bytes, sport: int, dst: bytes, dport: int, frame: int,
-        time: float, macs: bytes | None,
+        time: float, macs: bytes | None, client_first: bool | None = None,
     ) -> tuple[Side, Side]:  # fmt: skip
-        """A new flow of datagrams: (the sender's side, the other side)."""
-        client_first = sender_is_client(
-            proto, src, sport, dst, dport, 0, self.phones, macs, self.phone_macs
-        )
+        """A new flow of datagrams: (the sender's side, the other side). ``client_first``:
+        whether the sender is the client, when the caller knows."""
+        if client_first is None:
+            client_first = sender_is_client(
+                proto, src, sport, dst, dport, 0, self.phones, macs, self.phone_macs
+            )
         flow = self._flow(proto, src, sport, dst, dport, frame, time, client_first, macs)
         flow.client = Side(flow, flow.sink.to_server)
         flow.server = Side(flow, flow.sink.to_client)
