@@ -125,6 +125,10 @@ class LocationFinder:
         # smallest of those degrees (a leading zero may add some: 060.17).
         fewest = len(str(min(self.degrees)))
         self.decimal_needles = [b"0" * size + b".00" for size in range(fewest, 4)]
+        # haversine <= radius  <=>  sin²(Δφ/2) + cos φ cos φ_b sin²(Δλ/2) <= sin²(r / 2R)
+        half = min(math.pi / 2, bench.radius_km / (2 * EARTH_RADIUS_KM))
+        self.term_bound = math.sin(half) ** 2 * (1 + 1e-9) + 1e-12
+        self.bench_cos = math.cos(math.radians(bench.lat))
         lat_degrees = _whole_degrees(bench.lat, self.lat_band)
         lon_degrees = _whole_degrees(bench.lon, self.lon_band)
         self.decimal = _Bands.of(lat_degrees, lon_degrees, _decimal_pattern)
@@ -168,11 +172,12 @@ class LocationFinder:
     def _pairs(self, data: bytes, numbers: list[Coordinate], form: str) -> list[Pair]:
         pairs = []
         used_until = -1
-        # Which numbers can be a latitude, which a longitude near the bench (each number
-        # is in one band at least): a pair needs one of each, before haversine is asked.
-        bench = self.bench
-        lat = [abs(n.value - bench.lat) <= self.lat_band for n in numbers]
-        lon = [abs((n.value - bench.lon + 180.0) % 360.0 - 180.0) <= self.lon_band for n in numbers]
+        # Haversine's terms for each number, as a latitude (inf: not in the band) and as a
+        # longitude: a pair is near only if lat_term + cos(lat) * lon_term is within the
+        # radius's bound (a little over, for rounding), which a few multiplications say;
+        # haversine itself (``_near``) decides the pairs that pass.
+        bound = self.term_bound
+        lat_term, lat_cos, lon_term = self._terms(numbers)
         for i, first in enumerate(numbers):
             if first.start < used_until:
                 continue
@@ -180,14 +185,36 @@ class LocationFinder:
                 second = numbers[j]
                 if second.start - first.end > self.window:
                     break
-                if (lat[i] and lon[j] and self._near(first.value, second.value)) or (
-                    lat[j] and lon[i] and self._near(second.value, first.value)
+                if (
+                    lat_term[i] + lat_cos[i] * lon_term[j] <= bound
+                    and self._near(first.value, second.value)
+                ) or (
+                    lat_term[j] + lat_cos[j] * lon_term[i] <= bound
+                    and self._near(second.value, first.value)
                 ):
                     text = f"{_text(data, first)},{_text(data, second)}"
                     pairs.append(Pair(first.start, second.end, text, form))
                     used_until = second.end
                     break
         return pairs
+
+    def _terms(self, numbers: list[Coordinate]) -> tuple[list[float], list[float], list[float]]:
+        """Each number's sin²(Δφ/2) and cos(φ)·cos(φ_bench) as a latitude (inf and 0 out of
+        the band), and sin²(Δλ/2) as a longitude (inf out of the band)."""
+        bench, inf = self.bench, math.inf
+        lat_term, lat_cos, lon_term = [], [], []
+        for n in numbers:
+            if abs(n.value - bench.lat) <= self.lat_band:
+                lat_term.append(math.sin(math.radians(n.value - bench.lat) / 2) ** 2)
+                lat_cos.append(math.cos(math.radians(n.value)) * self.bench_cos)
+            else:
+                lat_term.append(inf)
+                lat_cos.append(0.0)
+            off = (n.value - bench.lon + 180.0) % 360.0 - 180.0
+            lon_term.append(
+                math.sin(math.radians(off) / 2) ** 2 if abs(off) <= self.lon_band else inf
+            )
+        return lat_term, lat_cos, lon_term
 
     def _near(self, lat: float, lon: float) -> bool:
         if abs(lat) > 90 or abs(lon) > 180:
