@@ -30,7 +30,7 @@ from benches.analysis.protocols.ciphertext import HEADER as TLS_HEADER
 from benches.analysis.protocols.ciphertext import QuicConnection, RecordLayer, Spans, TlsSession
 from benches.analysis.protocols.http import HttpMessage
 from benches.analysis.protocols.http_codings import OUTPUT_CHUNK, BodyCoding, LayerStream
-from benches.analysis.protocols.notes import BUDGET_SPENT
+from benches.analysis.protocols.notes import BUDGET_SPENT, DECODER_GAVE_UP
 from benches.analysis.protocols.readers import (
     TLS_HANDSHAKE,
     DnsReader,
@@ -176,7 +176,7 @@ class StreamInspection:
 
     __slots__ = ("flow", "direction", "decrypted", "readers", "bytes", "frame", "scanner",
                  "base", "recent", "pending", "pending_bytes", "alternate", "following",
-                 "records", "header_alone")  # fmt: skip
+                 "records", "header_alone", "gave_up")  # fmt: skip
 
     def __init__(self, flow: FlowInspection, direction: str) -> None:
         self.flow = flow
@@ -196,6 +196,7 @@ class StreamInspection:
         self.following: tuple[int, bytes] = (-1, b"")  # (offset, first bytes) of the last one
         self.records: RecordLayer | None = None  # a TLS stream's records, to leave out ciphertext
         self.header_alone = False  # a record header alone is too short to hold a hit
+        self.gave_up = False  # a body's coding could not be removed: said on the flow once
 
     def data(self, offset: int, chunk: bytes, frame: int, time: float) -> None:
         if not self.bytes and not offset and chunk[:1] == TLS_START and self.flow.tls:
@@ -322,6 +323,8 @@ class StreamInspection:
                 " what lay past it was searched only as sent",
                 frame,
             )
+        if not self.gave_up:
+            self._gave_up(message, coding, stream, frame)
         if len(coding.codings) > MAX_CODINGS:
             flow.facts.note(
                 BUDGET_SPENT,
@@ -329,6 +332,26 @@ class StreamInspection:
                 " the rest were not removed, what lay under them was never searched",
                 frame,
             )
+
+    def _gave_up(
+        self, message: HttpMessage, coding: BodyCoding, stream: LayerStream, frame: int
+    ) -> None:
+        """A coding that could not be removed, said on the flow (informational: the body
+        as sent was searched). The first per direction: a flow of many broken bodies
+        is one note, not one per body."""
+        if stream.failure is not None:
+            name, why = stream.failure
+        elif (unsupported := coding.unsupported) is not None:
+            name, why = unsupported, "no decoder for this coding"
+        else:
+            return
+        self.gave_up = True
+        self.flow.facts.note(
+            DECODER_GAVE_UP,
+            f"{name} body of the {_message_name(message)} at frame {frame} could not be"
+            f" decoded: {why}",
+            frame,
+        )
 
     def _body_hits(self, message: HttpMessage, label: str, found: list[Found], frame: int) -> None:
         for hit, _, evidence in found:
@@ -458,3 +481,10 @@ class _LayerSearch:
 
 def _shift(hit: Hit, offset: int) -> Hit:
     return Hit(hit.start + offset, hit.end + offset, hit.pattern)
+
+
+def _message_name(message: HttpMessage) -> str:
+    """ "POST" for a request, "response (404)" for a response."""
+    if message.is_request:
+        return message.method or "request"
+    return f"response ({message.status})" if message.status is not None else "response"

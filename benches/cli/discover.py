@@ -2,8 +2,9 @@
 
 Lists the phones an adb server knows, reads each one's identity, model, serial,
 Wi-Fi MAC and wlan0 address, and writes a devices.yaml skeleton that
-`load_rack` accepts (benches/rack/discovery.py says what is a placeholder). It
-never overwrites a file without `--force`, and checks that what it wrote loads.
+`load_rack` accepts once a person has put the bench's own coordinates in
+(benches/rack/discovery.py says what is a placeholder). It never overwrites a
+file without `--force`, and checks that the rest of what it wrote loads.
 
 Progress goes to stderr, a summary to stdout; identifiers on the terminal are
 masked, while the file holds them raw: it is the inventory. Exit 0 when every
@@ -29,6 +30,7 @@ from benches.inventory.validators import InvalidValue, host_port
 from benches.rack.adb.phone import PhoneError
 from benches.rack.discovery import (
     DiscoveredPhone,
+    as_filled_in,
     discover_phone,
     display_name,
     render_rack,
@@ -161,7 +163,7 @@ def _write(output: Path, text: str, force: bool) -> None:
     draft = Path(name)
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(text)
+            file.write(as_filled_in(text))
         try:
             load_rack(draft)
         except InventoryError as error:  # a bug here, not the user's: name the spot, not the value

@@ -118,6 +118,16 @@ class _Used:
     reserved: set[str] = field(default_factory=set)  # some phone's own wlan0 address
 
 
+# Refused by the loader until a person writes the bench's own coordinates in.
+PLACEHOLDER_LOCATION = "{lat: 0.0, lon: 0.0, radius_km: 50}"
+
+
+def as_filled_in(text: str) -> str:
+    """The skeleton with some real coordinates in place of the placeholder location: what
+    the loader will see once a person has filled it in, to check everything else now."""
+    return text.replace(f"location: {PLACEHOLDER_LOCATION}", "location: {lat: 1, lon: 1}", 1)
+
+
 def render_rack(
     phones: Sequence[DiscoveredPhone], adb_host: str, adb_port: int, note: Sequence[str] = ()
 ) -> str:
@@ -132,7 +142,7 @@ def render_rack(
         '  name: "discovered-bench"  # TODO: the bench\'s name in reports',
         "  # TODO: where the bench is: a phone reporting a location near here leaks it.",
         "  # The loader refuses 0, 0 until the bench's own latitude and longitude are here.",
-        "  location: {lat: 0.0, lon: 0.0, radius_km: 50}",
+        f"  location: {PLACEHOLDER_LOCATION}",
         "  gateway:",
         "    # TODO: the interface the phones' traffic crosses (the bench's side of the gateway)",
         "    interface: CHANGEME",

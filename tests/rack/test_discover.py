@@ -84,7 +84,7 @@ def test_discover_refuses_to_overwrite_without_force(
     assert output.read_text() == "mine\n"
     assert f"bench: error: {output} exists: pass --force to overwrite it" in capsys.readouterr().err
     assert discover("--output", str(output), "--force") == 0
-    assert len(load_rack(output).devices) == 3
+    assert len(load_rack(filled_in(output)).devices) == 3
     assert [p.name for p in tmp_path.iterdir()] == ["devices.yaml"]  # no draft left behind
 
 
@@ -185,4 +185,4 @@ def test_discover_force_replaces_a_link_at_the_output_and_leaves_its_target(
     assert discover("--output", str(output)) == 2  # a link is something there: no --force
     assert discover("--output", str(output), "--force") == 0
     assert secret.read_text() == "root:$6$hash\n"
-    assert not output.is_symlink() and len(load_rack(output).devices) == 3
+    assert not output.is_symlink() and len(load_rack(filled_in(output)).devices) == 3

@@ -59,7 +59,7 @@ class Phones:
     def _side(self, ip: str, mac: str | None) -> FoundPhone | None:
         address = canonical(ip)
         serial = self.by_mac.get(mac) if mac is not None else None
-        if serial is None:
+        if serial is None or mac is None:
             serial = self.by_address.get(address)
             return FoundPhone(serial, address, None) if serial is not None else None
         listed = self.addresses[serial]

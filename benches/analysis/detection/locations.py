@@ -7,17 +7,21 @@ apart are a pair, read as (lat, lon) or, as GeoJSON writes it, (lon, lat); a
 pair within the bench's radius is a hit. A timestamp (1700000000 is 170.0 as
 E7) never pairs with anything near a real bench.
 
-Speed: this runs on every stream, so no regex scans the bytes. They are
-translated once to a digit skeleton where a few literal searches (``00.00``
-for a two-digit integer part, seven digits for E7) find every candidate; a
-candidate whose whole degrees are not near the bench is dropped at once, and
-the regexes below confirm the rest where they stand.
+Speed: this runs on every stream, so no regex scans bytes that hold no
+candidate. They are translated once to a digit skeleton where a few literal
+searches (``00.00`` for a two-digit integer part, seven digits for E7) say
+whether any candidate is there at all. Only then do regexes whose integer part
+is one of the whole degrees near the bench read on, in C: first whether the
+text holds a number in the latitude band and one in the longitude band (a pair
+needs both; text dense with numbers of one band only, as a decoded body can be,
+costs a regex scan and no Python work per number), then every such number.
 """
 
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from benches.inventory.models import Location
@@ -27,12 +31,12 @@ LOCATION_WINDOW = 64  # bytes allowed between a latitude and its longitude
 MAX_NUMBER = 20  # longest coordinate text: sign, 3 digits, point and up to 15 decimals
 MIN_PAIR = 2 * len("0.00") + 1  # shortest pair text: two decimals and a byte between
 
-# Not part of a longer number or of a dotted version string: 60.1699 and
-# -33.86, but not 1700000000.12 or 1.60.17. A coordinate has at most 15
+# A coordinate is not part of a longer number or of a dotted version string:
+# 60.1699 and -33.86, but not 1700000000.12 or 1.60.17; a decimal has at most 15
 # decimals (more than a double holds), which bounds how far a match reaches.
-_DECIMAL = re.compile(rb"(?<![0-9.])-?[0-9]{1,3}\.[0-9]{2,15}(?![0-9]|\.[0-9])")
-_E7 = re.compile(rb"(?<![0-9.])-?[0-9]{7,10}(?![0-9]|\.[0-9])")
-_NOT_DIGIT = re.compile(rb"[^0]")
+# ``_decimal_pattern`` / ``_e7_pattern`` write these shapes for a set of degrees:
+#   decimal  (?<![0-9.])-?<integer part>\.[0-9]{2,15}(?![0-9]|\.[0-9])
+#   E7       (?<![0-9.])-?<integer part>[0-9]{7}(?![0-9]|\.[0-9])
 _SKELETON = bytes(
     ord("0") if chr(b).isdigit() and b < 128 else b if b in b".-" else ord(" ") for b in range(256)
 )
@@ -63,6 +67,42 @@ def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
 
 
+@dataclass(frozen=True)
+class _Bands:
+    """A number's regex for each band's whole degrees: a latitude's, a longitude's, either's."""
+
+    lat: re.Pattern[bytes]
+    lon: re.Pattern[bytes]
+    either: re.Pattern[bytes]
+
+    @classmethod
+    def of(
+        cls, lat: set[int], lon: set[int], pattern: Callable[[set[int]], re.Pattern[bytes]]
+    ) -> _Bands:
+        return cls(pattern(lat), pattern(lon), pattern(lat | lon))
+
+
+def _integer_parts(degrees: set[int], width: int) -> bytes:
+    """An alternation of the integer parts a number of ``degrees`` can be written with,
+    leading zeros included, at most ``width`` digits (longest first)."""
+    parts = {"0" * zeros + str(d) for d in degrees for zeros in range(width - len(str(d)) + 1)}
+    return "|".join(sorted(parts, key=lambda p: (-len(p), p))).encode("ascii")
+
+
+def _decimal_pattern(degrees: set[int]) -> re.Pattern[bytes]:
+    """A decimal whose integer part is one of ``degrees``."""
+    return re.compile(
+        rb"(?<![0-9.])-?(?:" + _integer_parts(degrees, 3) + rb")\.[0-9]{2,15}(?![0-9]|\.[0-9])"
+    )
+
+
+def _e7_pattern(degrees: set[int]) -> re.Pattern[bytes]:
+    """An E7 integer whose integer part (the digits before the last seven) is one of
+    ``degrees``; 0 may be written with no digit at all."""
+    parts = _integer_parts(degrees, 3) + (b"|" if 0 in degrees else b"")
+    return re.compile(rb"(?<![0-9.])-?(?:" + parts + rb")[0-9]{7}(?![0-9]|\.[0-9])")
+
+
 class LocationFinder:
     """Finds coordinate pairs within ``bench.radius_km`` of the bench."""
 
@@ -85,6 +125,14 @@ class LocationFinder:
         # smallest of those degrees (a leading zero may add some: 060.17).
         fewest = len(str(min(self.degrees)))
         self.decimal_needles = [b"0" * size + b".00" for size in range(fewest, 4)]
+        # haversine <= radius  <=>  sin²(Δφ/2) + cos φ cos φ_b sin²(Δλ/2) <= sin²(r / 2R)
+        half = min(math.pi / 2, bench.radius_km / (2 * EARTH_RADIUS_KM))
+        self.term_bound = math.sin(half) ** 2 * (1 + 1e-9) + 1e-12
+        self.bench_cos = math.cos(math.radians(bench.lat))
+        lat_degrees = _whole_degrees(bench.lat, self.lat_band)
+        lon_degrees = _whole_degrees(bench.lon, self.lon_band)
+        self.decimal = _Bands.of(lat_degrees, lon_degrees, _decimal_pattern)
+        self.e7 = _Bands.of(lat_degrees, lon_degrees, _e7_pattern)
 
     def find(self, data: bytes) -> list[Pair]:
         skeleton = data.translate(_SKELETON)
@@ -93,47 +141,27 @@ class LocationFinder:
         return sorted(pairs, key=lambda p: p.start)
 
     def _decimals(self, data: bytes, skeleton: bytes) -> list[Coordinate]:
-        found: list[Coordinate] = []
-        for needle in self.decimal_needles:
-            size = len(needle) - 3  # digits before the point
-            start = skeleton.find(needle)
-            while start >= 0:
-                # Not part of a longer integer part or a dotted version, and a
-                # whole degree near the bench.
-                lead = skeleton[start - 1] if start else 0x20
-                if lead not in b"0." and int(data[start : start + size]) in self.degrees:
-                    self._add(found, data, skeleton, start, _DECIMAL, 1.0)
-                start = skeleton.find(needle, start + len(needle))
-        return sorted(found, key=lambda c: c.start)
+        first = min(
+            (at for at in (skeleton.find(n) for n in self.decimal_needles) if at >= 0), default=-1
+        )
+        return [] if first < 0 else self._numbers(data, first, self.decimal, 1.0)
 
     def _e7(self, data: bytes, skeleton: bytes) -> list[Coordinate]:
-        found: list[Coordinate] = []
-        start = skeleton.find(b"0000000")  # the first digit of a run (earlier runs skipped)
-        while start >= 0:
-            run_end = _NOT_DIGIT.search(skeleton, start + 7)
-            end = run_end.start() if run_end else len(skeleton)
-            if end - start <= 10 and int(data[start : end - 7] or b"0") in self.degrees:
-                self._add(found, data, skeleton, start, _E7, 1e7)
-            start = skeleton.find(b"0000000", end)
-        return found
+        first = skeleton.find(b"0000000")
+        return [] if first < 0 else self._numbers(data, first, self.e7, 1e7)
 
-    def _add(
-        self,
-        found: list[Coordinate],
-        data: bytes,
-        skeleton: bytes,
-        start: int,
-        exact: re.Pattern[bytes],
-        scale: float,
-    ) -> None:
-        """Confirm the number at ``start`` in data, its sign first, as the regex would."""
-        match = exact.match(data, start - 1) if start and skeleton[start - 1] == 0x2D else None
-        if match is None:
-            match = exact.match(data, start)
-        if match is not None:
+    def _numbers(self, data: bytes, first: int, bands: _Bands, scale: float) -> list[Coordinate]:
+        """The numbers near the bench from ``first`` on (a candidate's place, its sign
+        before it), none at all unless one can be a latitude and one a longitude."""
+        start = max(0, first - 1)
+        if bands.lat.search(data, start) is None or bands.lon.search(data, start) is None:
+            return []
+        found = []
+        for match in bands.either.finditer(data, start):
             value = float(match.group()) / scale
             if self._in_band(value):
                 found.append(Coordinate(match.start(), match.end(), value))
+        return found
 
     def _in_band(self, value: float) -> bool:
         bench = self.bench
@@ -144,11 +172,12 @@ class LocationFinder:
     def _pairs(self, data: bytes, numbers: list[Coordinate], form: str) -> list[Pair]:
         pairs = []
         used_until = -1
-        # Which numbers can be a latitude, which a longitude near the bench (each number
-        # is in one band at least): a pair needs one of each, before haversine is asked.
-        bench = self.bench
-        lat = [abs(n.value - bench.lat) <= self.lat_band for n in numbers]
-        lon = [abs((n.value - bench.lon + 180.0) % 360.0 - 180.0) <= self.lon_band for n in numbers]
+        # Haversine's terms for each number, as a latitude (inf: not in the band) and as a
+        # longitude: a pair is near only if lat_term + cos(lat) * lon_term is within the
+        # radius's bound (a little over, for rounding), which a few multiplications say;
+        # haversine itself (``_near``) decides the pairs that pass.
+        bound = self.term_bound
+        lat_term, lat_cos, lon_term = self._terms(numbers)
         for i, first in enumerate(numbers):
             if first.start < used_until:
                 continue
@@ -156,14 +185,36 @@ class LocationFinder:
                 second = numbers[j]
                 if second.start - first.end > self.window:
                     break
-                if (lat[i] and lon[j] and self._near(first.value, second.value)) or (
-                    lat[j] and lon[i] and self._near(second.value, first.value)
+                if (
+                    lat_term[i] + lat_cos[i] * lon_term[j] <= bound
+                    and self._near(first.value, second.value)
+                ) or (
+                    lat_term[j] + lat_cos[j] * lon_term[i] <= bound
+                    and self._near(second.value, first.value)
                 ):
                     text = f"{_text(data, first)},{_text(data, second)}"
                     pairs.append(Pair(first.start, second.end, text, form))
                     used_until = second.end
                     break
         return pairs
+
+    def _terms(self, numbers: list[Coordinate]) -> tuple[list[float], list[float], list[float]]:
+        """Each number's sin²(Δφ/2) and cos(φ)·cos(φ_bench) as a latitude (inf and 0 out of
+        the band), and sin²(Δλ/2) as a longitude (inf out of the band)."""
+        bench, inf = self.bench, math.inf
+        lat_term, lat_cos, lon_term = [], [], []
+        for n in numbers:
+            if abs(n.value - bench.lat) <= self.lat_band:
+                lat_term.append(math.sin(math.radians(n.value - bench.lat) / 2) ** 2)
+                lat_cos.append(math.cos(math.radians(n.value)) * self.bench_cos)
+            else:
+                lat_term.append(inf)
+                lat_cos.append(0.0)
+            off = (n.value - bench.lon + 180.0) % 360.0 - 180.0
+            lon_term.append(
+                math.sin(math.radians(off) / 2) ** 2 if abs(off) <= self.lon_band else inf
+            )
+        return lat_term, lat_cos, lon_term
 
     def _near(self, lat: float, lon: float) -> bool:
         if abs(lat) > 90 or abs(lon) > 180:

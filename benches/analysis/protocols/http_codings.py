@@ -82,6 +82,11 @@ class BodyCoding:
         return _decoded(self, limit)
 
     @property
+    def unsupported(self) -> str | None:
+        """The first coding within the bound that no decoder removes, if any."""
+        return next((c for c in self.codings[:MAX_CODINGS] if c not in _STAGES), None)
+
+    @property
     def refused(self) -> str | None:
         """Why decoding cannot go all the way, before any byte is decoded."""
         for number, coding in enumerate(self.codings):
@@ -152,6 +157,7 @@ class LayerStream:
         self.decoded = 0
         self.capped = False
         self.error: str | None = coding.refused
+        self.failure: tuple[str, str] | None = None  # (coding, why): the outermost that failed
         self._first = 1 if coding.chunked else 0  # the layer of the first coding's output
         count = len(self.labels) - self._first
         self._stages = [_STAGES[name]() for name in coding.codings[:count]]
@@ -205,6 +211,7 @@ class LayerStream:
         if index < self._live:
             self._live = index
             self.error = f"{self.coding.codings[index]}: {broken}"
+            self.failure = (self.coding.codings[index], str(broken))
 
 
 class _Broken(Exception):

@@ -137,3 +137,29 @@ def test_dense_numbers_near_the_bench_cost_linear_time() -> None:
         return best
 
     assert cost(512 << 10) / cost(64 << 10) < 16
+
+
+def test_numbers_of_one_band_only_are_not_read_one_by_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A decoded body of nothing but latitudes near the bench (the coords bomb: 64 MiB
+    of "60.169912345,") holds no pair: no number of it is read in Python (each was
+    ~0.3 us, 20-30 s per bomb). Counted, not timed. With one longitude after them, every
+    number is read and the pair is found."""
+    finder = LocationFinder(HELSINKI)
+    read: list[float] = []
+    in_band = LocationFinder._in_band
+    monkeypatch.setattr(
+        LocationFinder, "_in_band", lambda self, value: read.append(value) or in_band(self, value)
+    )
+    latitudes = b"60.169912345," * 20_000 + b"601699123," * 20_000
+    assert finder.find(latitudes) == []
+    assert read == []
+    found = finder.find(
+        latitudes + b" " * 80 + b"60.1699,24.9384 " + b" " * 80 + b"601699000,249384000"
+    )
+    assert [(p.text, p.form) for p in found][-2:] == [
+        ("60.1699,24.9384", "decimal"),
+        ("601699000,249384000", "e7"),
+    ]
+    assert len(read) > 40_000
