@@ -14,6 +14,7 @@ as :class:`RawMatch` (the flow is still being read); the analyzer turns them int
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
@@ -36,7 +37,6 @@ from benches.analysis.protocols.readers import (
     DnsReader,
     Facts,
     HttpReader,
-    Opening,
     ProtocolReader,
     QuicReader,
     TlsHello,
@@ -133,8 +133,8 @@ class FlowInspection:
             self.to_server.readers.append(DnsReader(facts, partial(log, info, TO_SERVER)))
             self.to_client.readers.append(DnsReader(facts, partial(log, info, TO_CLIENT)))
         if info.proto == "tcp":
-            self.to_server.readers.append(Opening(self._client_speaks))
-            self.to_client.readers.append(Opening(self._server_speaks))
+            self.to_server.opening = self._client_speaks
+            self.to_client.opening = self._server_speaks
         elif info.proto == "udp" and DNS_PORT not in ports:  # QUIC runs on any port
             hello = partial(self.to_server.alone, 0, source=QUIC_INITIAL)
             self.quic = QuicConnection()
@@ -174,15 +174,18 @@ class FlowInspection:
 class StreamInspection:
     """One direction of a flow: a StreamSink."""
 
-    __slots__ = ("flow", "direction", "decrypted", "readers", "bytes", "frame", "scanner",
-                 "base", "recent", "pending", "pending_bytes", "alternate", "following",
-                 "records", "header_alone", "gave_up")  # fmt: skip
+    __slots__ = ("flow", "direction", "decrypted", "readers", "opening", "bytes", "frame",
+                 "scanner", "base", "recent", "pending", "pending_bytes", "alternate",
+                 "following", "records", "header_alone", "gave_up")  # fmt: skip
 
     def __init__(self, flow: FlowInspection, direction: str) -> None:
         self.flow = flow
         self.direction = direction
         self.decrypted = flow.info.decrypted
         self.readers: list[ProtocolReader] = []  # protocol readers still interested
+        # Chooses more readers by the stream's first bytes (a TCP stream's), then is done:
+        # most TCP streams are TLS, and never pay for an HTTP parser.
+        self.opening: Callable[[bytes], list[ProtocolReader]] | None = None
         self.bytes = 0  # payload bytes seen: stream data and datagrams
         self.frame = 0  # the last frame that brought data
         self.scanner: StreamScanner | None = None  # opened by the first data of each run
@@ -221,8 +224,17 @@ class StreamInspection:
                 self._search_around(offset, chunk, frame, spans)
             else:
                 self._search(offset, chunk, frame)
-        if self.readers:
-            self.readers = [r for r in self.readers if r.data(chunk, frame, time)]
+        if self.opening is not None:
+            self.readers = [*self.readers, *self.opening(chunk)]
+            self.opening = None
+        readers = self.readers
+        if not readers:
+            return
+        if len(readers) == 1:  # the common case: no list made per chunk
+            if not readers[0].data(chunk, frame, time):
+                self.readers = []
+        else:
+            self.readers = [r for r in readers if r.data(chunk, frame, time)]
 
     def gap(self, offset: int) -> None:
         self._break()

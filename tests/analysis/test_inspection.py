@@ -176,8 +176,8 @@ def test_tls_streams_get_no_http_reader(tmp_path: Path) -> None:
     flow = inspector.open(FlowInfo("x", "tcp", PHONE_IP, 40000, CN_IP, 443))
     flow.to_server.data(0, b"\x16\x03\x01\x00\x05hello", 1, 0.0)
     flow.to_client.data(0, b"\x16\x03\x03\x00\x02HTTP/1.1 200 OK\r\n", 2, 0.0)
-    assert [type(r) for r in flow.to_server.readers[0].readers] == [TlsHello]  # type: ignore[attr-defined]
-    assert flow.to_client.readers == []
+    assert [type(r) for r in flow.to_server.readers] == [TlsHello]
+    assert flow.to_client.readers == [] and flow.to_client.opening is None
     assert flow.http is None
 
 

@@ -77,35 +77,6 @@ class ProtocolReader:
         return False
 
 
-class Opening(ProtocolReader):
-    """Looks at a stream's first bytes, then hands the stream to the readers they call for.
-
-    Most TCP flows are TLS: they never pay for an HTTP parser.
-    """
-
-    __slots__ = ("choose", "readers")
-
-    def __init__(self, choose: Callable[[bytes], list[ProtocolReader]]) -> None:
-        self.choose = choose
-        self.readers: list[ProtocolReader] | None = None
-
-    def data(self, chunk: bytes, frame: int, time: float) -> bool:
-        if self.readers is None:
-            self.readers = self.choose(chunk)
-        self.readers = [r for r in self.readers if r.data(chunk, frame, time)]
-        return bool(self.readers)
-
-    def close(self, frame: int) -> None:
-        for reader in self.readers or ():
-            reader.close(frame)
-
-    def gap(self, offset: int, frame: int) -> bool:
-        if self.readers is None:
-            return True  # nothing seen yet: the first bytes still choose
-        self.readers = [r for r in self.readers if r.gap(offset, frame)]
-        return bool(self.readers)
-
-
 class TlsHello(ProtocolReader):
     """The ClientHello at the start of a client's stream, read once it is whole.
 
