@@ -1,7 +1,9 @@
-"""Who a destination is: its name and where it is.
+"""Who a flow is: which phone sent it, and its destination's name and place.
 
-``names`` names destinations from the DNS answers in the captures (else SNI,
-else Host) and keeps the DNS queries; ``geo`` places addresses (the virtual
-rack's overlay, the bench's own network, two country signals), and builds a
-rack's database (``GeoDatabase.for_rack``).
+``phones`` finds a flow's rack phone by MAC, then by address (and says when
+a phone's address changed); ``names`` names destinations from the phone's own
+DNS answers (an SNI or Host is only claimed) and keeps the DNS queries;
+``geo`` places addresses (the virtual rack's overlay, the bench's own
+network, two country signals), and builds a rack's database
+(``GeoDatabase.for_rack``).
 """
