@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterable, Mapping
 from benches.sim.adbd.connection import Connection
 from benches.sim.adbd.protocols import ShellResult
 from benches.sim.adbd.run import Run
+from benches.sim.network.listener import tcp_listener
 
 log = logging.getLogger(__name__)
 
@@ -110,16 +111,8 @@ class AdbDaemon:
         with self._lock:
             if self._run is not None:
                 return
-            listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            try:
-                listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                listener.bind((self.host, self.port))
-                listener.listen(16)
-                # stop() wakes accept() with shutdown(); the timeout is the fallback.
-                listener.settimeout(0.5)
-            except OSError:
-                listener.close()
-                raise
+            # stop() wakes accept() with shutdown(); the timeout is the fallback.
+            listener = tcp_listener(self.host, self.port, 16, timeout=0.5)
             self.port = listener.getsockname()[1]
             run = Run(listener)
             self._run = run

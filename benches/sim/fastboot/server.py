@@ -26,6 +26,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 
 from benches.sim.fastboot.session import FastbootSession, HostGone, ProtocolError, recv_exact
+from benches.sim.network.listener import tcp_listener
 
 log = logging.getLogger(__name__)
 
@@ -118,14 +119,7 @@ class FastbootServer:
         with self._lock:
             if self._listener is not None:
                 return
-            listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            try:
-                listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                listener.bind((self.host, self.port))
-                listener.listen(4)
-            except OSError:
-                listener.close()
-                raise
+            listener = tcp_listener(self.host, self.port, 4)
             self.port = listener.getsockname()[1]
             self._listener = listener
             self._stopping = threading.Event()

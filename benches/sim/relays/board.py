@@ -19,8 +19,8 @@ from collections.abc import Callable
 
 from benches.inventory.models import RelayBoard
 from benches.sim.relays.parsers import AsciiParser, LcusParser
-from benches.sim.serial.base import SerialServeError, ServedPort
-from benches.sim.serial.ports import serve_port
+from benches.sim.serial.base import SerialServeError
+from benches.sim.serial.ports import PortEnd
 
 log = logging.getLogger(__name__)
 
@@ -42,28 +42,20 @@ class VirtualRelayBoard:
                 + (" without `ascii:` commands" if board.driver == "ascii" else "")
             )
         self._lock = threading.Lock()
-        self._port: ServedPort | None = None
+        self._end = PortEnd(board.port, self._received, f"virtual relay board {board.name}")
 
     @property
     def bad_frames(self) -> int:
         return self.parser.bad_frames
 
     def start(self) -> None:
-        port = serve_port(self.board.port, self._received, f"virtual relay board {self.board.name}")
-        self._port = port  # before start(): the port's thread may call back at once
-        try:
-            port.start()
-        except BaseException:
-            self._port = None
-            raise
+        self._end.start()
 
     def stop(self) -> None:
-        if self._port is not None:
-            self._port.stop()
-            self._port = None
+        self._end.stop()
 
     def _received(self, data: bytes) -> None:
-        port = self._port
+        port = self._end.port
         baud = port.line_baud() if port is not None else None
         if baud is not None and baud != self.board.baud:
             self.garbled_bytes += len(data)

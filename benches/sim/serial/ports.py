@@ -10,7 +10,8 @@ so that the bench's pyserial opens it exactly as it would a real one:
 
 HOST must be a loopback address: simulated traffic stays on this machine.
 
-What every served port offers (`on_data`, `send()`, `line_baud()`) is in `base.py`.
+`PortEnd` starts and stops one with the device that owns it. What every
+served port offers (`on_data`, `send()`, `line_baud()`) is in `base.py`.
 """
 
 from __future__ import annotations
@@ -29,3 +30,32 @@ def serve_port(port: str, on_data: DataSink, name: str) -> ServedPort:
         raise SerialServeError(f"{name}: cannot serve {port}: only socket:// and rfc2217:// URLs")
     host, number = loopback_endpoint(rest, f"{name}: cannot serve {port}")
     return TcpPort(port, on_data, name, host, number, rfc2217=scheme == "rfc2217")
+
+
+class PortEnd:
+    """A device's end of its served port, started and stopped with the device.
+
+    ``port`` is set before the port starts, since the port's thread may call back
+    at once (and the device's callback reads ``port`` to answer); it is None while
+    stopped, or when starting failed.
+    """
+
+    def __init__(self, port: str, on_data: DataSink, name: str) -> None:
+        self.path = port
+        self.on_data = on_data
+        self.name = name
+        self.port: ServedPort | None = None
+
+    def start(self) -> None:
+        port = serve_port(self.path, self.on_data, self.name)
+        self.port = port
+        try:
+            port.start()
+        except BaseException:
+            self.port = None
+            raise
+
+    def stop(self) -> None:
+        if self.port is not None:
+            self.port.stop()
+            self.port = None

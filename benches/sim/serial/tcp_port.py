@@ -17,6 +17,7 @@ import threading
 import serial
 from serial.rfc2217 import PortManager
 
+from benches.sim.network.listener import tcp_listener
 from benches.sim.serial.base import POLL_S, DataSink, SerialServeError, ServedPort, deliver
 
 log = logging.getLogger(__name__)
@@ -88,15 +89,10 @@ class TcpPort(ServedPort):
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            listener.bind((self.host, self.number))
+            listener = tcp_listener(self.host, self.number, 1, timeout=POLL_S)
         except OSError as exc:
-            listener.close()
             raise SerialServeError(f"{self.name}: cannot listen on {self.port}: {exc}") from None
-        listener.listen(1)
-        listener.settimeout(POLL_S)
         self._listener = listener
         self._stopping.clear()
         self._thread = threading.Thread(target=self._serve, name=self.name, daemon=True)

@@ -9,29 +9,20 @@ would on a real one.
 from __future__ import annotations
 
 from benches.inventory.models import SerialConsole
-from benches.sim.serial.base import ServedPort
-from benches.sim.serial.ports import serve_port
+from benches.sim.serial.ports import PortEnd
 
 
 class VirtualUart:
     def __init__(self, console: SerialConsole, name: str = "virtual console") -> None:
         self.console = console
         self.name = name
-        self._port: ServedPort | None = None
+        self._end = PortEnd(console.port, self._ignore_input, name)
 
     def start(self) -> None:
-        port = serve_port(self.console.port, self._ignore_input, self.name)
-        self._port = port  # before start(): the port's thread may call back at once
-        try:
-            port.start()
-        except BaseException:
-            self._port = None
-            raise
+        self._end.start()
 
     def stop(self) -> None:
-        if self._port is not None:
-            self._port.stop()
-            self._port = None
+        self._end.stop()
 
     def write_line(self, text: str) -> None:
         """Print one line, ended with CR LF as consoles do."""
@@ -43,7 +34,7 @@ class VirtualUart:
 
     def write_bytes(self, data: bytes) -> None:
         """Print raw bytes (a real console shows line noise at power-on, for one)."""
-        port = self._port
+        port = self._end.port
         if port is None:
             return
         baud = port.line_baud()
