@@ -10,6 +10,9 @@ come from tests/support/hostile.py (built into a temporary folder each run):
 - ``after`` / ``before``: one bomb of 70 MiB with the leaky JSON after / before the zeros;
 - ``coords``: one brotli body of 64 MiB of numbers near the bench's coordinates (the
   detector's slowest input);
+- ``nearmiss``: one brotli body (about 1 KB) of 64 MiB of numbers of both bands around
+  the bench that never pair (the location search's slowest input, stopped by its
+  per-flow work: inconclusive);
 - ``gz512``: a ``.gz`` pcap of 76-byte non-IP records that expands to 512 MiB.
 
 For each: the size of the file, ``bench analyze``'s verdict (exit code), wall
@@ -48,7 +51,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.support.analyzecli import rack_files  # noqa: E402
 
-NAMES = ("segment", "forty", "after", "before", "coords", "gz512")
+NAMES = ("segment", "forty", "after", "before", "coords", "nearmiss", "gz512")
 
 
 def captures() -> dict[str, Callable[[Path], Path]]:
@@ -67,6 +70,7 @@ def captures() -> dict[str, Callable[[Path], Path]]:
         ),
         "gz512": lambda d: hostile.expanding_gz(d / "gz512.pcap.gz"),
         "coords": lambda d: hostile.write(d / "coords.pcap", hostile.coordinates_bomb_flow()),
+        "nearmiss": lambda d: hostile.write(d / "nearmiss.pcap", hostile.near_miss_bomb_flow()),
     }
 
 

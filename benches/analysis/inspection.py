@@ -22,6 +22,7 @@ from benches.analysis.attribution.names import DnsLog
 from benches.analysis.detection.datagrams import BATCH, Datagrams
 from benches.analysis.detection.evidence import Found, Recent
 from benches.analysis.detection.identifiers import Hit
+from benches.analysis.detection.locations import PairingBudget
 from benches.analysis.detection.masks import masked_evidence
 from benches.analysis.detection.scanner import Scanner, StreamScanner
 from benches.analysis.network.streams import FlowInfo
@@ -113,7 +114,7 @@ class FlowInspection:
     """One flow: a FlowSink, with what its protocol readers learned in ``facts``."""
 
     __slots__ = ("inspector", "index", "info", "facts", "tls", "quic", "to_server", "to_client",
-                 "http", "budget")  # fmt: skip
+                 "http", "budget", "pairing")  # fmt: skip
 
     def __init__(self, inspector: Inspector, index: int, info: FlowInfo) -> None:
         self.inspector = inspector
@@ -121,6 +122,8 @@ class FlowInspection:
         self.info = info
         self.facts = Facts()
         self.budget: FlowBudget | None = None  # drawn from the capture's when first needed
+        # The location search's work on this flow, every search of it drawing on it.
+        self.pairing = PairingBudget(on_spent=self._pairing_spent)
         # TCP on the wire may carry TLS, whose application data need not be searched.
         self.tls = TlsSession() if info.proto == "tcp" and not info.decrypted else None
         self.quic: QuicConnection | None = None  # UDP but DNS: what makes a datagram 1-RTT
@@ -151,6 +154,16 @@ class FlowInspection:
         if self.budget is None:
             self.budget = self.inspector.budget.flow()
         return self.budget
+
+    def _pairing_spent(self) -> None:
+        frame = max(self.to_server.frame, self.to_client.frame)
+        self.facts.note(
+            BUDGET_SPENT,
+            f"the search for the bench's location stopped at {self.pairing.allowance:,} units"
+            " of work (numbers near its coordinates read and paired): what came later on the flow"
+            " was not searched for coordinates",
+            frame,
+        )
 
     def _client_speaks(self, first: bytes) -> list[ProtocolReader]:
         """Readers for a TCP client's stream, chosen by its first bytes: TLS pays for no
@@ -264,7 +277,7 @@ class StreamInspection:
         self.alternate = (end, (before + chunk)[-STITCH:])
         self.following = (offset, (chunk[:STITCH] + after)[:STITCH])
         window = before + chunk + after
-        hits = self.flow.inspector.scanner.scan(window)
+        hits = self.flow.inspector.scanner.scan(window, self.flow.pairing)
         low, high = len(before), len(before) + len(chunk)
         base = offset - len(before)
         for hit in hits:
@@ -307,7 +320,7 @@ class StreamInspection:
         for layer, content in message.layers():
             if layer == "raw" or not content:
                 continue  # the body as sent is part of the stream: searched already
-            hits = scanner.scan(content)
+            hits = scanner.scan(content, self.flow.pairing)
             for hit in hits:
                 evidence = masked_evidence(content, hit, hits)
                 self._add(hit, frame, message.start, evidence, f"{HTTP_BODY}{layer}")
@@ -320,7 +333,9 @@ class StreamInspection:
         flow = self.flow
         budget = flow.decoding()
         stream = LayerStream(coding, budget.left)
-        searches = [_LayerSearch(flow.inspector.scanner, frame) for _ in stream.labels]
+        searches = [
+            _LayerSearch(flow.inspector.scanner, frame, flow.pairing) for _ in stream.labels
+        ]
         for index, chunk in stream.chunks():
             self._body_hits(message, stream.labels[index], searches[index].feed(chunk), frame)
         for label, search in zip(stream.labels, searches, strict=True):
@@ -386,7 +401,7 @@ class StreamInspection:
         if recent is None:
             longest = self.flow.inspector.scanner.span
             recent = self.recent = Recent(longest, BATCH)
-            self.scanner = self.flow.inspector.scanner.stream()
+            self.scanner = self.flow.inspector.scanner.stream(self.flow.pairing)
             self.base = offset
         recent.add(offset, chunk, frame)
         self.pending.append(chunk)
@@ -445,7 +460,7 @@ class StreamInspection:
         """Search bytes on their own: a datagram, or a copy with no stream around it."""
         if not chunk:
             return
-        hits = self.flow.inspector.scanner.scan(chunk)
+        hits = self.flow.inspector.scanner.scan(chunk, self.flow.pairing)
         for hit in hits:
             evidence = masked_evidence(chunk, hit, hits)
             self._add(_shift(hit, offset), frame, offset + hit.start, evidence, source)
@@ -466,8 +481,8 @@ class _LayerSearch:
 
     __slots__ = ("scanner", "recent", "frame", "offset")
 
-    def __init__(self, scanner: Scanner, frame: int) -> None:
-        self.scanner = scanner.stream()
+    def __init__(self, scanner: Scanner, frame: int, pairing: PairingBudget) -> None:
+        self.scanner = scanner.stream(pairing)
         self.recent = Recent(scanner.span, 2 * OUTPUT_CHUNK)
         self.frame = frame
         self.offset = 0

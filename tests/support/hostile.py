@@ -4,6 +4,7 @@ benchmarks/hostile_bombs.py share them.
 
 - decompression bombs: HTTP bodies whose brotli or gzip says tens of MiB of zeros
   in a hundred bytes, many of them in one TCP segment or across a few flows;
+- text that costs the location search most: numbers near the bench that never pair;
 - a leak placed before or after the bytes a decode budget pays for;
 - a ``.gz`` capture that expands a thousandfold (gzip of repeated records).
 """
@@ -72,6 +73,25 @@ def coordinates_bomb_flow() -> list[Packet]:
     bench (60.1699, 24.9384) that never pair into a location: the detector's slow path."""
     body = text_bomb(b"60.169912345,")
     return _lookup() + _flow(coded_request(body), 41400, mss=len(body) + 400)
+
+
+NEAR_MISS = b"59.73,25.80,"  # each in its band around the bench, every pair ~68 km from it
+
+
+def near_miss_bomb_flow(
+    size: int = BOMB_ZEROS, *, before: bytes = b"", after: bytes = b""
+) -> list[Packet]:
+    """One request whose brotli body (about 1 KB) decodes to ``size`` bytes of numbers of
+    both the latitude and the longitude band around the tests' bench that never pair
+    (59.73 is 49 km north of it, 25.80 48 km east: together 68 km, outside its 50 km),
+    after ``before`` and before ``after``: every number is read and tried against its
+    neighbours."""
+    compressor = brotli.Compressor(quality=5)
+    block = NEAR_MISS * (MIB // len(NEAR_MISS))
+    out = [compressor.process(before)]
+    out += [compressor.process(block[: min(MIB, size - at)]) for at in range(0, size, MIB)]
+    body = b"".join(out) + compressor.process(after) + compressor.finish()
+    return _lookup() + _flow(coded_request(body), 41450, mss=len(body) + 400)
 
 
 def coded_request(body: bytes, coding: str = "br", host: str = HOST) -> bytes:

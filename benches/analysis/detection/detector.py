@@ -46,7 +46,7 @@ from benches.analysis.detection.encodings import (
     encodings,
 )
 from benches.analysis.detection.forms import DIGITS, Boundary, Suffix, forms, identifiers
-from benches.analysis.detection.locations import MIN_PAIR, LocationFinder
+from benches.analysis.detection.locations import MIN_PAIR, LocationFinder, PairingBudget
 from benches.inventory.models import Rack
 
 MIN_UNCHECKED_TEXT = 11  # characters: 66 bits of base64
@@ -439,18 +439,22 @@ class Detector:
         """The longest a hit can be, identifier or location pair."""
         return max(self.max_length, self.locations.max_span)
 
-    def scan(self, data: bytes) -> list[Hit]:
-        """Every hit in ``data``, in offset order; its end counts as the end of the text."""
+    def scan(self, data: bytes, budget: PairingBudget | None = None) -> list[Hit]:
+        """Every hit in ``data``, in offset order; its end counts as the end of the text.
+        Location pairs only as far as ``budget`` (the flow's) pays for, when given."""
         skeleton = skeleton_of(data)
-        hits = self.matcher.find(data, skeleton) + list(location_hits(self.locations, data))
+        locations = location_hits(self.locations, data, budget)
+        hits = self.matcher.find(data, skeleton) + list(locations)
         return sorted(hits, key=lambda h: (h.start, h.end))
 
-    def stream(self) -> DetectorStreamScanner:
-        return DetectorStreamScanner(self)
+    def stream(self, budget: PairingBudget | None = None) -> DetectorStreamScanner:
+        return DetectorStreamScanner(self, budget)
 
 
-def location_hits(finder: LocationFinder, data: bytes) -> Iterator[Hit]:
-    for pair in finder.find(data):
+def location_hits(
+    finder: LocationFinder, data: bytes, budget: PairingBudget | None = None
+) -> Iterator[Hit]:
+    for pair in finder.find(data, budget):
         yield Hit(pair.start, pair.end, LocationPattern(pair.text, pair.form))
 
 
@@ -465,6 +469,7 @@ class DetectorStreamScanner:
     """
 
     detector: Detector
+    budget: PairingBudget | None = None  # the flow's location work, shared by its searches
     buffer: bytes = b""
     base: int = 0  # stream offset of buffer[0]
     decided: int = 0  # hits starting before this offset were reported already
@@ -499,7 +504,7 @@ class DetectorStreamScanner:
     def _report(self, buffer: bytes, limit: int) -> list[Hit]:
         found = []
         base, decided = self.base, self.decided
-        for hit in self.detector.scan(buffer):
+        for hit in self.detector.scan(buffer, self.budget):
             start = base + hit.start
             if decided <= start < limit:
                 found.append(Hit(start, base + hit.end, hit.pattern))

@@ -15,6 +15,15 @@ is one of the whole degrees near the bench read on, in C: first whether the
 text holds a number in the latitude band and one in the longitude band (a pair
 needs both; text dense with numbers of one band only, as a decoded body can be,
 costs a regex scan and no Python work per number), then every such number.
+
+Work: text dense with numbers of both bands that never pair (``59.73,25.80,`` for a
+bench at 60.17, 24.94: each in its band, every pair just outside the circle) is read
+number by number, and each is tried against the ~11 that follow it in the window, in
+Python: ~0.6 us a byte, half a minute for a decoded body of 64 MiB. A
+:class:`PairingBudget` bounds that per flow: each number read and each pair tried
+costs one unit; past :data:`PAIRING_WORK` the flow's location search stops and the
+budget says so once (``on_spent``), for the flow to note it (the verdict is then
+inconclusive: a location past it is never passed over in silence).
 """
 
 from __future__ import annotations
@@ -30,6 +39,10 @@ EARTH_RADIUS_KM = 6371.0088
 LOCATION_WINDOW = 64  # bytes allowed between a latitude and its longitude
 MAX_NUMBER = 20  # longest coordinate text: sign, 3 digits, point and up to 15 decimals
 MIN_PAIR = 2 * len("0.00") + 1  # shortest pair text: two decimals and a byte between
+# Units of location work one flow may spend (a number read or a pair tried, one each):
+# a real flow's pairs take ~3 a pair (two numbers, one try), so this is some 700,000
+# coordinate pairs; the near-miss bomb spends ~12 a number, ~2 MiB of it (~1-2 s).
+PAIRING_WORK = 1 << 21
 
 # A coordinate is not part of a longer number or of a dotted version string:
 # 60.1699 and -33.86, but not 1700000000.12 or 1.60.17; a decimal has at most 15
@@ -103,6 +116,34 @@ def _e7_pattern(degrees: set[int]) -> re.Pattern[bytes]:
     return re.compile(rb"(?<![0-9.])-?(?:" + parts + rb")[0-9]{7}(?![0-9]|\.[0-9])")
 
 
+class PairingBudget:
+    """One flow's units of location work (numbers read, pairs tried): what is left, and
+    whom to tell, once, when it runs out."""
+
+    __slots__ = ("allowance", "left", "on_spent")
+
+    def __init__(
+        self, allowance: int | None = None, on_spent: Callable[[], None] | None = None
+    ) -> None:
+        self.allowance = PAIRING_WORK if allowance is None else allowance
+        self.left = self.allowance
+        self.on_spent = on_spent
+
+    @property
+    def spent(self) -> bool:
+        return self.left <= 0
+
+    def charge(self, work: int) -> None:
+        if self.left <= 0:
+            return
+        self.left -= work
+        if self.left <= 0 and self.on_spent is not None:
+            self.on_spent()
+
+
+_UNLIMITED = 1 << 62
+
+
 class LocationFinder:
     """Finds coordinate pairs within ``bench.radius_km`` of the bench."""
 
@@ -134,33 +175,51 @@ class LocationFinder:
         self.decimal = _Bands.of(lat_degrees, lon_degrees, _decimal_pattern)
         self.e7 = _Bands.of(lat_degrees, lon_degrees, _e7_pattern)
 
-    def find(self, data: bytes) -> list[Pair]:
+    def find(self, data: bytes, budget: PairingBudget | None = None) -> list[Pair]:
+        """The pairs in ``data``; with a ``budget``, only as far as its work pays for (a
+        spent budget finds nothing, and has said so)."""
+        if budget is not None and budget.left <= 0:
+            return []
+        limit = _UNLIMITED if budget is None else budget.left
         skeleton = data.translate(_SKELETON)
-        pairs = self._pairs(data, self._decimals(data, skeleton), "decimal")
-        pairs += self._pairs(data, self._e7(data, skeleton), "e7")
+        pairs: list[Pair] = []
+        work = 0
+        for form, numbers in (("decimal", self._decimals), ("e7", self._e7)):
+            found = numbers(data, skeleton, limit - work)
+            work += len(found)
+            work += self._pairs(data, found, form, pairs, limit - work)
+            if work >= limit:
+                break
+        if budget is not None and work:
+            budget.charge(work)
         return sorted(pairs, key=lambda p: p.start)
 
-    def _decimals(self, data: bytes, skeleton: bytes) -> list[Coordinate]:
+    def _decimals(self, data: bytes, skeleton: bytes, limit: int) -> list[Coordinate]:
         first = min(
             (at for at in (skeleton.find(n) for n in self.decimal_needles) if at >= 0), default=-1
         )
-        return [] if first < 0 else self._numbers(data, first, self.decimal, 1.0)
+        return [] if first < 0 else self._numbers(data, first, self.decimal, 1.0, limit)
 
-    def _e7(self, data: bytes, skeleton: bytes) -> list[Coordinate]:
+    def _e7(self, data: bytes, skeleton: bytes, limit: int) -> list[Coordinate]:
         first = skeleton.find(b"0000000")
-        return [] if first < 0 else self._numbers(data, first, self.e7, 1e7)
+        return [] if first < 0 else self._numbers(data, first, self.e7, 1e7, limit)
 
-    def _numbers(self, data: bytes, first: int, bands: _Bands, scale: float) -> list[Coordinate]:
+    def _numbers(
+        self, data: bytes, first: int, bands: _Bands, scale: float, limit: int
+    ) -> list[Coordinate]:
         """The numbers near the bench from ``first`` on (a candidate's place, its sign
-        before it), none at all unless one can be a latitude and one a longitude."""
+        before it), none at all unless one can be a latitude and one a longitude; at
+        most ``limit`` of them."""
         start = max(0, first - 1)
         if bands.lat.search(data, start) is None or bands.lon.search(data, start) is None:
             return []
-        found = []
+        found: list[Coordinate] = []
         for match in bands.either.finditer(data, start):
             value = float(match.group()) / scale
             if self._in_band(value):
                 found.append(Coordinate(match.start(), match.end(), value))
+                if len(found) >= limit:
+                    break
         return found
 
     def _in_band(self, value: float) -> bool:
@@ -169,9 +228,13 @@ class LocationFinder:
             return True
         return abs((value - bench.lon + 180.0) % 360.0 - 180.0) <= self.lon_band
 
-    def _pairs(self, data: bytes, numbers: list[Coordinate], form: str) -> list[Pair]:
-        pairs = []
+    def _pairs(
+        self, data: bytes, numbers: list[Coordinate], form: str, pairs: list[Pair], limit: int
+    ) -> int:
+        """Adds the pairs of ``numbers`` to ``pairs``; returns the pairs tried, which stop
+        once they reach ``limit``."""
         used_until = -1
+        tried = 0
         # Haversine's terms for each number, as a latitude (inf: not in the band) and as a
         # longitude: a pair is near only if lat_term + cos(lat) * lon_term is within the
         # radius's bound (a little over, for rounding), which a few multiplications say;
@@ -181,6 +244,9 @@ class LocationFinder:
         for i, first in enumerate(numbers):
             if first.start < used_until:
                 continue
+            if tried >= limit:
+                break
+            j = i
             for j in range(i + 1, len(numbers)):  # not numbers[i + 1 :]: a copy per number
                 second = numbers[j]
                 if second.start - first.end > self.window:
@@ -196,7 +262,8 @@ class LocationFinder:
                     pairs.append(Pair(first.start, second.end, text, form))
                     used_until = second.end
                     break
-        return pairs
+            tried += j - i
+        return tried
 
     def _terms(self, numbers: list[Coordinate]) -> tuple[list[float], list[float], list[float]]:
         """Each number's sin²(Δφ/2) and cos(φ)·cos(φ_bench) as a latitude (inf and 0 out of

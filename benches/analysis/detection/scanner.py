@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from benches.analysis.detection.identifiers import Hit
+from benches.analysis.detection.locations import PairingBudget
 
 
 class StreamScanner(Protocol):
@@ -37,6 +38,8 @@ class Scanner(Protocol):
     def separator(self) -> bytes:
         """Bytes no hit can hold, read by a boundary check as the end of the data."""
 
-    def stream(self) -> StreamScanner: ...
+    def stream(self, budget: PairingBudget | None = None) -> StreamScanner:
+        """A stream's search; ``budget`` is its flow's location work, shared by the flow's
+        searches (None: unbounded)."""
 
-    def scan(self, data: bytes) -> list[Hit]: ...
+    def scan(self, data: bytes, budget: PairingBudget | None = None) -> list[Hit]: ...

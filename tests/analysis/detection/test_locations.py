@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from benches.analysis.detection.detector import Detector
 from benches.analysis.detection.identifiers import find_locations
-from benches.analysis.detection.locations import LocationFinder, haversine_km
+from benches.analysis.detection.locations import LocationFinder, PairingBudget, haversine_km
 from benches.inventory.models import Location
 from tests.support.pcaps import make_rack
 
@@ -163,3 +163,29 @@ def test_numbers_of_one_band_only_are_not_read_one_by_one(
         ("601699000,249384000", "e7"),
     ]
     assert len(read) > 40_000
+
+
+def test_pairing_work_is_bounded_by_the_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Numbers of both bands that never pair (the near-miss bomb, 59.73 and 25.80 around
+    Helsinki): each is read and tried against its neighbours. A PairingBudget stops the
+    reading at its allowance (counted: numbers read), says so once, and a spent budget
+    reads nothing more; the budget's charge is the numbers read and the pairs tried."""
+    finder = LocationFinder(HELSINKI)
+    read: list[float] = []
+    in_band = LocationFinder._in_band
+    monkeypatch.setattr(
+        LocationFinder, "_in_band", lambda self, value: read.append(value) or in_band(self, value)
+    )
+    near_misses = b"59.73,25.80," * 5_000  # 10,000 numbers
+    location = b" " * 80 + b"60.1699,24.9384"  # out of the last near miss's window
+    told: list[int] = []
+    budget = PairingBudget(3_000, on_spent=lambda: told.append(1))
+    assert finder.find(near_misses, budget) == []
+    assert len(read) <= 3_000 and budget.spent and told == [1]
+    read.clear()
+    assert finder.find(near_misses + location, budget) == []
+    assert read == [] and told == [1]
+    whole = PairingBudget(1_000_000)
+    found = finder.find(near_misses + location, whole)
+    assert [p.text for p in found] == ["60.1699,24.9384"]
+    assert 10_002 < 1_000_000 - whole.left < 16 * 10_002 and not whole.spent  # ~13 a number
