@@ -79,7 +79,7 @@ class LocationPattern:
     """What a location hit found: ``value`` is "lat,lon" (or "lon,lat") as written."""
 
     value: str
-    form: str  # "decimal" or "e7"
+    form: str  # "decimal", "e7", "e6", "e5", "geohash"; "-lonlat" added: [lon, lat]
     kind: str = "location"
     encoding: str = "plain"
     device: None = None
@@ -455,7 +455,7 @@ def location_hits(
     finder: LocationFinder, data: bytes, budget: PairingBudget | None = None
 ) -> Iterator[Hit]:
     for pair in finder.find(data, budget):
-        yield Hit(pair.start, pair.end, LocationPattern(pair.text, pair.form))
+        yield Hit(pair.start, pair.end, LocationPattern(pair.text, pair.name))
 
 
 @dataclass

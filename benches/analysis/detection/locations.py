@@ -33,6 +33,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from benches.analysis.detection.geohash import GeohashFinder, centre
 from benches.inventory.models import Location
 
 EARTH_RADIUS_KM = 6371.0088
@@ -64,12 +65,19 @@ class Coordinate:
 
 @dataclass(frozen=True)
 class Pair:
-    """Two coordinates near the bench: ``text`` is "first,second" as written."""
+    """The bench's location in ``data[start:end]``: two coordinates near it, ``text``
+    "first,second" as written, or one geohash (``text`` the code)."""
 
     start: int
     end: int
     text: str
-    form: str  # "decimal" or "e7"
+    form: str  # how the numbers are written: "decimal", "e7", "e6", "e5"; or "geohash"
+    lonlat: bool = False  # the longitude first ([lon, lat], as GeoJSON writes it)
+
+    @property
+    def name(self) -> str:
+        """The form as a finding names it: "e7", "decimal-lonlat", "geohash", ..."""
+        return f"{self.form}-lonlat" if self.lonlat else self.form
 
 
 def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -109,11 +117,17 @@ def _decimal_pattern(degrees: set[int]) -> re.Pattern[bytes]:
     )
 
 
-def _e7_pattern(degrees: set[int]) -> re.Pattern[bytes]:
-    """An E7 integer whose integer part (the digits before the last seven) is one of
-    ``degrees``; 0 may be written with no digit at all."""
+def _integer_pattern(degrees: set[int]) -> re.Pattern[bytes]:
+    """An E7, E6 or E5 integer whose integer part (the digits before the last seven,
+    six or five) is one of ``degrees``; 0 may be written with no digit at all. Which of
+    the three a run of digits is, :meth:`LocationFinder._integers` decides."""
     parts = _integer_parts(degrees, 3) + (b"|" if 0 in degrees else b"")
-    return re.compile(rb"(?<![0-9.])-?(?:" + parts + rb")[0-9]{7}(?![0-9]|\.[0-9])")
+    return re.compile(rb"(?<![0-9.])-?(?:" + parts + rb")[0-9]{5,7}(?![0-9]|\.[0-9])")
+
+
+# Integer forms: the name and the digits after the whole degrees, most precise first
+# (a run of digits read as two of them near the bench is reported as the first).
+INTEGER_FORMS = (("e7", 7), ("e6", 6), ("e5", 5))
 
 
 class PairingBudget:
@@ -173,7 +187,10 @@ class LocationFinder:
         lat_degrees = _whole_degrees(bench.lat, self.lat_band)
         lon_degrees = _whole_degrees(bench.lon, self.lon_band)
         self.decimal = _Bands.of(lat_degrees, lon_degrees, _decimal_pattern)
-        self.e7 = _Bands.of(lat_degrees, lon_degrees, _e7_pattern)
+        self.integer = _Bands.of(lat_degrees, lon_degrees, _integer_pattern)
+        self.geohash = GeohashFinder.around(
+            bench.lat, bench.lon, self.lat_band, self.lon_band, bench.radius_km
+        )
 
     def find(self, data: bytes, budget: PairingBudget | None = None) -> list[Pair]:
         """The pairs in ``data``; with a ``budget``, only as far as its work pays for (a
@@ -183,26 +200,75 @@ class LocationFinder:
         limit = _UNLIMITED if budget is None else budget.left
         skeleton = data.translate(_SKELETON)
         pairs: list[Pair] = []
-        work = 0
-        for form, numbers in (("decimal", self._decimals), ("e7", self._e7)):
-            found = numbers(data, skeleton, limit - work)
-            work += len(found)
-            work += self._pairs(data, found, form, pairs, limit - work)
-            if work >= limit:
-                break
+        decimals = self._decimals(data, skeleton, limit)
+        work = len(decimals)
+        work += self._pairs(data, decimals, "decimal", pairs, limit - work)
+        if work < limit:
+            work += self._integer_pairs(data, skeleton, pairs, limit - work)
+        if work < limit:
+            codes, read = self.geohash.codes(data, limit - work)
+            work += read
+            pairs += [Pair(s, e, code, "geohash") for s, e, code in codes if self._cell_near(code)]
         if budget is not None and work:
             budget.charge(work)
         return sorted(pairs, key=lambda p: p.start)
+
+    def _integer_pairs(self, data: bytes, skeleton: bytes, pairs: list[Pair], limit: int) -> int:
+        """Adds the E7, E6 and E5 pairs to ``pairs`` (a pair whose first or last number
+        a more precise form paired already is left out); returns the work done."""
+        first = skeleton.find(b"00000")
+        if first < 0:
+            return 0
+        runs, numbers = self._integers(data, first, limit)
+        work = runs
+        starts: set[int] = set()
+        ends: set[int] = set()
+        for form, _ in INTEGER_FORMS:
+            found: list[Pair] = []
+            work += self._pairs(data, numbers[form], form, found, limit - work)
+            for pair in found:
+                if pair.start not in starts and pair.end not in ends:
+                    pairs.append(pair)
+                    starts.add(pair.start)
+                    ends.add(pair.end)
+        return work
+
+    def _integers(
+        self, data: bytes, first: int, limit: int
+    ) -> tuple[int, dict[str, list[Coordinate]]]:
+        """The integers near the bench from ``first`` on, by form (a run of digits may
+        be near as more than one), none unless one can be a latitude and one a
+        longitude; and how many runs were read, at most ``limit``."""
+        numbers: dict[str, list[Coordinate]] = {form: [] for form, _ in INTEGER_FORMS}
+        bands = self.integer
+        start = max(0, first - 1)
+        if bands.lat.search(data, start) is None or bands.lon.search(data, start) is None:
+            return 0, numbers
+        runs = 0
+        for match in bands.either.finditer(data, start):
+            runs += 1
+            text = match.group()
+            whole = int(text)
+            digits = len(text.lstrip(b"-"))
+            for form, places in INTEGER_FORMS:
+                if not places <= digits <= places + 3:
+                    continue
+                value = whole / 10**places
+                if self._in_band(value):
+                    numbers[form].append(Coordinate(match.start(), match.end(), value))
+            if runs >= limit:
+                break
+        return runs, numbers
+
+    def _cell_near(self, code: str) -> bool:
+        lat, lon = centre(code)
+        return self._near(lat, lon)
 
     def _decimals(self, data: bytes, skeleton: bytes, limit: int) -> list[Coordinate]:
         first = min(
             (at for at in (skeleton.find(n) for n in self.decimal_needles) if at >= 0), default=-1
         )
         return [] if first < 0 else self._numbers(data, first, self.decimal, 1.0, limit)
-
-    def _e7(self, data: bytes, skeleton: bytes, limit: int) -> list[Coordinate]:
-        first = skeleton.find(b"0000000")
-        return [] if first < 0 else self._numbers(data, first, self.e7, 1e7, limit)
 
     def _numbers(
         self, data: bytes, first: int, bands: _Bands, scale: float, limit: int
@@ -251,17 +317,20 @@ class LocationFinder:
                 second = numbers[j]
                 if second.start - first.end > self.window:
                     break
-                if (
-                    lat_term[i] + lat_cos[i] * lon_term[j] <= bound
-                    and self._near(first.value, second.value)
-                ) or (
-                    lat_term[j] + lat_cos[j] * lon_term[i] <= bound
-                    and self._near(second.value, first.value)
+                if lat_term[i] + lat_cos[i] * lon_term[j] <= bound and self._near(
+                    first.value, second.value
                 ):
-                    text = f"{_text(data, first)},{_text(data, second)}"
-                    pairs.append(Pair(first.start, second.end, text, form))
-                    used_until = second.end
-                    break
+                    lonlat = False
+                elif lat_term[j] + lat_cos[j] * lon_term[i] <= bound and self._near(
+                    second.value, first.value
+                ):
+                    lonlat = True
+                else:
+                    continue
+                text = f"{_text(data, first)},{_text(data, second)}"
+                pairs.append(Pair(first.start, second.end, text, form, lonlat))
+                used_until = second.end
+                break
             tried += j - i
         return tried
 

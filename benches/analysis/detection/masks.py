@@ -47,7 +47,7 @@ def masked_text(data: bytes, hits: Sequence[Hit], start: int, end: int) -> str:
 
 def _mask_in_place(span: bytes, hit: Hit) -> str:
     """Mask the identifier where it stands; a location keeps the text between its numbers."""
-    if hit.kind != "location":
+    if hit.kind != "location" or "," not in hit.value:  # a geohash is one token
         return mask(_printable(span))
     text = _printable(span)
     first, second = hit.value.split(",", 1)

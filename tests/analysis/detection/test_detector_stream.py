@@ -80,7 +80,7 @@ def test_the_stream_holds_every_kind_of_hit() -> None:
         ("serial", "serial", "hex"),
         ("imei", "imei-15", "json-u"),
         ("location", "decimal", "plain"),
-        ("location", "e7", "plain"),
+        ("location", "e7-lonlat", "plain"),  # [lon, lat]: the order is named (issue 13)
         ("serial", "serial-utf16le", "plain"),
         ("serial", "serial", "plain"),
     }
