@@ -1,20 +1,27 @@
-"""The bench's location in bytes: coordinate pairs near it, as decimals or E7 integers.
+"""The bench's location in bytes: coordinate pairs near it (decimals, E7, E6 or E5
+integers, either order) and geohashes.
 
-A coordinate is a decimal with at least two decimals (60.1699), or an E7
-integer (601699000 = 60.1699 × 10⁷, as Android's location history and many
-SDKs write it). Two coordinates of the same kind at most ``window`` bytes
-apart are a pair, read as (lat, lon) or, as GeoJSON writes it, (lon, lat); a
-pair within the bench's radius is a hit. A timestamp (1700000000 is 170.0 as
-E7) never pairs with anything near a real bench.
+A coordinate is a decimal with at least two decimals (60.1699), or an integer of
+the degrees times 10⁷, 10⁶ or 10⁵ (601699000, 60169900, 6016990 = 60.1699: E7 as
+Android's location history writes it, E6 as many map SDKs do, E5 as polyline
+libraries do). Two coordinates of the same form at most ``window`` bytes apart are a
+pair, read as (lat, lon) or, as GeoJSON writes it, (lon, lat); a pair within the
+bench's radius is a hit, named by its form ("decimal", "e7", "e6", "e5") and, when
+the longitude comes first, "-lonlat" ("e7-lonlat"). A run of digits that reads as
+near the bench in two integer forms is reported in the more precise one. A timestamp
+(1700000000 is 170.0 as E7) never pairs with anything near a real bench. A geohash
+(:mod:`~benches.analysis.detection.geohash`) is a hit on its own: "geohash".
 
 Speed: this runs on every stream, so no regex scans bytes that hold no
 candidate. They are translated once to a digit skeleton where a few literal
-searches (``00.00`` for a two-digit integer part, seven digits for E7) say
-whether any candidate is there at all. Only then do regexes whose integer part
-is one of the whole degrees near the bench read on, in C: first whether the
-text holds a number in the latitude band and one in the longitude band (a pair
-needs both; text dense with numbers of one band only, as a decoded body can be,
-costs a regex scan and no Python work per number), then every such number.
+searches (``00.00`` for a two-digit integer part, seven digits for an integer
+of two-digit degrees) say whether any candidate is there at all. Only then do
+regexes whose integer part is one of the whole degrees near the bench read on,
+in C: first whether the text holds a number in the latitude band and one in the
+longitude band (a pair needs both; text dense with numbers of one band only, as
+a decoded body can be, costs a regex scan and no Python work per number), then
+every such number. A geohash costs one regex pass that skips to the prefix its
+cells around the bench share (:class:`~benches.analysis.detection.geohash.GeohashFinder`).
 
 Work: text dense with numbers of both bands that never pair (``59.73,25.80,`` for a
 bench at 60.17, 24.94: each in its band, every pair just outside the circle) is read
@@ -180,6 +187,9 @@ class LocationFinder:
         # smallest of those degrees (a leading zero may add some: 060.17).
         fewest = len(str(min(self.degrees)))
         self.decimal_needles = [b"0" * size + b".00" for size in range(fewest, 4)]
+        # An integer has five to seven digits after its whole degrees (none for 0): a
+        # bench whose degrees have two digits needs a run of seven, as E7 did alone.
+        self.integer_needle = b"0" * ((0 if 0 in self.degrees else fewest) + 5)
         # haversine <= radius  <=>  sin²(Δφ/2) + cos φ cos φ_b sin²(Δλ/2) <= sin²(r / 2R)
         half = min(math.pi / 2, bench.radius_km / (2 * EARTH_RADIUS_KM))
         self.term_bound = math.sin(half) ** 2 * (1 + 1e-9) + 1e-12
@@ -216,7 +226,7 @@ class LocationFinder:
     def _integer_pairs(self, data: bytes, skeleton: bytes, pairs: list[Pair], limit: int) -> int:
         """Adds the E7, E6 and E5 pairs to ``pairs`` (a pair whose first or last number
         a more precise form paired already is left out); returns the work done."""
-        first = skeleton.find(b"00000")
+        first = skeleton.find(self.integer_needle)
         if first < 0:
             return 0
         runs, numbers = self._integers(data, first, limit)

@@ -123,11 +123,16 @@ def test_random_base32_words_are_near_only_when_their_cell_is(word: str) -> None
     assert bool(FINDER.find(f'"{word}"'.encode())) == near
 
 
-def test_geohash_needles_are_paid_for() -> None:
-    """Text dense with the needles (a bomb of "ud9 ") is read needle by needle: the
-    flow's pairing budget pays for each and stops the reading."""
+def test_geohash_candidates_are_paid_for() -> None:
+    """Text dense with delimited codes in the cells around the bench but outside the
+    circle (a bomb of them) is read code by code in Python: the flow's pairing
+    budget pays for each and stops the reading. Needles that are no delimited code
+    ("ud9 ") are left out in C and cost nothing."""
+    far = geohash.encode(60.6, 25.8, 8)  # the bands' corner: 68 km away
+    assert far.encode()[:3] in FINDER.geohash.needles and FINDER.find(far.encode()) == []
     budget = PairingBudget(1_000)
-    assert FINDER.find(b"ud9 " * 100_000, budget) == [] and budget.spent
+    assert FINDER.find(b"ud9 xud9wr3xe " * 100_000, budget) == [] and budget.left == 1_000
+    assert FINDER.find((far.encode() + b" ") * 100_000, budget) == [] and budget.spent
 
 
 def test_integer_forms_are_paid_for() -> None:
