@@ -46,7 +46,7 @@ from benches.analysis.detection.encodings import (
     encodings,
 )
 from benches.analysis.detection.forms import DIGITS, Boundary, Suffix, forms, identifiers
-from benches.analysis.detection.locations import MIN_PAIR, LocationFinder, PairingBudget
+from benches.analysis.detection.locations import SHORTEST_HIT, LocationFinder, PairingBudget
 from benches.inventory.models import Rack
 
 MIN_UNCHECKED_TEXT = 11  # characters: 66 bits of base64
@@ -425,8 +425,8 @@ class Detector:
         self.patterns: tuple[IdentifierPattern, ...] = self.matcher.patterns
         self.max_length: int = self.matcher.max_length
         self.locations = LocationFinder(rack.bench.location)
-        # The shortest a hit can be, identifier or location pair.
-        self.shortest: int = min([len(p.literal) for p in self.patterns] + [MIN_PAIR])
+        # The shortest a hit can be, identifier or location (a geohash).
+        self.shortest: int = min([len(p.literal) for p in self.patterns] + [SHORTEST_HIT])
         # Bytes no hit can hold, which a boundary check reads as the end of the data: a
         # run of newlines longer than any a hit holds (a location pair may hold some
         # between its numbers; a literal rarely any) and than the context read around one.

@@ -40,13 +40,14 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from benches.analysis.detection.geohash import GeohashFinder, centre
+from benches.analysis.detection.geohash import MIN_PRECISION, GeohashFinder, centre
 from benches.inventory.models import Location
 
 EARTH_RADIUS_KM = 6371.0088
 LOCATION_WINDOW = 64  # bytes allowed between a latitude and its longitude
 MAX_NUMBER = 20  # longest coordinate text: sign, 3 digits, point and up to 15 decimals
 MIN_PAIR = 2 * len("0.00") + 1  # shortest pair text: two decimals and a byte between
+SHORTEST_HIT = min(MIN_PAIR, MIN_PRECISION)  # a geohash of six characters
 # Units of location work one flow may spend (a number read or a pair tried, one each):
 # a real flow's pairs take ~3 a pair (two numbers, one try), so this is some 700,000
 # coordinate pairs; the near-miss bomb spends ~12 a number, ~2 MiB of it (~1-2 s).

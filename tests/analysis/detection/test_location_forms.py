@@ -139,3 +139,9 @@ def test_integer_forms_are_paid_for() -> None:
     budget = PairingBudget(1_000)
     assert FINDER.find(b"5973000,2580000," * 10_000, budget) == [] and budget.spent
     assert FINDER.find(b"6016990,2493840", budget) == []  # spent: nothing more is read
+
+
+def test_a_geohash_alone_is_long_enough_to_be_searched() -> None:
+    """Pieces shorter than the shortest hit are not searched (a TLS record header between
+    ciphertext): a geohash of six characters is a hit, so six bytes are searched."""
+    assert DETECTOR.shortest <= 6
