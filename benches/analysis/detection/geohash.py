@@ -18,9 +18,12 @@ What counts as the bench's location (:class:`GeohashFinder`):
 - its cell's centre within the radius.
 
 A random word of the alphabet, delimited, is read as near the bench with the odds of
-a random point of the globe falling in the circle: the circle's area over the
-earth's, 1.5e-5 for 50 km (one in 65,000 such words); that cannot be lowered without
-missing real geohashes, whose characters are as random as any.
+a random cell falling in the circle: the circle's area over the earth's (1.5e-5 for
+50 km), times (2/π)/cos(lat) as cells are even in degrees, not in km²: 2e-5 at
+Helsinki (measured: 47 of 2,000,000 random words of 6 to 12 characters, one in
+50,000). That cannot be lowered
+without missing real geohashes, whose characters are as random as any; the
+delimiters and the length (6 to 12) keep it to tokens that could be a geohash.
 
 Speed: the cells of a few characters (``needles``) that cover the circle's bounding
 box are searched in one regex pass that skips to their common prefix (C), and only
