@@ -153,7 +153,10 @@ class GeohashFinder:
         that begins with a needle, in offset order, at most ``limit`` of them; and how
         many were read (work: each costs Python)."""
         found: list[tuple[int, int, str]] = []
-        for match in self.search.finditer(data):
+        first = self.search.search(data)  # most data holds none: no iterator made
+        if first is None:
+            return found, 0
+        for match in self.search.finditer(data, first.start()):
             if len(found) >= limit:
                 break
             found.append((match.start(), match.end(), match.group().decode("ascii")))

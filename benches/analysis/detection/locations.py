@@ -50,7 +50,7 @@ MIN_PAIR = 2 * len("0.00") + 1  # shortest pair text: two decimals and a byte be
 SHORTEST_HIT = min(MIN_PAIR, MIN_PRECISION)  # a geohash of six characters
 # Units of location work one flow may spend (a number read or a pair tried, one each):
 # a real flow's pairs take ~3 a pair (two numbers, one try), so this is some 700,000
-# coordinate pairs; the near-miss bomb spends ~12 a number, ~2 MiB of it (~1-2 s).
+# coordinate pairs; the near-miss bomb spends ~13 a number, ~2 MiB of it (~1-2 s).
 PAIRING_WORK = 1 << 21
 
 # A coordinate is not part of a longer number or of a dotted version string:
@@ -218,8 +218,9 @@ class LocationFinder:
             work += self._integer_pairs(data, skeleton, pairs, limit - work)
         if work < limit:
             codes, read = self.geohash.codes(data, limit - work)
-            work += read
-            pairs += [Pair(s, e, code, "geohash") for s, e, code in codes if self._cell_near(code)]
+            if read:
+                work += read
+                pairs += [Pair(s, e, c, "geohash") for s, e, c in codes if self._cell_near(c)]
         if budget is not None and work:
             budget.charge(work)
         return sorted(pairs, key=lambda p: p.start)
