@@ -311,8 +311,9 @@ class StreamInspection:
             for hit in hits:
                 evidence = masked_evidence(content, hit, hits)
                 self._add(hit, frame, message.start, evidence, f"{HTTP_BODY}{layer}")
-        if message.coding is not None:
-            self._decode(message, message.coding, frame)
+        coding = message.coding
+        if coding is not None and (coding.chunked or coding.codings):  # else: nothing to remove
+            self._decode(message, coding, frame)
 
     def _decode(self, message: HttpMessage, coding: BodyCoding, frame: int) -> None:
         """Decode the body's layers chunk by chunk, each searched as it comes, within the
