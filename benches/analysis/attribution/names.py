@@ -150,6 +150,20 @@ def known_addresses(
     return known
 
 
+def merged(first: Known | None, second: Known | None) -> Known | None:
+    """What two addresses' answers say together (one address translated into the
+    other); either alone when the other has none."""
+    if first is None or second is None:
+        return first or second
+    both = Known()
+    both.first = first.first if min(first.times) <= min(second.times) else second.first
+    both.chains = {**first.chains, **second.chains}
+    both.times = [*first.times, *second.times]
+    both.names_by_time = [*first.names_by_time, *second.names_by_time]
+    both._sorted = False
+    return both
+
+
 def sorted_queries(queries: list[DnsQuery]) -> list[DnsQuery]:
     return sorted(queries, key=lambda q: (q.pcap, q.packet))
 
