@@ -9,6 +9,8 @@ from __future__ import annotations
 import ipaddress
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from benches.analysis.attribution.embedded import NAT64, SIX_TO_FOUR, TEREDO, synthesize
 from benches.analysis.attribution.geo import LOCAL, GeoDatabase
@@ -100,3 +102,19 @@ def test_trap_an_ordinary_ipv6_address_is_placed_as_before(address: str, country
     assert place.country == country
     assert place.embedded is None
     assert place.countries["geoip2fast"] == country
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.ip_addresses(v=4), st.sampled_from(["64:ff9b::/96", "64:ff9b:1::/48", "::ffff:0:0/96"]))
+def test_a_translated_address_is_placed_exactly_as_its_ipv4(
+    ipv4: ipaddress.IPv4Address, prefix: str
+) -> None:
+    mapped = prefix.startswith("::ffff")
+    address = f"::ffff:{ipv4}" if mapped else synthesize(prefix, str(ipv4))
+    place, plain = GEO.lookup(address), GEO.lookup(str(ipv4))
+    assert place.embedded is not None and place.embedded.address == str(ipv4)
+    assert (place.country, place.owner, place.countries) == (
+        plain.country,
+        plain.owner,
+        plain.countries,
+    )
