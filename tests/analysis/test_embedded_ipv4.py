@@ -8,10 +8,14 @@ The countries come from the bundled databases: 202.102.94.1 is CN, 8.8.8.8 is US
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 from pathlib import Path
 
+import pytest
+
 from benches.analysis.analyzer import analyze
-from benches.analysis.attribution.embedded import NAT64, SIX_TO_FOUR, TEREDO
+from benches.analysis.attribution import geo
+from benches.analysis.attribution.embedded import NAT64, SIX_TO_FOUR, TEREDO, Embedding, embedding
 from benches.analysis.attribution.geo import GeoDatabase
 from benches.analysis.results import Analysis, Flow
 from benches.inventory.models import Network, Rack
@@ -182,3 +186,30 @@ def test_the_phones_ipv4_written_as_ipv4_mapped_is_the_phone(tmp_path: Path) -> 
     flow = flow_to(run(tmp_path, packets), NAT64_CN)
     assert (flow.client_ip, flow.device, flow.judged) == ("::ffff:7f00:201", "SIM7P0001", True)
     assert not flow.notes  # its own address, not an "address changed"
+
+
+def test_the_prefix_check_runs_once_per_destination_address(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Twenty flows to two NAT64 addresses: two prefix checks, not one per flow or packet."""
+    checked: list[str] = []
+
+    def counted(address: ipaddress.IPv6Address) -> Embedding | None:
+        checked.append(str(address))
+        return embedding(address)
+
+    monkeypatch.setattr(geo, "embedding", counted)
+    packets = lookup("api.vendor.example", NAT64_US, 9)
+    for port in range(20):
+        packets += tls_to((NAT64_US, NAT64_CN)[port % 2], "api.vendor.example", 41000 + port)
+    fresh = GeoDatabase.for_rack(RACK)
+    analysis = analyze([write_pcap(tmp_path / "many.pcap", packets)], RACK, fresh)
+    assert len([f for f in analysis.flows if f.embedded_ipv4 is not None]) == 20
+    assert sorted(checked) == sorted([NAT64_US, NAT64_CN, RESOLVER6])
+
+
+def test_the_phones_ipv4_written_ipv4_mapped_is_no_address_change(tmp_path: Path) -> None:
+    """Found by its MAC at its own IPv4, written IPv4-mapped: not "address changed"."""
+    packets = tls_to(NAT64_CN, "api.far.example", 40109, client=f"::ffff:{PHONE_IP}")
+    flow = flow_to(run(tmp_path, packets), NAT64_CN)
+    assert (flow.device, flow.notes) == ("SIM7P0001", ())
