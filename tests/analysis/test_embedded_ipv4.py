@@ -28,6 +28,8 @@ from tests.support.pcaps import (
     TcpSession,
     client_hello,
     dns_lookup,
+    http_post,
+    leaky_post_body,
     make_policy,
     make_rack,
     tls_application_data,
@@ -213,3 +215,19 @@ def test_the_phones_ipv4_written_ipv4_mapped_is_no_address_change(tmp_path: Path
     packets = tls_to(NAT64_CN, "api.far.example", 40109, client=f"::ffff:{PHONE_IP}")
     flow = flow_to(run(tmp_path, packets), NAT64_CN)
     assert (flow.device, flow.notes) == ("SIM7P0001", ())
+
+
+def test_the_serial_over_nat64_fails_twice_with_both_addresses(tmp_path: Path) -> None:
+    """The issue's report: the serial was found, the country was not; now both are."""
+    request = http_post("act.far.example", "/activate", leaky_post_body())
+    session = TcpSession(PHONE6, 40110, NAT64_CN, 80, client_mac=PHONE_MAC).handshake()
+    session.send(request)
+    packets = lookup("act.far.example", NAT64_CN, 10) + session.close().packets
+    verdict = evaluate(run(tmp_path, packets), make_policy(hosts=("far.example",)))
+    kinds = {f.kind for f in verdict.findings}
+    assert {"cleartext_identifier", REGION_VIOLATION} <= kinds
+    for finding in verdict.findings:
+        assert (finding.country, finding.dst_embedded_ipv4) == ("CN", CN_V4)
+        assert f"{NAT64_CN}, NAT64 of {CN_V4}, CN" in finding.message()
+    serial = next(f for f in verdict.findings if f.identifier == "serial")
+    assert serial.kind == "cleartext_identifier"
