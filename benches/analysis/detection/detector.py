@@ -17,13 +17,14 @@ skipped; text is searched whole).
 
 A literal with no boundary check must carry at least 64 bits: 11 base64
 characters, 13 base32 characters (a base64 or base32 literal is also checked
-bit for bit by decoding the groups around it) or 8 raw bytes. The odds for random bytes: a literal of L
-bytes matches at a given offset with probability at most (2/256)^L (case
-folded), so for the shortest, 9 bytes, 2^-63; over 1 MiB (2^20 offsets) and
-a 20-phone rack (about 7,000 literals, 2^13) that is 2^-30 expected false
-hits. In random base64 text an 11-character literal matches with 64^-11 =
-2^-66 per offset: 2^-33 per MiB; a 13-character base32 literal, matched in
-either case, 32^-13 = 2^-65 in random base32 or base64 text. A run of digits hits only if it is one of
+bit for bit by decoding the groups around it) or 8 raw bytes. The odds for
+random bytes: a literal of L bytes matches at a given offset with
+probability at most (2/256)^L (case folded), so for the shortest, 9 bytes,
+2^-63; over 1 MiB (2^20 offsets) and a 20-phone rack (about 11,000 literals,
+2^14) that is 2^-29 expected false hits. In random base64 text an
+11-character literal matches with 64^-11 = 2^-66 per offset: 2^-33 per MiB;
+a 13-character base32 literal, matched in either case, with 32^-13 = 2^-65
+in random base32 or base64 text. A run of digits hits only if it is one of
 the rack's digit-only literals (12 digits or more: an IMEI, a MAC without
 letters, the hex of a SIM file), whole.
 """

@@ -294,16 +294,25 @@ class _Hex(CharReader):
 
 
 class _HexUtf16(CharReader):
-    """Four hex digits per character: one UTF-16 code unit, in either byte order."""
+    """Four hex digits per character: one UTF-16 code unit, in either byte order.
+
+    Where the hex around a match holds only one more byte (two hex digits), that
+    byte is read as a character: UTF-16 text read in the wrong byte order matches
+    one byte off, and then the last character before or after it is that lone
+    byte ("39" + the big-endian IMEI's hex is the little-endian "9" + IMEI, cut).
+    """
 
     def __init__(self, low_first: bool) -> None:
         self.low_first = low_first
 
     def back(self, data: bytes, position: int) -> Char | None:
-        return self._unit(data[position - 4 : position]) if position >= 4 else None
+        unit = self._unit(data[position - 4 : position]) if position >= 4 else None
+        return unit or _hex_byte(data[max(position - 2, 0) : position], 2)
 
     def forward(self, data: bytes, position: int) -> Char | None:
-        return self._unit(data[position : position + 4])
+        return self._unit(data[position : position + 4]) or _hex_byte(
+            data[position : position + 2], 2
+        )
 
     def _unit(self, text: bytes) -> Char | None:
         if len(text) != 4 or not all(c in HEX for c in text):
