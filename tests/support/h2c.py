@@ -22,7 +22,9 @@ END_STREAM, END_HEADERS, PADDED, PRIORITY_FLAG = 0x1, 0x4, 0x8, 0x20
 
 
 def frame(kind: int, flags: int, stream: int, payload: bytes = b"") -> bytes:
-    return len(payload).to_bytes(3, "big") + bytes([kind, flags]) + stream.to_bytes(4, "big") + payload
+    return (
+        len(payload).to_bytes(3, "big") + bytes([kind, flags]) + stream.to_bytes(4, "big") + payload
+    )
 
 
 def settings(*pairs: tuple[int, int], ack: bool = False) -> bytes:
@@ -118,7 +120,9 @@ class H2c:
         if leak:
             reply.append(("x-device", leak))
         body = b'{"ok":true}'
-        h2.reply(switch + settings((3, 100)) + h2.server.headers(1, reply) + data(1, body, end=True))
+        h2.reply(
+            switch + settings((3, 100)) + h2.server.headers(1, reply) + data(1, body, end=True)
+        )
         h2.send(PREFACE + settings() + settings(ack=True))
         return h2
 
@@ -140,7 +144,9 @@ class H2c:
         self.send(self.client.headers(stream, fields, end=not body))
         if body:
             self.send(data(stream, body, end=True))
-        reply = self.server.headers(stream, [(":status", "200"), ("content-length", str(len(answer)))])
+        reply = self.server.headers(
+            stream, [(":status", "200"), ("content-length", str(len(answer)))]
+        )
         self.reply(reply + data(stream, answer, end=True))
 
     def packets(self) -> list[Packet]:
