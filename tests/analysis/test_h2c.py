@@ -20,12 +20,22 @@ from tests.support.analyzecli import bench, rack_files
 from tests.support.h2c import (
     HOST,
     PORT,
+    PREFACE,
     H2c,
     data,
     gzipped,
     request_fields,
+    settings,
 )
-from tests.support.pcaps import IMEI, OTHER_IMEI, make_rack, write_pcap
+from tests.support.pcaps import (
+    FOTA_IP,
+    IMEI,
+    OTHER_IMEI,
+    PHONE_IP,
+    TcpSession,
+    make_rack,
+    write_pcap,
+)
 
 RACK = make_rack()
 GEO = GeoDatabase.for_rack(RACK)
@@ -123,6 +133,18 @@ def test_a_header_said_again_through_the_dynamic_table(tmp_path: Path) -> None:
     found = encodings(analysis)
     assert [e for e, _, _ in found] == ["h2c+hpack-huffman+plain", "h2c+hpack-indexed+plain"]
     assert found[0][2] < found[1][2]  # each in its own request's packet
+
+
+def test_a_server_that_speaks_first(tmp_path: Path) -> None:
+    """A server may send its SETTINGS before the client's preface is through."""
+    tcp = TcpSession(PHONE_IP, 42400, FOTA_IP, PORT).handshake()
+    h2 = H2c(tcp)
+    h2.reply(settings())
+    h2.send(PREFACE + settings() + settings(ack=True))
+    h2.send(h2.client.headers(1, request_fields(), end=True))
+    h2.reply(h2.server.headers(1, [(":status", "200"), ("x-device", IMEI)], end=True))
+    _, analysis = run(tmp_path, h2)
+    assert [(e, d) for e, d, _ in encodings(analysis)] == [("h2c+hpack-huffman+plain", "to_client")]
 
 
 def test_an_ordinary_session_with_another_phones_numbers_passes(tmp_path: Path) -> None:

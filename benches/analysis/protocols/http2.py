@@ -47,7 +47,6 @@ LABEL = "h2c"  # the first link of a finding's decoding chain: "h2c+hpack-huffma
 
 DATA, HEADERS, PRIORITY, RST_STREAM, SETTINGS, PUSH_PROMISE = 0, 1, 2, 3, 4, 5
 PING, GOAWAY, WINDOW_UPDATE, CONTINUATION = 6, 7, 8, 9
-LAST_KNOWN_TYPE = 0x10  # PRIORITY_UPDATE (RFC 9218); ALTSVC, ORIGIN are below it
 END_STREAM, END_HEADERS, PADDED, PRIORITY_FLAG = 0x1, 0x4, 0x8, 0x20
 HEADER_TABLE_SIZE, MAX_FRAME_SIZE = 0x1, 0x5  # SETTINGS identifiers (RFC 9113 6.5.2)
 FRAME_HEADER = 9
@@ -309,10 +308,10 @@ class Http2Reader(ProtocolReader):
 
     def _malformed(self, length: int, kind: int, stream: int) -> str | None:
         """Why a frame header cannot be HTTP/2's, if it cannot (garbage, or lost framing)."""
+        # Frames of unknown types are skipped (RFC 9113 section 4.1: extensions, GREASE);
+        # garbage rarely gets past the SETTINGS first and the length bound.
         if self.first and kind != SETTINGS:
             return f"the first frame is of type {kind}, not SETTINGS"
-        if kind > LAST_KNOWN_TYPE:
-            return f"unknown frame type {kind}"
         limit = self.session.max_frame[self.client]
         if length > limit:
             return f"a frame of {length} bytes, over the peer's maximum of {limit}"

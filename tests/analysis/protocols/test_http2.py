@@ -19,7 +19,9 @@ from tests.support.h2c import (
     CONTINUATION,
     END_HEADERS,
     HEADERS,
+    PADDED,
     PREFACE,
+    PUSH_PROMISE,
     RST_STREAM,
     Side,
     data,
@@ -136,6 +138,42 @@ def test_a_reset_stream_hands_on_what_came() -> None:
     stream = opening() + side.headers(1, request_fields()) + data(1, b"part of it")
     client_stream(read, stream + frame(RST_STREAM, 0, 1, bytes(4)))
     assert [m.body for m in read.bodies] == [b"part of it"]
+
+
+def test_frames_of_unknown_types_are_skipped() -> None:
+    """Extensions and GREASE frame types (0x0b + 0x1f * N) are ignored, as RFC 9113 says."""
+    read = Read()
+    side = Side()
+    grease = frame(0x0B + 0x1F * 3, 0xFF, 0, b"whatever" * 4)
+    stream = opening() + grease + side.headers(1, [*request_fields(), ("x-imei", IMEI.decode())])
+    assert client_stream(read, stream)
+    assert [b.stream for b in read.blocks] == [1] and read.facts.notes == []
+
+
+def test_a_push_promise_block_is_decoded_and_searched() -> None:
+    """A server's PUSH_PROMISE (padded) carries the promised request's header block."""
+    read = Read()
+    side = Side()
+    block = side.block([*request_fields("/pushed", "GET"), ("x-imei", IMEI.decode())])
+    payload = bytes([2]) + (2).to_bytes(4, "big") + block + bytes(2)
+    stream = settings_frame() + frame(PUSH_PROMISE, END_HEADERS | PADDED, 1, payload)
+    stream += side.headers(2, [(":status", "200")]) + data(2, b"pushed body", end=True)
+    reader = read.session().reader(False)
+    assert reader.data(stream, 1, 0.0)
+    assert [b.stream for b in read.blocks] == [2, 2]
+    assert b"x-imei: " + IMEI in read.blocks[0].text
+    assert [(m.body, m.status) for m in read.bodies] == [(b"pushed body", 200)]
+
+
+def test_a_gap_gives_up_with_a_note() -> None:
+    read = Read()
+    reader = read.session().reader(True)
+    stream = opening() + Side().headers(1, request_fields()) + data(1, b"part")
+    assert reader.data(stream, 1, 0.0)
+    assert not reader.gap(len(stream) + 100, 2)
+    assert [m.body for m in read.bodies] == [b"part"]  # what came before it, searched
+    [note] = read.notes(DECODER_GAVE_UP)
+    assert "a gap" in note
 
 
 def test_garbage_after_the_preface_gives_up_with_a_note() -> None:
