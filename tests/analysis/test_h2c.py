@@ -122,6 +122,13 @@ def test_after_an_upgrade_to_h2c(tmp_path: Path) -> None:
     assert [n for f in analysis.flows for n in f.notes] == []
 
 
+def test_an_upgrade_on_a_stream_with_another_reader(tmp_path: Path) -> None:
+    """On TCP port 53 a DNS reader rides the stream too: the reader the 101 adds while the
+    stream's readers are being fed must stay (it was dropped with the list rebuilt)."""
+    _, analysis = run(tmp_path, H2c.upgraded(leak=IMEI, sport=53, together=False))
+    assert [(e, d) for e, d, _ in encodings(analysis)] == [("h2c+hpack-huffman+plain", "to_client")]
+
+
 def test_a_header_said_again_through_the_dynamic_table(tmp_path: Path) -> None:
     """The second request says the header by its table index: one byte, found again."""
     h2 = H2c.prior_knowledge()

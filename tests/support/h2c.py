@@ -104,10 +104,13 @@ class H2c:
         return h2
 
     @classmethod
-    def upgraded(cls, cport: int = 42100, *, leak: str = "") -> H2c:
+    def upgraded(
+        cls, cport: int = 42100, *, leak: str = "", sport: int = PORT, together: bool = True
+    ) -> H2c:
         """An HTTP/1.1 GET with ``Upgrade: h2c``, its 101, then HTTP/2 both ways; the
-        server answers the upgraded request on stream 1."""
-        tcp = TcpSession(PHONE_IP, cport, FOTA_IP, PORT).handshake()
+        server answers the upgraded request on stream 1, in the 101's segment when
+        ``together``, else in the next."""
+        tcp = TcpSession(PHONE_IP, cport, FOTA_IP, sport).handshake()
         h2 = cls(tcp)
         options = base64.urlsafe_b64encode(settings((1, 4096))[9:]).rstrip(b"=").decode()
         request = (
@@ -120,9 +123,12 @@ class H2c:
         if leak:
             reply.append(("x-device", leak))
         body = b'{"ok":true}'
-        h2.reply(
-            switch + settings((3, 100)) + h2.server.headers(1, reply) + data(1, body, end=True)
-        )
+        frames = settings((3, 100)) + h2.server.headers(1, reply) + data(1, body, end=True)
+        if together:
+            h2.reply(switch + frames)
+        else:
+            h2.reply(switch)
+            h2.reply(frames)
         h2.send(PREFACE + settings() + settings(ack=True))
         return h2
 
