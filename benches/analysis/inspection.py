@@ -278,7 +278,7 @@ class StreamInspection:
             return
         if len(readers) == 1:  # the common case: no list made per chunk
             if not readers[0].data(chunk, frame, time):
-                self.readers = self.readers[1:]  # and any a reader's message added
+                self.readers = self.readers[1:]  # keeping a reader added meanwhile (h2c)
         else:
             kept = [r for r in readers if r.data(chunk, frame, time)]
             self.readers = kept + self.readers[len(readers) :]
