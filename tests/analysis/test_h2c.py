@@ -18,6 +18,8 @@ from benches.analysis.attribution.geo import GeoDatabase
 from benches.analysis.protocols.notes import DECODER_GAVE_UP
 from tests.support.analyzecli import bench, rack_files
 from tests.support.h2c import (
+    CURL_PORT,
+    CURL_PRIOR_KNOWLEDGE,
     HOST,
     PORT,
     PREFACE,
@@ -152,6 +154,20 @@ def test_a_server_that_speaks_first(tmp_path: Path) -> None:
     h2.reply(h2.server.headers(1, [(":status", "200"), ("x-device", IMEI)], end=True))
     _, analysis = run(tmp_path, h2)
     assert [(e, d) for e, d, _ in encodings(analysis)] == [("h2c+hpack-huffman+plain", "to_client")]
+
+
+def test_what_curl_sends_with_prior_knowledge(tmp_path: Path) -> None:
+    """A real client's bytes (curl with nghttp2): its Huffman-coded X-Imei is found."""
+    tcp = TcpSession(PHONE_IP, 55602, FOTA_IP, CURL_PORT).handshake()
+    h2 = H2c(tcp)
+    for segment in CURL_PRIOR_KNOWLEDGE:
+        h2.send(segment)
+    h2.reply(settings() + settings(ack=True) + h2.server.headers(1, [(":status", "200")], end=True))
+    path, analysis = run(tmp_path, h2)
+    assert IMEI.encode() not in path.read_bytes()
+    assert [(e, d) for e, d, _ in encodings(analysis)] == [("h2c+hpack-huffman+plain", "to_server")]
+    [flow] = [f for f in analysis.flows if f.dst_port == CURL_PORT]
+    assert (flow.http_host, flow.notes) == (HOST, ())
 
 
 def test_an_ordinary_session_with_another_phones_numbers_passes(tmp_path: Path) -> None:

@@ -162,3 +162,22 @@ class H2c:
 
 def gzipped(body: bytes) -> bytes:
     return gzip.compress(body, mtime=0)
+
+
+# What curl 7.88.1 (libnghttp2 1.52.0) sent, segment by segment, for
+#   curl --http2-prior-knowledge -H "X-Imei: 352098100123452" -H "Accept-Encoding: gzip"
+#        --data '{"sn":"SIM7P0001"}' http://fota.vendor.example:18080/v1/check
+# captured on loopback (tcp.payload of each client segment): a real encoder's HPACK,
+# its SETTINGS, WINDOW_UPDATE and Huffman-coded values.
+CURL_PRIOR_KNOWLEDGE = tuple(
+    bytes.fromhex(segment)
+    for segment in (
+        "505249202a20485454502f322e300d0a0d0a534d0d0a0d0a00001204000000000000030000006400"
+        "040200000000020000000000000408000000000001ff0001",
+        "00006501040000000183048763b85824e5275f86419294e91afdcb5487b172f91d35d05b81780f03"
+        "7a8825b650c3abbcf2e153032a2f2a4085f2b1a929bf8b65b101f78200044cb4d8bf50839bd9ab0f"
+        "0d0231385f981d75d0620d263d4c795bc78f0b4a7b295adb282d443c8593",
+        "0000120001000000017b22736e223a2253494d375030303031227d",
+    )
+)
+CURL_PORT = 18080
