@@ -34,7 +34,10 @@ from tests.support.pcaps import (
     IMEI,
     OTHER_IMEI,
     PHONE_IP,
+    RESOLVER_IP,
     TcpSession,
+    dns_lookup,
+    http_response,
     make_rack,
     write_pcap,
 )
@@ -129,6 +132,23 @@ def test_an_upgrade_on_a_stream_with_another_reader(tmp_path: Path) -> None:
     stream's readers are being fed must stay (it was dropped with the list rebuilt)."""
     _, analysis = run(tmp_path, H2c.upgraded(leak=IMEI, sport=53, together=False))
     assert [(e, d) for e, d, _ in encodings(analysis)] == [("h2c+hpack-huffman+plain", "to_client")]
+
+
+def test_a_declined_upgrade_stays_http1(tmp_path: Path) -> None:
+    """The server answers an ``Upgrade: h2c`` request with a plain 200: the connection
+    stays HTTP/1.1, its next request's gzip'd body is decoded as before, nothing noted."""
+    tcp = TcpSession(PHONE_IP, 42500, FOTA_IP, PORT).handshake()
+    upgrade = f"GET / HTTP/1.1\r\nHost: {HOST}\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n"
+    tcp.send(upgrade.encode())
+    tcp.send(http_response(), from_client=False)
+    packed = gzipped(LEAK)
+    head = f"POST /up HTTP/1.1\r\nHost: {HOST}\r\nContent-Encoding: gzip\r\n"
+    tcp.send(head.encode() + b"Content-Length: %d\r\n\r\n" % len(packed) + packed)
+    tcp.send(http_response(), from_client=False)
+    packets = dns_lookup(PHONE_IP, RESOLVER_IP, HOST, FOTA_IP) + tcp.close().packets
+    analysis = analyze([write_pcap(tmp_path / "h1.pcap", packets)], RACK, GEO)
+    assert [(e, d) for e, d, _ in encodings(analysis)] == [("gzip+plain", "to_server")]
+    assert [n for f in analysis.flows for n in f.notes] == []
 
 
 def test_a_header_said_again_through_the_dynamic_table(tmp_path: Path) -> None:
