@@ -30,6 +30,14 @@ from benches.analysis.protocols.budget import MAX_CODINGS, DecodeBudget, FlowBud
 from benches.analysis.protocols.ciphertext import HEADER as TLS_HEADER
 from benches.analysis.protocols.ciphertext import QuicConnection, RecordLayer, Spans, TlsSession
 from benches.analysis.protocols.http import HttpMessage
+from benches.analysis.protocols.http2 import LABEL as H2C
+from benches.analysis.protocols.http2 import (
+    HeaderBlock,
+    Http2Session,
+    opens_http2,
+    server_settings,
+    upgrades_to_h2c,
+)
 from benches.analysis.protocols.http_codings import OUTPUT_CHUNK, BodyCoding, LayerStream
 from benches.analysis.protocols.notes import BUDGET_SPENT, DECODER_GAVE_UP
 from benches.analysis.protocols.readers import (
@@ -62,7 +70,8 @@ class RawMatch:
     decrypted: bool
     # "stream", "stray" (searched alone), "datagram", "quic-initial" (the decrypted
     # ClientHello of QUIC Initials), or "http:" and the codings removed
-    # ("http:chunked+gzip") for a decoded HTTP body
+    # ("http:chunked+gzip") for a decoded HTTP body; "http:h2c+..." for HTTP/2's header
+    # values and reassembled bodies ("http:h2c+hpack-huffman", "http:h2c+gzip")
     source: str
 
     @property
@@ -113,7 +122,7 @@ class FlowInspection:
     """One flow: a FlowSink, with what its protocol readers learned in ``facts``."""
 
     __slots__ = ("inspector", "index", "info", "facts", "tls", "quic", "to_server", "to_client",
-                 "http", "budget")  # fmt: skip
+                 "http", "budget", "h2")  # fmt: skip
 
     def __init__(self, inspector: Inspector, index: int, info: FlowInfo) -> None:
         self.inspector = inspector
@@ -127,6 +136,7 @@ class FlowInspection:
         self.to_server = StreamInspection(self, TO_SERVER)
         self.to_client = StreamInspection(self, TO_CLIENT)
         self.http: tuple[HttpReader, HttpReader] | None = None  # made when a stream needs one
+        self.h2: Http2Session | None = None  # made by an h2c preface or upgrade
         facts, ports = self.facts, (info.client_port, info.server_port)
         if DNS_PORT in ports and info.proto in ("udp", "tcp"):
             log = inspector.dns.add
@@ -157,18 +167,54 @@ class FlowInspection:
         HTTP reader; anything else may hold HTTP/1.x wherever a start line lets it sync."""
         if first[0] == TLS_HANDSHAKE:
             return [TlsHello(self.facts)]
+        if first[:1] == b"P" and opens_http2(first):  # HTTP/2 with prior knowledge
+            session = self._h2()
+            session.prior = True
+            return [session.reader(True)]
         return [self._http()[0]]
 
     def _server_speaks(self, first: bytes) -> list[ProtocolReader]:
         """Readers for a TCP server's stream, chosen likewise by its first bytes."""
         if first[0] == TLS_HANDSHAKE:
             return []
+        if (self.h2 is not None and self.h2.prior) or server_settings(first):
+            return [self._h2().reader(False)]
         return [self._http()[1]]
 
     def _http(self) -> tuple[HttpReader, HttpReader]:
         if self.http is None:
             self.http = http_readers(self.facts, self.to_server.body, self.to_client.body)
         return self.http
+
+    def _h2(self) -> Http2Session:
+        if self.h2 is None:
+            streams = (self.to_server, self.to_client)
+            self.h2 = Http2Session(
+                self.facts,
+                self.decoding,
+                (streams[0].h2_headers, streams[1].h2_headers),
+                (streams[0].h2_body, streams[1].h2_body),
+            )
+        return self.h2
+
+    def h2c_upgrade(self, stream: StreamInspection, message: HttpMessage) -> None:
+        """``Upgrade: h2c`` asked (the client's preface may follow the request) or granted
+        by a 101 (the server speaks HTTP/2 right after it): read on from there."""
+        session = self._h2()
+        client = message.is_request
+        if client:
+            session.upgrade_settings(message)
+        else:
+            session.upgraded = True
+        if client in session.readers:
+            return
+        reader = session.reader(client, message.end)
+        recent = stream.recent  # the chunk being read holds the message's end, and more
+        if recent is not None and recent.end > message.end:
+            start, rest = recent.kept(message.end, recent.end)
+            if start == message.end and not reader.data(rest, stream.frame, 0.0):
+                return
+        stream.readers = [*stream.readers, reader]
 
 
 class StreamInspection:
@@ -232,9 +278,10 @@ class StreamInspection:
             return
         if len(readers) == 1:  # the common case: no list made per chunk
             if not readers[0].data(chunk, frame, time):
-                self.readers = []
+                self.readers = self.readers[1:]  # keeping a reader added meanwhile (h2c)
         else:
-            self.readers = [r for r in readers if r.data(chunk, frame, time)]
+            kept = [r for r in readers if r.data(chunk, frame, time)]
+            self.readers = kept + self.readers[len(readers) :]
 
     def gap(self, offset: int) -> None:
         self._break()
@@ -314,17 +361,40 @@ class StreamInspection:
         coding = message.coding
         if coding is not None and (coding.chunked or coding.codings):  # else: nothing to remove
             self._decode(message, coding, frame)
+        if message.headers and upgrades_to_h2c(message):
+            self.flow.h2c_upgrade(self, message)
 
-    def _decode(self, message: HttpMessage, coding: BodyCoding, frame: int) -> None:
+    def h2_headers(self, block: HeaderBlock, frame: int) -> None:
+        """Search an HTTP/2 header block, decoded (Huffman codes and table entries undone)."""
+        hits = self.flow.inspector.scanner.scan(block.text)
+        for hit in hits:
+            evidence = masked_evidence(block.text, hit, hits)
+            source = f"{HTTP_BODY}{H2C}+{block.coding_at(hit.start)}"
+            self._add(hit, frame, block.offset, evidence, source)
+
+    def h2_body(self, message: HttpMessage, frame: int) -> None:
+        """Search an HTTP/2 stream's body, its DATA frames joined; then decode it."""
+        search = _LayerSearch(self.flow.inspector.scanner, frame)
+        body = message.body
+        for start in range(0, len(body), OUTPUT_CHUNK):
+            self._body_hits(message, H2C, search.feed(body[start : start + OUTPUT_CHUNK]), frame)
+        self._body_hits(message, H2C, search.finish(), frame)
+        if message.coding is not None and message.coding.codings:
+            self._decode(message, message.coding, frame, f"{H2C}+")
+
+    def _decode(
+        self, message: HttpMessage, coding: BodyCoding, frame: int, chain: str = ""
+    ) -> None:
         """Decode the body's layers chunk by chunk, each searched as it comes, within the
         flow's budget; what the budget stopped is said on the flow."""
         flow = self.flow
         budget = flow.decoding()
         stream = LayerStream(coding, budget.left)
         searches = [_LayerSearch(flow.inspector.scanner, frame) for _ in stream.labels]
+        labels = [chain + label for label in stream.labels]
         for index, chunk in stream.chunks():
-            self._body_hits(message, stream.labels[index], searches[index].feed(chunk), frame)
-        for label, search in zip(stream.labels, searches, strict=True):
+            self._body_hits(message, labels[index], searches[index].feed(chunk), frame)
+        for label, search in zip(labels, searches, strict=True):
             self._body_hits(message, label, search.finish(), frame)
         budget.charge(stream.decoded)
         message.decode_error, message.bomb = stream.error, stream.capped
