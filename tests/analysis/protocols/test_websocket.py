@@ -312,7 +312,13 @@ def test_fuzz_frames_read_the_same_however_the_stream_is_cut(
     wire = _wire(frames)
     whole = reading(wire)
     pieces = reading(*_cut(wire, cuts))
-    assert pieces.sink.messages == whole.sink.messages
+    if any("could not be inflated" in detail for _, detail in whole.notes):
+        # zlib drops the output of the call that fails: what broken data inflated to
+        # before it broke depends on the cuts (the data is searched as sent anyway)
+        plain = [m for m in whole.sink.messages if m[0] == WEBSOCKET]
+        assert [m for m in pieces.sink.messages if m[0] == WEBSOCKET] == plain
+    else:
+        assert pieces.sink.messages == whole.sink.messages
     assert pieces.sink.controls == whole.sink.controls
     assert pieces.notes == whole.notes
     assert whole.reader.work <= 2 * len(wire) + 16
