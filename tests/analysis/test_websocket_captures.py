@@ -231,3 +231,20 @@ def test_a_declined_upgrade_leaves_the_connection_http(tmp_path: Path) -> None:
     path = write(tmp_path, "declined", packets + session.close().packets)
     analysis, verdict = judged(path)
     assert encodings(verdict) == ["plain"] and notes(analysis) == []
+
+
+@pytest.mark.parametrize("stop", ["bomb", "reserved opcode"])
+def test_a_leak_before_the_reader_stops_is_still_found(tmp_path: Path, stop: str) -> None:
+    """The stream drops a reader that stops (budget spent, frames lost) without closing
+    it: what its search held back (the last BATCH bytes) is settled when it stops."""
+    leak = frame(TEXT, SENT.encode(), mask=MASKS[0])
+    if stop == "bomb":
+        bomb = zlib.compressobj(9, zlib.DEFLATED, -15)
+        payload = bomb.compress(bytes(80 << 20)) + bomb.flush(zlib.Z_SYNC_FLUSH)
+        after = frame(BINARY, payload[:-4], rsv1=True, mask=MASKS[1])
+    else:
+        after = bytes([0x83, 0x00])
+    path = write(tmp_path, "stops", connection([leak + after], extensions=DEFLATE))
+    analysis, verdict = judged(path)
+    assert encodings(verdict) == ["websocket+plain"]
+    assert len(notes(analysis)) == 1

@@ -222,10 +222,7 @@ class WebSocketReader(ProtocolReader):
         return False
 
     def close(self, frame: int) -> None:
-        if self.state is _State.READING and self.message and not self.direct:
-            self.sink.message_end(self._label(), frame)
-        self.state = _State.DONE
-        self.sink.finish()
+        self._stop()
 
     # --- the handshake ----------------------------------------------------------------
 
@@ -440,7 +437,7 @@ class WebSocketReader(ProtocolReader):
             " what lay past it was searched only as sent",
             frame,
         )
-        self.state = _State.DONE
+        self._stop()
         return False
 
     def _broken(self, what: str, frame: int) -> bool:
@@ -453,7 +450,16 @@ class WebSocketReader(ProtocolReader):
             f"WebSocket {self.name}: {why}; the rest was searched as sent",
             frame,
         )
+        self._stop()
+
+    def _stop(self) -> None:
+        """Read no more: the stream drops a reader that says so without closing it, so what
+        the sink holds is settled now."""
         self.state = _State.DONE
+        self.early = bytearray()
+        self.inflater = None
+        self.history.clear()
+        self.sink.finish()
 
 
 def _header(head: bytearray) -> tuple[int, int, bytes] | None:
