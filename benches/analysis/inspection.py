@@ -341,7 +341,10 @@ class StreamInspection:
         if flow.websocket is None:
             sinks = {True: flow.to_server, False: flow.to_client}
             flow.websocket = WebSocketUpgrade(
-                flow.facts.note, flow.decoding, lambda client: _MessageSearch(sinks[client])
+                flow.facts.note,
+                flow.decoding,
+                lambda client: _MessageSearch(sinks[client]),
+                flow.inspector.scanner.shortest,
             )
         reader = flow.websocket.message(message, self.direction == TO_SERVER, frame)
         if reader is None:
@@ -550,8 +553,7 @@ class _MessageSearch:
             self._add(label, search.end_message(frame))
 
     def control(self, data: bytes, frame: int) -> None:
-        if len(data) >= self.stream.flow.inspector.scanner.shortest:
-            self.stream.alone(0, data, frame, WEBSOCKET)
+        self.stream.alone(0, data, frame, WEBSOCKET)
 
     def finish(self) -> None:
         for label, search in self.searches.items():

@@ -40,7 +40,9 @@ looked at once, and each decompress call is bounded by :data:`OUTPUT_CHUNK`.
 
 A message that is exactly the bytes as sent (one frame, not masked, not
 compressed: a server's usual message) is not handed on: the stream's search
-read it already, and it would cost budget for nothing.
+read it already, and it would cost budget for nothing. Nor is one (or a control
+frame) shorter than the shortest hit: messages are searched apart, so it holds
+none (a flood of one-byte frames costs a header's parse each, no search).
 
 Frames are looked for only after a handshake the connection showed: a capture
 that begins mid-connection is searched raw only (recognising frames anywhere
@@ -166,7 +168,8 @@ class WebSocketReader(ProtocolReader):
     __slots__ = ("name", "note", "budget", "sink", "state", "early", "head", "remaining",
                  "mask", "position", "opcode", "fin", "control", "message", "compressed",
                  "direct", "broken", "frames", "inflater", "history", "history_bytes", "taken",
-                 "messages", "work")  # fmt: skip
+                 "quiet",
+                 "messages", "work", "shortest")  # fmt: skip
 
     def __init__(
         self,
@@ -176,6 +179,7 @@ class WebSocketReader(ProtocolReader):
         sink: MessageSink,
         *,
         waiting: bool = False,
+        shortest: int = 1,
     ) -> None:
         self.name = name  # "to_server" or "to_client", for notes
         self.note = note  # Facts.note
@@ -190,9 +194,12 @@ class WebSocketReader(ProtocolReader):
         self.opcode = 0  # the frame under way
         self.fin = False
         self.control = bytearray()  # a masked control frame's payload, unmasked
+        self.quiet = False  # the control frame under way is not handed on (see direct)
         self.message = False  # a data message is under way (its first frame came)
         self.compressed = False  # it is compressed (RSV1 on its first frame)
-        self.direct = False  # it is the bytes as sent: not handed on
+        # The message is not handed on: it is the bytes as sent (one frame, not masked, not
+        # compressed), which the stream's search read, or too short to hold a hit.
+        self.direct = False
         self.broken = False  # its deflate data broke: the rest handed on as sent
         self.frames = 0  # frames of the message under way
         self.inflater: zlib._Decompress | None = None
@@ -201,6 +208,7 @@ class WebSocketReader(ProtocolReader):
         self.taken = bytearray()  # the message's last compressed bytes, KEPT_INPUT of them
         self.messages = 0  # messages ended
         self.work = 0  # steps taken: frames and decompress calls (linear in the bytes)
+        self.shortest = shortest  # the fewest bytes a hit takes: a shorter message holds none
 
     # --- as a protocol reader -------------------------------------------------------
 
@@ -281,6 +289,7 @@ class WebSocketReader(ProtocolReader):
                 return self._broken(f"a control frame (0x{opcode:x}) fragmented or over"
                                     f" {MAX_CONTROL} bytes", frame)  # fmt: skip
             self.control.clear()
+            self.quiet = not mask or length < self.shortest
             return True
         if opcode == CONTINUATION:
             if not self.message:
@@ -296,7 +305,7 @@ class WebSocketReader(ProtocolReader):
         self.message, self.frames, self.broken = True, 1, False
         self.taken.clear()
         self.compressed = bool(first & _RSV1)
-        self.direct = fin and not mask and not self.compressed
+        self.direct = fin and not self.compressed and (not mask or length < self.shortest)
         if first & _RSV23:
             self.note(
                 DECODER_GAVE_UP,
@@ -307,15 +316,15 @@ class WebSocketReader(ProtocolReader):
         return True
 
     def _payload(self, piece: bytes, frame: int) -> None:
-        if self.mask:
-            piece = unmask(piece, self.mask, self.position)
-            self.position += len(piece)
         if self.opcode in _CONTROL:
-            if self.mask:
-                self.control += piece
+            if not self.quiet:
+                self.control += unmask(piece, self.mask, len(self.control))
             return
         if self.direct:
             return
+        if self.mask:
+            piece = unmask(piece, self.mask, self.position)
+            self.position += len(piece)
         if self.compressed and not self.broken:
             self._inflate(piece, frame)
         else:
@@ -323,7 +332,7 @@ class WebSocketReader(ProtocolReader):
 
     def _frame_end(self, frame: int) -> None:
         if self.opcode in _CONTROL:
-            if self.mask and self.control:
+            if not self.quiet:
                 control = bytes(self.control)
                 if self._pay(len(control), frame):
                     self.sink.control(control, frame)
@@ -507,17 +516,19 @@ class WebSocketUpgrade:
     kept aside until the server's 101), or None.
     """
 
-    __slots__ = ("note", "budget", "sinks", "client", "server")
+    __slots__ = ("note", "budget", "sinks", "shortest", "client", "server")
 
     def __init__(
         self,
         note: Callable[[str, str, int], None],
         budget: Callable[[], FlowBudget],
         sinks: Callable[[bool], MessageSink],
+        shortest: int = 1,
     ) -> None:
         self.note = note
         self.budget = budget  # the flow's, drawn when a reader needs it
         self.sinks = sinks  # the sink of the client's (True) or the server's stream
+        self.shortest = shortest  # the fewest bytes a hit takes
         self.client: WebSocketReader | None = None  # waiting for the server's answer
         self.server: WebSocketReader | None = None
 
@@ -529,7 +540,12 @@ class WebSocketUpgrade:
                 if self.client is not None:
                     self.client.decline()
                 self.client = WebSocketReader(
-                    "to_server", self.note, self.budget(), self.sinks(True), waiting=True
+                    "to_server",
+                    self.note,
+                    self.budget(),
+                    self.sinks(True),
+                    waiting=True,
+                    shortest=self.shortest,
                 )
                 return self.client
             return None
@@ -545,7 +561,9 @@ class WebSocketUpgrade:
                     " change are searched unmasked, as sent",
                     frame,
                 )
-            self.server = WebSocketReader("to_client", self.note, self.budget(), self.sinks(False))
+            self.server = WebSocketReader(
+                "to_client", self.note, self.budget(), self.sinks(False), shortest=self.shortest
+            )
             client.accept(frame)
             return self.server
         if message.status is not None and message.status >= 200:

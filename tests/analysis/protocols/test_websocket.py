@@ -28,6 +28,7 @@ from tests.support.websocket_frames import (
     BINARY,
     CONTINUATION,
     PING,
+    PONG,
     TEXT,
     Compressor,
     fragments,
@@ -67,7 +68,9 @@ class Reading:
     notes: list[tuple[str, str]]
 
 
-def reading(*chunks: bytes, budget: int = 1 << 20, name: str = "to_server") -> Reading:
+def reading(
+    *chunks: bytes, budget: int = 1 << 20, name: str = "to_server", shortest: int = 1
+) -> Reading:
     notes: list[tuple[str, str]] = []
     flow = DecodeBudget(total=budget, per_flow=budget).flow()
     sink = Recorded()
@@ -75,7 +78,7 @@ def reading(*chunks: bytes, budget: int = 1 << 20, name: str = "to_server") -> R
     def note(kind: str, detail: str, frame: int) -> None:
         notes.append((kind, detail))
 
-    reader = WebSocketReader(name, note, flow, sink)
+    reader = WebSocketReader(name, note, flow, sink, shortest=shortest)
     for index, chunk in enumerate(chunks):
         reader.data(chunk, index + 1, 0.0)
     reader.close(len(chunks))
@@ -126,6 +129,16 @@ def test_control_frame_between_fragments_and_a_key_turned_at_every_offset() -> N
     wire = fragments(TEXT, payload, [1, 6, 50], mask=MASK, between=frame(PING, b"ab", mask=MASK))
     done = reading(*(wire[i : i + 1] for i in range(len(wire))))  # one byte at a time
     assert done.sink.messages == [(WEBSOCKET, payload)] and done.sink.controls == [b"ab"]
+
+
+def test_messages_and_control_frames_shorter_than_any_hit_are_not_handed_on() -> None:
+    short = frame(TEXT, b"12345", mask=MASK) + frame(PING, b"12345", mask=MASK)
+    between = frame(PING, b"", mask=MASK) + frame(PONG, b"xy") + frame(PING, b"123456", mask=MASK)
+    payload = b"0123456789" * 3
+    wire = short + fragments(BINARY, payload, [2, 4], mask=MASK, between=between)
+    done = reading(wire, shortest=6)
+    assert done.sink.messages == [(WEBSOCKET, payload)] and done.sink.controls == [b"123456"]
+    assert done.budget.spent == len(payload) + 6
 
 
 # --- RFC 7692 section 7.2.3 ------------------------------------------------------------
