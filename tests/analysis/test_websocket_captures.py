@@ -248,3 +248,21 @@ def test_a_leak_before_the_reader_stops_is_still_found(tmp_path: Path, stop: str
     analysis, verdict = judged(path)
     assert encodings(verdict) == ["websocket+plain"]
     assert len(notes(analysis)) == 1
+
+
+def test_an_upgrade_after_other_messages_on_the_connection(tmp_path: Path) -> None:
+    """Frames start where the upgrade's messages end in their streams, wherever that is:
+    after a keep-alive byte, a request and its response."""
+    packets = dns_lookup(PHONE_IP, RESOLVER_IP, "zfhmd.vnet.cn", CN_IP)
+    session = TcpSession(PHONE_IP, 41007, CN_IP, 80).handshake()
+    session.send(b"\x00GET /config HTTP/1.1\r\nHost: zfhmd.vnet.cn\r\n\r\n")
+    session.send(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", from_client=False)
+    session.send(upgrade_request(extensions=DEFLATE))
+    session.send(switching(DEFLATE), from_client=False)
+    deflate = Compressor()
+    session.send(frame(TEXT, deflate.message(SENT.encode()), rsv1=True, mask=MASKS[2]))
+    path = write(tmp_path, "after", packets + session.close().packets)
+    assert tshark_texts(path) == [SENT]
+    analysis, verdict = judged(path)
+    assert encodings(verdict) == ["websocket+permessage-deflate+plain"]
+    assert [kind for kind, detail in notes(analysis) if "WebSocket" in detail] == []
