@@ -166,10 +166,9 @@ class WebSocketReader(ProtocolReader):
     """One direction of a WebSocket connection, read frame by frame as its bytes come."""
 
     __slots__ = ("name", "note", "budget", "sink", "state", "early", "head", "remaining",
-                 "mask", "position", "opcode", "fin", "control", "message", "compressed",
-                 "direct", "broken", "frames", "inflater", "history", "history_bytes", "taken",
-                 "quiet",
-                 "messages", "work", "shortest")  # fmt: skip
+                 "mask", "position", "opcode", "fin", "control", "quiet", "message",
+                 "compressed", "direct", "broken", "frames", "inflater", "history",
+                 "history_bytes", "taken", "messages", "work", "shortest")  # fmt: skip
 
     def __init__(
         self,
