@@ -20,6 +20,7 @@ from functools import partial
 
 from benches.analysis.attribution.names import DnsLog
 from benches.analysis.detection.datagrams import BATCH, Datagrams
+from benches.analysis.detection.decoded import DecodedSearch
 from benches.analysis.detection.evidence import Found, Recent
 from benches.analysis.detection.identifiers import Hit
 from benches.analysis.detection.masks import masked_evidence
@@ -50,6 +51,7 @@ from benches.analysis.protocols.readers import (
     TlsHello,
     http_readers,
 )
+from benches.analysis.protocols.websocket import WEBSOCKET, WebSocketUpgrade, asks_upgrade
 
 DNS_PORT = 53
 TO_SERVER, TO_CLIENT = "to_server", "to_client"
@@ -71,7 +73,9 @@ class RawMatch:
     # "stream", "stray" (searched alone), "datagram", "quic-initial" (the decrypted
     # ClientHello of QUIC Initials), or "http:" and the codings removed
     # ("http:chunked+gzip") for a decoded HTTP body; "http:h2c+..." for HTTP/2's header
-    # values and reassembled bodies ("http:h2c+hpack-huffman", "http:h2c+gzip")
+    # values and reassembled bodies ("http:h2c+hpack-huffman", "http:h2c+gzip"); or
+    # "websocket" and the decoding after it ("websocket+permessage-deflate") for a
+    # WebSocket message
     source: str
 
     @property
@@ -80,8 +84,8 @@ class RawMatch:
         the decryption of a QUIC Initial: "gzip+base64", "quic-initial+plain"."""
         if self.source.startswith(HTTP_BODY):
             return f"{self.source[len(HTTP_BODY) :]}+{self.hit.encoding}"
-        if self.source == QUIC_INITIAL:
-            return f"{QUIC_INITIAL}+{self.hit.encoding}"
+        if self.source == QUIC_INITIAL or self.source.startswith(WEBSOCKET):
+            return f"{self.source}+{self.hit.encoding}"
         return self.hit.encoding
 
 
@@ -122,7 +126,7 @@ class FlowInspection:
     """One flow: a FlowSink, with what its protocol readers learned in ``facts``."""
 
     __slots__ = ("inspector", "index", "info", "facts", "tls", "quic", "to_server", "to_client",
-                 "http", "budget", "h2")  # fmt: skip
+                 "http", "budget", "h2", "websocket")  # fmt: skip
 
     def __init__(self, inspector: Inspector, index: int, info: FlowInfo) -> None:
         self.inspector = inspector
@@ -137,6 +141,7 @@ class FlowInspection:
         self.to_client = StreamInspection(self, TO_CLIENT)
         self.http: tuple[HttpReader, HttpReader] | None = None  # made when a stream needs one
         self.h2: Http2Session | None = None  # made by an h2c preface or upgrade
+        self.websocket: WebSocketUpgrade | None = None  # made by a request to switch to it
         facts, ports = self.facts, (info.client_port, info.server_port)
         if DNS_PORT in ports and info.proto in ("udp", "tcp"):
             log = inspector.dns.add
@@ -208,13 +213,8 @@ class FlowInspection:
             session.upgraded = True
         if client in session.readers:
             return
-        reader = session.reader(client, message.end)
-        recent = stream.recent  # the chunk being read holds the message's end, and more
-        if recent is not None and recent.end > message.end:
-            start, rest = recent.kept(message.end, recent.end)
-            if start == message.end and not reader.data(rest, stream.frame, 0.0):
-                return
-        stream.readers = [*stream.readers, reader]
+        # Read from the message's end on: the rest of the chunk under way, then what follows.
+        stream.switching = (message.end, session.reader(client, message.end))
 
 
 class StreamInspection:
@@ -222,7 +222,7 @@ class StreamInspection:
 
     __slots__ = ("flow", "direction", "decrypted", "readers", "opening", "bytes", "frame",
                  "scanner", "base", "recent", "pending", "pending_bytes", "alternate",
-                 "following", "records", "header_alone", "gave_up")  # fmt: skip
+                 "following", "records", "header_alone", "gave_up", "switching")  # fmt: skip
 
     def __init__(self, flow: FlowInspection, direction: str) -> None:
         self.flow = flow
@@ -246,6 +246,8 @@ class StreamInspection:
         self.records: RecordLayer | None = None  # a TLS stream's records, to leave out ciphertext
         self.header_alone = False  # a record header alone is too short to hold a hit
         self.gave_up = False  # a body's coding could not be removed: said on the flow once
+        # A reader to start where an HTTP message read from this chunk ended (a WebSocket's)
+        self.switching: tuple[int, ProtocolReader] | None = None
 
     def data(self, offset: int, chunk: bytes, frame: int, time: float) -> None:
         if not self.bytes and not offset and chunk[:1] == TLS_START and self.flow.tls:
@@ -278,10 +280,22 @@ class StreamInspection:
             return
         if len(readers) == 1:  # the common case: no list made per chunk
             if not readers[0].data(chunk, frame, time):
-                self.readers = self.readers[1:]  # keeping a reader added meanwhile (h2c)
+                self.readers = []
         else:
-            kept = [r for r in readers if r.data(chunk, frame, time)]
-            self.readers = kept + self.readers[len(readers) :]
+            self.readers = [r for r in readers if r.data(chunk, frame, time)]
+        if self.switching is not None:
+            self._switch(self.switching, offset, chunk, frame, time)
+
+    def _switch(
+        self, switching: tuple[int, ProtocolReader], offset: int, chunk: bytes, frame: int,
+        time: float,
+    ) -> None:  # fmt: skip
+        """Start the reader an HTTP message asked for, on the chunk's bytes after it."""
+        start, reader = switching
+        self.switching = None
+        after = chunk[max(start - offset, 0) :] if start < offset + len(chunk) else b""
+        if not after or reader.data(after, frame, time):
+            self.readers = [*self.readers, reader]
 
     def gap(self, offset: int) -> None:
         self._break()
@@ -350,6 +364,8 @@ class StreamInspection:
 
     def body(self, message: HttpMessage, frame: int) -> None:
         """Search every decoded form of a finished HTTP message's body."""
+        if self.flow.websocket is not None or asks_upgrade(message):
+            self._upgrade(message, frame)
         scanner = self.flow.inspector.scanner
         for layer, content in message.layers():
             if layer == "raw" or not content:
@@ -381,6 +397,25 @@ class StreamInspection:
         self._body_hits(message, H2C, search.finish(), frame)
         if message.coding is not None and message.coding.codings:
             self._decode(message, message.coding, frame, f"{H2C}+")
+
+    def _upgrade(self, message: HttpMessage, frame: int) -> None:
+        """A message of a switch to WebSocket: its frames are read from where it ends."""
+        flow = self.flow
+        if flow.websocket is None:
+            sinks = {True: flow.to_server, False: flow.to_client}
+            flow.websocket = WebSocketUpgrade(
+                flow.facts.note,
+                flow.decoding,
+                lambda client: _MessageSearch(sinks[client]),
+                flow.inspector.scanner.shortest,
+            )
+        reader = flow.websocket.message(message, self.direction == TO_SERVER, frame)
+        if reader is None:
+            return
+        self.switching = (message.end, reader)
+        if self.direction == TO_CLIENT:  # switched: the client's stream is HTTP no more
+            server = flow.to_server
+            server.readers = [r for r in server.readers if not isinstance(r, HttpReader)]
 
     def _decode(
         self, message: HttpMessage, coding: BodyCoding, frame: int, chain: str = ""
@@ -560,6 +595,40 @@ class _LayerSearch:
         if hits:
             self.recent.found(hits)
         return self.recent.drain()
+
+
+class _MessageSearch:
+    """A stream's WebSocket messages, searched as their bytes come (a MessageSink): one
+    search per decoding chain; control frames' payloads each alone."""
+
+    __slots__ = ("stream", "searches")
+
+    def __init__(self, stream: StreamInspection) -> None:
+        self.stream = stream
+        self.searches: dict[str, DecodedSearch] = {}
+
+    def message_bytes(self, label: str, data: bytes, frame: int) -> None:
+        search = self.searches.get(label)
+        if search is None:
+            search = self.searches[label] = DecodedSearch(self.stream.flow.inspector.scanner)
+        self._add(label, search.feed(data, frame))
+
+    def message_end(self, label: str, frame: int) -> None:
+        search = self.searches.get(label)
+        if search is not None:
+            self._add(label, search.end_message(frame))
+
+    def control(self, data: bytes, frame: int) -> None:
+        self.stream.alone(0, data, frame, WEBSOCKET)
+
+    def finish(self) -> None:
+        for label, search in self.searches.items():
+            self._add(label, search.finish())
+        self.searches.clear()
+
+    def _add(self, label: str, found: list[Found]) -> None:
+        for hit, frame, evidence in found:
+            self.stream._add(hit, frame, hit.start, evidence, label)
 
 
 def _shift(hit: Hit, offset: int) -> Hit:
