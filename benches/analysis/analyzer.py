@@ -25,12 +25,13 @@ from benches.analysis.attribution.names import (
     canonical,
     claimed_only,
     known_addresses,
+    merged,
     sorted_queries,
 )
 from benches.analysis.attribution.phones import FoundPhone, Phones
 from benches.analysis.detection.detector import Detector
 from benches.analysis.gcpause import paused_gc
-from benches.analysis.inspection import HTTP_BODY, RawMatch
+from benches.analysis.inspection import HTTP_BODY, WEBSOCKET, RawMatch
 from benches.analysis.parallel import read_captures
 from benches.analysis.pcap.files import PcapReader, read_packets
 from benches.analysis.protocols.notes import ADDRESS_CHANGED, FlowNote
@@ -104,13 +105,13 @@ def _describe(
      packets, size, to_server, to_client, first_frame, last_frame, first_time, last_time,
      gaps, notes, client_mac, _, _) = record  # fmt: skip
     device = phone.serial if phone is not None else None
+    place = places.lookup(server_ip)
     # Only the answers the flow's own client got name its destination.
-    known = answers.get((device or canonical(client_ip), canonical(server_ip)))
+    known = places.answers(answers, device or canonical(client_ip), server_ip, place)
     name, source = attribute(known, (sni, host), first_time)
     claimed = tuple(n for n in claimed_only(known, (sni, host)) if not is_bench_name(n))
     if phone is not None and phone.note is not None:
         notes = (*notes, FlowNote(ADDRESS_CHANGED, phone.note, first_frame))
-    place = places.lookup(server_ip)
     return Flow.made(
         id=index,
         pcap=pcap,
@@ -145,6 +146,7 @@ def _describe(
         claimed_names=claimed,
         judged=device is not None,
         client_mac=client_mac,
+        embedded_ipv4=place.embedded,
     )
 
 
@@ -154,12 +156,29 @@ class _Places:
     def __init__(self, geo: GeoDatabase) -> None:
         self.geo = geo
         self.known: dict[str, Place] = {}
+        self._translated: dict[tuple[str, str], Known | None] = {}
 
     def lookup(self, address: str) -> Place:
         place = self.known.get(address)
         if place is None:
             place = self.known[address] = self.geo.lookup(address)
         return place
+
+    def answers(
+        self, answers: dict[tuple[str, str], Known], owner: str, address: str, place: Place
+    ) -> Known | None:
+        """What ``owner``'s DNS answers say about ``address``. For a translation of an
+        IPv4 address (NAT64, IPv4-mapped) the answers for that IPv4 count too: with
+        464XLAT the phone resolves an A record and its CLAT sends to the NAT64 address
+        (a DNS64 AAAA answer names the NAT64 address itself). Merged once per pair."""
+        exact = answers.get((owner, canonical(address)))
+        inside = place.embedded
+        if inside is None or not inside.translated or inside.address is None:
+            return exact
+        key = (owner, address)
+        if key not in self._translated:
+            self._translated[key] = merged(exact, answers.get((owner, inside.address)))
+        return self._translated[key]
 
 
 # --- matching -------------------------------------------------------------
@@ -170,7 +189,7 @@ def _matches(found: list[RawMatch], flows: list[Flow]) -> list[Match]:
 
     A copy searched alone (a retransmission) that repeats a stream match at the
     same offset, and a decoded HTTP body that repeats what the stream showed
-    as sent, add nothing.
+    as sent or a WebSocket message that repeats it, add nothing.
     """
     in_streams = {(m.flow, m.direction, m.hit.kind, m.hit.value, m.hit.encoding) for m in found
                   if m.source == "stream"}  # fmt: skip
@@ -182,7 +201,7 @@ def _matches(found: list[RawMatch], flows: list[Flow]) -> list[Match]:
         key = (raw.flow, raw.direction, hit.kind, hit.value, hit.encoding)
         if raw.source == "stray" and (*key, raw.offset) in at_offsets:
             continue
-        if raw.source.startswith(HTTP_BODY) and key in in_streams:
+        if raw.source.startswith((HTTP_BODY, WEBSOCKET)) and key in in_streams:
             continue
         flow = flows[raw.flow]
         matches.append(

@@ -20,6 +20,7 @@ from functools import partial
 
 from benches.analysis.attribution.names import DnsLog
 from benches.analysis.detection.datagrams import BATCH, Datagrams
+from benches.analysis.detection.decoded import DecodedSearch
 from benches.analysis.detection.evidence import Found, Recent
 from benches.analysis.detection.identifiers import Hit
 from benches.analysis.detection.locations import PairingBudget
@@ -31,6 +32,14 @@ from benches.analysis.protocols.budget import MAX_CODINGS, DecodeBudget, FlowBud
 from benches.analysis.protocols.ciphertext import HEADER as TLS_HEADER
 from benches.analysis.protocols.ciphertext import QuicConnection, RecordLayer, Spans, TlsSession
 from benches.analysis.protocols.http import HttpMessage
+from benches.analysis.protocols.http2 import LABEL as H2C
+from benches.analysis.protocols.http2 import (
+    HeaderBlock,
+    Http2Session,
+    opens_http2,
+    server_settings,
+    upgrades_to_h2c,
+)
 from benches.analysis.protocols.http_codings import OUTPUT_CHUNK, BodyCoding, LayerStream
 from benches.analysis.protocols.notes import BUDGET_SPENT, DECODER_GAVE_UP
 from benches.analysis.protocols.readers import (
@@ -43,6 +52,7 @@ from benches.analysis.protocols.readers import (
     TlsHello,
     http_readers,
 )
+from benches.analysis.protocols.websocket import WEBSOCKET, WebSocketUpgrade, asks_upgrade
 
 DNS_PORT = 53
 TO_SERVER, TO_CLIENT = "to_server", "to_client"
@@ -63,7 +73,10 @@ class RawMatch:
     decrypted: bool
     # "stream", "stray" (searched alone), "datagram", "quic-initial" (the decrypted
     # ClientHello of QUIC Initials), or "http:" and the codings removed
-    # ("http:chunked+gzip") for a decoded HTTP body
+    # ("http:chunked+gzip") for a decoded HTTP body; "http:h2c+..." for HTTP/2's header
+    # values and reassembled bodies ("http:h2c+hpack-huffman", "http:h2c+gzip"); or
+    # "websocket" and the decoding after it ("websocket+permessage-deflate") for a
+    # WebSocket message
     source: str
 
     @property
@@ -72,8 +85,8 @@ class RawMatch:
         the decryption of a QUIC Initial: "gzip+base64", "quic-initial+plain"."""
         if self.source.startswith(HTTP_BODY):
             return f"{self.source[len(HTTP_BODY) :]}+{self.hit.encoding}"
-        if self.source == QUIC_INITIAL:
-            return f"{QUIC_INITIAL}+{self.hit.encoding}"
+        if self.source == QUIC_INITIAL or self.source.startswith(WEBSOCKET):
+            return f"{self.source}+{self.hit.encoding}"
         return self.hit.encoding
 
 
@@ -114,7 +127,7 @@ class FlowInspection:
     """One flow: a FlowSink, with what its protocol readers learned in ``facts``."""
 
     __slots__ = ("inspector", "index", "info", "facts", "tls", "quic", "to_server", "to_client",
-                 "http", "budget", "pairing")  # fmt: skip
+                 "http", "budget", "h2", "websocket", "pairing")  # fmt: skip
 
     def __init__(self, inspector: Inspector, index: int, info: FlowInfo) -> None:
         self.inspector = inspector
@@ -130,6 +143,8 @@ class FlowInspection:
         self.to_server = StreamInspection(self, TO_SERVER)
         self.to_client = StreamInspection(self, TO_CLIENT)
         self.http: tuple[HttpReader, HttpReader] | None = None  # made when a stream needs one
+        self.h2: Http2Session | None = None  # made by an h2c preface or upgrade
+        self.websocket: WebSocketUpgrade | None = None  # made by a request to switch to it
         facts, ports = self.facts, (info.client_port, info.server_port)
         if DNS_PORT in ports and info.proto in ("udp", "tcp"):
             log = inspector.dns.add
@@ -170,12 +185,18 @@ class FlowInspection:
         HTTP reader; anything else may hold HTTP/1.x wherever a start line lets it sync."""
         if first[0] == TLS_HANDSHAKE:
             return [TlsHello(self.facts)]
+        if first[:1] == b"P" and opens_http2(first):  # HTTP/2 with prior knowledge
+            session = self._h2()
+            session.prior = True
+            return [session.reader(True)]
         return [self._http()[0]]
 
     def _server_speaks(self, first: bytes) -> list[ProtocolReader]:
         """Readers for a TCP server's stream, chosen likewise by its first bytes."""
         if first[0] == TLS_HANDSHAKE:
             return []
+        if (self.h2 is not None and self.h2.prior) or server_settings(first):
+            return [self._h2().reader(False)]
         return [self._http()[1]]
 
     def _http(self) -> tuple[HttpReader, HttpReader]:
@@ -183,13 +204,38 @@ class FlowInspection:
             self.http = http_readers(self.facts, self.to_server.body, self.to_client.body)
         return self.http
 
+    def _h2(self) -> Http2Session:
+        if self.h2 is None:
+            streams = (self.to_server, self.to_client)
+            self.h2 = Http2Session(
+                self.facts,
+                self.decoding,
+                (streams[0].h2_headers, streams[1].h2_headers),
+                (streams[0].h2_body, streams[1].h2_body),
+            )
+        return self.h2
+
+    def h2c_upgrade(self, stream: StreamInspection, message: HttpMessage) -> None:
+        """``Upgrade: h2c`` asked (the client's preface may follow the request) or granted
+        by a 101 (the server speaks HTTP/2 right after it): read on from there."""
+        session = self._h2()
+        client = message.is_request
+        if client:
+            session.upgrade_settings(message)
+        else:
+            session.upgraded = True
+        if client in session.readers:
+            return
+        # Read from the message's end on: the rest of the chunk under way, then what follows.
+        stream.switching = (message.end, session.reader(client, message.end))
+
 
 class StreamInspection:
     """One direction of a flow: a StreamSink."""
 
     __slots__ = ("flow", "direction", "decrypted", "readers", "opening", "bytes", "frame",
                  "scanner", "base", "recent", "pending", "pending_bytes", "alternate",
-                 "following", "records", "header_alone", "gave_up")  # fmt: skip
+                 "following", "records", "header_alone", "gave_up", "switching")  # fmt: skip
 
     def __init__(self, flow: FlowInspection, direction: str) -> None:
         self.flow = flow
@@ -213,6 +259,8 @@ class StreamInspection:
         self.records: RecordLayer | None = None  # a TLS stream's records, to leave out ciphertext
         self.header_alone = False  # a record header alone is too short to hold a hit
         self.gave_up = False  # a body's coding could not be removed: said on the flow once
+        # A reader to start where an HTTP message read from this chunk ended (a WebSocket's)
+        self.switching: tuple[int, ProtocolReader] | None = None
 
     def data(self, offset: int, chunk: bytes, frame: int, time: float) -> None:
         if not self.bytes and not offset and chunk[:1] == TLS_START and self.flow.tls:
@@ -248,6 +296,19 @@ class StreamInspection:
                 self.readers = []
         else:
             self.readers = [r for r in readers if r.data(chunk, frame, time)]
+        if self.switching is not None:
+            self._switch(self.switching, offset, chunk, frame, time)
+
+    def _switch(
+        self, switching: tuple[int, ProtocolReader], offset: int, chunk: bytes, frame: int,
+        time: float,
+    ) -> None:  # fmt: skip
+        """Start the reader an HTTP message asked for, on the chunk's bytes after it."""
+        start, reader = switching
+        self.switching = None
+        after = chunk[max(start - offset, 0) :] if start < offset + len(chunk) else b""
+        if not after or reader.data(after, frame, time):
+            self.readers = [*self.readers, reader]
 
     def gap(self, offset: int) -> None:
         self._break()
@@ -316,6 +377,8 @@ class StreamInspection:
 
     def body(self, message: HttpMessage, frame: int) -> None:
         """Search every decoded form of a finished HTTP message's body."""
+        if self.flow.websocket is not None or asks_upgrade(message):
+            self._upgrade(message, frame)
         scanner = self.flow.inspector.scanner
         for layer, content in message.layers():
             if layer == "raw" or not content:
@@ -324,10 +387,52 @@ class StreamInspection:
             for hit in hits:
                 evidence = masked_evidence(content, hit, hits)
                 self._add(hit, frame, message.start, evidence, f"{HTTP_BODY}{layer}")
-        if message.coding is not None:
-            self._decode(message, message.coding, frame)
+        coding = message.coding
+        if coding is not None and (coding.chunked or coding.codings):  # else: nothing to remove
+            self._decode(message, coding, frame)
+        if message.headers and upgrades_to_h2c(message):
+            self.flow.h2c_upgrade(self, message)
 
-    def _decode(self, message: HttpMessage, coding: BodyCoding, frame: int) -> None:
+    def h2_headers(self, block: HeaderBlock, frame: int) -> None:
+        """Search an HTTP/2 header block, decoded (Huffman codes and table entries undone)."""
+        hits = self.flow.inspector.scanner.scan(block.text, self.flow.pairing)
+        for hit in hits:
+            evidence = masked_evidence(block.text, hit, hits)
+            source = f"{HTTP_BODY}{H2C}+{block.coding_at(hit.start)}"
+            self._add(hit, frame, block.offset, evidence, source)
+
+    def h2_body(self, message: HttpMessage, frame: int) -> None:
+        """Search an HTTP/2 stream's body, its DATA frames joined; then decode it."""
+        search = _LayerSearch(self.flow.inspector.scanner, frame, self.flow.pairing)
+        body = message.body
+        for start in range(0, len(body), OUTPUT_CHUNK):
+            self._body_hits(message, H2C, search.feed(body[start : start + OUTPUT_CHUNK]), frame)
+        self._body_hits(message, H2C, search.finish(), frame)
+        if message.coding is not None and message.coding.codings:
+            self._decode(message, message.coding, frame, f"{H2C}+")
+
+    def _upgrade(self, message: HttpMessage, frame: int) -> None:
+        """A message of a switch to WebSocket: its frames are read from where it ends."""
+        flow = self.flow
+        if flow.websocket is None:
+            sinks = {True: flow.to_server, False: flow.to_client}
+            flow.websocket = WebSocketUpgrade(
+                flow.facts.note,
+                flow.decoding,
+                lambda client: _MessageSearch(sinks[client]),
+                flow.inspector.scanner.shortest,
+            )
+        reader = flow.websocket.message(message, self.direction == TO_SERVER, frame)
+        if reader is None:
+            return
+        self.switching = (message.end, reader)
+        if self.direction == TO_CLIENT:  # switched: the client's stream is HTTP no more
+            server = flow.to_server
+            server.readers = [r for r in server.readers if not isinstance(r, HttpReader)]
+
+    def _decode(
+        self, message: HttpMessage, coding: BodyCoding, frame: int, chain: str = ""
+    ) -> None:
         """Decode the body's layers chunk by chunk, each searched as it comes, within the
         flow's budget; what the budget stopped is said on the flow."""
         flow = self.flow
@@ -336,9 +441,10 @@ class StreamInspection:
         searches = [
             _LayerSearch(flow.inspector.scanner, frame, flow.pairing) for _ in stream.labels
         ]
+        labels = [chain + label for label in stream.labels]
         for index, chunk in stream.chunks():
-            self._body_hits(message, stream.labels[index], searches[index].feed(chunk), frame)
-        for label, search in zip(stream.labels, searches, strict=True):
+            self._body_hits(message, labels[index], searches[index].feed(chunk), frame)
+        for label, search in zip(labels, searches, strict=True):
             self._body_hits(message, label, search.finish(), frame)
         budget.charge(stream.decoded)
         message.decode_error, message.bomb = stream.error, stream.capped
@@ -504,6 +610,42 @@ class _LayerSearch:
         if hits:
             self.recent.found(hits)
         return self.recent.drain()
+
+
+class _MessageSearch:
+    """A stream's WebSocket messages, searched as their bytes come (a MessageSink): one
+    search per decoding chain; control frames' payloads each alone."""
+
+    __slots__ = ("stream", "searches")
+
+    def __init__(self, stream: StreamInspection) -> None:
+        self.stream = stream
+        self.searches: dict[str, DecodedSearch] = {}
+
+    def message_bytes(self, label: str, data: bytes, frame: int) -> None:
+        search = self.searches.get(label)
+        if search is None:
+            search = self.searches[label] = DecodedSearch(
+                self.stream.flow.inspector.scanner, self.stream.flow.pairing
+            )
+        self._add(label, search.feed(data, frame))
+
+    def message_end(self, label: str, frame: int) -> None:
+        search = self.searches.get(label)
+        if search is not None:
+            self._add(label, search.end_message(frame))
+
+    def control(self, data: bytes, frame: int) -> None:
+        self.stream.alone(0, data, frame, WEBSOCKET)
+
+    def finish(self) -> None:
+        for label, search in self.searches.items():
+            self._add(label, search.finish())
+        self.searches.clear()
+
+    def _add(self, label: str, found: list[Found]) -> None:
+        for hit, frame, evidence in found:
+            self.stream._add(hit, frame, hit.start, evidence, label)
 
 
 def _shift(hit: Hit, offset: int) -> Hit:

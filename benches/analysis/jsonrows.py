@@ -19,6 +19,7 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from benches.analysis.attribution.embedded import Embedding
 from benches.analysis.detection.masks import mask_value
 from benches.analysis.protocols.notes import FlowNote
 from benches.analysis.results import DnsQuery, Flow
@@ -47,6 +48,7 @@ class RowEncoder:
         self._lists: dict[tuple[str, ...], str] = {}
         self._macs: dict[str | None, str] = {}
         self._countries: dict[tuple[tuple[str, str | None], ...], str] = {}
+        self._embeddings: dict[Embedding | None, str] = {}
 
     def flow(self, flow: Flow) -> RawJson:
         f, text, name = flow, self._text, self._name
@@ -67,7 +69,8 @@ class RowEncoder:
             f'"gaps": {f.gaps}, "countries": {self._country_map(f.countries)}, '
             f'"notes": {self._notes(f.notes)}, '
             f'"claimed_names": {self._list(f.claimed_names)}, '
-            f'"judged": {_BOOLEAN[f.judged]}, "client_mac": {self._mac(f.client_mac)}}}'
+            f'"judged": {_BOOLEAN[f.judged]}, "client_mac": {self._mac(f.client_mac)}, '
+            f'"embedded_ipv4": {self._embedded(f.embedded_ipv4)}}}'
         )
 
     def query(self, query: DnsQuery) -> RawJson:
@@ -117,6 +120,13 @@ class RowEncoder:
         done = self._macs.get(mac)
         if done is None:
             done = self._macs[mac] = self.encode(mask_value("wifi_mac", mac) if mac else None)
+        return done
+
+    def _embedded(self, embedded: Embedding | None) -> str:
+        done = self._embeddings.get(embedded)
+        if done is None:
+            value = embedded.to_dict() if embedded is not None else None
+            done = self._embeddings[embedded] = self.encode(value)
         return done
 
     def _country_map(self, countries: Mapping[str, str | None]) -> str:

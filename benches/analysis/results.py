@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from benches.analysis.attribution.embedded import Embedding
 from benches.analysis.attribution.geo import LOCAL
 from benches.analysis.attribution.names import DnsQuery
 from benches.analysis.detection.detector import Detector
@@ -63,6 +64,8 @@ class Flow:
     claimed_names: tuple[str, ...] = ()
     judged: bool = True  # a rack phone's flow: the policy judges it
     client_mac: str | None = None  # the client side's Ethernet address, when seen
+    # The IPv4 dst_ip stands for (NAT64, 6to4, Teredo, IPv4-mapped), which placed it.
+    embedded_ipv4: Embedding | None = None
 
     @classmethod
     def made(cls, **values: Any) -> Flow:
@@ -131,6 +134,7 @@ class Flow:
             "claimed_names": [clean(n) for n in self.claimed_names],
             "judged": self.judged,
             "client_mac": mask_value("wifi_mac", self.client_mac) if self.client_mac else None,
+            "embedded_ipv4": self.embedded_ipv4.to_dict() if self.embedded_ipv4 else None,
         }
 
 

@@ -20,6 +20,7 @@ from pathlib import Path, PurePath
 from typing import Any, TextIO
 
 from benches.analysis.analyzer import analyze
+from benches.analysis.attribution.embedded import describe
 from benches.analysis.attribution.geo import GeoDatabase, GeoDataError
 from benches.analysis.gcpause import paused_gc
 from benches.analysis.jsonrows import RawJson, RowEncoder
@@ -248,6 +249,9 @@ def render_text(document: dict[str, Any]) -> str:
     rows: list[tuple[str, ...]] = [header]
     for flow in flows:
         destination = f"{flow['dst_host'] or '-'} {flow['dst_ip']}:{flow['dst_port']}"
+        embedded = flow.get("embedded_ipv4")
+        if embedded:
+            destination += f" ({describe(embedded['kind'], embedded['address'])})"
         cells = (
             PurePath(flow["pcap"]).name,
             str(flow["first_packet"]),

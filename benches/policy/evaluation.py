@@ -148,6 +148,8 @@ def _region_findings(analysis: Analysis, policy: Policy) -> list[Finding]:
         evidence = (
             f"{flow.protocol} {flow.client_ip}:{flow.client_port} -> {flow.dst_ip}:{flow.dst_port}"
         )
+        if flow.embedded_ipv4 is not None:
+            evidence += f" ({flow.embedded_ipv4.describe()}, {flow.embedded_ipv4.prefix})"
         place = _place(flow)
         if place.disagreement:
             evidence += f"; geo signals disagree: {place.describe()}"
@@ -230,6 +232,8 @@ def _finding(
         evidence=evidence,
         occurrences=occurrences,
         form=form,
+        dst_embedded_ipv4=flow.embedded_ipv4.address if flow.embedded_ipv4 else None,
+        dst_embedding=flow.embedded_ipv4.kind if flow.embedded_ipv4 else None,
     )
 
 
@@ -305,6 +309,8 @@ def _reasons(
             unknown.setdefault(flow.dst_ip, flow)
     for ip, flow in unknown.items():
         host = analysis.scrub(flow.name)
+        if flow.embedded_ipv4 is not None:
+            ip += f", {flow.embedded_ipv4.describe()}"
         label = f"{host} ({ip})" if host else ip
         reasons.append(f"country of {label} unknown to the geo database")
     return reasons

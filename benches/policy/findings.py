@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass
 from pathlib import PurePath
 from typing import Any
 
+from benches.analysis.attribution.embedded import describe
 from benches.redaction.masks import identifier_label
 from benches.redaction.printable import printable
 
@@ -59,6 +60,10 @@ class Finding:
     evidence: str  # decoded bytes around the match (identifiers masked), or what was seen
     occurrences: int = 1  # times the same identifier showed up in the same flow
     form: str | None = None  # how the identifier was written: "imei-14", "iccid-bcd", ...
+    # The IPv4 dst_ip stands for, which placed it, and how it is embedded ("nat64",
+    # "nat64-local", "6to4", "teredo", "ipv4-mapped"); None for an ordinary address.
+    dst_embedded_ipv4: str | None = None
+    dst_embedding: str | None = None
 
     def message(self) -> str:
         """One line for people; names from the capture or the geo database are escaped
@@ -94,6 +99,9 @@ class Finding:
 def _destination(finding: Finding) -> str:
     country = finding.country or "country unknown"
     owner = finding.owner or "owner unknown"
+    address = finding.dst_ip
+    if finding.dst_embedding is not None:
+        address += f", {describe(finding.dst_embedding, finding.dst_embedded_ipv4)}"
     if finding.dst_host:
-        return f"{finding.dst_host} ({finding.dst_ip}, {country}, {owner})"
-    return f"{finding.dst_ip} (no name, {country}, {owner})"
+        return f"{finding.dst_host} ({address}, {country}, {owner})"
+    return f"{address} (no name, {country}, {owner})"

@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from benches.analysis.analyzer import analyze
+from benches.analysis.attribution.embedded import Embedding
 from benches.analysis.attribution.geo import GeoDatabase
 from benches.analysis.jsonrows import RawJson, RowEncoder
 from benches.analysis.results import Analysis, DnsQuery, Flow
@@ -73,6 +74,8 @@ flows = st.builds(
     claimed_names=st.tuples() | st.tuples(TEXT),
     judged=st.booleans(),
     client_mac=MAYBE_TEXT,
+    embedded_ipv4=st.none()
+    | st.builds(Embedding, kind=TEXT, address=MAYBE_TEXT, prefix=TEXT, server=MAYBE_TEXT),
 )
 queries = st.builds(
     DnsQuery, name=TEXT, pcap=TEXT, packet=NUMBER, time=TIME, client_ip=TEXT, server_ip=TEXT

@@ -7,6 +7,12 @@ Sources, in this order:
    :meth:`GeoDatabase.for_rack` builds the database of a rack with it);
 2. the bench's own network: loopback, private, link-local, unspecified and
    local-scope multicast/broadcast addresses are ``LOCAL``, never a region;
+   an IPv6 address that stands for an IPv4 one (NAT64, 6to4, Teredo,
+   IPv4-mapped: :mod:`~benches.analysis.attribution.embedded`) is placed as
+   its IPv4 is, and the ``Place`` keeps the embedding to show both (an IPv4
+   of the bench's network inside a 6to4 or Teredo address is no valid
+   address: such an address, and one whose IPv4 cannot be read, is placed as
+   itself, which the signals do not know);
 3. two independent country signals, both offline:
    - the first: geoip2fast's bundled database (MaxMind GeoLite2 country + ASN,
      IPv4 and IPv6), or the user's own MaxMind / DB-IP ``.mmdb`` files;
@@ -32,12 +38,13 @@ import ipaddress
 import json
 import re
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
 import iptocc
 
+from benches.analysis.attribution.embedded import Embedding, embedding
 from benches.inventory.models import Rack
 from benches.inventory.virtual import Endpoint
 
@@ -99,6 +106,8 @@ class Place:
     source: str  # "overlay", "local", "geoip2fast", "mmdb", "iptocc" or "invalid"
     # Every signal asked, by source name, in order: {"geoip2fast": "IN", "iptocc": "US"}.
     countries: dict[str, str | None] = field(default_factory=dict, hash=False)
+    # The IPv4 this IPv6 address stands for (NAT64, 6to4, ...), which placed it.
+    embedded: Embedding | None = None
 
     @property
     def known_countries(self) -> tuple[str, ...]:
@@ -191,12 +200,32 @@ class GeoDatabase:
         return cls(rack.virtual.endpoints if rack.virtual else (), mmdb=mmdb)
 
     def lookup(self, ip: str) -> Place:
-        address = _address(ip)
-        if address is None:
+        try:
+            address = ipaddress.ip_address(ip.strip())
+        except ValueError:
             return Place(None, None, "invalid")
         place = self._overlay.get(address)
         if place is not None:
             return place
+        if isinstance(address, ipaddress.IPv6Address):
+            inside = embedding(address)
+            if inside is not None:
+                return replace(self._embedded(address, inside), embedded=inside)
+        return self._place(address)
+
+    def _embedded(self, address: ipaddress.IPv6Address, inside: Embedding) -> Place:
+        """The place of the IPv4 inside an IPv6 address; the IPv6 address's own when the
+        IPv4 cannot be read, or is the bench's own inside a 6to4 or Teredo address (a
+        relay somewhere on the Internet carries those: the bench's network says
+        nothing of where)."""
+        if inside.address is None:
+            return self._place(address)
+        place = self.lookup(inside.address)
+        if place.source == "local" and inside.relayed:
+            return self._place(address)
+        return place
+
+    def _place(self, address: IPAddress) -> Place:
         if is_local(address):
             return Place(LOCAL, LOCAL_OWNER, "local", {"local": LOCAL})
         signals = [(source.name, source.lookup(address)) for source in self.sources]

@@ -17,6 +17,12 @@ name, SNI, Host) is kept in ``Flow.names``; the SNI or Host names that no
 answer of the client's ties to the address (:func:`claimed_only`) are only
 claimed: the firmware chose them, and the policy does not take them on trust.
 
+A destination that is an IPv4 host translated (NAT64, IPv4-mapped:
+:mod:`~benches.analysis.attribution.embedded`) is also named by the answers
+for that IPv4 (:func:`merged`): with 464XLAT the phone resolves an A record
+and its CLAT sends to the NAT64 address. A DNS64 AAAA answer names the NAT64
+address itself.
+
 Whose answer it is matters: the answers are grouped by the *owner* of the
 address they were sent to (:func:`known_addresses`): a rack phone (by serial,
 so an address it moved to counts too), else the address itself. Another host's
@@ -148,6 +154,20 @@ def known_addresses(
             entry = known[key] = Known()
         entry.add(time, chain)
     return known
+
+
+def merged(first: Known | None, second: Known | None) -> Known | None:
+    """What two addresses' answers say together (one address translated into the
+    other); either alone when the other has none."""
+    if first is None or second is None:
+        return first or second
+    both = Known()
+    both.first = first.first if min(first.times) <= min(second.times) else second.first
+    both.chains = {**first.chains, **second.chains}
+    both.times = [*first.times, *second.times]
+    both.names_by_time = [*first.names_by_time, *second.names_by_time]
+    both._sorted = False
+    return both
 
 
 def sorted_queries(queries: list[DnsQuery]) -> list[DnsQuery]:

@@ -4,8 +4,9 @@ devices.yaml gives each phone its addresses and its MAC (``network``). On a
 real rack DHCP may hand a phone another address; its frames still carry its
 MAC, so a flow whose side has a phone's MAC is that phone's, at whatever
 address (and says so: "address changed"). A side is matched by MAC first,
-then by address: a MAC the rack does not know (Android randomises it per
-network) still leaves the address to match, so judging only ever widens.
+then by address (an IPv4 also in its IPv4-mapped IPv6 form, ``::ffff:a.b.c.d``): a
+MAC the rack does not know (Android randomises it per network) still leaves the
+address to match, so judging only ever widens.
 
 The client side is looked at first, then the server side: a connection a
 remote host opened to the phone is the phone's traffic too. A flow with no
@@ -14,6 +15,7 @@ phone on either side is another host's, and is not judged.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -61,9 +63,11 @@ class Phones:
         serial = self.by_mac.get(mac) if mac is not None else None
         if serial is None or mac is None:
             serial = self.by_address.get(address)
+            if serial is None and address.startswith("::ffff:"):
+                serial = self.by_address.get(unmapped(address))
             return FoundPhone(serial, address, None) if serial is not None else None
         listed = self.addresses[serial]
-        if address in listed:
+        if address in listed or unmapped(address) in listed:
             return FoundPhone(serial, address, None)
         said = ", ".join(listed) if listed else "none"
         shown = mask(mac)  # the MAC is an identifier wherever people read it
@@ -80,6 +84,16 @@ class Phones:
             if phone is not None:
                 owners[phone.address] = phone.serial
         return owners
+
+
+def unmapped(address: str) -> str:
+    """The IPv4 of an IPv4-mapped IPv6 address ("::ffff:10.0.0.5" -> "10.0.0.5"): a
+    phone's IPv4 written so is still the phone; any other address as it is."""
+    try:
+        mapped = ipaddress.IPv6Address(address).ipv4_mapped
+    except ValueError:
+        return address
+    return str(mapped) if mapped is not None else address
 
 
 def normal_mac(text: str | None) -> str | None:

@@ -16,13 +16,15 @@ automaton runs only around what they find (most TLS and compressed bytes are
 skipped; text is searched whole).
 
 A literal with no boundary check must carry at least 64 bits: 11 base64
-characters (a base64 literal is also checked bit for bit by decoding the
-groups around it) or 8 raw bytes. The odds for random bytes: a literal of L
-bytes matches at a given offset with probability at most (2/256)^L (case
-folded), so for the shortest, 9 bytes, 2^-63; over 1 MiB (2^20 offsets) and
-a 20-phone rack (about 7,000 literals, 2^13) that is 2^-30 expected false
-hits. In random base64 text an 11-character literal matches with 64^-11 =
-2^-66 per offset: 2^-33 per MiB. A run of digits hits only if it is one of
+characters, 13 base32 characters (a base64 or base32 literal is also checked
+bit for bit by decoding the groups around it) or 8 raw bytes. The odds for
+random bytes: a literal of L bytes matches at a given offset with
+probability at most (2/256)^L (case folded), so for the shortest, 9 bytes,
+2^-63; over 1 MiB (2^20 offsets) and a 20-phone rack (about 11,000 literals,
+2^14) that is 2^-29 expected false hits. In random base64 text an
+11-character literal matches with 64^-11 = 2^-66 per offset: 2^-33 per MiB;
+a 13-character base32 literal, matched in either case, with 32^-13 = 2^-65
+in random base32 or base64 text. A run of digits hits only if it is one of
 the rack's digit-only literals (12 digits or more: an IMEI, a MAC without
 letters, the hex of a SIM file), whole.
 """
@@ -40,10 +42,10 @@ import ahocorasick
 
 from benches.analysis.detection.encodings import (
     READERS,
-    Base64Fragment,
     Encoded,
-    base64_context,
+    Fragment,
     encodings,
+    fragment_context,
 )
 from benches.analysis.detection.forms import DIGITS, Boundary, Suffix, forms, identifiers
 from benches.analysis.detection.locations import SHORTEST_HIT, LocationFinder, PairingBudget
@@ -51,6 +53,7 @@ from benches.inventory.models import Rack
 
 MIN_UNCHECKED_TEXT = 11  # characters: 66 bits of base64
 MIN_UNCHECKED_RAW = 8  # bytes: 64 bits
+MIN_UNCHECKED_BASE32 = 13  # characters: 65 bits
 CONTEXT = 32  # bytes read around a match: two decoded characters either side and a suffix
 SIEVE_MIN = 512  # shorter data is searched whole: the sieve would cost more than it saves
 STRIDE = 256  # after an anchor, this much more data is searched before looking again
@@ -71,7 +74,7 @@ class IdentifierPattern:
     reader: str | None = None  # encodings.READERS key for the boundary check; None: unchecked
     boundary: Boundary | None = None
     suffix: Suffix | None = None  # decoded digits that must follow (IMEISV)
-    fragment: Base64Fragment | None = None  # base64: the form's bytes and their offset in a group
+    fragment: Fragment | None = None  # base64, base32: the form's bytes and their offset in a group
 
 
 @dataclass(frozen=True)
@@ -164,10 +167,13 @@ def _patterns(rack: Rack) -> tuple[IdentifierPattern, ...]:
     return tuple(found.values())
 
 
+_UNCHECKED_FLOORS = {"raw": MIN_UNCHECKED_RAW, "base32": MIN_UNCHECKED_BASE32}
+
+
 def _strong_enough(encoded: Encoded) -> bool:
     if encoded.reader is not None:
         return True  # its boundary check is what makes a short form (a 9-char serial) safe
-    floor = MIN_UNCHECKED_RAW if encoded.encoding == "raw" else MIN_UNCHECKED_TEXT
+    floor = _UNCHECKED_FLOORS.get(encoded.encoding, MIN_UNCHECKED_TEXT)
     return len(encoded.literal) >= floor
 
 
@@ -352,7 +358,7 @@ def _checked(data: bytes, start: int, end: int, pattern: IdentifierPattern) -> H
     if pattern.exact and data[start:end] != pattern.literal:
         return None
     if pattern.fragment is not None:
-        return _checked_base64(data, start, end, pattern, pattern.fragment)
+        return _checked_fragment(data, start, end, pattern, pattern.fragment)
     if pattern.reader is None or pattern.boundary is None:
         return Hit(start, end, pattern)
     reader = READERS[pattern.reader]
@@ -369,12 +375,13 @@ def _checked(data: bytes, start: int, end: int, pattern: IdentifierPattern) -> H
     return Hit(start, end, pattern)
 
 
-def _checked_base64(
-    data: bytes, start: int, end: int, pattern: IdentifierPattern, fragment: Base64Fragment
+def _checked_fragment(
+    data: bytes, start: int, end: int, pattern: IdentifierPattern, fragment: Fragment
 ) -> Hit | None:
-    """A base64 literal: every bit of the form decoded, then its boundary (and IMEISV digits)."""
+    """A base64 or base32 literal: every bit of the form decoded, then its boundary (and
+    IMEISV digits)."""
     wanted = pattern.suffix.length if pattern.suffix else 0
-    around = base64_context(data, start, fragment, wanted + 2)
+    around = fragment_context(data, start, fragment, wanted + 2)
     if around is None:
         return None
     before, after = around

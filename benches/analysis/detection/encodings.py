@@ -8,9 +8,9 @@ characters around a match can be decoded (plain text, hex, ``\\u`` escapes,
 percent-encoding), a :class:`CharReader` decodes them so the form's boundary is
 checked on what they mean: ``\\u0039`` before an encoded IMEI is a digit.
 
-Encoding names: plain, raw, url, url-double, base64, base64url, hex, json-u,
-md5-hex, md5-base64, md5-base64url, sha1-hex, sha1-base64, sha1-base64url,
-sha256-hex, sha256-base64, sha256-base64url.
+Encoding names: plain, raw, url, url-double, base64, base64url, base32, hex,
+hex-utf16le, hex-utf16be, json-u, md5-hex, md5-base64, md5-base64url, sha1-hex,
+sha1-base64, sha1-base64url, sha256-hex, sha256-base64, sha256-base64url.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import quote, quote_plus
 
+from benches.analysis.detection.base32 import Base32Fragment, base32_context, base32_fragments
 from benches.analysis.detection.forms import HEX, Boundary, Form, Suffix
 
 DIGESTS = ("md5", "sha1", "sha256")
@@ -36,6 +37,9 @@ class Base64Fragment:
     offset: int
 
 
+Fragment = Base64Fragment | Base32Fragment
+
+
 @dataclass(frozen=True)
 class Encoded:
     encoding: str
@@ -44,7 +48,7 @@ class Encoded:
     reader: str | None = None  # a READERS key: how to decode the neighbours; None: no check
     boundary: Boundary | None = None
     suffix: Suffix | None = None  # decoded digits that must follow the literal (IMEISV)
-    fragment: Base64Fragment | None = None  # a base64 literal, checked by decoding around it
+    fragment: Fragment | None = None  # a base64 or base32 literal, checked by decoding around it
 
 
 Encoder = Callable[[Form], list[Encoded]]
@@ -131,8 +135,43 @@ def hex_text(form: Form) -> list[Encoded]:
         # before or after it makes it part of a longer dump of something else.
         return [Encoded("hex", literal, False, "plain", Boundary(HEX, HEX))]
     if form.codec != "ascii":
-        return [Encoded("hex", literal, exact=False)]
+        return []  # the hex of UTF-16 text is hex-utf16le or -be of the text form
     return [Encoded("hex", literal, False, "hex", form.boundary, form.suffix)]
+
+
+def base32_any(form: Form) -> list[Encoded]:
+    """The form inside base32 text (RFC 4648 alphabet, either case, padded or not), at each
+    of the five byte offsets in a 5-byte group.
+
+    As for base64 (:func:`base64_any`), the literal keeps only characters made
+    of the form's bits alone, and :func:`base32_context` decodes the groups
+    around a match to check every bit and the form's boundary.
+    """
+    text = form.codec == "ascii" and not form.binary
+    boundary = form.boundary if text else None
+    return [
+        Encoded("base32", literal, False, None, boundary, form.suffix, Base32Fragment(form.data, i))
+        for i, literal in enumerate(base32_fragments(form.data))
+    ]
+
+
+def hex_utf16(form: Form) -> list[Encoded]:
+    """Hex of the text's UTF-16LE and UTF-16BE bytes, either case: "3300350032…" for "352…".
+
+    The neighbours are read as hex UTF-16 code units, so the form's boundary
+    holds as it does in plain text: another digit's "3900" before an IMEI
+    makes it part of a longer number.
+    """
+    if form.binary or form.codec != "ascii":
+        return []
+    try:
+        chars = form.data.decode("utf-8")
+    except UnicodeDecodeError:
+        return []
+    return [
+        Encoded(name, chars.encode(codec).hex().encode(), False, name, form.boundary, form.suffix)
+        for name, codec in (("hex-utf16le", "utf-16-le"), ("hex-utf16be", "utf-16-be"))
+    ]
 
 
 def json_u(form: Form) -> list[Encoded]:
@@ -163,7 +202,17 @@ def digests(form: Form) -> list[Encoded]:
     return found
 
 
-ENCODERS: tuple[Encoder, ...] = (plain, url, url_double, base64_any, hex_text, json_u, digests)
+ENCODERS: tuple[Encoder, ...] = (
+    plain,
+    url,
+    url_double,
+    base64_any,
+    base32_any,
+    hex_text,
+    hex_utf16,
+    json_u,
+    digests,
+)
 ENCODINGS: tuple[str, ...] = (
     "plain",
     "raw",
@@ -171,7 +220,10 @@ ENCODINGS: tuple[str, ...] = (
     "url-double",
     "base64",
     "base64url",
+    "base32",
     "hex",
+    "hex-utf16le",
+    "hex-utf16be",
     "json-u",
     *(f"{name}-{text}" for name in DIGESTS for text in ("hex", "base64", "base64url")),
 )
@@ -239,6 +291,35 @@ class _Hex(CharReader):
 
     def forward(self, data: bytes, position: int) -> Char | None:
         return _hex_byte(data[position : position + 2], 2)
+
+
+class _HexUtf16(CharReader):
+    """Four hex digits per character: one UTF-16 code unit, in either byte order.
+
+    Where the hex around a match holds only one more byte (two hex digits), that
+    byte is read as a character: UTF-16 text read in the wrong byte order matches
+    one byte off, and then the last character before or after it is that lone
+    byte ("39" + the big-endian IMEI's hex is the little-endian "9" + IMEI, cut).
+    """
+
+    def __init__(self, low_first: bool) -> None:
+        self.low_first = low_first
+
+    def back(self, data: bytes, position: int) -> Char | None:
+        unit = self._unit(data[position - 4 : position]) if position >= 4 else None
+        return unit or _hex_byte(data[max(position - 2, 0) : position], 2)
+
+    def forward(self, data: bytes, position: int) -> Char | None:
+        return self._unit(data[position : position + 4]) or _hex_byte(
+            data[position : position + 2], 2
+        )
+
+    def _unit(self, text: bytes) -> Char | None:
+        if len(text) != 4 or not all(c in HEX for c in text):
+            return None
+        first, second = int(text[:2], 16), int(text[2:], 16)
+        code = second << 8 | first if self.low_first else first << 8 | second
+        return min(code, NOT_ASCII), 4
 
 
 class _JsonU(CharReader):
@@ -327,6 +408,15 @@ def base64_context(
     return before[:want], after[:want]
 
 
+def fragment_context(
+    data: bytes, start: int, fragment: Fragment, want: int = 2
+) -> tuple[list[int], list[int]] | None:
+    """:func:`base64_context` or :func:`base32_context`, as the fragment is."""
+    if isinstance(fragment, Base32Fragment):
+        return base32_context(data, start, fragment, want)
+    return base64_context(data, start, fragment, want)
+
+
 _BASE64 = re.compile(rb"[A-Za-z0-9+/_-]*")
 
 
@@ -344,6 +434,8 @@ READERS: dict[str, CharReader] = {
     "utf16le": _Utf16(low_first=True),
     "utf16be": _Utf16(low_first=False),
     "hex": _Hex(),
+    "hex-utf16le": _HexUtf16(low_first=True),
+    "hex-utf16be": _HexUtf16(low_first=False),
     "json-u": _JsonU(),
     "url": _Url(b"%"),
     "url-double": _Url(b"%25"),

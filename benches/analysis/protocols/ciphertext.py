@@ -224,12 +224,15 @@ class QuicConnection:
     is visible, a missed leak is not.
     """
 
-    __slots__ = ("version", "client_cids", "server_cids", "answered")
+    __slots__ = ("version", "client_cids", "server_cids", "client_lengths", "server_lengths",
+                 "answered")  # fmt: skip
 
     def __init__(self) -> None:
         self.version: int | None = None  # of the client's first Initial that was read
         self.client_cids: set[bytes] = set()  # Source Connection IDs of the client's Initials
         self.server_cids: set[bytes] = set()  # Source Connection IDs of the server's answers
+        self.client_lengths: tuple[int, ...] = ()  # the distinct lengths of client_cids
+        self.server_lengths: tuple[int, ...] = ()  # likewise of server_cids
         self.answered = False  # the server sent a long header to the client's ID
 
     def client_initial(self, version: int, scid: bytes) -> None:
@@ -239,8 +242,10 @@ class QuicConnection:
             self.version, self.answered = version, False
             self.client_cids.clear()
             self.server_cids.clear()
+            self.client_lengths = self.server_lengths = ()
         if len(self.client_cids) < MAX_QUIC_CIDS:
             self.client_cids.add(scid)
+            self.client_lengths = _lengths(self.client_cids)
 
     def searched(self, datagram: bytes, from_server: bool) -> int:
         """How many bytes of a datagram of this flow may be cleartext (call it only once
@@ -252,17 +257,22 @@ class QuicConnection:
             else:
                 self._renegotiated(datagram)
             return len(datagram)
+        size = len(datagram)
         if not self.answered:
-            return len(datagram)
+            return size
+        # Every datagram of the flow comes here: one slice and one set lookup per length
+        # of the IDs the other side chose (a client uses one length), no loop over IDs.
         cids = self.client_cids if from_server else self.server_cids
-        for cid in cids:
+        for length in self.client_lengths if from_server else self.server_lengths:
             # An empty ID ties nothing but the server's answer: only for the server's
             # packets, and only with the fixed bit set (a peer may grease it: RFC 9287).
-            if not cid and not (from_server and first & 0x40):
-                continue
-            if datagram.startswith(cid, 1) and len(datagram) >= 1 + len(cid) + QUIC_MIN_SHORT:
-                return min(len(datagram), QUIC_SHORT_HEADER)
-        return len(datagram)
+            if (
+                size >= 1 + length + QUIC_MIN_SHORT
+                and datagram[1 : 1 + length] in cids
+                and (length or (from_server and first & 0x40))
+            ):
+                return min(size, QUIC_SHORT_HEADER)
+        return size
 
     def _renegotiated(self, datagram: bytes) -> None:
         """A client's long header of another version: after Version Negotiation the
@@ -282,3 +292,8 @@ class QuicConnection:
             self.answered = True
             if len(self.server_cids) < MAX_QUIC_CIDS:
                 self.server_cids.add(header.scid)
+                self.server_lengths = _lengths(self.server_cids)
+
+
+def _lengths(cids: set[bytes]) -> tuple[int, ...]:
+    return tuple(sorted({len(cid) for cid in cids}))

@@ -155,7 +155,8 @@ def flows_table(result: CycleResult) -> str:
         cells = (
             flow.first_packet,
             flow.protocol,
-            f"{flow.dst_ip}:{flow.dst_port}",
+            f"{flow.dst_ip}:{flow.dst_port}"
+            + (f" ({flow.embedded_ipv4.describe()})" if flow.embedded_ipv4 else ""),
             name,
             flow.name_source or "",
             flow.country or "unknown",

@@ -32,6 +32,8 @@ FINDING_FIELDS = (
     "encoding",
     "dst_host",
     "dst_ip",
+    "dst_embedded_ipv4",
+    "dst_embedding",
     "dst_port",
     "country",
     "owner",

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from html import escape
 from typing import Any
 
+from benches.analysis.attribution.embedded import describe
 from benches.policy.findings import (
     CLEARTEXT_IDENTIFIER,
     HOST_VIOLATION,
@@ -56,8 +57,11 @@ def _key(f: dict[str, Any]) -> tuple[Any, ...]:
 def _row(group: list[dict[str, Any]]) -> str:
     first = group[0]
     leak = first["kind"] in LEAK_KINDS
+    via = ""
+    if first.get("dst_embedding"):
+        via = f", {describe(first['dst_embedding'], first.get('dst_embedded_ipv4'))}"
     where = (
-        f"{first.get('dst_host') or '(no name)'} ({first['dst_ip']}:{first['dst_port']}, "
+        f"{first.get('dst_host') or '(no name)'} ({first['dst_ip']}:{first['dst_port']}{via}, "
         f"{first.get('country') or 'unknown country'}, {first.get('owner') or 'unknown owner'})"
     )
     packets = _unique(group, lambda f: str(f["packet"]))

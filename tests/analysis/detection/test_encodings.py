@@ -107,6 +107,35 @@ def _b64_last(offset: int) -> Callable[[bytes], bytes]:
     return lambda data: STD(b'"' * offset + data).rstrip(b"=")
 
 
+def _b32(offset: int, lower: bool) -> Callable[[bytes], bytes]:
+    """The form at ``offset`` + 1 of a 5-byte group, in a longer (padded) base32 message."""
+
+    def encode(data: bytes) -> bytes:
+        text = B32(b"abcd"[:offset] + b"{" + data + b"}" + b"xyz")
+        return text.lower() if lower else text
+
+    return encode
+
+
+def _b32_last(offset: int, lower: bool, padded: bool) -> Callable[[bytes], bytes]:
+    """The form last in base32 text, at ``offset`` of its 5-byte group, '=' padded or not."""
+
+    def encode(data: bytes) -> bytes:
+        text = B32(b'"' * offset + data)
+        text = text if padded else text.rstrip(b"=")
+        return text.lower() if lower else text
+
+    return encode
+
+
+def _utf16_hex(codec: str, upper: bool) -> Callable[[bytes], bytes]:
+    def encode(data: bytes) -> bytes:
+        text = data.decode().encode(codec).hex()
+        return (text.upper() if upper else text).encode()
+
+    return encode
+
+
 def _digest(name: str, text: Callable[[bytes], bytes]) -> Callable[[bytes], bytes]:
     return lambda data: text(hashlib.new(name, data).digest())
 
@@ -115,7 +144,7 @@ def _json_u(upper: bool) -> Callable[[bytes], bytes]:
     return lambda data: "".join(f"\\u{b:04X}" if upper else f"\\u{b:04x}" for b in data).encode()
 
 
-STD, SAFE = base64.b64encode, base64.urlsafe_b64encode
+STD, SAFE, B32 = base64.b64encode, base64.urlsafe_b64encode, base64.b32encode
 ALL = ("text", "binary", "wide")
 ENCODINGS = [
     Encoding("plain", lambda d: d, ("text", "wide")),
@@ -126,8 +155,17 @@ ENCODINGS = [
     *(Encoding("base64", _b64(o, STD), ALL) for o in (0, 1, 2)),
     *(Encoding("base64url", _b64(o, SAFE), ALL, also=("base64",)) for o in (0, 1, 2)),
     *(Encoding("base64", _b64_last(o), ALL) for o in (0, 1, 2)),
-    Encoding("hex", lambda d: d.hex().encode(), ALL),
-    Encoding("hex", lambda d: d.hex().upper().encode(), ALL),
+    *(Encoding("base32", _b32(o, lower), ALL) for o in range(5) for lower in (False, True)),
+    *(Encoding("base32", _b32_last(o, False, True), ALL) for o in range(5)),
+    *(Encoding("base32", _b32_last(o, True, False), ALL) for o in range(5)),
+    # The hex of UTF-16 text is named for the byte order (hex-utf16le), on the text form.
+    Encoding("hex", lambda d: d.hex().encode(), ("text", "binary")),
+    Encoding("hex", lambda d: d.hex().upper().encode(), ("text", "binary")),
+    *(
+        Encoding(f"hex-utf16{order}", _utf16_hex(f"utf-16-{order}", upper))
+        for order in ("le", "be")
+        for upper in (False, True)
+    ),
     Encoding("json-u", _json_u(upper=False)),
     Encoding("json-u", _json_u(upper=True)),
     *(

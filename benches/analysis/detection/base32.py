@@ -1,0 +1,113 @@
+"""Base32 (RFC 4648 §6) around a form: the literal at each alignment, and the bits around it.
+
+Base32 spells 5 bytes as 8 characters of 5 bits, so a form may start at any
+of 5 byte offsets in a group, and its first and last characters share bits
+with the bytes around it. :func:`base32_fragments` gives, for each offset, the
+characters made of the form's bits alone; :func:`base32_context` decodes the
+groups around a match so every bit of the form, and its neighbours, can be
+checked, as :func:`~benches.analysis.detection.encodings.base64_context` does
+for base64.
+
+Decisions:
+
+- One literal per offset, matched in any letter case: RFC 4648 base32 is
+  upper case, but lower-case base32 is common (onion names, TOTP secrets,
+  Go's and Python's lower-cased IDs), and its alphabet has no letter that
+  means one thing in upper and another in lower case.
+- Padding ('=') is never part of a literal: it only ends the text, and the
+  decoder stops there either way, so padded and unpadded text match alike.
+- The base32hex alphabet (§7, 0-9A-V) is left out: it is meant for sortable
+  keys (DNSSEC NSEC3 hashes) rather than for carrying a value, and it would
+  add five literals per form to the automaton for a spelling not seen in
+  clients. Crockford's base32 (ULIDs) likewise.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+
+GROUP_BYTES = 5
+GROUP_CHARS = 8
+ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+# Character -> its 5-bit value, either case; 0xFF for anything else ('=' included).
+_VALUES = bytes(
+    ALPHABET.find(bytes([b]).upper()) if bytes([b]).upper() in ALPHABET and b != 0x3D else 0xFF
+    for b in range(256)
+)
+
+
+@dataclass(frozen=True)
+class Base32Fragment:
+    """Where a base32 literal's form sits: ``offset`` bytes into a 5-byte group."""
+
+    data: bytes  # the form's bytes
+    offset: int
+
+
+def base32_fragments(data: bytes) -> list[bytes]:
+    """The literal (upper case) for each offset 0 to 4 of ``data`` in a 5-byte group."""
+    fragments = []
+    for offset in range(GROUP_BYTES):
+        text = base64.b32encode(bytes(offset) + data)
+        first = _first_char(offset)
+        end = 8 * (offset + len(data)) // 5  # past the last character without bits after
+        fragments.append(text[first:end])
+    return fragments
+
+
+def base32_context(
+    data: bytes, start: int, fragment: Base32Fragment, want: int = 2
+) -> tuple[list[int], list[int]] | None:
+    """Decode the base32 groups around a literal at ``start``: None if they are not the form.
+
+    Returns the decoded bytes before (nearest first) and after the form, up to
+    ``want`` of each as far as the text around is base32. Both are empty when
+    the data starts inside the form's first group (a capture cut short): then
+    the literal alone stands.
+    """
+    offset, size = fragment.offset, len(fragment.data)
+    low = start - _first_char(offset)
+    if low < 0:
+        return [], []
+    groups = -(-(offset + size) // GROUP_BYTES)
+    high = low + GROUP_CHARS * groups
+    decoded = decode_prefix(data[low:high])
+    if decoded[offset : offset + size] != fragment.data:
+        return None
+    before = list(reversed(decoded[:offset]))
+    if len(before) < want and low >= GROUP_CHARS:
+        before += reversed(decode_prefix(data[low - GROUP_CHARS : low]))
+    after = list(decoded[offset + size :])
+    full = len(decoded) == GROUP_BYTES * groups  # no padding, not cut: the text may go on
+    while full and len(after) < want:
+        more = decode_prefix(data[high : high + GROUP_CHARS])
+        after += more
+        high += GROUP_CHARS
+        full = len(more) == GROUP_BYTES
+    return before[:want], after[:want]
+
+
+def decode_prefix(text: bytes) -> bytes:
+    """The whole bytes spelled by the longest base32 prefix of ``text`` (either case).
+
+    Bits left over at the end (fewer than 8) are dropped, as a decoder does
+    with the last character of unpadded text.
+    """
+    out = bytearray()
+    bits = accumulated = 0
+    for char in text:
+        value = _VALUES[char]
+        if value == 0xFF:
+            break
+        accumulated = (accumulated << 5 | value) & 0xFFF
+        bits += 5
+        if bits >= 8:
+            bits -= 8
+            out.append(accumulated >> bits & 0xFF)
+    return bytes(out)
+
+
+def _first_char(offset: int) -> int:
+    """The first character, at ``offset`` bytes into a group, without bits of the bytes before."""
+    return (8 * offset + 4) // 5
