@@ -23,7 +23,8 @@ from benches.analysis.protocols.notes import BUDGET_SPENT
 from benches.policy.evaluation import evaluate
 from benches.policy.verdict import Outcome
 from tests.support import hostile
-from tests.support.pcaps import make_policy, make_rack
+from tests.support.pcaps import FOTA_IP, make_policy, make_rack
+from tests.support.websocket_frames import TEXT, Compressor, connection, frame
 
 RACK = make_rack()
 GEO = GeoDatabase.for_rack(RACK)
@@ -87,3 +88,19 @@ def test_near_misses_within_the_work_are_searched_whole(tmp_path: Path, reads: l
     packets = hostile.near_miss_bomb_flow(BOMB // 64, after=LOCATION)  # ~350 numbers
     outcome, notes, found = spent(hostile.write(tmp_path / "small.pcap", packets))
     assert notes == [] and found == 1 and outcome is Outcome.FAIL
+
+
+def test_a_websocket_message_of_near_misses_draws_on_the_same_work(
+    tmp_path: Path, reads: list[float]
+) -> None:
+    """A permessage-deflate message that inflates to near misses (a few hundred bytes
+    on the wire): WebSocket's decoded search pays out of the flow's budget too."""
+    message = Compressor().message(hostile.NEAR_MISS * (BOMB // len(hostile.NEAR_MISS)))
+    wire = [frame(TEXT, message, rsv1=True, mask=b"\x37\xfa\x21\x3d")]
+    path = hostile.write(
+        tmp_path / "ws.pcap",
+        connection(wire, extensions="permessage-deflate", server=FOTA_IP, host=hostile.HOST),
+    )
+    outcome, notes, found = spent(path)
+    assert len(reads) <= ALLOWANCE and found == 0
+    assert outcome is Outcome.INCONCLUSIVE and len(notes) == 1
