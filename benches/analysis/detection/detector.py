@@ -39,6 +39,7 @@ from functools import lru_cache
 import ahocorasick
 
 from benches.analysis.detection.encodings import (
+    BINARY_NUMBERS,
     READERS,
     Base64Fragment,
     Encoded,
@@ -51,6 +52,10 @@ from benches.inventory.models import Rack
 
 MIN_UNCHECKED_TEXT = 11  # characters: 66 bits of base64
 MIN_UNCHECKED_RAW = 8  # bytes: 64 bits
+# A binary number (varint, int64) is compared byte for byte and a varint is a whole
+# one (its edge is checked): 7 bytes, 56 bits, is one chance hit in 2^56 offsets per
+# literal. See _binary_number_strong_enough for the figures.
+MIN_BINARY_NUMBER = 7
 CONTEXT = 32  # bytes read around a match: two decoded characters either side and a suffix
 SIEVE_MIN = 512  # shorter data is searched whole: the sieve would cost more than it saves
 STRIDE = 256  # after an anchor, this much more data is searched before looking again
@@ -165,10 +170,32 @@ def _patterns(rack: Rack) -> tuple[IdentifierPattern, ...]:
 
 
 def _strong_enough(encoded: Encoded) -> bool:
+    if encoded.encoding in BINARY_NUMBERS:
+        return _binary_number_strong_enough(encoded)
     if encoded.reader is not None:
         return True  # its boundary check is what makes a short form (a 9-char serial) safe
     floor = MIN_UNCHECKED_RAW if encoded.encoding == "raw" else MIN_UNCHECKED_TEXT
     return len(encoded.literal) >= floor
+
+
+def _binary_number_strong_enough(encoded: Encoded) -> bool:
+    """A binary number's literal is long enough not to turn up by chance.
+
+    Random bytes hold a given L-byte literal at an offset with probability
+    256^-L, and case folding cannot help it (exact compare). A 20-phone rack
+    has about 400 binary literals (2^9: IMEI, IMEI without its check digit,
+    IMSI, 19-digit ICCID, four encodings each). At L = 7 that is 2^9 · 2^-56 =
+    2^-47 per byte: one chance hit per 2^47 bytes (128 TiB) of random data,
+    2^-27 per MiB, and a varint hit also needs the byte before it to end a varint
+    (one more bit). At L = 6 (the varint of a 14-digit number below 2^42, an
+    IMEI starting 00 or 01 without its check digit) it would be 2^-39 per byte:
+    one per 512 GiB, and a capture is dense in such 6-byte varints (millisecond
+    timestamps are 41 bits): dropped. The int64 forms are always 8 bytes, but
+    their top bytes are zeros (an IMEI is below 2^50): in data dense with zeros
+    they carry 48 bits, still one chance hit per 2^39 bytes. Measured in
+    tests/analysis/detection/test_binary_numbers.py.
+    """
+    return len(encoded.literal) >= MIN_BINARY_NUMBER
 
 
 def _span_limit(pattern: IdentifierPattern) -> int:
@@ -237,9 +264,12 @@ def _choose_anchors(patterns: Sequence[IdentifierPattern]) -> list[Anchor]:
     ahead on the last character, and 'x' is a quarter of all bytes.
     """
     raw = _raw_anchors([p.literal for p in patterns if p.encoding == "raw"])
+    raw |= _number_anchors([p.literal for p in patterns if p.encoding in BINARY_NUMBERS])
     # Literals of one shape share a skeleton (thousands of literals, tens of skeletons):
     # cover the skeletons, each weighing as many literals as it stands for.
-    weights = Counter(p.literal.translate(SKELETON) for p in patterns if p.encoding != "raw")
+    weights = Counter(
+        p.literal.translate(SKELETON) for p in patterns if p.encoding not in _RAW_ENCODINGS
+    )
     candidates: dict[bytes, set[bytes]] = {}
     for skeleton in weights:
         size = min(len(skeleton), ANCHOR)
@@ -276,6 +306,35 @@ def _raw_anchors(literals: list[bytes]) -> set[bytes]:
         if len(prefixes) <= len(fewest):
             return prefixes
     return fewest
+
+
+_RAW_ENCODINGS = frozenset({"raw", *BINARY_NUMBERS})
+NUMBER_ANCHOR = 4  # bytes of a binary number's literal an anchor takes
+
+
+def _number_anchors(literals: list[bytes]) -> set[bytes]:
+    """Few 4-byte windows that every binary number's literal contains (greedy set cover).
+
+    The numbers of one rack share their high bits (one TAC, one operator's IMSI
+    range): the varint's last bytes, the big-endian form's first bytes. A window
+    with two zero bytes or more is never chosen: zeros are common in real data,
+    and every find of such an anchor costs an automaton run around it.
+    """
+    candidates: dict[bytes, set[int]] = {}
+    for index, literal in enumerate(literals):
+        for start in range(len(literal) - NUMBER_ANCHOR + 1):
+            window = literal[start : start + NUMBER_ANCHOR]
+            if window.count(0) < 2:
+                candidates.setdefault(window, set()).add(index)
+    uncovered = set(range(len(literals)))
+    chosen: set[bytes] = set()
+    while uncovered and candidates:
+        best = max(candidates, key=lambda w: (len(candidates[w] & uncovered), w))
+        chosen.add(best)
+        uncovered -= candidates.pop(best)
+    # A literal of zeros but for one or two bytes: none can be 7 bytes or more.
+    chosen.update(literals[i] for i in uncovered)
+    return chosen
 
 
 def _merge(marks: list[tuple[int, int]], size: int) -> list[tuple[int, int]]:
