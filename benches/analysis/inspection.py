@@ -32,6 +32,7 @@ from benches.analysis.protocols.ciphertext import QuicConnection, RecordLayer, S
 from benches.analysis.protocols.http import HttpMessage
 from benches.analysis.protocols.http_codings import OUTPUT_CHUNK, BodyCoding, LayerStream
 from benches.analysis.protocols.notes import BUDGET_SPENT, DECODER_GAVE_UP
+from benches.analysis.protocols.protobuf import body_kind, transcribe
 from benches.analysis.protocols.readers import (
     TLS_HANDSHAKE,
     DnsReader,
@@ -312,16 +313,26 @@ class StreamInspection:
                 evidence = masked_evidence(content, hit, hits)
                 self._add(hit, frame, message.start, evidence, f"{HTTP_BODY}{layer}")
         if message.coding is not None:
-            self._decode(message, message.coding, frame)
+            kind = body_kind(message.headers.get("content-type"))
+            whole = self._decode(message, message.coding, frame, keep=kind is not None)
+            if kind is not None and whole is not None:
+                self._protobuf(message, kind, whole, frame)
 
-    def _decode(self, message: HttpMessage, coding: BodyCoding, frame: int) -> None:
+    def _decode(
+        self, message: HttpMessage, coding: BodyCoding, frame: int, *, keep: bool = False
+    ) -> bytes | None:
         """Decode the body's layers chunk by chunk, each searched as it comes, within the
-        flow's budget; what the budget stopped is said on the flow."""
+        flow's budget; what the budget stopped is said on the flow. With ``keep``, the body
+        with every coding removed (None if one could not be)."""
         flow = self.flow
         budget = flow.decoding()
         stream = LayerStream(coding, budget.left)
         searches = [_LayerSearch(flow.inspector.scanner, frame) for _ in stream.labels]
+        last = len(stream.labels) - 1 if coding.codings else -1
+        kept: list[bytes] = []
         for index, chunk in stream.chunks():
+            if keep and index == last:
+                kept.append(chunk)
             self._body_hits(message, stream.labels[index], searches[index].feed(chunk), frame)
         for label, search in zip(stream.labels, searches, strict=True):
             self._body_hits(message, label, search.finish(), frame)
@@ -344,6 +355,27 @@ class StreamInspection:
                 " the rest were not removed, what lay under them was never searched",
                 frame,
             )
+        if not keep or stream.error is not None or stream.capped:
+            return None
+        return b"".join(kept) if coding.codings else coding.data
+
+    def _protobuf(self, message: HttpMessage, kind: str, data: bytes, frame: int) -> None:
+        """A protobuf or gRPC body written out as text (protocols/protobuf.py), searched as
+        a decoded layer "protobuf" out of the flow's budget; what it could not read is said
+        on the flow (its bytes were searched as sent all the same)."""
+        budget = self.flow.decoding()
+        grpc_encoding = message.headers.get("grpc-encoding")
+        transcript = transcribe(kind, data, budget.left, grpc_encoding)
+        budget.charge(transcript.cost)
+        coding = message.coding
+        label = transcript.label
+        if coding is not None and coding.codings:
+            label = f"{coding.labels[-1]}+{label}"  # "gzip+protobuf"
+        search = _LayerSearch(self.flow.inspector.scanner, frame)
+        self._body_hits(message, label, search.feed(transcript.text), frame)
+        self._body_hits(message, label, search.finish(), frame)
+        for kind, detail in transcript.notes(f"the {_message_name(message)} at frame {frame}"):
+            self.flow.facts.note(kind, detail, frame)
 
     def _gave_up(
         self, message: HttpMessage, coding: BodyCoding, stream: LayerStream, frame: int
