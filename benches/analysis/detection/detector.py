@@ -48,6 +48,7 @@ from benches.analysis.detection.encodings import (
 )
 from benches.analysis.detection.forms import DIGITS, Boundary, Suffix, forms, identifiers
 from benches.analysis.detection.locations import MIN_PAIR, LocationFinder
+from benches.analysis.detection.needles import WIDTH, NeedleSet
 from benches.inventory.models import Rack
 
 MIN_UNCHECKED_TEXT = 11  # characters: 66 bits of base64
@@ -232,6 +233,10 @@ class Sieve:
     def __init__(self, patterns: Sequence[IdentifierPattern], reach: int) -> None:
         self.reach = reach
         self.anchors = _choose_anchors(patterns)
+        # Binary numbers' anchors: twenty or so 4-byte windows, found in one pass.
+        self.numbers = NeedleSet(
+            _number_anchors([p.literal for p in patterns if p.encoding in BINARY_NUMBERS])
+        )
 
     def regions(self, data: bytes, skeleton: bytes | None) -> list[tuple[int, int]]:
         """Spans of ``data`` that may hold a literal; ``skeleton`` None: all of it."""
@@ -240,6 +245,9 @@ class Sieve:
         marks: list[tuple[int, int]] = []
         for anchor in self.anchors:
             _mark(marks, data if anchor.raw else skeleton, anchor.needle, self.reach)
+        reach = self.reach
+        for position in self.numbers.find(data, STRIDE):
+            marks.append((position - reach, position + WIDTH + STRIDE + reach))
         return _merge(marks, len(data))
 
 
@@ -264,7 +272,6 @@ def _choose_anchors(patterns: Sequence[IdentifierPattern]) -> list[Anchor]:
     ahead on the last character, and 'x' is a quarter of all bytes.
     """
     raw = _raw_anchors([p.literal for p in patterns if p.encoding == "raw"])
-    raw |= _number_anchors([p.literal for p in patterns if p.encoding in BINARY_NUMBERS])
     # Literals of one shape share a skeleton (thousands of literals, tens of skeletons):
     # cover the skeletons, each weighing as many literals as it stands for.
     weights = Counter(
@@ -309,7 +316,6 @@ def _raw_anchors(literals: list[bytes]) -> set[bytes]:
 
 
 _RAW_ENCODINGS = frozenset({"raw", *BINARY_NUMBERS})
-NUMBER_ANCHOR = 4  # bytes of a binary number's literal an anchor takes
 
 
 def _number_anchors(literals: list[bytes]) -> set[bytes]:
@@ -317,13 +323,13 @@ def _number_anchors(literals: list[bytes]) -> set[bytes]:
 
     The numbers of one rack share their high bits (one TAC, one operator's IMSI
     range): the varint's last bytes, the big-endian form's first bytes. A window
-    with two zero bytes or more is never chosen: zeros are common in real data,
-    and every find of such an anchor costs an automaton run around it.
+    with two zero bytes or more is chosen only for a literal that has no other:
+    zeros are common in real data, and each find costs an automaton run around it.
     """
     candidates: dict[bytes, set[int]] = {}
     for index, literal in enumerate(literals):
-        for start in range(len(literal) - NUMBER_ANCHOR + 1):
-            window = literal[start : start + NUMBER_ANCHOR]
+        for start in range(len(literal) - WIDTH + 1):
+            window = literal[start : start + WIDTH]
             if window.count(0) < 2:
                 candidates.setdefault(window, set()).add(index)
     uncovered = set(range(len(literals)))
@@ -332,8 +338,10 @@ def _number_anchors(literals: list[bytes]) -> set[bytes]:
         best = max(candidates, key=lambda w: (len(candidates[w] & uncovered), w))
         chosen.add(best)
         uncovered -= candidates.pop(best)
-    # A literal of zeros but for one or two bytes: none can be 7 bytes or more.
-    chosen.update(literals[i] for i in uncovered)
+    for index in uncovered:  # a literal mostly of zeros: its least zero window
+        literal = literals[index]
+        windows = [literal[s : s + WIDTH] for s in range(len(literal) - WIDTH + 1)]
+        chosen.add(min(windows, key=lambda w: (w.count(0), w)))
     return chosen
 
 
