@@ -11,6 +11,8 @@ from __future__ import annotations
 import gzip
 import json
 import random
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -22,6 +24,7 @@ from benches.analysis.packet_loop import read_flows
 from benches.analysis.pcap.files import read_packets
 from benches.analysis.protocols.budget import DecodeBudget
 from benches.analysis.protocols.notes import BLINDING, BUDGET_SPENT, DECODER_GAVE_UP
+from benches.analysis.protocols.protobuf import transcribe
 from tests.support import hostile
 from tests.support.analyzecli import bench, rack_files
 from tests.support.pcaps import IMEI, OTHER_IMEI, TcpSession, make_rack
@@ -235,3 +238,44 @@ def test_a_timestamp_pair_is_no_location(tmp_path: Path) -> None:
     body = field_varint(1, 1_700_000_000) + field_varint(2, 1_700_000_123)
     code, document = cli(tmp_path, capture(tmp_path, post(body, PROTOBUF)))
     assert code == 0, document["findings"]
+
+
+# --- tshark as the oracle ---------------------------------------------------------
+
+
+def tshark_fields(path: Path) -> tuple[list[int], list[int], list[int]]:
+    """Top-level field numbers, wire types and varint values of the gRPC messages in
+    ``path`` as Wireshark reads them (it reads gRPC over HTTP/1.1, no schema needed)."""
+    tshark = shutil.which("tshark")
+    assert tshark, "tshark is missing: apt-get install tshark"
+    fields = ("number", "wiretype", "value.uint64", "value.uint32")
+    command = [tshark, "-n", "-r", str(path), "-T", "fields", "-E", "occurrence=a"]
+    command += ["-E", "aggregator=;", "-E", "separator=|"]
+    for name in fields:
+        command += ["-e", f"protobuf.field.{name}"]
+    run = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    assert run.returncode == 0, run.stderr
+    [row] = [line for line in run.stdout.splitlines() if line.strip("|")]
+    numbers, wires, big, small = (
+        [int(v) for v in column.split(";") if v] for column in row.split("|")
+    )
+    return numbers, wires, sorted(big + small)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_walk_reads_the_fields_tshark_reads(tmp_path: Path, seed: int) -> None:
+    rng = random.Random(seed)
+    message = b""
+    for _ in range(12):
+        number = rng.randrange(1, 30)
+        if rng.random() < 0.7:
+            message += field_varint(number, rng.getrandbits(rng.choice((5, 20, 40, 63))))
+        else:
+            message += field_bytes(number, b"text-%d" % rng.randrange(1000))
+    path = capture(tmp_path, post(grpc_frame(message), "application/grpc"))
+    numbers, wires, values = tshark_fields(path)
+    text = transcribe("grpc", grpc_frame(message), 1 << 20).text.decode().splitlines()
+    mine = [line.split(": ", 1) for line in text]
+    assert numbers == [int(name) for name, _ in mine]
+    assert wires == [2 if value.startswith('"') else 0 for _, value in mine]
+    assert values == sorted(int(v.split()[0]) for _, v in mine if not v.startswith('"'))
