@@ -218,15 +218,16 @@ class _Walk:
         self.size += len(text)
 
     def message(self, data: bytes, what: str) -> None:
-        """A top-level message: its lines, or (not protobuf) why, and its bytes as they are."""
+        """A top-level message: its lines, and why it is not protobuf if it is not. The
+        fields before the bytes that are not are kept: a body cut short by the capture
+        still says what it held up to there."""
         lines: list[bytes] = []
         why = self._fields(data, b"", 0, lines)
+        for line in lines:
+            self.emit(line)
         if self.fields > MAX_FIELDS:
             self.capped = self.capped or f"{MAX_FIELDS} fields"
-        elif why is None:
-            for line in lines:
-                self.emit(line)
-        else:
+        elif why is not None:
             self.error = self.error or f"{what} is not protobuf: {why}"
 
     def _fields(self, data: bytes, path: bytes, depth: int, lines: list[bytes]) -> str | None:

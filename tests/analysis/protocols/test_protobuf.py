@@ -111,6 +111,13 @@ def test_broken_messages_are_refused(data: bytes) -> None:
     assert found.error is not None and found.text == b""
 
 
+def test_the_fields_before_a_cut_are_read() -> None:
+    data = field_varint(1, 601_699_000) + field_varint(2, 249_384_000) + field_bytes(3, b"x" * 9)
+    found = transcribe("protobuf", data[:-3], BIG)
+    assert found.error == "the body is not protobuf: a length runs past the end"
+    assert found.text == b"1: 601699000 z=300849500\n2: 249384000 z=124692000 e6=124.692000\n"
+
+
 def test_grpc_frames_plain_and_compressed() -> None:
     first, second = field_varint(1, 5), field_bytes(2, b"hello")
     body = grpc_frame(first) + grpc_frame(second, compressed=True)
