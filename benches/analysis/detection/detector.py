@@ -227,7 +227,8 @@ class Sieve:
     many literals (a run of 'x' as long as the shortest all-'x' literal covers
     base64, hex, digits, MACs, escapes, serials), or for a raw literal its
     first bytes. So every match lies within ``reach`` of an anchor, and the
-    rest of the data cannot hold one.
+    rest of the data cannot hold one. A binary number's literals have anchors
+    of their own (:meth:`number_regions`), searched by an automaton of their own.
     """
 
     def __init__(self, patterns: Sequence[IdentifierPattern], reach: int) -> None:
@@ -245,9 +246,12 @@ class Sieve:
         marks: list[tuple[int, int]] = []
         for anchor in self.anchors:
             _mark(marks, data if anchor.raw else skeleton, anchor.needle, self.reach)
+        return _merge(marks, len(data))
+
+    def number_regions(self, data: bytes) -> list[tuple[int, int]]:
+        """Spans of ``data`` that may hold a binary number's literal: rare, searched apart."""
         reach = self.reach
-        for position in self.numbers.find(data, STRIDE):
-            marks.append((position - reach, position + WIDTH + STRIDE + reach))
+        marks = [(p - reach, p + WIDTH + STRIDE + reach) for p in self.numbers.find(data, STRIDE)]
         return _merge(marks, len(data))
 
 
@@ -365,14 +369,13 @@ class Matcher:
 
     def __init__(self, patterns: Iterable[IdentifierPattern]) -> None:
         self.patterns = tuple(patterns)
-        by_key: dict[bytes, list[int]] = {}
-        for index, pattern in enumerate(self.patterns):
-            by_key.setdefault(pattern.literal.lower(), []).append(index)
-        self.automaton = ahocorasick.Automaton()
-        for key, indices in by_key.items():
-            self.automaton.add_word(key.decode("latin-1"), (len(key), tuple(indices)))
-        if by_key:
-            self.automaton.make_automaton()
+        # Binary numbers in an automaton of their own: their first bytes are spread over
+        # all 256 values, and in the text automaton that root would slow every byte of
+        # text by half. They are searched only around their own anchors, byte for byte.
+        numbers = [i for i, p in enumerate(self.patterns) if p.encoding in BINARY_NUMBERS]
+        others = [i for i, p in enumerate(self.patterns) if p.encoding not in BINARY_NUMBERS]
+        self.automaton = _automaton(self.patterns, others, fold=True)
+        self.numbers = _automaton(self.patterns, numbers, fold=False)
         self.max_length = max((_span_limit(p) for p in self.patterns), default=0)
         self.sieve = Sieve(self.patterns, self.max_length + CONTEXT)
 
@@ -382,18 +385,49 @@ class Matcher:
             return []
         if skeleton is None:
             skeleton = skeleton_of(data)
-        hits = []
-        patterns = self.patterns
+        hits: list[tuple[Hit, int]] = []
         for low, high in self.sieve.regions(data, skeleton):
-            text = data[low:high].lower().decode("latin-1")
-            for last, (length, indices) in self.automaton.iter(text):
-                start = low + last + 1 - length
-                end = start + length
-                for index in indices:
-                    hit = _checked(data, start, end, patterns[index])
-                    if hit is not None:
-                        hits.append((hit, index))
+            self._search(data, low, data[low:high].lower(), self.automaton, hits)
+        if self.numbers is not None:
+            for low, high in self.sieve.number_regions(data):
+                self._search(data, low, data[low:high], self.numbers, hits)
         return _most_specific(hits)
+
+    def _search(
+        self,
+        data: bytes,
+        low: int,
+        region: bytes,
+        automaton: ahocorasick.Automaton | None,
+        hits: list[tuple[Hit, int]],
+    ) -> None:
+        if automaton is None:
+            return
+        patterns = self.patterns
+        for last, (length, indices) in automaton.iter(region.decode("latin-1")):
+            start = low + last + 1 - length
+            end = start + length
+            for index in indices:
+                hit = _checked(data, start, end, patterns[index])
+                if hit is not None:
+                    hits.append((hit, index))
+
+
+def _automaton(
+    patterns: Sequence[IdentifierPattern], indices: list[int], *, fold: bool
+) -> ahocorasick.Automaton | None:
+    """The automaton of ``patterns[i]`` for ``indices``, keys lower-cased when ``fold``."""
+    by_key: dict[bytes, list[int]] = {}
+    for index in indices:
+        literal = patterns[index].literal
+        by_key.setdefault(literal.lower() if fold else literal, []).append(index)
+    if not by_key:
+        return None
+    automaton = ahocorasick.Automaton()
+    for key, found in by_key.items():
+        automaton.add_word(key.decode("latin-1"), (len(key), tuple(found)))
+    automaton.make_automaton()
+    return automaton
 
 
 _MATCHERS: dict[int, tuple[tuple[IdentifierPattern, ...], Matcher]] = {}
