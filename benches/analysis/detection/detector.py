@@ -25,6 +25,11 @@ hits. In random base64 text an 11-character literal matches with 64^-11 =
 2^-66 per offset: 2^-33 per MiB. A run of digits hits only if it is one of
 the rack's digit-only literals (12 digits or more: an IMEI, a MAC without
 letters, the hex of a SIM file), whole.
+
+A binary number (an IMEI as a protobuf varint or an int64) is compared byte for
+byte and needs 7 bytes, 56 bits (see ``_binary_number_strong_enough``); its
+literals have 4-byte anchors found in one pass (:mod:`~benches.analysis.detection.needles`)
+and an automaton of their own, run only around those anchors.
 """
 
 from __future__ import annotations
