@@ -42,6 +42,7 @@ from benches.analysis.protocols.http2 import (
 )
 from benches.analysis.protocols.http_codings import OUTPUT_CHUNK, BodyCoding, LayerStream
 from benches.analysis.protocols.notes import BUDGET_SPENT, DECODER_GAVE_UP
+from benches.analysis.protocols.protobuf import body_kind, transcribe
 from benches.analysis.protocols.readers import (
     TLS_HANDSHAKE,
     DnsReader,
@@ -388,8 +389,14 @@ class StreamInspection:
                 evidence = masked_evidence(content, hit, hits)
                 self._add(hit, frame, message.start, evidence, f"{HTTP_BODY}{layer}")
         coding = message.coding
-        if coding is not None and (coding.chunked or coding.codings):  # else: nothing to remove
-            self._decode(message, coding, frame)
+        if coding is not None:
+            kind = body_kind(message.headers.get("content-type"))
+            if kind is not None:
+                whole = self._decode(message, coding, frame, keep=True)
+                if whole is not None:
+                    self._protobuf(message, kind, whole, frame)
+            elif coding.chunked or coding.codings:  # else: nothing to remove
+                self._decode(message, coding, frame)
         if message.headers and upgrades_to_h2c(message):
             self.flow.h2c_upgrade(self, message)
 
@@ -431,10 +438,17 @@ class StreamInspection:
             server.readers = [r for r in server.readers if not isinstance(r, HttpReader)]
 
     def _decode(
-        self, message: HttpMessage, coding: BodyCoding, frame: int, chain: str = ""
-    ) -> None:
+        self,
+        message: HttpMessage,
+        coding: BodyCoding,
+        frame: int,
+        chain: str = "",
+        *,
+        keep: bool = False,
+    ) -> bytes | None:
         """Decode the body's layers chunk by chunk, each searched as it comes, within the
-        flow's budget; what the budget stopped is said on the flow."""
+        flow's budget; what the budget stopped is said on the flow. With ``keep``, the body
+        with every coding removed (None if one could not be)."""
         flow = self.flow
         budget = flow.decoding()
         stream = LayerStream(coding, budget.left)
@@ -442,7 +456,11 @@ class StreamInspection:
             _LayerSearch(flow.inspector.scanner, frame, flow.pairing) for _ in stream.labels
         ]
         labels = [chain + label for label in stream.labels]
+        last = len(stream.labels) - 1 if coding.codings else -1
+        kept: list[bytes] = []
         for index, chunk in stream.chunks():
+            if keep and index == last:
+                kept.append(chunk)
             self._body_hits(message, labels[index], searches[index].feed(chunk), frame)
         for label, search in zip(labels, searches, strict=True):
             self._body_hits(message, label, search.finish(), frame)
@@ -465,6 +483,27 @@ class StreamInspection:
                 " the rest were not removed, what lay under them was never searched",
                 frame,
             )
+        if not keep or stream.error is not None or stream.capped:
+            return None
+        return b"".join(kept) if coding.codings else coding.data
+
+    def _protobuf(self, message: HttpMessage, kind: str, data: bytes, frame: int) -> None:
+        """A protobuf or gRPC body written out as text (protocols/protobuf.py), searched as
+        a decoded layer "protobuf" out of the flow's budget; what it could not read is said
+        on the flow (its bytes were searched as sent all the same)."""
+        budget = self.flow.decoding()
+        grpc_encoding = message.headers.get("grpc-encoding")
+        transcript = transcribe(kind, data, budget.left, grpc_encoding)
+        budget.charge(transcript.cost)
+        coding = message.coding
+        label = transcript.label
+        if coding is not None and coding.codings:
+            label = f"{coding.labels[-1]}+{label}"  # "gzip+protobuf"
+        search = _LayerSearch(self.flow.inspector.scanner, frame, self.flow.pairing)
+        self._body_hits(message, label, search.feed(transcript.text), frame)
+        self._body_hits(message, label, search.finish(), frame)
+        for kind, detail in transcript.notes(f"the {_message_name(message)} at frame {frame}"):
+            self.flow.facts.note(kind, detail, frame)
 
     def _gave_up(
         self, message: HttpMessage, coding: BodyCoding, stream: LayerStream, frame: int

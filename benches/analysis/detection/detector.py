@@ -27,6 +27,11 @@ a 13-character base32 literal, matched in either case, with 32^-13 = 2^-65
 in random base32 or base64 text. A run of digits hits only if it is one of
 the rack's digit-only literals (12 digits or more: an IMEI, a MAC without
 letters, the hex of a SIM file), whole.
+
+A binary number (an IMEI as a protobuf varint or an int64) is compared byte for
+byte and needs 7 bytes, 56 bits (see ``_binary_number_strong_enough``); its
+literals have 4-byte anchors found in one pass (:mod:`~benches.analysis.detection.needles`)
+and an automaton of their own, run only around those anchors.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ from functools import lru_cache
 import ahocorasick
 
 from benches.analysis.detection.encodings import (
+    BINARY_NUMBERS,
     READERS,
     Encoded,
     Fragment,
@@ -49,11 +55,16 @@ from benches.analysis.detection.encodings import (
 )
 from benches.analysis.detection.forms import DIGITS, Boundary, Suffix, forms, identifiers
 from benches.analysis.detection.locations import SHORTEST_HIT, LocationFinder, PairingBudget
+from benches.analysis.detection.needles import WIDTH, NeedleSet
 from benches.inventory.models import Rack
 
 MIN_UNCHECKED_TEXT = 11  # characters: 66 bits of base64
 MIN_UNCHECKED_RAW = 8  # bytes: 64 bits
 MIN_UNCHECKED_BASE32 = 13  # characters: 65 bits
+# A binary number (varint, int64) is compared byte for byte and a varint is a whole
+# one (its edge is checked): 7 bytes, 56 bits, is one chance hit in 2^56 offsets per
+# literal. See _binary_number_strong_enough for the figures.
+MIN_BINARY_NUMBER = 7
 CONTEXT = 32  # bytes read around a match: two decoded characters either side and a suffix
 SIEVE_MIN = 512  # shorter data is searched whole: the sieve would cost more than it saves
 STRIDE = 256  # after an anchor, this much more data is searched before looking again
@@ -171,10 +182,32 @@ _UNCHECKED_FLOORS = {"raw": MIN_UNCHECKED_RAW, "base32": MIN_UNCHECKED_BASE32}
 
 
 def _strong_enough(encoded: Encoded) -> bool:
+    if encoded.encoding in BINARY_NUMBERS:
+        return _binary_number_strong_enough(encoded)
     if encoded.reader is not None:
         return True  # its boundary check is what makes a short form (a 9-char serial) safe
     floor = _UNCHECKED_FLOORS.get(encoded.encoding, MIN_UNCHECKED_TEXT)
     return len(encoded.literal) >= floor
+
+
+def _binary_number_strong_enough(encoded: Encoded) -> bool:
+    """A binary number's literal is long enough not to turn up by chance.
+
+    Random bytes hold a given L-byte literal at an offset with probability
+    256^-L, and case folding cannot help it (exact compare). A 20-phone rack
+    has about 400 binary literals (2^9: IMEI, IMEI without its check digit,
+    IMSI, 19-digit ICCID, four encodings each). At L = 7 that is 2^9 · 2^-56 =
+    2^-47 per byte: one chance hit per 2^47 bytes (128 TiB) of random data,
+    2^-27 per MiB, and a varint hit also needs the byte before it to end a varint
+    (one more bit). At L = 6 (the varint of a 14-digit number below 2^42, an
+    IMEI starting 00 or 01 without its check digit) it would be 2^-39 per byte:
+    one per 512 GiB, and a capture is dense in such 6-byte varints (millisecond
+    timestamps are 41 bits): dropped. The int64 forms are always 8 bytes, but
+    their top bytes are zeros (an IMEI is below 2^50): in data dense with zeros
+    they carry 48 bits, still one chance hit per 2^39 bytes. Measured in
+    tests/analysis/detection/test_binary_numbers.py.
+    """
+    return len(encoded.literal) >= MIN_BINARY_NUMBER
 
 
 def _span_limit(pattern: IdentifierPattern) -> int:
@@ -205,12 +238,17 @@ class Sieve:
     many literals (a run of 'x' as long as the shortest all-'x' literal covers
     base64, hex, digits, MACs, escapes, serials), or for a raw literal its
     first bytes. So every match lies within ``reach`` of an anchor, and the
-    rest of the data cannot hold one.
+    rest of the data cannot hold one. A binary number's literals have anchors
+    of their own (:meth:`number_regions`), searched by an automaton of their own.
     """
 
     def __init__(self, patterns: Sequence[IdentifierPattern], reach: int) -> None:
         self.reach = reach
         self.anchors = _choose_anchors(patterns)
+        # Binary numbers' anchors: twenty or so 4-byte windows, found in one pass.
+        self.numbers = NeedleSet(
+            _number_anchors([p.literal for p in patterns if p.encoding in BINARY_NUMBERS])
+        )
 
     def regions(self, data: bytes, skeleton: bytes | None) -> list[tuple[int, int]]:
         """Spans of ``data`` that may hold a literal; ``skeleton`` None: all of it."""
@@ -219,6 +257,12 @@ class Sieve:
         marks: list[tuple[int, int]] = []
         for anchor in self.anchors:
             _mark(marks, data if anchor.raw else skeleton, anchor.needle, self.reach)
+        return _merge(marks, len(data))
+
+    def number_regions(self, data: bytes) -> list[tuple[int, int]]:
+        """Spans of ``data`` that may hold a binary number's literal: rare, searched apart."""
+        reach = self.reach
+        marks = [(p - reach, p + WIDTH + STRIDE + reach) for p in self.numbers.find(data, STRIDE)]
         return _merge(marks, len(data))
 
 
@@ -245,7 +289,9 @@ def _choose_anchors(patterns: Sequence[IdentifierPattern]) -> list[Anchor]:
     raw = _raw_anchors([p.literal for p in patterns if p.encoding == "raw"])
     # Literals of one shape share a skeleton (thousands of literals, tens of skeletons):
     # cover the skeletons, each weighing as many literals as it stands for.
-    weights = Counter(p.literal.translate(SKELETON) for p in patterns if p.encoding != "raw")
+    weights = Counter(
+        p.literal.translate(SKELETON) for p in patterns if p.encoding not in _RAW_ENCODINGS
+    )
     candidates: dict[bytes, set[bytes]] = {}
     for skeleton in weights:
         size = min(len(skeleton), ANCHOR)
@@ -284,6 +330,36 @@ def _raw_anchors(literals: list[bytes]) -> set[bytes]:
     return fewest
 
 
+_RAW_ENCODINGS = frozenset({"raw", *BINARY_NUMBERS})
+
+
+def _number_anchors(literals: list[bytes]) -> set[bytes]:
+    """Few 4-byte windows that every binary number's literal contains (greedy set cover).
+
+    The numbers of one rack share their high bits (one TAC, one operator's IMSI
+    range): the varint's last bytes, the big-endian form's first bytes. A window
+    with two zero bytes or more is chosen only for a literal that has no other:
+    zeros are common in real data, and each find costs an automaton run around it.
+    """
+    candidates: dict[bytes, set[int]] = {}
+    for index, literal in enumerate(literals):
+        for start in range(len(literal) - WIDTH + 1):
+            window = literal[start : start + WIDTH]
+            if window.count(0) < 2:
+                candidates.setdefault(window, set()).add(index)
+    uncovered = set(range(len(literals)))
+    chosen: set[bytes] = set()
+    while uncovered and candidates:
+        best = max(candidates, key=lambda w: (len(candidates[w] & uncovered), w))
+        chosen.add(best)
+        uncovered -= candidates.pop(best)
+    for index in uncovered:  # a literal mostly of zeros: its least zero window
+        literal = literals[index]
+        windows = [literal[s : s + WIDTH] for s in range(len(literal) - WIDTH + 1)]
+        chosen.add(min(windows, key=lambda w: (w.count(0), w)))
+    return chosen
+
+
 def _merge(marks: list[tuple[int, int]], size: int) -> list[tuple[int, int]]:
     merged: list[tuple[int, int]] = []
     for low, high in sorted(marks):
@@ -304,14 +380,13 @@ class Matcher:
 
     def __init__(self, patterns: Iterable[IdentifierPattern]) -> None:
         self.patterns = tuple(patterns)
-        by_key: dict[bytes, list[int]] = {}
-        for index, pattern in enumerate(self.patterns):
-            by_key.setdefault(pattern.literal.lower(), []).append(index)
-        self.automaton = ahocorasick.Automaton()
-        for key, indices in by_key.items():
-            self.automaton.add_word(key.decode("latin-1"), (len(key), tuple(indices)))
-        if by_key:
-            self.automaton.make_automaton()
+        # Binary numbers in an automaton of their own: their first bytes are spread over
+        # all 256 values, and in the text automaton that root would slow every byte of
+        # text by half. They are searched only around their own anchors, byte for byte.
+        numbers = [i for i, p in enumerate(self.patterns) if p.encoding in BINARY_NUMBERS]
+        others = [i for i, p in enumerate(self.patterns) if p.encoding not in BINARY_NUMBERS]
+        self.automaton = _automaton(self.patterns, others, fold=True)
+        self.numbers = _automaton(self.patterns, numbers, fold=False)
         self.max_length = max((_span_limit(p) for p in self.patterns), default=0)
         self.sieve = Sieve(self.patterns, self.max_length + CONTEXT)
 
@@ -321,18 +396,49 @@ class Matcher:
             return []
         if skeleton is None:
             skeleton = skeleton_of(data)
-        hits = []
-        patterns = self.patterns
+        hits: list[tuple[Hit, int]] = []
         for low, high in self.sieve.regions(data, skeleton):
-            text = data[low:high].lower().decode("latin-1")
-            for last, (length, indices) in self.automaton.iter(text):
-                start = low + last + 1 - length
-                end = start + length
-                for index in indices:
-                    hit = _checked(data, start, end, patterns[index])
-                    if hit is not None:
-                        hits.append((hit, index))
+            self._search(data, low, data[low:high].lower(), self.automaton, hits)
+        if self.numbers is not None:
+            for low, high in self.sieve.number_regions(data):
+                self._search(data, low, data[low:high], self.numbers, hits)
         return _most_specific(hits)
+
+    def _search(
+        self,
+        data: bytes,
+        low: int,
+        region: bytes,
+        automaton: ahocorasick.Automaton | None,
+        hits: list[tuple[Hit, int]],
+    ) -> None:
+        if automaton is None:
+            return
+        patterns = self.patterns
+        for last, (length, indices) in automaton.iter(region.decode("latin-1")):
+            start = low + last + 1 - length
+            end = start + length
+            for index in indices:
+                hit = _checked(data, start, end, patterns[index])
+                if hit is not None:
+                    hits.append((hit, index))
+
+
+def _automaton(
+    patterns: Sequence[IdentifierPattern], indices: list[int], *, fold: bool
+) -> ahocorasick.Automaton | None:
+    """The automaton of ``patterns[i]`` for ``indices``, keys lower-cased when ``fold``."""
+    by_key: dict[bytes, list[int]] = {}
+    for index in indices:
+        literal = patterns[index].literal
+        by_key.setdefault(literal.lower() if fold else literal, []).append(index)
+    if not by_key:
+        return None
+    automaton = ahocorasick.Automaton()
+    for key, found in by_key.items():
+        automaton.add_word(key.decode("latin-1"), (len(key), tuple(found)))
+    automaton.make_automaton()
+    return automaton
 
 
 _MATCHERS: dict[int, tuple[tuple[IdentifierPattern, ...], Matcher]] = {}

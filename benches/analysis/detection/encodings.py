@@ -10,7 +10,8 @@ checked on what they mean: ``\\u0039`` before an encoded IMEI is a digit.
 
 Encoding names: plain, raw, url, url-double, base64, base64url, base32, hex,
 hex-utf16le, hex-utf16be, json-u, md5-hex, md5-base64, md5-base64url, sha1-hex,
-sha1-base64, sha1-base64url, sha256-hex, sha256-base64, sha256-base64url.
+sha1-base64, sha1-base64url, sha256-hex, sha256-base64, sha256-base64url; and the binary
+numbers of :func:`binary_numbers`: protobuf-varint, protobuf-zigzag, int64-be, int64-le.
 """
 
 from __future__ import annotations
@@ -202,6 +203,46 @@ def digests(form: Form) -> list[Encoded]:
     return found
 
 
+# --- binary numbers ------------------------------------------------------------
+
+# A numeric identifier sent as a number, not as digits: a protobuf varint
+# (uint64/int64, or sint64's zig-zag), or a fixed 64-bit integer either way round.
+# Only the forms that are one whole number (the IMEI with or without its check
+# digit, the IMSI, the ICCID as given or completed) have one; a number of
+# 2^64 or more (a 20-digit ICCID: 89... > 1.8e19) has no 64-bit form at all.
+BINARY_NUMBERS = ("protobuf-varint", "protobuf-zigzag", "int64-be", "int64-le")
+NUMBER_FORMS = frozenset({"imei-15", "imei-14", "imsi", "iccid", "iccid-19", "iccid-luhn"})
+UINT64 = 1 << 64
+# A varint's bytes but the last have the top bit set: one before the literal with it
+# set makes the literal the tail of a longer varint, another number.
+VARINT_EDGE = Boundary(frozenset(range(0x80, 0x100)), frozenset())
+
+
+def varint(value: int) -> bytes:
+    """Protobuf's base-128 varint: seven bits a byte, least significant first."""
+    out = bytearray()
+    while value >= 0x80:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def binary_numbers(form: Form) -> list[Encoded]:
+    """The form's digits as one binary number: varint, zig-zag varint, int64 BE and LE."""
+    if form.name not in NUMBER_FORMS or not (form.data.isascii() and form.data.isdigit()):
+        return []
+    value = int(form.data)
+    found = []
+    if value < UINT64:
+        found.append(Encoded("protobuf-varint", varint(value), True, "plain", VARINT_EDGE))
+        found.append(Encoded("int64-be", value.to_bytes(8, "big"), exact=True))
+        found.append(Encoded("int64-le", value.to_bytes(8, "little"), exact=True))
+    if 2 * value < UINT64:  # sint64: zig-zag maps n >= 0 to 2n
+        found.append(Encoded("protobuf-zigzag", varint(2 * value), True, "plain", VARINT_EDGE))
+    return found
+
+
 ENCODERS: tuple[Encoder, ...] = (
     plain,
     url,
@@ -212,6 +253,7 @@ ENCODERS: tuple[Encoder, ...] = (
     hex_utf16,
     json_u,
     digests,
+    binary_numbers,
 )
 ENCODINGS: tuple[str, ...] = (
     "plain",
@@ -226,6 +268,7 @@ ENCODINGS: tuple[str, ...] = (
     "hex-utf16be",
     "json-u",
     *(f"{name}-{text}" for name in DIGESTS for text in ("hex", "base64", "base64url")),
+    *BINARY_NUMBERS,
 )
 
 

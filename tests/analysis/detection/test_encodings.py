@@ -38,6 +38,7 @@ from tests.support.pcaps import (
     make_rack,
     write_pcap,
 )
+from tests.support.protobufs import varint
 
 RACK = make_rack()
 GEO = GeoDatabase.for_rack(RACK)
@@ -52,12 +53,14 @@ class Written:
     value: str
     form: str
     data: bytes
-    style: str = "text"  # "text", "binary" (SIM bytes) or "wide" (UTF-16)
+    style: str = "text"  # "text", "binary" (SIM bytes), "wide" (UTF-16) or "number" (digits
+    # that are also written as one binary number)
     version: bool = False  # ends in an IMEISV software version: no digests
 
     @property
     def id(self) -> str:
-        return f"{self.form}[{self.data.hex() if self.style != 'text' else self.data.decode()}]"
+        text = self.data.hex() if self.style not in ("text", "number") else self.data.decode()
+        return f"{self.form}[{text}]"
 
 
 WRITTEN = [
@@ -85,6 +88,12 @@ WRITTEN = [
     Written("wifi_mac", WIFI_MAC, "mac-colon", WIFI_MAC.encode()),
     Written("wifi_mac", WIFI_MAC, "mac-dash", WIFI_MAC.replace(":", "-").encode()),
     Written("wifi_mac", WIFI_MAC, "mac-bare", WIFI_MAC.replace(":", "").encode()),
+    # The digits as one binary number (issue 13): a protobuf varint, an int64.
+    Written("imei", IMEI, "imei-15", IMEI.encode(), "number"),
+    Written("imei", IMEI_2, "imei-15", IMEI_2.encode(), "number"),
+    Written("imei", IMEI, "imei-14", IMEI[:14].encode(), "number"),
+    Written("imsi", IMSI, "imsi", IMSI.encode(), "number"),
+    Written("iccid", ICCID, "iccid-19", ICCID[:19].encode(), "number"),  # 20 digits: > 2^64
 ]
 
 
@@ -180,6 +189,10 @@ ENCODINGS = [
             ("base64url", lambda d: SAFE(d).rstrip(b"="), (f"{name}-base64",)),
         )
     ),
+    Encoding("protobuf-varint", lambda d: varint(int(d)), ("number",)),
+    Encoding("protobuf-zigzag", lambda d: varint(2 * int(d)), ("number",)),  # sint64, n >= 0
+    Encoding("int64-be", lambda d: int(d).to_bytes(8, "big"), ("number",)),
+    Encoding("int64-le", lambda d: int(d).to_bytes(8, "little"), ("number",)),
 ]
 
 
