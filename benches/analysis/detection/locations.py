@@ -186,8 +186,11 @@ class LocationFinder:
         )
         # A decimal's integer part has 1 to 3 digits, at least as many as the
         # smallest of those degrees (a leading zero may add some: 060.17).
+        # Its skeleton holds that many digits, a point and two more: the first such
+        # place, or up to two bytes before it (more digits, a sign), is where to start.
         fewest = len(str(min(self.degrees)))
-        self.decimal_needles = [b"0" * size + b".00" for size in range(fewest, 4)]
+        self.decimal_needle = b"0" * fewest + b".00"
+        self.decimal_lead = 3 - fewest  # digits an integer part may have before the needle's
         # An integer has five to seven digits after its whole degrees (none for 0): a
         # bench whose degrees have two digits needs a run of seven, as E7 did alone.
         self.integer_needle = b"0" * ((0 if 0 in self.degrees else fewest) + 5)
@@ -277,10 +280,10 @@ class LocationFinder:
         return self._near(lat, lon)
 
     def _decimals(self, data: bytes, skeleton: bytes, limit: int) -> list[Coordinate]:
-        first = min(
-            (at for at in (skeleton.find(n) for n in self.decimal_needles) if at >= 0), default=-1
-        )
-        return [] if first < 0 else self._numbers(data, first, self.decimal, 1.0, limit)
+        first = skeleton.find(self.decimal_needle)  # one pass: longer integer parts hold it
+        if first < 0:
+            return []
+        return self._numbers(data, max(0, first - self.decimal_lead), self.decimal, 1.0, limit)
 
     def _numbers(
         self, data: bytes, first: int, bands: _Bands, scale: float, limit: int
