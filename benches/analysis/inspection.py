@@ -29,8 +29,10 @@ from benches.analysis.pcap.clock import Clock
 from benches.analysis.protocols.budget import MAX_CODINGS, DecodeBudget, FlowBudget
 from benches.analysis.protocols.ciphertext import HEADER as TLS_HEADER
 from benches.analysis.protocols.ciphertext import QuicConnection, RecordLayer, Spans, TlsSession
+from benches.analysis.protocols.headerless import HeaderlessStream
 from benches.analysis.protocols.http import HttpMessage
 from benches.analysis.protocols.http_codings import OUTPUT_CHUNK, BodyCoding, LayerStream
+from benches.analysis.protocols.mime import MimeReading, read_body, wanted
 from benches.analysis.protocols.notes import BUDGET_SPENT, DECODER_GAVE_UP
 from benches.analysis.protocols.readers import (
     TLS_HANDSHAKE,
@@ -42,10 +44,15 @@ from benches.analysis.protocols.readers import (
     TlsHello,
     http_readers,
 )
+from benches.analysis.protocols.sniff import MAGIC_STARTS, sniffed
 
 DNS_PORT = 53
 TO_SERVER, TO_CLIENT = "to_server", "to_client"
 HTTP_BODY = "http:"
+# a raw TCP stream's or a datagram's bytes decoded by what they started with, and the
+# codings removed: "stream:sniffed-zstd", "datagram:sniffed-zlib"
+STREAM_DECODED, DATAGRAM_DECODED = "stream:", "datagram:"
+DECODED = (HTTP_BODY, STREAM_DECODED, DATAGRAM_DECODED)  # sources that name a chain
 QUIC_INITIAL = "quic-initial"  # the ClientHello of a client's QUIC Initials, decrypted
 STITCH = 256  # stream bytes either side of a stray copy searched with it
 TLS_START = bytes([TLS_HANDSHAKE])  # how a TLS stream begins: a handshake record
@@ -61,16 +68,16 @@ class RawMatch:
     evidence: str
     decrypted: bool
     # "stream", "stray" (searched alone), "datagram", "quic-initial" (the decrypted
-    # ClientHello of QUIC Initials), or "http:" and the codings removed
-    # ("http:chunked+gzip") for a decoded HTTP body
+    # ClientHello of QUIC Initials), or one of DECODED and the codings removed
+    # ("http:chunked+gzip", "http:multipart+base64", "stream:sniffed-zstd")
     source: str
 
     @property
     def encoding(self) -> str:
-        """How the bytes spelled the identifier, after any HTTP decoding of the body or
+        """How the bytes spelled the identifier, after any decoding of the body or
         the decryption of a QUIC Initial: "gzip+base64", "quic-initial+plain"."""
-        if self.source.startswith(HTTP_BODY):
-            return f"{self.source[len(HTTP_BODY) :]}+{self.hit.encoding}"
+        if self.source.startswith(DECODED):
+            return f"{self.source.partition(':')[2]}+{self.hit.encoding}"
         if self.source == QUIC_INITIAL:
             return f"{QUIC_INITIAL}+{self.hit.encoding}"
         return self.hit.encoding
@@ -157,12 +164,16 @@ class FlowInspection:
         HTTP reader; anything else may hold HTTP/1.x wherever a start line lets it sync."""
         if first[0] == TLS_HANDSHAKE:
             return [TlsHello(self.facts)]
+        if first.startswith(MAGIC_STARTS):
+            return [self._http()[0], *self.to_server.headerless(first)]
         return [self._http()[0]]
 
     def _server_speaks(self, first: bytes) -> list[ProtocolReader]:
         """Readers for a TCP server's stream, chosen likewise by its first bytes."""
         if first[0] == TLS_HANDSHAKE:
             return []
+        if first.startswith(MAGIC_STARTS):
+            return [self._http()[1], *self.to_client.headerless(first)]
         return [self._http()[1]]
 
     def _http(self) -> tuple[HttpReader, HttpReader]:
@@ -285,6 +296,10 @@ class StreamInspection:
             searched = chunk[:cleartext] if cleartext < len(chunk) else chunk
         if searched and inspector.datagrams.add(self, offset, searched, frame):
             inspector.search_datagrams()
+        if chunk.startswith(MAGIC_STARTS) and (quic is None or quic.version is None):
+            for reader in self.headerless(chunk, offset, datagram=True):
+                reader.datagram(chunk, frame, time)
+                self.gave_up = self.gave_up or reader.failed  # said once a stream
         if self.readers:
             self.readers = [r for r in self.readers if r.datagram(chunk, frame, time)]
 
@@ -311,22 +326,55 @@ class StreamInspection:
             for hit in hits:
                 evidence = masked_evidence(content, hit, hits)
                 self._add(hit, frame, message.start, evidence, f"{HTTP_BODY}{layer}")
-        if message.coding is not None:
-            self._decode(message, message.coding, frame)
+        if message.coding is None:
+            return
+        content_type = message.headers.get("content-type")
+        transfer = message.headers.get("content-transfer-encoding")
+        mime = wanted(content_type, transfer)
+        label, inner = self._decode(message, message.coding, frame, keep=mime)
+        if mime:
+            budget = self.flow.decoding()
+            reading = read_body(inner, content_type, transfer, budget.left, label)
+            budget.charge(reading.decoded)
+            self._mime(message, reading, frame)
 
-    def _decode(self, message: HttpMessage, coding: BodyCoding, frame: int) -> None:
+    def headerless(
+        self, first: bytes, offset: int = 0, *, datagram: bool = False
+    ) -> list[HeaderlessStream]:
+        """A reader that decodes this stream (or one datagram) if ``first`` (its first
+        bytes) announce a compression coding."""
+        coding = sniffed(first)
+        if coding is None:
+            return []
+        flow = self.flow
+        kind = "UDP datagram" if datagram else f"{flow.info.proto.upper()} stream"
+        source = DATAGRAM_DECODED if datagram else STREAM_DECODED
+        sink = _DecodedSearch(self, source, offset, self.frame)
+        what, quiet = f"{kind} {self.direction}", self.gave_up
+        return [HeaderlessStream(flow.facts, flow.decoding(), coding, sink, what, quiet=quiet)]
+
+    def _decode(
+        self, message: HttpMessage, coding: BodyCoding, frame: int, *, keep: bool = False,
+        prefix: str = "",
+    ) -> tuple[str, bytes]:  # fmt: skip
         """Decode the body's layers chunk by chunk, each searched as it comes, within the
-        flow's budget; what the budget stopped is said on the flow."""
+        flow's budget, and what its first bytes announce once the labelled codings are
+        removed; what the budget stopped is said on the flow. The innermost layer's
+        label and, with ``keep``, its bytes (for MIME)."""
         flow = self.flow
         budget = flow.decoding()
-        stream = LayerStream(coding, budget.left)
-        searches = [_LayerSearch(flow.inspector.scanner, frame) for _ in stream.labels]
+        stream = LayerStream(coding, budget.left, sniff=True)
+        source = f"{HTTP_BODY}{prefix}+" if prefix else HTTP_BODY
+        search = _DecodedSearch(self, source, message.start, frame)
+        inner = bytearray()
         for index, chunk in stream.chunks():
-            self._body_hits(message, stream.labels[index], searches[index].feed(chunk), frame)
-        for label, search in zip(stream.labels, searches, strict=True):
-            self._body_hits(message, label, search.finish(), frame)
+            search.chunk(stream.labels[index], chunk, frame)
+            if keep and index == len(stream.labels) - 1:
+                inner += chunk
+        search.finish()
         budget.charge(stream.decoded)
-        message.decode_error, message.bomb = stream.error, stream.capped
+        if not prefix:
+            message.decode_error, message.bomb = stream.error, stream.capped
         kind = "request" if message.is_request else "response"
         if stream.capped:
             flow.facts.note(
@@ -342,6 +390,36 @@ class StreamInspection:
                 BUDGET_SPENT,
                 f"an HTTP {kind} body has {len(coding.codings)} codings, more than {MAX_CODINGS}:"
                 " the rest were not removed, what lay under them was never searched",
+                frame,
+            )
+        label = _join(prefix, stream.labels[-1] if stream.labels else "")
+        return label, (bytes(inner) if stream.labels else coding.data) if keep else b""
+
+    def _mime(self, message: HttpMessage, reading: MimeReading, frame: int) -> None:
+        """Search the transfer-decoded MIME parts of a body, and decode their codings."""
+        for form in reading.forms:
+            data = form.coding.data
+            if form.decoded and data:
+                search = _DecodedSearch(self, HTTP_BODY, message.start, frame)
+                for start in range(0, len(data), OUTPUT_CHUNK):
+                    search.chunk(form.label, data[start : start + OUTPUT_CHUNK], frame)
+                search.finish()
+            if form.coding.codings or data.startswith(MAGIC_STARTS):
+                self._decode(message, form.coding, frame, prefix=form.label)
+        kind = "request" if message.is_request else "response"
+        if reading.spent is not None:
+            self.flow.facts.note(
+                BUDGET_SPENT,
+                f"reading the MIME parts of HTTP {kind} bodies stopped at {reading.spent}:"
+                " what lay past it was searched only as sent",
+                frame,
+            )
+        if reading.unsupported is not None and not self.gave_up:
+            self.gave_up = True
+            self.flow.facts.note(
+                DECODER_GAVE_UP,
+                f"{reading.unsupported} part of the {_message_name(message)} at frame {frame}"
+                " could not be decoded: no decoder for this transfer encoding",
                 frame,
             )
 
@@ -364,10 +442,6 @@ class StreamInspection:
             f" decoded: {why}",
             frame,
         )
-
-    def _body_hits(self, message: HttpMessage, label: str, found: list[Found], frame: int) -> None:
-        for hit, _, evidence in found:
-            self._add(hit, frame, message.start, evidence, f"{HTTP_BODY}{label}")
 
     # --- inside ---------------------------------------------------------------
 
@@ -461,6 +535,36 @@ class StreamInspection:
         self.flow.inspector.matches.append(match)
 
 
+class _DecodedSearch:
+    """Decoded layers of a body, a stream or a datagram, each searched as it comes (a
+    DecodedSink): matches at ``offset``, their source ``source`` and the layer's label."""
+
+    __slots__ = ("stream", "source", "offset", "frame", "searches")
+
+    def __init__(self, stream: StreamInspection, source: str, offset: int, frame: int) -> None:
+        self.stream = stream
+        self.source = source
+        self.offset = offset
+        self.frame = frame
+        self.searches: dict[str, _LayerSearch] = {}
+
+    def chunk(self, label: str, data: bytes, frame: int) -> None:
+        search = self.searches.get(label)
+        if search is None:
+            search = self.searches[label] = _LayerSearch(self.stream.flow.inspector.scanner, frame)
+        search.frame = frame
+        self._add(label, search.feed(data))
+
+    def finish(self) -> None:
+        for label, search in self.searches.items():
+            self._add(label, search.finish())
+        self.searches = {}
+
+    def _add(self, label: str, found: list[Found]) -> None:
+        for hit, frame, evidence in found:
+            self.stream._add(hit, frame, self.offset, evidence, self.source + label)
+
+
 class _LayerSearch:
     """One decoded layer of a body, searched chunk by chunk: hits with their evidence."""
 
@@ -493,6 +597,11 @@ class _LayerSearch:
 
 def _shift(hit: Hit, offset: int) -> Hit:
     return Hit(hit.start + offset, hit.end + offset, hit.pattern)
+
+
+def _join(prefix: str, label: str) -> str:
+    """A chain of labels: "multipart+base64" and "gzip" make "multipart+base64+gzip"."""
+    return f"{prefix}+{label}" if prefix and label else prefix or label
 
 
 def _message_name(message: HttpMessage) -> str:
