@@ -29,7 +29,7 @@ from benches.analysis.pcap.clock import Clock
 from benches.analysis.protocols.budget import MAX_CODINGS, DecodeBudget, FlowBudget
 from benches.analysis.protocols.ciphertext import HEADER as TLS_HEADER
 from benches.analysis.protocols.ciphertext import QuicConnection, RecordLayer, Spans, TlsSession
-from benches.analysis.protocols.headerless import HeaderlessStream
+from benches.analysis.protocols.headerless import MAX_LIVE, HeaderlessStream, LiveDecoders
 from benches.analysis.protocols.http import HttpMessage
 from benches.analysis.protocols.http_codings import OUTPUT_CHUNK, BodyCoding, LayerStream
 from benches.analysis.protocols.mime import MimeReading, read_body, wanted
@@ -93,6 +93,7 @@ class Inspector:
         self.dns = DnsLog(clock)
         self.datagrams: Datagrams[StreamInspection] = Datagrams(scanner)  # not yet searched
         self.budget = DecodeBudget()  # the capture's decoded bytes; new for each capture
+        self.headerless = LiveDecoders()  # raw streams decoded by what they started with
 
     def new_capture(self, budget: DecodeBudget | None = None) -> None:
         """The next capture's flows decode out of a budget of their own."""
@@ -351,7 +352,17 @@ class StreamInspection:
         source = DATAGRAM_DECODED if datagram else STREAM_DECODED
         sink = _DecodedSearch(self, source, offset, self.frame)
         what, quiet = f"{kind} {self.direction}", self.gave_up
-        return [HeaderlessStream(flow.facts, flow.decoding(), coding, sink, what, quiet=quiet)]
+        live = None if datagram else flow.inspector.headerless
+        if live is not None and not live.take():
+            flow.facts.note(
+                BUDGET_SPENT,
+                f"a {what} starts like {coding}, but {MAX_LIVE} such streams were being"
+                " decoded already: it was searched only as sent",
+                self.frame,
+            )
+            return []
+        budget = flow.decoding()
+        return [HeaderlessStream(flow.facts, budget, coding, sink, what, quiet=quiet, live=live)]
 
     def _decode(
         self, message: HttpMessage, coding: BodyCoding, frame: int, *, keep: bool = False,

@@ -8,6 +8,12 @@ decode budget, and hands each decoded chunk to a :class:`DecodedSink` (the
 inspection searches it). What the budget stopped is a BUDGET_SPENT note on the flow;
 bytes that only started like a compressed stream, a DECODER_GAVE_UP note
 (informational: the bytes as sent are searched anyway).
+
+A stream's decoder lives as long as the stream, and holds a window (32 KiB for
+gzip and zlib, up to 8 MiB for zstd): at most :data:`MAX_LIVE` stream decoders live
+at once in one analysis (:class:`LiveDecoders`); a stream that starts like compressed
+data past them is searched as sent, and its flow says so (BUDGET_SPENT). A datagram's
+decoder lives for that datagram only.
 """
 
 from __future__ import annotations
@@ -18,6 +24,27 @@ from benches.analysis.protocols.budget import FlowBudget
 from benches.analysis.protocols.http_codings import BodyCoding, LayerStream
 from benches.analysis.protocols.notes import BUDGET_SPENT, DECODER_GAVE_UP
 from benches.analysis.protocols.readers import Facts, ProtocolReader
+
+MAX_LIVE = 16  # stream decoders alive at once: 16 zstd windows of 8 MiB at worst
+
+
+class LiveDecoders:
+    """How many stream decoders are alive in one analysis (its inspector's)."""
+
+    __slots__ = ("live",)
+
+    def __init__(self) -> None:
+        self.live = 0
+
+    def take(self) -> bool:
+        """One more decoder, if the bound allows it."""
+        if self.live >= MAX_LIVE:
+            return False
+        self.live += 1
+        return True
+
+    def give_back(self) -> None:
+        self.live -= 1
 
 
 class DecodedSink(Protocol):
@@ -36,7 +63,7 @@ class HeaderlessStream(ProtocolReader):
     already, for an earlier datagram of the stream).
     """
 
-    __slots__ = ("facts", "budget", "stream", "sink", "what", "quiet", "failed")
+    __slots__ = ("facts", "budget", "stream", "sink", "what", "quiet", "failed", "live")
 
     def __init__(
         self,
@@ -47,6 +74,7 @@ class HeaderlessStream(ProtocolReader):
         what: str,
         *,
         quiet: bool = False,
+        live: LiveDecoders | None = None,
     ) -> None:
         self.facts = facts
         self.budget = budget
@@ -55,6 +83,7 @@ class HeaderlessStream(ProtocolReader):
         self.what = what
         self.quiet = quiet
         self.failed = False  # the decoder gave up: said on the flow unless quiet
+        self.live = live  # the bound this stream's decoder counts against, till it is done
 
     def data(self, chunk: bytes, frame: int, time: float) -> bool:
         stream = self.stream
@@ -90,6 +119,9 @@ class HeaderlessStream(ProtocolReader):
         return False
 
     def _done(self, frame: int) -> None:
+        if self.live is not None:
+            self.live.give_back()
+            self.live = None
         self.sink.finish()
         stream = self.stream
         if stream.capped:
