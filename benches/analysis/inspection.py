@@ -32,7 +32,7 @@ from benches.analysis.protocols.ciphertext import QuicConnection, RecordLayer, S
 from benches.analysis.protocols.headerless import MAX_LIVE, HeaderlessStream, LiveDecoders
 from benches.analysis.protocols.http import HttpMessage
 from benches.analysis.protocols.http_codings import OUTPUT_CHUNK, BodyCoding, LayerStream
-from benches.analysis.protocols.mime import MimeReading, read_body, wanted
+from benches.analysis.protocols.mime import MimeReading, mime_headers, read_body, wanted
 from benches.analysis.protocols.notes import BUDGET_SPENT, DECODER_GAVE_UP
 from benches.analysis.protocols.readers import (
     TLS_HANDSHAKE,
@@ -297,7 +297,8 @@ class StreamInspection:
             searched = chunk[:cleartext] if cleartext < len(chunk) else chunk
         if searched and inspector.datagrams.add(self, offset, searched, frame):
             inspector.search_datagrams()
-        if chunk.startswith(MAGIC_STARTS) and (quic is None or quic.version is None):
+        # UDP but DNS and QUIC (whose first bytes are random): a datagram may be compressed
+        if chunk.startswith(MAGIC_STARTS) and quic is not None and quic.version is None:
             for reader in self.headerless(chunk, offset, datagram=True):
                 reader.datagram(chunk, frame, time)
                 self.gave_up = self.gave_up or reader.failed  # said once a stream
@@ -329,8 +330,7 @@ class StreamInspection:
                 self._add(hit, frame, message.start, evidence, f"{HTTP_BODY}{layer}")
         if message.coding is None:
             return
-        content_type = message.headers.get("content-type")
-        transfer = message.headers.get("content-transfer-encoding")
+        content_type, transfer = mime_headers(message.headers)
         mime = wanted(content_type, transfer)
         label, inner = self._decode(message, message.coding, frame, keep=mime)
         if mime:

@@ -11,16 +11,27 @@ from __future__ import annotations
 
 import gzip
 import json
+import shutil
+import subprocess
 import zlib
 from pathlib import Path
 
 from benches.analysis.analyzer import analyze
 from benches.analysis.attribution.geo import GeoDatabase
+from benches.analysis.protocols.mime import MAX_PARTS
 from benches.analysis.protocols.notes import BLINDING, BUDGET_SPENT, DECODER_GAVE_UP
 from benches.analysis.results import Analysis
 from tests.support import bodies
 from tests.support.analyzecli import bench, rack_files
-from tests.support.pcaps import IMEI, make_rack
+from tests.support.pcaps import (
+    FOTA_IP,
+    IMEI,
+    PHONE_IP,
+    RESOLVER_IP,
+    dns_lookup,
+    make_rack,
+    write_pcap,
+)
 
 RACK = make_rack()
 GEO = GeoDatabase.for_rack(RACK)
@@ -133,3 +144,64 @@ def test_a_zstd_bomb_on_raw_tcp_spends_the_budget(tmp_path: Path) -> None:
     analysis = analyze([bodies.raw_tcp_capture(tmp_path / "bomb.pcap", payload)], RACK, GEO)
     [detail] = notes(analysis, BUDGET_SPENT)
     assert "starts like sniffed-zstd stopped at the flow's budget" in detail
+
+
+def test_a_clean_headerless_gzip_body_is_quiet(tmp_path: Path) -> None:
+    path = bodies.http_capture(tmp_path / "clean.pcap", bodies.request(gzip.compress(bodies.CLEAN)))
+    analysis = analyze([path], RACK, GEO)
+    assert not analysis.matches and not [n for f in analysis.flows for n in f.notes]
+
+
+def test_a_body_declared_base64_is_decoded_across_line_breaks(tmp_path: Path) -> None:
+    body = bodies.base64_lines(bodies.imei_across_a_line_break())
+    message = bodies.request(body, "Content-Transfer-Encoding: base64\r\n")
+    path = bodies.http_capture(tmp_path / "b64body.pcap", message)
+    assert imei_encodings(analyze([path], RACK, GEO)) == {"base64+plain"}
+
+
+def test_a_gzipped_multipart_body_is_read_after_the_gzip(tmp_path: Path) -> None:
+    inner = bodies.base64_part_request()
+    head, _, body = inner.partition(b"\r\n\r\n")
+    packed = gzip.compress(body)
+    head = head.replace(
+        f"Content-Length: {len(body)}".encode(), f"Content-Length: {len(packed)}".encode()
+    )
+    message = head + b"\r\nContent-Encoding: gzip\r\n\r\n" + packed
+    path = bodies.http_capture(tmp_path / "gzmime.pcap", message)
+    assert imei_encodings(analyze([path], RACK, GEO)) == {"gzip+multipart+base64+plain"}
+
+
+def test_more_parts_than_the_bound_make_the_verdict_inconclusive(tmp_path: Path) -> None:
+    part = (
+        'Content-Disposition: form-data; name="x"\r\nContent-Transfer-Encoding: base64',
+        b"QUJD",
+    )
+    path = bodies.http_capture(tmp_path / "parts.pcap", bodies.form_data([part] * (MAX_PARTS + 1)))
+    devices, firmware = rack_files(tmp_path)
+    done = bench("analyze", path, "--devices", devices, "--firmware", firmware, "--json")
+    document = json.loads(done.stdout)
+    assert done.returncode == 2, (document, done.stderr)
+    [note] = [n for f in document["flows"] for n in f["notes"]]
+    assert note["kind"] == BUDGET_SPENT and f"more than {MAX_PARTS} MIME parts" in note["detail"]
+
+
+def test_tshark_reads_the_crafted_multipart_parts_as_intended(tmp_path: Path) -> None:
+    """The oracle: tshark finds the parts and their transfer encodings."""
+    assert shutil.which("tshark"), "tshark is missing: apt-get install tshark"
+    wanted = {"b64": "base64", "qp": "quoted-printable"}
+    for name, message in (
+        ("b64", bodies.base64_part_request()),
+        ("qp", bodies.quoted_printable_part_request()),
+    ):
+        path = bodies.http_capture(tmp_path / f"{name}.pcap", message)
+        command = ["tshark", "-r", str(path), "-Y", "mime_multipart", "-T", "fields"]
+        command += ["-e", "mime_multipart.header.content-transfer-encoding"]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=True)
+        assert done.stdout.split() == [wanted[name]]
+
+
+def test_a_dns_message_whose_id_looks_like_zlib_is_not_sniffed(tmp_path: Path) -> None:
+    """DNS (and QUIC) datagrams start with random bytes: they are never sniffed."""
+    packets = dns_lookup(PHONE_IP, RESOLVER_IP, bodies.HOST, FOTA_IP, qid=0x789C)
+    analysis = analyze([write_pcap(tmp_path / "dns.pcap", packets)], RACK, GEO)
+    assert not [n for f in analysis.flows for n in f.notes]

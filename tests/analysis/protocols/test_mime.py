@@ -18,6 +18,7 @@ from benches.analysis.protocols.mime import (
     boundary,
     decode_base64,
     decode_quoted_printable,
+    mime_headers,
     read_body,
     wanted,
 )
@@ -157,3 +158,10 @@ def test_the_work_grows_linearly_with_the_parts() -> None:
     one = read_body(multipart([part] * 50), FORM, None, BIG)
     eight = read_body(multipart([part] * 400), FORM, None, BIG)
     assert eight.decoded == 8 * one.decoded and len(eight.forms) == 8 * len(one.forms)
+
+
+def test_the_mime_headers_are_found_in_one_pass() -> None:
+    headers = [("Host", "x"), ("CONTENT-TYPE", "multipart/mixed"), ("Content-Type", "y"),
+               ("Content-Transfer-Encoding", "base64")]  # fmt: skip
+    assert mime_headers(headers) == ("multipart/mixed", "base64")
+    assert mime_headers([("Transfer-Encoding", "chunked")]) == (None, None)
