@@ -18,6 +18,7 @@ from pathlib import Path
 
 from benches.analysis.analyzer import analyze
 from benches.analysis.attribution.geo import GeoDatabase
+from benches.analysis.protocols.headerless import MAX_LIVE
 from benches.analysis.protocols.mime import MAX_PARTS
 from benches.analysis.protocols.notes import BLINDING, BUDGET_SPENT, DECODER_GAVE_UP
 from benches.analysis.results import Analysis
@@ -205,3 +206,15 @@ def test_a_dns_message_whose_id_looks_like_zlib_is_not_sniffed(tmp_path: Path) -
     packets = dns_lookup(PHONE_IP, RESOLVER_IP, bodies.HOST, FOTA_IP, qid=0x789C)
     analysis = analyze([write_pcap(tmp_path / "dns.pcap", packets)], RACK, GEO)
     assert not [n for f in analysis.flows for n in f.notes]
+
+
+def test_compressed_streams_alive_at_once_are_bounded(tmp_path: Path) -> None:
+    """Each stream decoder holds a window (zstd: up to 8 MiB): past MAX_LIVE open at once, a
+    stream is searched as sent and its flow says so; the first MAX_LIVE are decoded."""
+    payload = bodies.zstd(bodies.imei_only() + bytes(3000))
+    packets = bodies.concurrent_raw_streams(MAX_LIVE + 1, payload)
+    analysis = analyze([write_pcap(tmp_path / "many.pcap", packets)], RACK, GEO)
+    found = {m.flow.id for m in analysis.matches if m.encoding == "sniffed-zstd+plain"}
+    assert len(found) == MAX_LIVE
+    [detail] = notes(analysis, BUDGET_SPENT)
+    assert f"{MAX_LIVE} such streams were being decoded already" in detail

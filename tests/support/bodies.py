@@ -139,3 +139,23 @@ def udp_capture(path: Path, datagrams: list[bytes], port: int = 42200) -> Path:
     packets = _lookup()
     packets += [udp_packet(PHONE_IP, port, FOTA_IP, 7001, d) for d in datagrams]
     return write_pcap(path, packets)
+
+
+def concurrent_raw_streams(count: int, payload: bytes, first_port: int = 43000) -> list[Packet]:
+    """``count`` raw TCP streams, all open at once: each sends its first segment before any
+    sends its second and closes (packets in the order they are made)."""
+    packets = _lookup()
+    sessions = [TcpSession(PHONE_IP, first_port + n, FOTA_IP, 7000) for n in range(count)]
+    half = len(payload) // 2
+    for step in ("handshake", "first", "rest"):
+        for session in sessions:
+            made = len(session.packets)
+            if step == "handshake":
+                session.handshake()
+            elif step == "first":
+                session.send(payload[:half])
+            else:
+                session.send(payload[half:])
+                session.close()
+            packets += session.packets[made:]
+    return packets
