@@ -298,7 +298,7 @@ class StreamInspection:
         if searched and inspector.datagrams.add(self, offset, searched, frame):
             inspector.search_datagrams()
         # UDP but DNS and QUIC (whose first bytes are random): a datagram may be compressed
-        if chunk.startswith(MAGIC_STARTS) and quic is not None and quic.version is None:
+        if quic is not None and quic.version is None and chunk.startswith(MAGIC_STARTS):
             for reader in self.headerless(chunk, offset, datagram=True):
                 reader.datagram(chunk, frame, time)
                 self.gave_up = self.gave_up or reader.failed  # said once a stream

@@ -33,7 +33,15 @@ import brotli
 import zstandard
 
 from benches.analysis.protocols.budget import MAX_CODINGS
-from benches.analysis.protocols.sniff import GZIP, SNIFF_LENGTH, SNIFFED, ZLIB, ZSTD, sniffed
+from benches.analysis.protocols.sniff import (
+    GZIP,
+    MAGIC_STARTS,
+    SNIFF_LENGTH,
+    SNIFFED,
+    ZLIB,
+    ZSTD,
+    sniffed,
+)
 
 INPUT_SLICE = 64 * 1024
 OUTPUT_CHUNK = 1 << 20  # the most one decoder call hands on (zstd: see ZSTD_INPUT_SLICE)
@@ -175,10 +183,14 @@ class LayerStream:
         # the innermost layer's first output is still to be sniffed
         self._sniffing = sniff and self.error is None and len(coding.codings) < MAX_CODINGS
         if self._sniffing and not self._stages and coding.data:
-            self._sniff(coding.data[:SNIFF_LENGTH])
+            if coding.data.startswith(MAGIC_STARTS):
+                self._sniff(coding.data[:SNIFF_LENGTH])
+            self._sniffing = False
 
     def chunks(self) -> Iterator[tuple[int, bytes]]:
         data = self.coding.data
+        if not self._stages and not self.coding.chunked:
+            return  # nothing to decode (most bodies)
         for start in range(0, len(data), INPUT_SLICE):
             yield from self.feed(data[start : start + INPUT_SLICE])
             if self.capped:

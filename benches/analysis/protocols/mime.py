@@ -253,7 +253,10 @@ def _tokens(value: str) -> list[str]:
 
 
 def _multipart(content_type: str | None) -> bool:
-    return content_type is not None and content_type.lstrip()[:10].lower() == "multipart/"
+    if content_type is None:
+        return False
+    content_type = content_type.lstrip()
+    return content_type[:1] in "mM" and content_type[:10].lower() == "multipart/"
 
 
 def _join(label: str, name: str) -> str:
