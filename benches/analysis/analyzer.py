@@ -31,7 +31,7 @@ from benches.analysis.attribution.names import (
 from benches.analysis.attribution.phones import FoundPhone, Phones
 from benches.analysis.detection.detector import Detector
 from benches.analysis.gcpause import paused_gc
-from benches.analysis.inspection import HTTP_BODY, WEBSOCKET, RawMatch
+from benches.analysis.inspection import DECODED, WEBSOCKET, RawMatch
 from benches.analysis.parallel import read_captures
 from benches.analysis.pcap.files import PcapReader, read_packets
 from benches.analysis.protocols.notes import ADDRESS_CHANGED, FlowNote
@@ -201,7 +201,7 @@ def _matches(found: list[RawMatch], flows: list[Flow]) -> list[Match]:
         key = (raw.flow, raw.direction, hit.kind, hit.value, hit.encoding)
         if raw.source == "stray" and (*key, raw.offset) in at_offsets:
             continue
-        if raw.source.startswith((HTTP_BODY, WEBSOCKET)) and key in in_streams:
+        if raw.source.startswith((*DECODED, WEBSOCKET)) and key in in_streams:
             continue
         flow = flows[raw.flow]
         matches.append(

@@ -31,6 +31,7 @@ from benches.analysis.pcap.clock import Clock
 from benches.analysis.protocols.budget import MAX_CODINGS, DecodeBudget, FlowBudget
 from benches.analysis.protocols.ciphertext import HEADER as TLS_HEADER
 from benches.analysis.protocols.ciphertext import QuicConnection, RecordLayer, Spans, TlsSession
+from benches.analysis.protocols.headerless import MAX_LIVE, HeaderlessStream, LiveDecoders
 from benches.analysis.protocols.http import HttpMessage
 from benches.analysis.protocols.http2 import LABEL as H2C
 from benches.analysis.protocols.http2 import (
@@ -41,6 +42,7 @@ from benches.analysis.protocols.http2 import (
     upgrades_to_h2c,
 )
 from benches.analysis.protocols.http_codings import OUTPUT_CHUNK, BodyCoding, LayerStream
+from benches.analysis.protocols.mime import MimeReading, mime_headers, read_body, wanted
 from benches.analysis.protocols.notes import BUDGET_SPENT, DECODER_GAVE_UP
 from benches.analysis.protocols.protobuf import body_kind, transcribe
 from benches.analysis.protocols.readers import (
@@ -53,11 +55,16 @@ from benches.analysis.protocols.readers import (
     TlsHello,
     http_readers,
 )
+from benches.analysis.protocols.sniff import MAGIC_STARTS, sniffed
 from benches.analysis.protocols.websocket import WEBSOCKET, WebSocketUpgrade, asks_upgrade
 
 DNS_PORT = 53
 TO_SERVER, TO_CLIENT = "to_server", "to_client"
 HTTP_BODY = "http:"
+# a raw TCP stream's or a datagram's bytes decoded by what they started with, and the
+# codings removed: "stream:sniffed-zstd", "datagram:sniffed-zlib"
+STREAM_DECODED, DATAGRAM_DECODED = "stream:", "datagram:"
+DECODED = (HTTP_BODY, STREAM_DECODED, DATAGRAM_DECODED)  # sources that name a chain
 QUIC_INITIAL = "quic-initial"  # the ClientHello of a client's QUIC Initials, decrypted
 STITCH = 256  # stream bytes either side of a stray copy searched with it
 TLS_START = bytes([TLS_HANDSHAKE])  # how a TLS stream begins: a handshake record
@@ -73,19 +80,19 @@ class RawMatch:
     evidence: str
     decrypted: bool
     # "stream", "stray" (searched alone), "datagram", "quic-initial" (the decrypted
-    # ClientHello of QUIC Initials), or "http:" and the codings removed
-    # ("http:chunked+gzip") for a decoded HTTP body; "http:h2c+..." for HTTP/2's header
-    # values and reassembled bodies ("http:h2c+hpack-huffman", "http:h2c+gzip"); or
+    # ClientHello of QUIC Initials), or one of DECODED and the codings removed
+    # ("http:chunked+gzip", "http:multipart+base64", "stream:sniffed-zstd"; HTTP/2's
+    # header values and bodies: "http:h2c+hpack-huffman", "http:h2c+gzip"), or
     # "websocket" and the decoding after it ("websocket+permessage-deflate") for a
     # WebSocket message
     source: str
 
     @property
     def encoding(self) -> str:
-        """How the bytes spelled the identifier, after any HTTP decoding of the body or
+        """How the bytes spelled the identifier, after any decoding of the body or
         the decryption of a QUIC Initial: "gzip+base64", "quic-initial+plain"."""
-        if self.source.startswith(HTTP_BODY):
-            return f"{self.source[len(HTTP_BODY) :]}+{self.hit.encoding}"
+        if self.source.startswith(DECODED):
+            return f"{self.source.partition(':')[2]}+{self.hit.encoding}"
         if self.source == QUIC_INITIAL or self.source.startswith(WEBSOCKET):
             return f"{self.source}+{self.hit.encoding}"
         return self.hit.encoding
@@ -101,6 +108,7 @@ class Inspector:
         self.dns = DnsLog(clock)
         self.datagrams: Datagrams[StreamInspection] = Datagrams(scanner)  # not yet searched
         self.budget = DecodeBudget()  # the capture's decoded bytes; new for each capture
+        self.headerless = LiveDecoders()  # raw streams decoded by what they started with
 
     def new_capture(self, budget: DecodeBudget | None = None) -> None:
         """The next capture's flows decode out of a budget of their own."""
@@ -190,6 +198,8 @@ class FlowInspection:
             session = self._h2()
             session.prior = True
             return [session.reader(True)]
+        if first.startswith(MAGIC_STARTS):
+            return [self._http()[0], *self.to_server.headerless(first)]
         return [self._http()[0]]
 
     def _server_speaks(self, first: bytes) -> list[ProtocolReader]:
@@ -198,6 +208,8 @@ class FlowInspection:
             return []
         if (self.h2 is not None and self.h2.prior) or server_settings(first):
             return [self._h2().reader(False)]
+        if first.startswith(MAGIC_STARTS):
+            return [self._http()[1], *self.to_client.headerless(first)]
         return [self._http()[1]]
 
     def _http(self) -> tuple[HttpReader, HttpReader]:
@@ -360,6 +372,11 @@ class StreamInspection:
             searched = chunk[:cleartext] if cleartext < len(chunk) else chunk
         if searched and inspector.datagrams.add(self, offset, searched, frame):
             inspector.search_datagrams()
+        # UDP but DNS and QUIC (whose first bytes are random): a datagram may be compressed
+        if quic is not None and quic.version is None and chunk.startswith(MAGIC_STARTS):
+            for reader in self.headerless(chunk, offset, datagram=True):
+                reader.datagram(chunk, frame, time)
+                self.gave_up = self.gave_up or reader.failed  # said once a stream
         if self.readers:
             self.readers = [r for r in self.readers if r.datagram(chunk, frame, time)]
 
@@ -390,13 +407,24 @@ class StreamInspection:
                 self._add(hit, frame, message.start, evidence, f"{HTTP_BODY}{layer}")
         coding = message.coding
         if coding is not None:
-            kind = body_kind(message.headers.get("content-type"))
-            if kind is not None:
-                whole = self._decode(message, coding, frame, keep=True)
-                if whole is not None:
-                    self._protobuf(message, kind, whole, frame)
-            elif coding.chunked or coding.codings:  # else: nothing to remove
-                self._decode(message, coding, frame)
+            content_type, transfer = mime_headers(message.headers)
+            mime = wanted(content_type, transfer)
+            kind = body_kind(content_type)
+            if (
+                mime
+                or kind is not None
+                or coding.chunked
+                or coding.codings
+                or coding.data.startswith(MAGIC_STARTS)
+            ):  # else: nothing to remove, nothing to read
+                label, inner = self._decode(message, coding, frame, keep=mime or kind is not None)
+                if mime:
+                    budget = self.flow.decoding()
+                    reading = read_body(inner, content_type, transfer, budget.left, label)
+                    budget.charge(reading.decoded)
+                    self._mime(message, reading, frame)
+                if kind is not None and message.decode_error is None and not message.bomb:
+                    self._protobuf(message, kind, inner, label, frame)
         if message.headers and upgrades_to_h2c(message):
             self.flow.h2c_upgrade(self, message)
 
@@ -410,13 +438,13 @@ class StreamInspection:
 
     def h2_body(self, message: HttpMessage, frame: int) -> None:
         """Search an HTTP/2 stream's body, its DATA frames joined; then decode it."""
-        search = _LayerSearch(self.flow.inspector.scanner, frame, self.flow.pairing)
+        search = _DecodedSearch(self, HTTP_BODY, message.start, frame)
         body = message.body
         for start in range(0, len(body), OUTPUT_CHUNK):
-            self._body_hits(message, H2C, search.feed(body[start : start + OUTPUT_CHUNK]), frame)
-        self._body_hits(message, H2C, search.finish(), frame)
+            search.chunk(H2C, body[start : start + OUTPUT_CHUNK], frame)
+        search.finish()
         if message.coding is not None and message.coding.codings:
-            self._decode(message, message.coding, frame, f"{H2C}+")
+            self._decode(message, message.coding, frame, prefix=H2C)
 
     def _upgrade(self, message: HttpMessage, frame: int) -> None:
         """A message of a switch to WebSocket: its frames are read from where it ends."""
@@ -437,35 +465,53 @@ class StreamInspection:
             server = flow.to_server
             server.readers = [r for r in server.readers if not isinstance(r, HttpReader)]
 
+    def headerless(
+        self, first: bytes, offset: int = 0, *, datagram: bool = False
+    ) -> list[HeaderlessStream]:
+        """A reader that decodes this stream (or one datagram) if ``first`` (its first
+        bytes) announce a compression coding."""
+        coding = sniffed(first)
+        if coding is None:
+            return []
+        flow = self.flow
+        kind = "UDP datagram" if datagram else f"{flow.info.proto.upper()} stream"
+        source = DATAGRAM_DECODED if datagram else STREAM_DECODED
+        sink = _DecodedSearch(self, source, offset, self.frame)
+        what, quiet = f"{kind} {self.direction}", self.gave_up
+        live = None if datagram else flow.inspector.headerless
+        if live is not None and not live.take():
+            flow.facts.note(
+                BUDGET_SPENT,
+                f"a {what} starts like {coding}, but {MAX_LIVE} such streams were being"
+                " decoded already: it was searched only as sent",
+                self.frame,
+            )
+            return []
+        budget = flow.decoding()
+        return [HeaderlessStream(flow.facts, budget, coding, sink, what, quiet=quiet, live=live)]
+
     def _decode(
-        self,
-        message: HttpMessage,
-        coding: BodyCoding,
-        frame: int,
-        chain: str = "",
-        *,
-        keep: bool = False,
-    ) -> bytes | None:
+        self, message: HttpMessage, coding: BodyCoding, frame: int, *, keep: bool = False,
+        prefix: str = "",
+    ) -> tuple[str, bytes]:  # fmt: skip
         """Decode the body's layers chunk by chunk, each searched as it comes, within the
-        flow's budget; what the budget stopped is said on the flow. With ``keep``, the body
-        with every coding removed (None if one could not be)."""
+        flow's budget, and what its first bytes announce once the labelled codings are
+        removed; what the budget stopped is said on the flow. The innermost layer's
+        label and, with ``keep``, its bytes (for MIME)."""
         flow = self.flow
         budget = flow.decoding()
-        stream = LayerStream(coding, budget.left)
-        searches = [
-            _LayerSearch(flow.inspector.scanner, frame, flow.pairing) for _ in stream.labels
-        ]
-        labels = [chain + label for label in stream.labels]
-        last = len(stream.labels) - 1 if coding.codings else -1
-        kept: list[bytes] = []
+        stream = LayerStream(coding, budget.left, sniff=True)
+        source = f"{HTTP_BODY}{prefix}+" if prefix else HTTP_BODY
+        search = _DecodedSearch(self, source, message.start, frame)
+        inner = bytearray()
         for index, chunk in stream.chunks():
-            if keep and index == last:
-                kept.append(chunk)
-            self._body_hits(message, labels[index], searches[index].feed(chunk), frame)
-        for label, search in zip(labels, searches, strict=True):
-            self._body_hits(message, label, search.finish(), frame)
+            search.chunk(stream.labels[index], chunk, frame)
+            if keep and index == len(stream.labels) - 1:
+                inner += chunk
+        search.finish()
         budget.charge(stream.decoded)
-        message.decode_error, message.bomb = stream.error, stream.capped
+        if not prefix:
+            message.decode_error, message.bomb = stream.error, stream.capped
         kind = "request" if message.is_request else "response"
         if stream.capped:
             flow.facts.note(
@@ -483,11 +529,40 @@ class StreamInspection:
                 " the rest were not removed, what lay under them was never searched",
                 frame,
             )
-        if not keep or stream.error is not None or stream.capped:
-            return None
-        return b"".join(kept) if coding.codings else coding.data
+        label = _join(prefix, stream.labels[-1] if stream.labels else "")
+        return label, (bytes(inner) if stream.labels else coding.data) if keep else b""
 
-    def _protobuf(self, message: HttpMessage, kind: str, data: bytes, frame: int) -> None:
+    def _mime(self, message: HttpMessage, reading: MimeReading, frame: int) -> None:
+        """Search the transfer-decoded MIME parts of a body, and decode their codings."""
+        for form in reading.forms:
+            data = form.coding.data
+            if form.decoded and data:
+                search = _DecodedSearch(self, HTTP_BODY, message.start, frame)
+                for start in range(0, len(data), OUTPUT_CHUNK):
+                    search.chunk(form.label, data[start : start + OUTPUT_CHUNK], frame)
+                search.finish()
+            if form.coding.codings or data.startswith(MAGIC_STARTS):
+                self._decode(message, form.coding, frame, prefix=form.label)
+        kind = "request" if message.is_request else "response"
+        if reading.spent is not None:
+            self.flow.facts.note(
+                BUDGET_SPENT,
+                f"reading the MIME parts of HTTP {kind} bodies stopped at {reading.spent}:"
+                " what lay past it was searched only as sent",
+                frame,
+            )
+        if reading.unsupported is not None and not self.gave_up:
+            self.gave_up = True
+            self.flow.facts.note(
+                DECODER_GAVE_UP,
+                f"{reading.unsupported} part of the {_message_name(message)} at frame {frame}"
+                " could not be decoded: no decoder for this transfer encoding",
+                frame,
+            )
+
+    def _protobuf(
+        self, message: HttpMessage, kind: str, data: bytes, label: str, frame: int
+    ) -> None:
         """A protobuf or gRPC body written out as text (protocols/protobuf.py), searched as
         a decoded layer "protobuf" out of the flow's budget; what it could not read is said
         on the flow (its bytes were searched as sent all the same)."""
@@ -496,12 +571,13 @@ class StreamInspection:
         transcript = transcribe(kind, data, budget.left, grpc_encoding)
         budget.charge(transcript.cost)
         coding = message.coding
-        label = transcript.label
         if coding is not None and coding.codings:
-            label = f"{coding.labels[-1]}+{label}"  # "gzip+protobuf"
-        search = _LayerSearch(self.flow.inspector.scanner, frame, self.flow.pairing)
-        self._body_hits(message, label, search.feed(transcript.text), frame)
-        self._body_hits(message, label, search.finish(), frame)
+            label = f"{label}+{transcript.label}"  # "gzip+protobuf"
+        else:
+            label = transcript.label
+        search = _DecodedSearch(self, HTTP_BODY, message.start, frame)
+        search.chunk(label, transcript.text, frame)
+        search.finish()
         for kind, detail in transcript.notes(f"the {_message_name(message)} at frame {frame}"):
             self.flow.facts.note(kind, detail, frame)
 
@@ -524,10 +600,6 @@ class StreamInspection:
             f" decoded: {why}",
             frame,
         )
-
-    def _body_hits(self, message: HttpMessage, label: str, found: list[Found], frame: int) -> None:
-        for hit, _, evidence in found:
-            self._add(hit, frame, message.start, evidence, f"{HTTP_BODY}{label}")
 
     # --- inside ---------------------------------------------------------------
 
@@ -621,6 +693,39 @@ class StreamInspection:
         self.flow.inspector.matches.append(match)
 
 
+class _DecodedSearch:
+    """Decoded layers of a body, a stream or a datagram, each searched as it comes (a
+    DecodedSink): matches at ``offset``, their source ``source`` and the layer's label."""
+
+    __slots__ = ("stream", "source", "offset", "frame", "searches")
+
+    def __init__(self, stream: StreamInspection, source: str, offset: int, frame: int) -> None:
+        self.stream = stream
+        self.source = source
+        self.offset = offset
+        self.frame = frame
+        self.searches: dict[str, _LayerSearch] = {}
+
+    def chunk(self, label: str, data: bytes, frame: int) -> None:
+        search = self.searches.get(label)
+        if search is None:
+            flow = self.stream.flow
+            search = self.searches[label] = _LayerSearch(
+                flow.inspector.scanner, frame, flow.pairing
+            )
+        search.frame = frame
+        self._add(label, search.feed(data))
+
+    def finish(self) -> None:
+        for label, search in self.searches.items():
+            self._add(label, search.finish())
+        self.searches = {}
+
+    def _add(self, label: str, found: list[Found]) -> None:
+        for hit, frame, evidence in found:
+            self.stream._add(hit, frame, self.offset, evidence, self.source + label)
+
+
 class _LayerSearch:
     """One decoded layer of a body, searched chunk by chunk: hits with their evidence."""
 
@@ -689,6 +794,11 @@ class _MessageSearch:
 
 def _shift(hit: Hit, offset: int) -> Hit:
     return Hit(hit.start + offset, hit.end + offset, hit.pattern)
+
+
+def _join(prefix: str, label: str) -> str:
+    """A chain of labels: "multipart+base64" and "gzip" make "multipart+base64+gzip"."""
+    return f"{prefix}+{label}" if prefix and label else prefix or label
 
 
 def _message_name(message: HttpMessage) -> str:

@@ -33,6 +33,15 @@ import brotli
 import zstandard
 
 from benches.analysis.protocols.budget import MAX_CODINGS
+from benches.analysis.protocols.sniff import (
+    GZIP,
+    MAGIC_STARTS,
+    SNIFF_LENGTH,
+    SNIFFED,
+    ZLIB,
+    ZSTD,
+    sniffed,
+)
 
 INPUT_SLICE = 64 * 1024
 OUTPUT_CHUNK = 1 << 20  # the most one decoder call hands on (zstd: see ZSTD_INPUT_SLICE)
@@ -148,9 +157,17 @@ class LayerStream:
     bytes (the de-chunked layer is not decoding: it is never larger than the body)
     stop at ``limit``; afterwards :attr:`decoded` says how many there were,
     :attr:`capped` whether the limit stopped them, :attr:`error` what went wrong.
+    A stream's bytes may come piece by piece instead: ``feed()`` each, then ``end()``
+    (``coding.data`` is then left empty).
+
+    With ``sniff``, the innermost layer (the body when no coding is labelled, else
+    what removing the labelled ones gave) is decoded once more when its first bytes
+    announce a coding (:mod:`~benches.analysis.protocols.sniff`): a layer labelled
+    ``...+sniffed-gzip`` is added to :attr:`labels` before its first chunk. Only when
+    every labelled coding is removed and fewer than MAX_CODINGS were labelled.
     """
 
-    def __init__(self, coding: BodyCoding, limit: int) -> None:
+    def __init__(self, coding: BodyCoding, limit: int, *, sniff: bool = False) -> None:
         self.coding = coding
         self.labels = coding.labels
         self.limit = limit
@@ -160,20 +177,65 @@ class LayerStream:
         self.failure: tuple[str, str] | None = None  # (coding, why): the outermost that failed
         self._first = 1 if coding.chunked else 0  # the layer of the first coding's output
         count = len(self.labels) - self._first
-        self._stages = [_STAGES[name]() for name in coding.codings[:count]]
+        self._names = list(coding.codings[:count])
+        self._stages = [_STAGES[name]() for name in self._names]
         self._live = len(self._stages)  # stages from this one on failed: fed no more
+        # the innermost layer's first output is still to be sniffed
+        self._sniffing = sniff and self.error is None and len(coding.codings) < MAX_CODINGS
+        if self._sniffing and not self._stages and coding.data:
+            if coding.data.startswith(MAGIC_STARTS):
+                self._sniff(coding.data[:SNIFF_LENGTH])
+            self._sniffing = False
 
     def chunks(self) -> Iterator[tuple[int, bytes]]:
         data = self.coding.data
+        if not self._stages and not self.coding.chunked:
+            return  # nothing to decode (most bodies)
+        for start in range(0, len(data), INPUT_SLICE):
+            yield from self.feed(data[start : start + INPUT_SLICE])
+            if self.capped:
+                return
+        yield from self.end()
+
+    def feed(self, data: bytes) -> Iterator[tuple[int, bytes]]:
+        """The next piece of the body: the chunks it gives."""
+        if self.capped:
+            return
+        if self._sniffing and not self._stages and data:
+            self._sniff(data[:SNIFF_LENGTH])  # a stream's first bytes: the first piece's
         try:
             for start in range(0, len(data), INPUT_SLICE):
                 piece = data[start : start + INPUT_SLICE]
                 if self.coding.chunked:
                     yield 0, piece
                 yield from self._pass(0, piece)
+        except _Capped:
+            self.capped = True
+
+    def end(self) -> Iterator[tuple[int, bytes]]:
+        """The body is over: what the decoders still held."""
+        if self.capped:
+            return
+        try:
             yield from self._end(0)
         except _Capped:
             self.capped = True
+
+    def _sniff(self, head: bytes) -> None:
+        """The innermost layer starts with ``head``: one more stage if it announces a coding."""
+        self._sniffing = False
+        name = sniffed(head)
+        if name is None:
+            return
+        self._names.append(name)
+        self._stages.append(_STAGES[name]())
+        self._live = len(self._stages)
+        self.labels = [*self.labels, "+".join(filter(None, (self._label, name)))]
+
+    @property
+    def _label(self) -> str:
+        """The innermost layer's label so far ("" when the body is the layer)."""
+        return self.labels[-1] if self.labels else ""
 
     def _pass(self, index: int, data: bytes) -> Iterator[tuple[int, bytes]]:
         """``data`` through stage ``index``, its output on through the later stages."""
@@ -204,14 +266,16 @@ class LayerStream:
                 yield self._first + index, out[:room]
             raise _Capped
         self.decoded += len(out)
+        if self._sniffing and index + 1 == len(self._stages):
+            self._sniff(out[:SNIFF_LENGTH])
         yield self._first + index, out
         yield from self._pass(index + 1, out)
 
     def _fail(self, index: int, broken: _Broken) -> None:
         if index < self._live:
             self._live = index
-            self.error = f"{self.coding.codings[index]}: {broken}"
-            self.failure = (self.coding.codings[index], str(broken))
+            self.error = f"{self._names[index]}: {broken}"
+            self.failure = (self._names[index], str(broken))
 
 
 class _Broken(Exception):
@@ -398,4 +462,8 @@ _STAGES = {
     "deflate": _Deflate,
     "br": _Brotli,
     "zstd": _Zstd,
+    # what a body's first bytes announced (sniff.py); a zlib header is never raw deflate
+    SNIFFED + GZIP: lambda: _Inflate(16 + zlib.MAX_WBITS, members=True),
+    SNIFFED + ZLIB: lambda: _Inflate(zlib.MAX_WBITS),
+    SNIFFED + ZSTD: _Zstd,
 }
