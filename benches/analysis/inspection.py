@@ -55,7 +55,7 @@ from benches.analysis.protocols.readers import (
     TlsHello,
     http_readers,
 )
-from benches.analysis.protocols.sniff import MAGIC_STARTS, sniffed
+from benches.analysis.protocols.sniff import MAGIC_STARTS, SNIFF_LENGTH, sniffed
 from benches.analysis.protocols.websocket import WEBSOCKET, WebSocketUpgrade, asks_upgrade
 
 DNS_PORT = 53
@@ -758,13 +758,17 @@ class _LayerSearch:
 
 class _MessageSearch:
     """A stream's WebSocket messages, searched as their bytes come (a MessageSink): one
-    search per decoding chain; control frames' payloads each alone."""
+    search per decoding chain; control frames' payloads each alone. A message that starts
+    like compressed data (sniff.py) is also decoded as it comes, out of the flow's budget
+    ("websocket+sniffed-gzip")."""
 
-    __slots__ = ("stream", "searches")
+    __slots__ = ("stream", "searches", "sniffing")
 
     def __init__(self, stream: StreamInspection) -> None:
         self.stream = stream
         self.searches: dict[str, DecodedSearch] = {}
+        # label -> the decoder of the message under way (None: it does not start so)
+        self.sniffing: dict[str, HeaderlessStream | None] = {}
 
     def message_bytes(self, label: str, data: bytes, frame: int) -> None:
         search = self.searches.get(label)
@@ -773,11 +777,21 @@ class _MessageSearch:
                 self.stream.flow.inspector.scanner, self.stream.flow.pairing
             )
         self._add(label, search.feed(data, frame))
+        if label not in self.sniffing:  # the message's first bytes
+            self.sniffing[label] = self._decoder(label, data, frame)
+        decoder = self.sniffing[label]
+        if decoder is not None and not decoder.data(data, frame, 0.0):
+            self.sniffing[label] = None  # it stopped: the rest is searched as sent
+            self._said(decoder)
 
     def message_end(self, label: str, frame: int) -> None:
         search = self.searches.get(label)
         if search is not None:
             self._add(label, search.end_message(frame))
+        decoder = self.sniffing.pop(label, None)  # the next message is sniffed anew
+        if decoder is not None:
+            decoder.close(frame)
+            self._said(decoder)
 
     def control(self, data: bytes, frame: int) -> None:
         self.stream.alone(0, data, frame, WEBSOCKET)
@@ -786,6 +800,26 @@ class _MessageSearch:
         for label, search in self.searches.items():
             self._add(label, search.finish())
         self.searches.clear()
+        for decoder in self.sniffing.values():
+            if decoder is not None:
+                decoder.close(self.stream.frame)
+                self._said(decoder)
+        self.sniffing.clear()
+
+    def _decoder(self, label: str, first: bytes, frame: int) -> HeaderlessStream | None:
+        coding = sniffed(first[:SNIFF_LENGTH]) if first.startswith(MAGIC_STARTS) else None
+        if coding is None:
+            return None
+        stream, flow = self.stream, self.stream.flow
+        sink = _DecodedSearch(stream, f"{label}+", 0, frame)
+        what = f"WebSocket message {stream.direction}"
+        return HeaderlessStream(
+            flow.facts, flow.decoding(), coding, sink, what, quiet=stream.gave_up
+        )
+
+    def _said(self, decoder: HeaderlessStream) -> None:
+        if decoder.failed:
+            self.stream.gave_up = True  # one note per direction, as for HTTP bodies
 
     def _add(self, label: str, found: list[Found]) -> None:
         for hit, frame, evidence in found:

@@ -5,13 +5,16 @@ stays quiet. Each crafted capture is read by tshark too, the oracle of what it s
 
 from __future__ import annotations
 
+import gzip
 import json
 import shutil
 import subprocess
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import zstandard
 from scapy.packet import Packet
 
 from benches.analysis.analyzer import analyze
@@ -266,3 +269,41 @@ def test_an_upgrade_after_other_messages_on_the_connection(tmp_path: Path) -> No
     analysis, verdict = judged(path)
     assert encodings(verdict) == ["websocket+permessage-deflate+plain"]
     assert [kind for kind, detail in notes(analysis) if "WebSocket" in detail] == []
+
+
+@pytest.mark.parametrize(
+    ("packed", "coding"),
+    [
+        (lambda data: gzip.compress(data, mtime=0), "sniffed-gzip"),
+        (zlib.compress, "sniffed-zlib"),
+        (lambda data: zstandard.ZstdCompressor().compress(data), "sniffed-zstd"),
+    ],
+)
+def test_a_binary_message_that_starts_like_compressed_data_is_decoded(
+    tmp_path: Path, packed: Callable[[bytes], bytes], coding: str
+) -> None:
+    """A binary message that is gzip, zlib or zstd with no extension negotiated (the app
+    compresses it itself): decoded by what its first bytes say, and named so."""
+    message = packed(SENT.encode() * 3)
+    cut = len(message) // 2  # two fragments: the decoder follows the message, not the frame
+    wire = fragments(BINARY, message, [cut], mask=MASKS[0])
+    assert IMEI.encode() not in wire
+    path = write(tmp_path, f"ws-{coding}", connection([wire]))
+    analysis, verdict = judged(path)
+    assert verdict.outcome is Outcome.FAIL
+    # zstd may leave the first copy's bytes as they were: "websocket+plain" finds it too
+    assert f"websocket+{coding}+plain" in encodings(verdict)
+    assert notes(analysis) == []
+
+
+def test_messages_that_only_start_like_gzip_are_noted_once_and_pass(tmp_path: Path) -> None:
+    """Binary messages of random bytes after a gzip magic: no finding, one informational
+    note for the direction (not one per message), and the verdict is not spoiled."""
+    noise = [b"\x1f\x8b" + bytes((i * 37 + j * 11) % 251 for j in range(300)) for i in range(5)]
+    wires = [frame(BINARY, n, mask=MASKS[i % 3]) for i, n in enumerate(noise)]
+    path = write(
+        tmp_path, "ws-noise", connection(wires, server=FOTA_IP, host="fota.vendor.example")
+    )
+    analysis, verdict = judged(path)
+    assert verdict.outcome is Outcome.PASS
+    assert [kind for kind, _ in notes(analysis)] == ["decoder-gave-up"]
