@@ -55,6 +55,7 @@ if __name__ == "__main__":
 sys.path.insert(0, str(HERE))
 
 import capture_gen  # noqa: E402  (a sibling file; this directory is no package)
+import decoder_share  # noqa: E402
 
 CACHE = HERE / ".cache"
 RACK = HERE / "rack20.yaml"
@@ -126,6 +127,30 @@ def analyzer_argv(pcap: Path) -> list[str]:
 def tshark_argv(pcap: Path) -> list[str]:
     fields = [arg for name in TSHARK_FIELDS for arg in ("-e", name)]
     return ["tshark", "-r", str(pcap), "-T", "fields", *fields]
+
+
+def decoders_line(pcap: Path) -> str:
+    """The issue-13 decoders' share of a profiled run (decoder_share.py, in a child)."""
+    done = subprocess.run(
+        [python(), str(HERE / "decoder_share.py"), str(pcap), "--devices", str(RACK),
+         "--firmware", str(FIRMWARE)],
+        cwd=ROOT, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    try:
+        return decoder_share.line(json.loads(done.stdout))
+    except (ValueError, KeyError, TypeError, AssertionError):
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        return f"  issue-13 decoders  not measured: {last}"
+
+
+def compile_bench() -> None:
+    """Compile the bench's modules once, as installing it does: where bytecode is not
+    written (PYTHONDONTWRITEBYTECODE), every run would compile them again, a cost of
+    the environment, not of the analysis."""
+    subprocess.run(
+        [python(), "-m", "compileall", "-q", str(ROOT / "benches")],
+        cwd=ROOT, stdout=subprocess.DEVNULL, check=False,
+    )  # fmt: skip
 
 
 def run_analyzer(pcap: Path) -> Run:
@@ -515,6 +540,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_NO_TSHARK
     print(f"machine: {machine()}; {tshark_version()}")
     info, tenth, scapy_slice, startup = prepare(args)
+    compile_bench()
     check = check_in_child(info)
     print_check(check, info.plant)
     started = run_analyzer(startup)
@@ -522,6 +548,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     results = run_rounds(Path(info.path), tenth, scapy_slice, args.rounds)
     fig = figures(results, info.packets)
     print("\n".join(report(results, fig, info.packets, max(1, info.packets // 10))))
+    print(decoders_line(Path(info.path)))
     floor = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(f"RSS floor: this harness peaked at {_mib(floor)}; no child's figure can be lower")
     return 0 if check.verdict is not None else 1

@@ -17,7 +17,9 @@ from types import ModuleType
 
 import pytest
 
+from tests.support.h2c import H2c, request_fields
 from tests.support.paths import BENCHMARKS
+from tests.support.pcaps import IMEI, write_pcap
 
 PACKETS = 2_000
 
@@ -155,3 +157,18 @@ def test_the_hostile_streams_benchmark_runs_each_shape_it_is_asked_for() -> None
     rows = rows[1:]  # after the header
     assert [row.split()[0] for row in rows] == ["fragments", "empty-records"]
     assert all(" fail " in row for row in rows)
+
+
+def test_the_decoder_share_names_the_decoder_a_capture_exercises(tmp_path: Path) -> None:
+    """decoder_share.py profiles one analysis and puts HTTP/2's time under HTTP/2: an h2c
+    session gives it a share, the benchmark's plain mix of the same size gives it none."""
+    share = _module("decoder_share")
+    h2 = H2c.prior_knowledge()
+    for stream in range(1, 200, 2):
+        h2.exchange(stream, [*request_fields(), ("x-device-id", IMEI)])
+    path = write_pcap(tmp_path / "h2c.pcap", h2.packets())
+    figures = share.profile(path, BENCHMARKS / "rack20.yaml", share.HERE.parent / "firmware"
+                            / "ta1046-global-FIXED.yaml")  # fmt: skip
+    assert figures["by_decoder"].get("HTTP/2 (h2c, HPACK)", 0.0) > 0
+    assert 0 < figures["decoders"] < figures["seconds"]
+    assert "HTTP/2 (h2c, HPACK)" in share.line(figures)

@@ -400,9 +400,13 @@ class Matcher:
         for low, high in self.sieve.regions(data, skeleton):
             self._search(data, low, data[low:high].lower(), self.automaton, hits)
         if self.numbers is not None:
-            for low, high in self.sieve.number_regions(data):
-                self._search(data, low, data[low:high], self.numbers, hits)
+            self._binary_numbers(data, hits)
         return _most_specific(hits)
+
+    def _binary_numbers(self, data: bytes, hits: list[tuple[Hit, int]]) -> None:
+        """The binary numbers' literals, searched byte for byte around their own anchors."""
+        for low, high in self.sieve.number_regions(data):
+            self._search(data, low, data[low:high], self.numbers, hits)
 
     def _search(
         self,
