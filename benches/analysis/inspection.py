@@ -171,7 +171,19 @@ class FlowInspection:
         """Both streams were closed already: nothing is left to settle."""
 
     def release(self) -> None:
-        del self.to_server.flow, self.to_client.flow
+        """Cut every reference that leads back to this flow (the streams' ``flow``, the
+        callbacks its readers, decoders and budget hold), so that reference counting frees
+        it: the cycle collector is paused while an analysis runs (gcpause.py)."""
+        for stream in (self.to_server, self.to_client):
+            del stream.flow
+            stream.opening = stream.switching = None
+            stream.readers = []
+        self.pairing.on_spent = None
+        if self.h2 is not None:
+            self.h2.readers.clear()  # each reader holds the session, the session the flow
+        if self.websocket is not None:
+            self.websocket.client = self.websocket.server = None  # likewise
+        self.http = self.h2 = self.websocket = None
 
     def decoding(self) -> FlowBudget:
         """The flow's decode budget."""
