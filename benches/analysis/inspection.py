@@ -436,7 +436,7 @@ class StreamInspection:
                     budget.charge(reading.decoded)
                     self._mime(message, reading, frame)
                 if kind is not None and message.decode_error is None and not message.bomb:
-                    self._protobuf(message, kind, inner, label, frame)
+                    self._protobuf(message, kind, inner, label if coding.codings else "", frame)
         if message.headers and upgrades_to_h2c(message):
             self.flow.h2c_upgrade(self, message)
 
@@ -455,8 +455,12 @@ class StreamInspection:
         for start in range(0, len(body), OUTPUT_CHUNK):
             search.chunk(H2C, body[start : start + OUTPUT_CHUNK], frame)
         search.finish()
-        if message.coding is not None and message.coding.codings:
-            self._decode(message, message.coding, frame, prefix=H2C)
+        coding = message.coding
+        kind = body_kind(message.headers.get("content-type"))  # gRPC's own transport
+        if coding is not None and (coding.codings or kind is not None):
+            label, inner = self._decode(message, coding, frame, prefix=H2C, keep=kind is not None)
+            if kind is not None and not (message.decode_error or message.bomb):
+                self._protobuf(message, kind, inner, label, frame)
 
     def _upgrade(self, message: HttpMessage, frame: int) -> None:
         """A message of a switch to WebSocket: its frames are read from where it ends."""
@@ -573,7 +577,7 @@ class StreamInspection:
             )
 
     def _protobuf(
-        self, message: HttpMessage, kind: str, data: bytes, label: str, frame: int
+        self, message: HttpMessage, kind: str, data: bytes, chain: str, frame: int
     ) -> None:
         """A protobuf or gRPC body written out as text (protocols/protobuf.py), searched as
         a decoded layer "protobuf" out of the flow's budget; what it could not read is said
@@ -582,11 +586,7 @@ class StreamInspection:
         grpc_encoding = message.headers.get("grpc-encoding")
         transcript = transcribe(kind, data, budget.left, grpc_encoding)
         budget.charge(transcript.cost)
-        coding = message.coding
-        if coding is not None and coding.codings:
-            label = f"{label}+{transcript.label}"  # "gzip+protobuf"
-        else:
-            label = transcript.label
+        label = f"{chain}+{transcript.label}" if chain else transcript.label  # "gzip+protobuf"
         search = _DecodedSearch(self, HTTP_BODY, message.start, frame)
         search.chunk(label, transcript.text, frame)
         search.finish()

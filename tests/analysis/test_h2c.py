@@ -41,6 +41,7 @@ from tests.support.pcaps import (
     make_rack,
     write_pcap,
 )
+from tests.support.protobufs import field_bytes, field_varint, grpc_frame
 
 RACK = make_rack()
 GEO = GeoDatabase.for_rack(RACK)
@@ -220,3 +221,29 @@ def test_garbage_hides_nothing_searched_raw(tmp_path: Path) -> None:
     h2.send(b"\xff" * 40 + b" imei=" + IMEI.encode())
     _, analysis = run(tmp_path, h2)
     assert [e for e, _, _ in encodings(analysis)] == ["plain"]
+
+
+def test_grpc_over_h2c_is_written_out_as_protobuf(tmp_path: Path) -> None:
+    """gRPC's own transport is HTTP/2: a message carrying the IMEI as a varint field is
+    written out as text and found, named with both chains (h2c, then gRPC's framing)."""
+    message = field_varint(1, int(IMEI)) + field_bytes(2, b"android")
+    fields = [*request_fields("/device.v1.Registry/Register"), ("content-type", "application/grpc")]
+    h2 = H2c.prior_knowledge()
+    h2.exchange(1, fields, grpc_frame(message))
+    path, analysis = run(tmp_path, h2)
+    assert IMEI.encode() not in path.read_bytes()
+    # the raw DATA frame holds the varint itself: the binary form finds it there too
+    assert sorted(e for e, _, _ in encodings(analysis)) == [
+        "h2c+grpc+protobuf+plain",
+        "protobuf-varint",
+    ]
+    assert all(not flow.notes for flow in analysis.flows)
+
+
+def test_an_h2c_body_labelled_grpc_that_is_not_stays_quiet_with_a_note(tmp_path: Path) -> None:
+    h2 = H2c.prior_knowledge()
+    fields = [*request_fields(), ("content-type", "application/grpc")]
+    h2.exchange(1, fields, b"\x00\x00\x00\x00\x10" + bytes(range(7, 23)))
+    _, analysis = run(tmp_path, h2)
+    assert encodings(analysis) == []
+    assert [n.kind for flow in analysis.flows for n in flow.notes] == ["decoder-gave-up"]
