@@ -52,6 +52,7 @@ SHORTEST_HIT = min(MIN_PAIR, MIN_PRECISION)  # a geohash of six characters
 # a real flow's pairs take ~3 a pair (two numbers, one try), so this is some 700,000
 # coordinate pairs; the near-miss bomb spends ~13 a number, ~2 MiB of it (~1-2 s).
 PAIRING_WORK = 1 << 21
+MAX_MARKS = 12  # whole degrees of a band looked for with bytes.find before its regex
 
 # A coordinate is not part of a longer number or of a dotted version string:
 # 60.1699 and -33.86, but not 1700000000.12 or 1.60.17; a decimal has at most 15
@@ -201,6 +202,13 @@ class LocationFinder:
         lat_degrees = _whole_degrees(bench.lat, self.lat_band)
         lon_degrees = _whole_degrees(bench.lon, self.lon_band)
         self.decimal = _Bands.of(lat_degrees, lon_degrees, _decimal_pattern)
+        # "60." for each whole degree of a band: a decimal of the band holds one, and a
+        # bytes.find is a tenth of a regex scan, which tries every offset (its lookbehind
+        # comes first). None: too many degrees to be worth it (a wide band).
+        self.decimal_marks = tuple(
+            tuple(b"%d." % d for d in sorted(band)) if len(band) <= MAX_MARKS else None
+            for band in (lat_degrees, lon_degrees)
+        )
         self.integer = _Bands.of(lat_degrees, lon_degrees, _integer_pattern)
         self.geohash = GeohashFinder.around(
             bench.lat, bench.lon, self.lat_band, self.lon_band, bench.radius_km
@@ -283,7 +291,11 @@ class LocationFinder:
         first = skeleton.find(self.decimal_needle)  # one pass: longer integer parts hold it
         if first < 0:
             return []
-        return self._numbers(data, max(0, first - self.decimal_lead), self.decimal, 1.0, limit)
+        start = max(0, first - self.decimal_lead)
+        for marks in self.decimal_marks:  # both bands need a number: else no regex scan
+            if marks is not None and not any(data.find(m, start) >= 0 for m in marks):
+                return []
+        return self._numbers(data, start, self.decimal, 1.0, limit)
 
     def _numbers(
         self, data: bytes, first: int, bands: _Bands, scale: float, limit: int
