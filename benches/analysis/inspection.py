@@ -450,7 +450,7 @@ class StreamInspection:
 
     def h2_body(self, message: HttpMessage, frame: int) -> None:
         """Search an HTTP/2 stream's body, its DATA frames joined; then decode it."""
-        search = _DecodedSearch(self, HTTP_BODY, message.start, frame)
+        search = _DecodedSearch(self, HTTP_BODY, message.start)
         body = message.body
         for start in range(0, len(body), OUTPUT_CHUNK):
             search.chunk(H2C, body[start : start + OUTPUT_CHUNK], frame)
@@ -492,7 +492,7 @@ class StreamInspection:
         flow = self.flow
         kind = "UDP datagram" if datagram else f"{flow.info.proto.upper()} stream"
         source = DATAGRAM_DECODED if datagram else STREAM_DECODED
-        sink = _DecodedSearch(self, source, offset, self.frame)
+        sink = _DecodedSearch(self, source, offset)
         what, quiet = f"{kind} {self.direction}", self.gave_up
         live = None if datagram else flow.inspector.headerless
         if live is not None and not live.take():
@@ -518,7 +518,7 @@ class StreamInspection:
         budget = flow.decoding()
         stream = LayerStream(coding, budget.left, sniff=True)
         source = f"{HTTP_BODY}{prefix}+" if prefix else HTTP_BODY
-        search = _DecodedSearch(self, source, message.start, frame)
+        search = _DecodedSearch(self, source, message.start)
         inner = bytearray()
         for index, chunk in stream.chunks():
             search.chunk(stream.labels[index], chunk, frame)
@@ -553,7 +553,7 @@ class StreamInspection:
         for form in reading.forms:
             data = form.coding.data
             if form.decoded and data:
-                search = _DecodedSearch(self, HTTP_BODY, message.start, frame)
+                search = _DecodedSearch(self, HTTP_BODY, message.start)
                 for start in range(0, len(data), OUTPUT_CHUNK):
                     search.chunk(form.label, data[start : start + OUTPUT_CHUNK], frame)
                 search.finish()
@@ -587,7 +587,7 @@ class StreamInspection:
         transcript = transcribe(kind, data, budget.left, grpc_encoding)
         budget.charge(transcript.cost)
         label = f"{chain}+{transcript.label}" if chain else transcript.label  # "gzip+protobuf"
-        search = _DecodedSearch(self, HTTP_BODY, message.start, frame)
+        search = _DecodedSearch(self, HTTP_BODY, message.start)
         search.chunk(label, transcript.text, frame)
         search.finish()
         for kind, detail in transcript.notes(f"the {_message_name(message)} at frame {frame}"):
@@ -709,24 +709,22 @@ class _DecodedSearch:
     """Decoded layers of a body, a stream or a datagram, each searched as it comes (a
     DecodedSink): matches at ``offset``, their source ``source`` and the layer's label."""
 
-    __slots__ = ("stream", "source", "offset", "frame", "searches")
+    __slots__ = ("stream", "source", "offset", "searches")
 
-    def __init__(self, stream: StreamInspection, source: str, offset: int, frame: int) -> None:
+    def __init__(self, stream: StreamInspection, source: str, offset: int) -> None:
         self.stream = stream
         self.source = source
         self.offset = offset
-        self.frame = frame
-        self.searches: dict[str, _LayerSearch] = {}
+        self.searches: dict[str, DecodedSearch] = {}
 
     def chunk(self, label: str, data: bytes, frame: int) -> None:
         search = self.searches.get(label)
         if search is None:
             flow = self.stream.flow
-            search = self.searches[label] = _LayerSearch(
-                flow.inspector.scanner, frame, flow.pairing
+            search = self.searches[label] = DecodedSearch(
+                flow.inspector.scanner, flow.pairing, OUTPUT_CHUNK
             )
-        search.frame = frame
-        self._add(label, search.feed(data))
+        self._add(label, search.feed(data, frame))
 
     def finish(self) -> None:
         for label, search in self.searches.items():
@@ -736,36 +734,6 @@ class _DecodedSearch:
     def _add(self, label: str, found: list[Found]) -> None:
         for hit, frame, evidence in found:
             self.stream._add(hit, frame, self.offset, evidence, self.source + label)
-
-
-class _LayerSearch:
-    """One decoded layer of a body, searched chunk by chunk: hits with their evidence."""
-
-    __slots__ = ("scanner", "recent", "frame", "offset")
-
-    def __init__(self, scanner: Scanner, frame: int, pairing: PairingBudget) -> None:
-        self.scanner = scanner.stream(pairing)
-        self.recent = Recent(scanner.span, 2 * OUTPUT_CHUNK)
-        self.frame = frame
-        self.offset = 0
-
-    def feed(self, chunk: bytes) -> list[Found]:
-        self.recent.add(self.offset, chunk, self.frame)
-        self.offset += len(chunk)
-        # BATCH bytes a call, as the stream's own search: the detector's cost per call
-        # grows faster than the bytes on some inputs (dense numbers), and a decoder's
-        # chunk is larger.
-        for start in range(0, len(chunk), BATCH):
-            hits = self.scanner.feed(chunk[start : start + BATCH] if len(chunk) > BATCH else chunk)
-            if hits:
-                self.recent.found(hits)
-        return self.recent.ready() if self.recent.waiting else []
-
-    def finish(self) -> list[Found]:
-        hits = self.scanner.finish()
-        if hits:
-            self.recent.found(hits)
-        return self.recent.drain()
 
 
 class _MessageSearch:
@@ -823,7 +791,7 @@ class _MessageSearch:
         if coding is None:
             return None
         stream, flow = self.stream, self.stream.flow
-        sink = _DecodedSearch(stream, f"{label}+", 0, frame)
+        sink = _DecodedSearch(stream, f"{label}+", 0)
         what = f"WebSocket message {stream.direction}"
         return HeaderlessStream(
             flow.facts, flow.decoding(), coding, sink, what, quiet=stream.gave_up
