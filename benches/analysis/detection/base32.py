@@ -27,6 +27,8 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 
+from benches.analysis.detection.radix import group_context
+
 GROUP_BYTES = 5
 GROUP_CHARS = 8
 ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
@@ -59,33 +61,13 @@ def base32_fragments(data: bytes) -> list[bytes]:
 def base32_context(
     data: bytes, start: int, fragment: Base32Fragment, want: int = 2
 ) -> tuple[list[int], list[int]] | None:
-    """Decode the base32 groups around a literal at ``start``: None if they are not the form.
-
-    Returns the decoded bytes before (nearest first) and after the form, up to
-    ``want`` of each as far as the text around is base32. Both are empty when
-    the data starts inside the form's first group (a capture cut short): then
-    the literal alone stands.
-    """
-    offset, size = fragment.offset, len(fragment.data)
-    low = start - _first_char(offset)
-    if low < 0:
-        return [], []
-    groups = -(-(offset + size) // GROUP_BYTES)
-    high = low + GROUP_CHARS * groups
-    decoded = decode_prefix(data[low:high])
-    if decoded[offset : offset + size] != fragment.data:
-        return None
-    before = list(reversed(decoded[:offset]))
-    if len(before) < want and low >= GROUP_CHARS:
-        before += reversed(decode_prefix(data[low - GROUP_CHARS : low]))
-    after = list(decoded[offset + size :])
-    full = len(decoded) == GROUP_BYTES * groups  # no padding, not cut: the text may go on
-    while full and len(after) < want:
-        more = decode_prefix(data[high : high + GROUP_CHARS])
-        after += more
-        high += GROUP_CHARS
-        full = len(more) == GROUP_BYTES
-    return before[:want], after[:want]
+    """Decode the base32 groups around a literal at ``start`` (radix.group_context):
+    None if they are not the form; else the decoded bytes before and after it."""
+    offset = fragment.offset
+    return group_context(
+        data, start, fragment.data, offset, want, _first_char(offset),
+        (GROUP_CHARS, GROUP_BYTES), decode_prefix,
+    )  # fmt: skip
 
 
 def decode_prefix(text: bytes) -> bytes:

@@ -25,6 +25,7 @@ from urllib.parse import quote, quote_plus
 
 from benches.analysis.detection.base32 import Base32Fragment, base32_context, base32_fragments
 from benches.analysis.detection.forms import HEX, Boundary, Form, Suffix
+from benches.analysis.detection.radix import group_context
 
 DIGESTS = ("md5", "sha1", "sha256")
 URL_SAFE = bytes.maketrans(b"+/", b"-_")
@@ -421,34 +422,11 @@ _TO_STANDARD = bytes.maketrans(b"-_", b"+/")  # either alphabet decodes as one
 def base64_context(
     data: bytes, start: int, fragment: Base64Fragment, want: int = 2
 ) -> tuple[list[int], list[int]] | None:
-    """Decode the base64 groups around a literal at ``start``: None if they are not the form.
-
-    Returns the decoded bytes before (nearest first) and after the form, up to
-    ``want`` of each as far as the text around is base64. Both are empty when
-    the data starts inside the form's first group (a capture cut short): then
-    nothing more can be told, and the literal alone stands.
-    """
-    first = (8 * fragment.offset + 5) // 6  # the literal's first character in its group
-    size = len(fragment.data)
+    """Decode the base64 groups around a literal at ``start`` (radix.group_context):
+    None if they are not the form; else the decoded bytes before and after it."""
     offset = fragment.offset
-    low = start - first
-    high = low + 4 * ((offset + size + 2) // 3)
-    if low < 0:
-        return [], []
-    decoded = _decode_prefix(data[low:high])
-    if decoded[offset : offset + size] != fragment.data:
-        return None
-    before = list(reversed(decoded[:offset]))
-    after = list(decoded[offset + size :])
-    if len(before) < want and low >= 4:
-        before += reversed(_decode_prefix(data[low - 4 : low]))
-    full = len(decoded) == 3 * (high - low) // 4  # no padding, not cut: the text may go on
-    while full and len(after) < want:
-        more = _decode_prefix(data[high : high + 4])
-        after += more
-        high += 4
-        full = len(more) == 3
-    return before[:want], after[:want]
+    first = (8 * offset + 5) // 6  # the literal's first character in its group
+    return group_context(data, start, fragment.data, offset, want, first, (4, 3), _decode_prefix)
 
 
 def fragment_context(
