@@ -29,6 +29,7 @@ COMMANDS = {
     "signoff": "benches.cli.signoff",
     "discover": "benches.cli.discover",
     "report": "benches.cli.report",
+    "merge": "benches.cli.merge",
 }
 
 
