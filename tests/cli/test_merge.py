@@ -106,6 +106,11 @@ def test_an_inconclusive_bench_keeps_the_build_from_go(tmp_path: Path) -> None:
 def test_each_bench_s_evidence_is_kept_owner_only_and_still_checks(tmp_path: Path) -> None:
     a = write_bench_results(tmp_path / "a", "bench-a", {FIXED: ["pass", "pass"]})
     b = write_bench_results(tmp_path / "b", "bench b/2", {FIXED: ["pass", "pass"]})
+    # bench b's came out of a CI artifact, which keeps no modes; its Allure results hold
+    # the pcap attached to a test, raw bytes too.
+    (b / "allure-results" / "1f2e-attachment.pcap").write_bytes(b"\xd4\xc3\xb2\xa1")
+    for path in [*b.rglob("*.pcap"), *b.rglob("pcaps.json")]:
+        path.chmod(0o644)
     out = tmp_path / "merged"
     done = bench_merge(a, b, "--out", out, BENCH_ALLURE=str(tmp_path / "no-allure"))
     assert done.returncode == 0, done.stdout + done.stderr
@@ -117,6 +122,8 @@ def test_each_bench_s_evidence_is_kept_owner_only_and_still_checks(tmp_path: Pat
         ):
             assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
         assert (kept / "signoff" / FIXED / "summary.json").is_file()
+    attached = out / "allure-results" / "1f2e-attachment.pcap"
+    assert stat.S_IMODE(attached.stat().st_mode) == 0o600
     summary = merged(out, FIXED)
     assert summary["benches"][1]["evidence"] == f"benches/bench_b_2/signoff/{FIXED}/evidence"
 

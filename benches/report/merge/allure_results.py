@@ -31,7 +31,7 @@ from benches.report.allure.metadata import (
     merge_values,
 )
 from benches.report.allure.properties import parse_properties, properties_text
-from benches.report.merge.copying import copy_file, private
+from benches.report.merge.copying import copy_file
 from benches.report.merge.inputs import BenchResults, MergeInputError
 
 RESULT_SUFFIX = "-result.json"
@@ -114,7 +114,7 @@ def _write_result(source: Path, target: Path, root: Path, bench: str) -> None:
         raise MergeInputError(f"{shown}: damaged Allure result: not JSON ({error})") from None
     if not isinstance(result, dict):
         raise MergeInputError(f"{shown}: damaged Allure result: not a JSON object")
-    mode = PRIVATE if private(source) else PUBLIC
+    mode = PRIVATE if os.stat(source).st_mode & 0o077 == 0 else PUBLIC
     text = json.dumps(labelled(result, bench), ensure_ascii=False)
     write_file(target, text, root=root, mode=mode)
 

@@ -95,7 +95,8 @@ def write_merge(
     for bench, folder in zip(benches, folders, strict=True):
         left_out = copy_tree(bench.directory / "signoff", out / "benches" / folder / "signoff", out)
         if bench.pcaps.is_dir():
-            left_out += copy_tree(bench.pcaps, out / "benches" / folder / "pcaps", out)
+            pcaps = out / "benches" / folder / "pcaps"
+            left_out += copy_tree(bench.pcaps, pcaps, out, owner_only=True)
         if left_out:
             log.warning("not copied (not a plain file or folder): %s", ", ".join(left_out[:5]))
     results = merge_allure_results(benches, out / "allure-results")
