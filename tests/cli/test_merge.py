@@ -212,3 +212,13 @@ def test_an_output_directory_that_is_not_a_merge_is_not_touched(tmp_path: Path) 
     assert (out / "thesis.tex").read_text() == "years of work"
     error = one_line_error(bench_merge(a, "--out", a / "merged"))
     assert "the merge would be written into or around the results it reads" in error
+
+
+def test_a_kept_history_alone_is_where_a_merge_may_go(tmp_path: Path) -> None:
+    """The nightly merge job brings back only allure-report/history/ from the cache."""
+    a = write_bench_results(tmp_path / "a", "bench-a", {FIXED: ["pass", "pass"]})
+    out = tmp_path / "merged"
+    (out / "allure-report" / "history").mkdir(parents=True)
+    done = bench_merge(a, "--out", out, BENCH_ALLURE=str(tmp_path / "no-allure"))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (out / "allure-report" / "history").is_dir()

@@ -8,9 +8,9 @@
   files stay owner-only), so ``sha256sum -c`` still runs in ``benches/<bench>/``;
 - ``merge.json``: the builds, their decisions, and the benches merged.
 
-The directory is written only when it is new, empty or an earlier merge
-(it has ``merge.json``); an earlier merge's parts are replaced, its Allure report
-is kept for its history.
+The directory is written only when it is new, empty, an earlier merge (it has
+``merge.json``) or holds only ``allure-report/`` (a history kept between CI runs);
+an earlier merge's parts are replaced, its Allure report is kept for its history.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 MERGE_FILE = "merge.json"
 MERGE_SCHEMA = "benches.report.merge.merge/1"
+REPORT = "allure-report"  # an earlier merge's, or its history/ alone: generate_report checks
 REPLACED = ("allure-results", "benches", "signoff", MERGE_FILE)
 
 
@@ -147,10 +148,12 @@ def _overlaps(directory: Path, out: Path) -> bool:
 
 
 def _prepare(out: Path) -> None:
-    """``out`` ready for a new merge: new, empty, or an earlier merge minus its parts."""
+    """``out`` ready for a new merge: new, empty, holding only an Allure report (or its
+    kept history), or an earlier merge minus its parts."""
     if out.is_symlink() or (out.exists() and not out.is_dir()):
         raise MergeInputError(f"{printable(str(out))}: not a directory")
-    if out.is_dir() and any(out.iterdir()) and not (out / MERGE_FILE).is_file():
+    names = {entry.name for entry in out.iterdir()} if out.is_dir() else set()
+    if names - {REPORT} and not (out / MERGE_FILE).is_file():
         raise MergeInputError(
             f"{printable(str(out))}: refusing to write into it: not empty and not an earlier "
             f"merge (no {MERGE_FILE})"
