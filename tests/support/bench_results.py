@@ -81,9 +81,14 @@ def _summary(
         "generated": "2026-12-07T01:40:00+00:00",
         "pytest_exit": 0,
         "identifiers_raw": raw,
-        "counts": {"expected": len(verdicts), "judged": len(judged), "pass": passed,
-                   "fail": failed, "inconclusive": len(judged) - passed - failed,
-                   "missing": len(verdicts) - len(judged)},  # fmt: skip
+        "counts": {
+            "expected": len(verdicts),
+            "judged": len(judged),
+            "pass": passed,
+            "fail": failed,
+            "inconclusive": len(judged) - passed - failed,
+            "missing": len(verdicts) - len(judged),
+        },  # fmt: skip
         "matrix": {"columns": [{"cycle": "boot", "index": 1}], "rows": rows},
         "findings": [],
         "inconclusive": [],
