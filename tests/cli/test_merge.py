@@ -222,3 +222,22 @@ def test_a_kept_history_alone_is_where_a_merge_may_go(tmp_path: Path) -> None:
     done = bench_merge(a, "--out", out, BENCH_ALLURE=str(tmp_path / "no-allure"))
     assert done.returncode == 0, done.stdout + done.stderr
     assert (out / "allure-report" / "history").is_dir()
+
+
+def test_a_merge_again_without_a_report_leaves_no_earlier_report_standing(
+    tmp_path: Path,
+) -> None:
+    require_allure()
+    a = write_bench_results(tmp_path / "a", "bench-a", {FIXED: ["pass", "pass"]})
+    b = write_bench_results(tmp_path / "b", "bench-b", {FIXED: ["pass", "pass"]})
+    out = tmp_path / "merged"
+    assert bench_merge(a, b, "--out", out).returncode == 0
+    assert (out / "allure-report" / "index.html").is_file()
+    b = write_bench_results(tmp_path / "b2", "bench-b", {FIXED: ["pass", "fail"]})
+    done = bench_merge(a, b, "--out", out, BENCH_ALLURE=str(tmp_path / "no-allure"))
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "Allure report:  not generated: no Allure CLI at" in done.stdout
+    assert sorted(p.name for p in (out / "allure-report").iterdir()) == ["history"]
+    again = bench_merge(a, b, "--out", out)
+    assert again.returncode == 1, again.stdout + again.stderr
+    assert "(trends over 1 earlier run;" in again.stdout

@@ -10,7 +10,8 @@
 
 The directory is written only when it is new, empty, an earlier merge (it has
 ``merge.json``) or holds only ``allure-report/`` (a history kept between CI runs);
-an earlier merge's parts are replaced, its Allure report is kept for its history.
+an earlier merge's parts are replaced, and of its Allure report only the history/ is
+kept (the new report carries it on).
 """
 
 from __future__ import annotations
@@ -160,8 +161,20 @@ def _prepare(out: Path) -> None:
         )
     out.mkdir(parents=True, exist_ok=True)
     for name in REPLACED:
-        part = out / name
-        if part.is_symlink() or part.is_file():
-            part.unlink()
-        elif part.is_dir():
-            shutil.rmtree(part)
+        _remove(out / name)
+    # The earlier report goes but for its history: a report that then fails to render
+    # must not leave the earlier merge's pages standing as if they were this one's.
+    report = out / REPORT
+    if report.is_symlink() or report.is_file():
+        report.unlink()
+    elif report.is_dir():
+        for part in report.iterdir():
+            if part.name != "history" or part.is_symlink():
+                _remove(part)
+
+
+def _remove(part: Path) -> None:
+    if part.is_symlink() or part.is_file():
+        part.unlink()
+    elif part.is_dir():
+        shutil.rmtree(part)
