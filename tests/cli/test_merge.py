@@ -85,6 +85,12 @@ def test_a_build_a_bench_did_not_run_is_not_run_there_and_never_go(tmp_path: Pat
     }
     page = (out / "signoff" / LEAKY / "index.html").read_text()
     assert "<td class='notrun' colspan='1'>not run there</td>" in page
+    front = (out / "index.html").read_text()
+    assert (
+        f"<tr><td><a href='signoff/{LEAKY}/index.html'>{LEAKY}</a></td>"
+        "<td class='inconclusive'>NO-GO (inconclusive)</td><td class='pass'>GO</td>"
+        "<td class='notrun'>not run there</td></tr>"
+    ) in front
     index = json.loads((out / "merge.json").read_text())
     assert [(b["build"], b["decision"]) for b in index["builds"]] == [
         (LEAKY, "NO-GO (inconclusive)"),

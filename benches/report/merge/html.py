@@ -43,6 +43,35 @@ def render_build(data: dict[str, Any]) -> str:
     return "".join(parts)
 
 
+def render_index(builds: list[dict[str, Any]]) -> str:
+    """The merged directory's front page: every build's answer, then each bench's word;
+    ``builds`` are the builds' merged summary.json contents."""
+    names = [str(b["bench"]) for b in builds[0]["benches"]] if builds else []
+    head = "".join(f"<th>{_e(name)}</th>" for name in names)
+    parts = [
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
+        f"<title>Sign-off on every bench</title><style>{STYLE}{EXTRA_STYLE}</style></head><body>",
+        "<h2>Sign-off on every bench: GO only when every bench ran the build and said GO</h2>",
+        f"<table id='builds'><tr><th>build</th><th>decision</th>{head}</tr>",
+    ]
+    for data in builds:
+        build, label = _e(data["build"]), str(data["decision"])
+        css = {GO: "pass", NO_GO: "fail"}.get(label, "inconclusive")
+        cells = "".join(_bench_cell(str(b["decision"])) for b in data["benches"])
+        parts.append(
+            f"<tr><td><a href='signoff/{build}/index.html'>{build}</a></td>"
+            f"<td class='{css}'>{_e(label)}</td>{cells}</tr>"
+        )
+    parts.append("</table><footer>The Allure report: allure-report/index.html</footer>")
+    parts.append("</body></html>\n")
+    return "".join(parts)
+
+
+def _bench_cell(decision: str) -> str:
+    css = {GO: "pass", NO_GO: "fail", NOT_RUN: "notrun"}.get(decision, "inconclusive")
+    return f"<td class='{css}'>{_e(decision)}</td>"
+
+
 def _benches(benches: list[dict[str, Any]]) -> list[str]:
     parts = [
         "<h2>Benches</h2><table id='benches'><tr><th>bench</th><th>decision</th>"

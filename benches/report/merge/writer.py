@@ -6,7 +6,7 @@
 - ``benches/<bench>/signoff/`` and ``benches/<bench>/pcaps/``: each bench's own
   pages and evidence packs, and the pcaps they vouch for, copied (owner-only
   files stay owner-only), so ``sha256sum -c`` still runs in ``benches/<bench>/``;
-- ``merge.json``: the builds, their decisions, and the benches merged.
+- ``index.html`` and ``merge.json``: the builds, their decisions, and the benches merged.
 
 The directory is written only when it is new, empty, an earlier merge (it has
 ``merge.json``) or holds only ``allure-report/`` (a history kept between CI runs);
@@ -29,16 +29,17 @@ from benches.redaction.printable import printable
 from benches.redaction.safe_files import write_file
 from benches.report.merge.allure_results import merge_allure_results
 from benches.report.merge.copying import copy_tree
-from benches.report.merge.html import render_build
+from benches.report.merge.html import render_build, render_index
 from benches.report.merge.inputs import BenchResults, MergeInputError, read_bench_results
 from benches.report.merge.model import MergedBuild, merged_builds, summary_json
 
 log = logging.getLogger(__name__)
 
 MERGE_FILE = "merge.json"
+INDEX = "index.html"
 MERGE_SCHEMA = "benches.report.merge.merge/1"
 REPORT = "allure-report"  # an earlier merge's, or its history/ alone: generate_report checks
-REPLACED = ("allure-results", "benches", "signoff", MERGE_FILE)
+REPLACED = ("allure-results", "benches", "signoff", INDEX, MERGE_FILE)
 
 
 @dataclass(frozen=True)
@@ -104,8 +105,10 @@ def write_merge(
     results = merge_allure_results(benches, out / "allure-results")
     builds = merged_builds(benches, folders)
     generated = datetime.now(UTC).isoformat(timespec="seconds")
+    pages = []
     for build in builds:
         data = summary_json(build, generated)
+        pages.append(data)
         place = out / "signoff" / build.build
         text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
         write_file(place / "summary.json", text, root=out)
@@ -126,6 +129,7 @@ def write_merge(
             for build in builds
         ],
     }
+    write_file(out / INDEX, render_index(pages), root=out)
     write_file(out / MERGE_FILE, json.dumps(index, indent=2, ensure_ascii=False) + "\n", root=out)
     return MergeOutcome(out, benches, builds, results)
 
