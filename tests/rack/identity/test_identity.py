@@ -63,8 +63,9 @@ def test_every_sdk_in_the_table_reads_back_the_phone_s_identity(sdk: int) -> Non
     assert (harvested.iccid, harvested.imsi) == (DUAL_SIM.iccid, DUAL_SIM.imsi)
     assert (harvested.serial, harvested.wifi_mac) == ("SIM7P0001", "02:00:00:00:02:01")
     code = CODES_BY_SDK[sdk].device_id_for_phone
+    feature = " i32 -1" if sdk >= 30 else ""  # a null callingFeatureId from Android 11
     assert harvested.sources["imei[1]"] == (
-        f"service call iphonesubinfo {code} i32 1 s16 com.android.shell"
+        f"service call iphonesubinfo {code} i32 1 s16 com.android.shell{feature}"
     )
     assert harvested.sdk == sdk and not harvested.missing
     check_identity(DUAL_SIM, harvested, "SIM7P0001")
