@@ -97,8 +97,9 @@ METHODS_BY_SDK: Mapping[int, Mapping[int, Method]] = {
     36: _ANDROID_16,  # android-16.0.0_r2
 }
 
-# What an OEM build inserts above getDeviceIdForPhone: a vendor getter of the IMEISV.
-VENDOR_METHOD = Method("getVendorImeiSv", ("phoneId", *_PACKAGE))
+# What an OEM build inserts above getDeviceIdForPhone: a vendor getter of the IMEISV,
+# with the same parameters as getDeviceIdForPhone in that release.
+VENDOR_METHOD = "getVendorImeiSv"
 
 # ro.build.version.release -> SDK, for props without ro.build.version.sdk.
 SDK_BY_RELEASE = {
@@ -128,5 +129,5 @@ def methods_for(sdk: int, oem_layout: bool = False) -> Mapping[int, Method]:
         return methods
     at = next(code for code, method in methods.items() if method.name == "getDeviceIdForPhone")
     ordered = [methods[code] for code in sorted(methods)]
-    ordered.insert(at - 1, VENDOR_METHOD)
+    ordered.insert(at - 1, Method(VENDOR_METHOD, methods[at].parameters))
     return _methods(*ordered)

@@ -38,6 +38,7 @@ from benches.sim.phone.iphonesubinfo import (
     SDK_BY_RELEASE,
     SERVICE,
     SHELL_PACKAGE,
+    VENDOR_METHOD,
     Method,
     methods_for,
 )
@@ -149,7 +150,7 @@ def _answer(method: Method, request: _Request, phone: _Phone) -> str | None:
         return phone.device_id(slot)
     if name == "getImeiForSubscriber":
         return phone.imei(subscription) if 0 <= subscription < len(phone.identity.imei) else None
-    if name == "getVendorImeiSv":
+    if name == VENDOR_METHOD:
         imei = phone.imei(slot)
         return imei[:14] + SVN if imei else None
     if name.startswith("getDeviceSvn"):

@@ -11,13 +11,17 @@ from pathlib import Path
 
 import pytest
 
+from benches.inventory import load_manifest
 from benches.inventory.models import Identity
 from benches.rack.identity import iphonesubinfo as bench
 from benches.rack.identity.parcel import ServiceError, parse_string_reply
 from benches.sim.phone import iphonesubinfo as sim_table
 from benches.sim.phone import telephony
+from benches.sim.phone.handset import VirtualPhone
 from benches.sim.phone.iphonesubinfo import METHODS_BY_SDK, VENDOR_METHOD, methods_for
 from benches.sim.phone.telephony import props_sdk, telephony_commands
+from tests.support.lifecycle_rig import FAST, RESOLVER, device, fault
+from tests.support.rackfiles import FIXED
 
 IDENTITY = Identity(
     imei=("352098100123452", "352098100123460"),
@@ -145,11 +149,11 @@ def test_every_method_answers_its_identifier(sdk: int) -> None:
 
 def test_an_oem_layout_shifts_every_code_from_getdeviceidforphone_on() -> None:
     aosp, oem = METHODS_BY_SDK[35], methods_for(35, oem_layout=True)
-    assert oem[4] == VENDOR_METHOD and oem[5].name == "getDeviceIdForPhone"
+    assert (oem[4].name, oem[5].name) == (VENDOR_METHOD, "getDeviceIdForPhone")
     assert [oem[code + 1] for code in range(4, 15)] == [aosp[code] for code in range(4, 15)]
     assert [oem[code] for code in range(1, 4)] == [aosp[code] for code in range(1, 4)]
     shifted = telephony_commands(lambda: IDENTITY, 35, oem_layout=True)["service"]
-    output, _ = shifted(["call", "iphonesubinfo", "4", "i32", "0", *SHELL])
+    output, _ = shifted(["call", "iphonesubinfo", "4", "i32", "0", *SHELL, *NULL])
     assert parse_string_reply(output) == IDENTITY.imei[0][:14] + "01"  # an IMEISV
 
 
@@ -184,3 +188,19 @@ def test_the_virtual_phones_run_sdk_29_unless_told() -> None:
     assert props_sdk({"ro.build.version.release": "16"}) == 36
     assert props_sdk({"ro.build.version.sdk": "35", "ro.build.version.release": "10"}) == 35
     assert props_sdk({}) == 29
+
+
+def test_a_rack_s_android_release_and_oem_subinfo_faults_reach_the_phone() -> None:
+    faults = [fault(20, "android_release", sdk=35), fault(20, "oem_subinfo")]
+    handset = VirtualPhone(
+        device(20), load_manifest(FIXED), RESOLVER, FAST, (60.17, 24.94), faults=faults
+    )
+    props = handset.state.props
+    assert (props["ro.build.version.sdk"], props["ro.build.version.release"]) == ("35", "15")
+    command = "service call iphonesubinfo 5 i32 0 s16 com.android.shell i32 -1"
+    output = handset.shell.run(command).output.decode()
+    assert parse_string_reply(output) == "352098100123452"  # getDeviceIdForPhone, moved to 5
+    plain = VirtualPhone(device(21), load_manifest(FIXED), RESOLVER, FAST, (60.17, 24.94))
+    assert "ro.build.version.sdk" not in plain.state.props  # Android 10 by its release
+    output = plain.shell.run("service call iphonesubinfo 3 i32 0 s16 com.android.shell").output
+    assert parse_string_reply(output.decode()) == "352098100123452"
