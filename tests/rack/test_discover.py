@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -179,6 +180,18 @@ def test_the_skeleton_handles_usb_phones_placeholders_and_repeats(tmp_path: Path
     text = path.read_text()
     assert "# TODO serial: devices.yaml cannot hold what the phone reported" in text
     assert "# Android 13 (SDK 33)" in text and "# left out: R5…G" in text
+
+
+def test_an_meid_is_written_as_a_todo_never_as_an_imei(tmp_path: Path) -> None:
+    dual = phone("R58M12ABCDE", "352098100123460")
+    cdma = DiscoveredPhone(
+        dual.adb_serial, dual.model, replace(dual.identity, meid=("A0000012345678",)), None
+    )
+    path = tmp_path / "devices.yaml"
+    path.write_text(render_rack([cdma], "127.0.0.1", 5037))
+    (device,) = load_rack(filled_in(path)).devices
+    assert device.identity.imei == ("352098100123460",)
+    assert '# TODO meid "A0000012345678": a CDMA device id the phone reports' in path.read_text()
 
 
 WLAN0 = """\
