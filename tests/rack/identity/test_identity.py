@@ -17,6 +17,7 @@ from benches.rack.identity.iphonesubinfo import CODES_BY_SDK
 from benches.rack.identity.model import HarvestedIdentity
 from benches.rack.session import BenchSession
 from benches.sim.network.client import PhoneNetwork
+from benches.sim.phone.parcel import dump, exception_reply
 from benches.sim.phone.shell import Command, PhoneShell
 from benches.sim.phone.state import PhoneState
 from benches.sim.phone.telephony import telephony_commands
@@ -63,8 +64,9 @@ def test_every_sdk_in_the_table_reads_back_the_phone_s_identity(sdk: int) -> Non
     assert (harvested.iccid, harvested.imsi) == (DUAL_SIM.iccid, DUAL_SIM.imsi)
     assert (harvested.serial, harvested.wifi_mac) == ("SIM7P0001", "02:00:00:00:02:01")
     code = CODES_BY_SDK[sdk].device_id_for_phone
+    feature = " i32 -1" if sdk >= 30 else ""  # a null callingFeatureId from Android 11
     assert harvested.sources["imei[1]"] == (
-        f"service call iphonesubinfo {code} i32 1 s16 com.android.shell"
+        f"service call iphonesubinfo {code} i32 1 s16 com.android.shell{feature}"
     )
     assert harvested.sdk == sdk and not harvested.missing
     check_identity(DUAL_SIM, harvested, "SIM7P0001")
@@ -112,6 +114,72 @@ def test_unreadable_output_names_the_phone_and_the_command() -> None:
     assert message.startswith("SI…1: `service call iphonesubinfo 3 i32 0 s16 com.android")
     assert "SIM7P0001" not in message  # the serial is masked like every identifier
     assert "unreadable" in message and "\n" not in message
+
+
+def test_sdk_35_reads_the_iccid_with_code_12_and_the_imei_with_a_feature_id() -> None:
+    harvested = harvest_identity(phone(lambda: DUAL_SIM, 35))
+    assert harvested.sources["iccid"] == "service call iphonesubinfo 12 s16 com.android.shell"
+    assert harvested.sources["imei[0]"] == (
+        "service call iphonesubinfo 4 i32 0 s16 com.android.shell i32 -1"
+    )
+    assert harvested.imei == DUAL_SIM.imei and not harvested.missing
+
+
+def test_an_meid_is_reported_as_one_never_taken_for_an_imei() -> None:
+    cdma = telephony_commands(lambda: DUAL_SIM, 30, meid="A0000012345678")
+    harvested = harvest_identity(phone(lambda: DUAL_SIM, 30, extra=cdma))
+    assert harvested.meid == ("A0000012345678",)
+    assert harvested.imei == DUAL_SIM.imei[1:]  # slot 1 is a GSM phone
+    assert harvested.sources["meid[0]"].startswith("service call iphonesubinfo 4 i32 0 ")
+    single = telephony_commands(
+        lambda: replace(DUAL_SIM, imei=DUAL_SIM.imei[:1]), 30, meid="A0000012345678"
+    )
+    only_cdma = harvest_identity(
+        phone(lambda: DUAL_SIM, 30, {"persist.radio.multisim.config": "ssss"}, extra=single)
+    )
+    assert (only_cdma.imei, only_cdma.meid) == ((), ("A0000012345678",))
+    reason = only_cdma.missing["imei"]
+    assert "answered the MEID A000…678 (a CDMA phone's device id), not an IMEI" in reason
+    assert reason.endswith("declare the phone's IMEIs in devices.yaml")
+    assert "A0000012345678" not in reason
+
+
+def test_an_oem_layout_is_reported_and_no_other_code_is_guessed() -> None:
+    oem = telephony_commands(lambda: DUAL_SIM, 35, oem_layout=True)
+    harvested = harvest_identity(phone(lambda: DUAL_SIM, 35, extra=oem))
+    # Code 4 is the vendor's IMEISV getter there: 16 digits, no IMEI, and not code 1's IMEI.
+    assert harvested.imei == () and "imei[0]" not in harvested.sources
+    reason = harvested.missing["imei"]
+    assert reason == (
+        "`service call iphonesubinfo 4 i32 0 s16 com.android.shell i32 -1` answered 3520…501 "
+        "(16 characters), which is no IMEI: this build's iphonesubinfo does not have AOSP's "
+        "SDK 35 layout (an OEM build?), and the bench does not guess other codes: declare "
+        "the phone's IMEIs in devices.yaml"
+    )
+    # Codes 8 and 12 hit getDeviceSvnUsingSubId and getSubscriberIdForSubscriber, which read
+    # an int first: refused, and said so, with the value asked for in devices.yaml.
+    assert "answered BadParcelableException" in harvested.missing["imsi"]
+    assert harvested.missing["iccid"].endswith("declare the phone's ICCID in devices.yaml")
+
+
+def test_a_stripped_permission_says_which_call_and_what_it_answered() -> None:
+    def refusing(args: list[str]) -> tuple[str, int]:
+        message = "getDeviceId: The user 2000 does not meet the requirements"
+        return dump(exception_reply(-1, message)), 0
+
+    harvested = harvest_identity(phone(lambda: DUAL_SIM, 33, extra={"service": refusing}))
+    assert harvested.imei == () and harvested.iccid is None and harvested.imsi is None
+    imei = harvested.missing["imei"]
+    assert imei.startswith(
+        "`service call iphonesubinfo 4 i32 0 s16 com.android.shell i32 -1` answered "
+        "SecurityException: getDeviceId: The user 2000 does not meet the requirements: "
+    )
+    assert "`service call iphonesubinfo 1 s16 com.android.shell` answered Security" in imei
+    assert harvested.missing["iccid"] == (
+        "`service call iphonesubinfo 12 s16 com.android.shell` answered SecurityException: "
+        "getDeviceId: The user 2000 does not meet the requirements: declare the phone's "
+        "ICCID in devices.yaml"
+    )
 
 
 def test_the_phone_s_own_imei_is_read_at_every_call() -> None:
@@ -205,7 +273,9 @@ def test_over_adb_each_virtual_phone_reports_its_declared_identity(session: Benc
         assert reported.imei == declared.imei
         assert (reported.iccid, reported.imsi) == (declared.iccid, declared.imsi)
         assert (reported.serial, reported.wifi_mac) == (declared.serial, declared.wifi_mac)
-        assert reported.sdk == 29  # from ro.build.version.release "10"
+        # The shipped rack mixes releases (virtual.faults android_release); the others
+        # run Android 10, from ro.build.version.release "10".
+        assert reported.sdk == {"SIM7P0002": 35, "SIM7P0003": 30}.get(device.serial, 29)
         check_identity(declared, reported, device.serial)
     assert len(session.rack.device("SIM7P0001").identity.imei) == 2
 

@@ -7,13 +7,21 @@ fails here instead of agreeing with itself.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from benches.inventory import load_manifest
 from benches.inventory.models import Identity
 from benches.rack.identity import iphonesubinfo as bench
 from benches.rack.identity.parcel import ServiceError, parse_string_reply
-from benches.sim.phone.iphonesubinfo import METHODS_BY_SDK
+from benches.sim.phone import iphonesubinfo as sim_table
+from benches.sim.phone import telephony
+from benches.sim.phone.handset import VirtualPhone
+from benches.sim.phone.iphonesubinfo import METHODS_BY_SDK, VENDOR_METHOD, methods_for
 from benches.sim.phone.telephony import props_sdk, telephony_commands
+from tests.support.lifecycle_rig import FAST, RESOLVER, device, fault
+from tests.support.rackfiles import FIXED
 
 IDENTITY = Identity(
     imei=("352098100123452", "352098100123460"),
@@ -22,6 +30,7 @@ IDENTITY = Identity(
     serial="SIM7P0001",
 )
 SHELL = ["s16", "com.android.shell"]
+NULL = ["i32", "-1"]  # a null String, as Parcel.writeString(null) writes it
 
 
 def aosp_code(sdk: int, method: str) -> int | None:
@@ -37,15 +46,7 @@ def call(sdk: int, code: int, *args: str) -> str:
     return output
 
 
-@pytest.mark.parametrize(
-    "sdk",
-    [
-        pytest.param(sdk, marks=pytest.mark.xfail(strict=True, reason="issue 16"))
-        if sdk == 35
-        else sdk
-        for sdk in sorted(bench.CODES_BY_SDK)
-    ],
-)
+@pytest.mark.parametrize("sdk", sorted(bench.CODES_BY_SDK))
 def test_the_bench_s_codes_are_the_ones_aosp_gives_row_by_row(sdk: int) -> None:
     row = bench.CODES_BY_SDK[sdk]
     assert {
@@ -59,34 +60,109 @@ def test_the_bench_s_codes_are_the_ones_aosp_gives_row_by_row(sdk: int) -> None:
         "getSubscriberId": aosp_code(sdk, "getSubscriberId"),
         "getIccSerialNumber": aosp_code(sdk, "getIccSerialNumber"),
     }
+    # And the bench sends a feature id exactly where the interface reads one.
+    for_phone = METHODS_BY_SDK[sdk][row.device_id_for_phone]
+    assert row.feature_id == ("callingFeatureId" in for_phone.parameters)
 
 
-def test_rows_29_to_34_are_compared() -> None:
-    assert set(range(29, 35)) <= set(bench.CODES_BY_SDK) <= set(METHODS_BY_SDK)
+@pytest.mark.parametrize("sdk", sorted(bench.CODES_BY_SDK))
+def test_each_call_the_bench_builds_is_answered_by_the_simulator_s_table(sdk: int) -> None:
+    row = bench.CODES_BY_SDK[sdk]
+    calls = {
+        "imei[0]": bench.imei_call(row, 0),
+        "imei[1]": bench.imei_call(row, 1),
+        "imei": bench.default_imei_call(),
+        "imsi": bench.imsi_call(row),
+        "iccid": bench.iccid_call(row),
+    }
+    answers = {name: parse_string_reply(call(sdk, *args[3:])) for name, args in calls.items()}
+    assert answers == {
+        "imei[0]": IDENTITY.imei[0],
+        "imei[1]": IDENTITY.imei[1],
+        "imei": IDENTITY.imei[0],
+        "imsi": IDENTITY.imsi,
+        "iccid": IDENTITY.iccid,
+    }
+
+
+def test_every_row_from_29_to_36_is_compared() -> None:
+    assert set(range(29, 37)) == set(bench.CODES_BY_SDK) == set(METHODS_BY_SDK)
+
+
+def test_the_simulator_s_table_does_not_import_the_bench_s() -> None:
+    source = Path(sim_table.__file__).read_text() + Path(telephony.__file__).read_text()
+    assert "benches.rack" not in source
 
 
 def test_on_sdk_35_code_12_is_the_iccid_and_13_its_with_feature_twin() -> None:
+    assert bench.CODES_BY_SDK[35].icc_serial_number == 12
     assert parse_string_reply(call(35, 12, *SHELL)) == IDENTITY.iccid
-    assert parse_string_reply(call(35, 13, *SHELL)) == IDENTITY.iccid
     assert METHODS_BY_SDK[35][13].name == "getIccSerialNumberWithFeature"
+    # The twin reads a feature id too: called like getIccSerialNumber it is refused.
+    with pytest.raises(ServiceError, match="ends before callingFeatureId"):
+        parse_string_reply(call(35, 13, *SHELL))
+    assert parse_string_reply(call(35, 13, *SHELL, *NULL)) == IDENTITY.iccid
+
+
+def test_on_sdk_36_getgroupidlevel2_moved_the_iccid_to_13() -> None:
+    assert METHODS_BY_SDK[36][12].name == "getGroupIdLevel2ForSubscriber"
+    assert bench.CODES_BY_SDK[36].icc_serial_number == 13
+    assert parse_string_reply(call(36, 13, *SHELL)) == IDENTITY.iccid
+    assert parse_string_reply(call(36, 12, "i32", "1", *SHELL, *NULL)) is None
 
 
 def test_android_10_has_no_with_feature_variant() -> None:
     assert parse_string_reply(call(29, 10, *SHELL)) == IDENTITY.iccid
+    assert METHODS_BY_SDK[29][3].parameters == ("phoneId", "callingPackage")
     with pytest.raises(ServiceError, match="binder error"):
-        parse_string_reply(call(29, 13, *SHELL))
+        parse_string_reply(call(29, 12, *SHELL))
+
+
+@pytest.mark.parametrize("sdk", range(30, 37))
+def test_from_android_11_getdeviceidforphone_wants_its_feature_id(sdk: int) -> None:
+    without = ["i32", "0", *SHELL]
+    with pytest.raises(ServiceError, match="ends before callingFeatureId"):
+        parse_string_reply(call(sdk, 4, *without))
+    assert parse_string_reply(call(sdk, 4, *without, *NULL)) == IDENTITY.imei[0]
+    # An empty string is a String too, as a real Stub would read it.
+    assert parse_string_reply(call(sdk, 4, *without, "s16", "")) == IDENTITY.imei[0]
+    with pytest.raises(ServiceError, match="callingFeatureId is a String, not i32 0"):
+        parse_string_reply(call(sdk, 4, *without, "i32", "0"))
 
 
 @pytest.mark.parametrize("sdk", sorted(METHODS_BY_SDK))
 def test_every_method_answers_its_identifier(sdk: int) -> None:
     for_phone = aosp_code(sdk, "getDeviceIdForPhone")
     assert for_phone is not None
+    feature = NULL if sdk >= 30 else []
     assert parse_string_reply(call(sdk, 1, *SHELL)) == IDENTITY.imei[0]
-    assert parse_string_reply(call(sdk, for_phone, "i32", "1", *SHELL)) == IDENTITY.imei[1]
-    assert parse_string_reply(call(sdk, for_phone, "i32", "7", *SHELL)) == IDENTITY.imei[0]
+    assert (
+        parse_string_reply(call(sdk, for_phone, "i32", "1", *SHELL, *feature)) == (IDENTITY.imei[1])
+    )
+    assert (
+        parse_string_reply(call(sdk, for_phone, "i32", "7", *SHELL, *feature)) == (IDENTITY.imei[0])
+    )
     assert parse_string_reply(call(sdk, aosp_code(sdk, "getSubscriberId") or 0, *SHELL)) == (
         IDENTITY.imsi
     )
+
+
+def test_an_oem_layout_shifts_every_code_from_getdeviceidforphone_on() -> None:
+    aosp, oem = METHODS_BY_SDK[35], methods_for(35, oem_layout=True)
+    assert (oem[4].name, oem[5].name) == (VENDOR_METHOD, "getDeviceIdForPhone")
+    assert [oem[code + 1] for code in range(4, 15)] == [aosp[code] for code in range(4, 15)]
+    assert [oem[code] for code in range(1, 4)] == [aosp[code] for code in range(1, 4)]
+    shifted = telephony_commands(lambda: IDENTITY, 35, oem_layout=True)["service"]
+    output, _ = shifted(["call", "iphonesubinfo", "4", "i32", "0", *SHELL, *NULL])
+    assert parse_string_reply(output) == IDENTITY.imei[0][:14] + "01"  # an IMEISV
+
+
+def test_a_cdma_phone_answers_its_meid() -> None:
+    cdma = telephony_commands(lambda: IDENTITY, 30, meid="A0000012345678")["service"]
+    output, _ = cdma(["call", "iphonesubinfo", "4", "i32", "0", *SHELL, *NULL])
+    assert parse_string_reply(output) == "A0000012345678"
+    output, _ = cdma(["call", "iphonesubinfo", "4", "i32", "1", *SHELL, *NULL])
+    assert parse_string_reply(output) == IDENTITY.imei[1]
 
 
 def test_the_calling_package_is_checked() -> None:
@@ -103,11 +179,28 @@ def test_from_android_13_an_argument_the_method_does_not_read_is_refused() -> No
 
 
 def test_a_release_the_simulator_has_no_table_for_is_refused() -> None:
-    with pytest.raises(ValueError, match="no iphonesubinfo table for SDK 36"):
-        telephony_commands(lambda: IDENTITY, 36)
+    with pytest.raises(ValueError, match="no iphonesubinfo table for SDK 37"):
+        telephony_commands(lambda: IDENTITY, 37)
 
 
-def test_the_virtual_phones_run_sdk_29() -> None:
+def test_the_virtual_phones_run_sdk_29_unless_told() -> None:
     assert props_sdk({"ro.build.version.release": "10"}) == 29
+    assert props_sdk({"ro.build.version.release": "16"}) == 36
     assert props_sdk({"ro.build.version.sdk": "35", "ro.build.version.release": "10"}) == 35
     assert props_sdk({}) == 29
+
+
+def test_a_rack_s_android_release_and_oem_subinfo_faults_reach_the_phone() -> None:
+    faults = [fault(20, "android_release", sdk=35), fault(20, "oem_subinfo")]
+    handset = VirtualPhone(
+        device(20), load_manifest(FIXED), RESOLVER, FAST, (60.17, 24.94), faults=faults
+    )
+    props = handset.state.props
+    assert (props["ro.build.version.sdk"], props["ro.build.version.release"]) == ("35", "15")
+    command = "service call iphonesubinfo 5 i32 0 s16 com.android.shell i32 -1"
+    output = handset.shell.run(command).output.decode()
+    assert parse_string_reply(output) == "352098100123452"  # getDeviceIdForPhone, moved to 5
+    plain = VirtualPhone(device(21), load_manifest(FIXED), RESOLVER, FAST, (60.17, 24.94))
+    assert "ro.build.version.sdk" not in plain.state.props  # Android 10 by its release
+    output = plain.shell.run("service call iphonesubinfo 3 i32 0 s16 com.android.shell").output
+    assert parse_string_reply(output.decode()) == "352098100123452"
