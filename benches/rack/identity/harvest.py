@@ -21,12 +21,19 @@ getDeviceIdForPhone answers `Phone.getDeviceId()`: the IMEI on a GSM phone, but
 the MEID (14 hex digits) on a CDMA one. An MEID is kept in
 `HarvestedIdentity.meid` and said in the IMEI's reason, never taken for an IMEI.
 
-Not read: the `phone` service's getImeiForSlot, which Android's own
-TelephonyManager.getImei(slot) uses. ITelephony's codes could not be checked
-against AOSP's per-tag ITelephony.aidl from this workspace, and unlike
-IPhoneSubInfo, whose methods are all getters, ITelephony has methods that
-change the phone (setRadio, factoryReset, switchSlots...): a wrong code there
-is not harmless, so the bench does not guess one.
+Not read, on every SDK (29-36): the `phone` service's getImeiForSlot, which
+Android's own TelephonyManager.getImei(slot) uses. No row of a per-SDK
+ITelephony table could be sourced: AOSP's per-tag ITelephony.aidl (or a
+generated ITelephony Stub of a named AOSP tag) was not reachable from this
+workspace, and the stubs that were (decompiled OEM builds: getImeiForSlot at
+119, 143, 146, 148, 149, 150) name no build. The parameter list is known
+(TelephonyManager.java of SDK 31-36 in Reginer/aosp-android-jar, built from
+android-12.1.0_r5 ... android-16.0.0_r2, sends slotIndex, callingPackage,
+callingFeatureId), the code is not. Unlike IPhoneSubInfo,
+whose methods are all getters, ITelephony has methods that change the phone
+(setRadio, factoryReset, switchSlots, rebootModem...): a wrong code there is
+not harmless, so the bench does not guess one and every SDK stays on
+iphonesubinfo.
 
 Every answer is checked for the shape of what was asked. What the bench cannot
 use is never guessed around: the reason, kept in `HarvestedIdentity.missing`,
