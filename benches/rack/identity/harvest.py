@@ -2,13 +2,19 @@
 
 What is read, and how (benches/rack/identity/iphonesubinfo.py has the transaction table):
 
-- IMEI, one per slot: `service call iphonesubinfo <getDeviceIdForPhone> i32 <slot> s16
-  com.android.shell [i32 -1]` (the `i32 -1` is a null callingFeatureId, on Android
-  11 and later). The slots read are as many as `persist.radio.multisim.config`
-  says (ssss 1, dsds/dsda 2, tsts 3), else up to four. Reading stops at the first
-  slot that answers nothing, or that repeats an IMEI already read: the telephony
-  service answers an invalid phone id with phone 0's IMEI. If slot 0 gives
-  nothing, `getDeviceId` (code 1 in every release) is asked instead.
+- IMEI, one per slot: where itelephony.py has a row for the phone's SDK (only
+  SDK 29 so far), `service call phone <getImeiForSlot> i32 <slot> s16
+  com.android.shell` first, as TelephonyManager.getImei(slot) does. Any answer
+  that is not an IMEI (an exception, unknown transaction, null, another reply)
+  falls back, for that slot, to `service call iphonesubinfo
+  <getDeviceIdForPhone> i32 <slot> s16 com.android.shell [i32 -1]` (the
+  `i32 -1` is a null callingFeatureId, on Android 11 and later), which every
+  SDK uses. `sources["imei[N]"]` says which call gave each IMEI. The slots read
+  are as many as `persist.radio.multisim.config` says (ssss 1, dsds/dsda 2,
+  tsts 3), else up to four. Reading stops at the first slot that answers
+  nothing, or that repeats an IMEI already read: the telephony service answers
+  an invalid phone id with phone 0's IMEI. If slot 0 gives nothing,
+  `getDeviceId` (code 1 in every release) is asked instead.
 - ICCID and IMSI: `getIccSerialNumber` / `getSubscriberId` of iphonesubinfo, which
   answer for the default subscription. Not `content query --uri
   content://telephony/siminfo`: that table keeps a row for every SIM the phone
@@ -21,12 +27,10 @@ getDeviceIdForPhone answers `Phone.getDeviceId()`: the IMEI on a GSM phone, but
 the MEID (14 hex digits) on a CDMA one. An MEID is kept in
 `HarvestedIdentity.meid` and said in the IMEI's reason, never taken for an IMEI.
 
-Not read: the `phone` service's getImeiForSlot, which Android's own
-TelephonyManager.getImei(slot) uses. ITelephony's codes could not be checked
-against AOSP's per-tag ITelephony.aidl from this workspace, and unlike
-IPhoneSubInfo, whose methods are all getters, ITelephony has methods that
-change the phone (setRadio, factoryReset, switchSlots...): a wrong code there
-is not harmless, so the bench does not guess one.
+The `phone` service is asked on SDK 29 only: for SDK 30-36 no ITelephony row
+could be sourced (itelephony.py says what was found), and unlike IPhoneSubInfo,
+whose methods are all getters, ITelephony has methods that change the phone
+(setRadio, factoryReset, switchSlots, rebootModem...), so no code is guessed.
 
 Every answer is checked for the shape of what was asked. What the bench cannot
 use is never guessed around: the reason, kept in `HarvestedIdentity.missing`,
@@ -60,6 +64,7 @@ from benches.rack.identity.iphonesubinfo import (
     imei_call,
     imsi_call,
 )
+from benches.rack.identity.itelephony import imei_for_slot_call, telephony_codes_for
 from benches.rack.identity.model import HarvestedIdentity
 from benches.rack.identity.parcel import ServiceError, UnreadableReply, parse_string_reply
 from benches.rack.protocols import ShellProtocol
@@ -127,7 +132,15 @@ class _Harvest:
         slots = SLOTS_BY_MULTISIM_CONFIG.get(self.prop("persist.radio.multisim.config"), MAX_SLOTS)
         found: list[str] = []
         reasons: list[str] = []
+        phone_codes = telephony_codes_for(self.sdk)
         for slot in range(slots):
+            if phone_codes is not None:
+                args = imei_for_slot_call(phone_codes, slot)
+                value = self.phone_imei(args)
+                if value is not None and value not in found:
+                    found.append(value)
+                    self.sources[f"imei[{slot}]"] = " ".join(args)
+                    continue
             args = imei_call(codes, slot)
             answer = self.ask(args, _IMEI.fullmatch, "IMEI")
             if answer.raw is not None and _MEID.fullmatch(answer.raw):
@@ -158,6 +171,14 @@ class _Harvest:
         if not found:
             self.missing["imei"] = "; ".join(filter(None, reasons))
         return tuple(found)
+
+    def phone_imei(self, args: list[str]) -> str | None:
+        """The IMEI the `phone` service gave, or None for anything else (then iphonesubinfo)."""
+        try:
+            value = parse_string_reply(self.phone.shell(args))
+        except (UnreadableReply, ServiceError):
+            return None  # an exception, unknown transaction, or a reply that is no String
+        return value if value and _IMEI.fullmatch(value) else None
 
     def subinfo(self, kind: str, args: list[str], shape: Callable[[str], object]) -> str | None:
         answer = self.ask(args, shape, kind.upper())

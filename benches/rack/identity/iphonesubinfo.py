@@ -31,6 +31,17 @@ agree):
 - android-16.0.0_r2: getGroupIdLevel2ForSubscriber is inserted at 12, after
   getGroupIdLevel1ForSubscriber, so getIccSerialNumber is 13.
 
+Cross-check of the methods (not of their order) against the implementation,
+PhoneSubInfoController.java, in Reginer/aosp-android-jar (commit 262f6ae9,
+android-NN/src/com/android/internal/telephony/; its READMEs name the tags
+android-12.1.0_r5, 13.0.0_r3, 14.0.0_r2, 15.0.0_r1 and 16.0.0_r2 for SDK 32-36,
+none for SDK 31, and it has no sources for SDK 29 and 30): SDK 31-36 all
+implement getIccSerialNumberWithFeature and a getDeviceIdForPhone(int phoneId,
+String callingPackage, String callingFeatureId); getGroupIdLevel2ForSubscriber
+is implemented in SDK 36 only. This agrees with every row from 31 to 36. The
+controller's method order is not the interface's, so the codes themselves rest
+on the sources above.
+
 `getDeviceId(callingPackage)` is code 1 in every release: it reads the default
 phone's device id and is the fallback when slot 0 gives nothing.
 

@@ -22,6 +22,13 @@ inserted above getDeviceIdForPhone, which shifts the later codes) and `meid`
 (a CDMA phone: getDeviceId and getDeviceIdForPhone(0) answer the MEID, as
 GsmCdmaPhone.getDeviceId does on CDMA).
 
+`service call phone CODE ...` is answered from the phone's own ITelephony table
+(`itelephony.py`: Android 10's getters around getImeiForSlot; no table, so
+only unknown transactions, for SDK 30-36), with the same strict argument
+reading and calling-package check. getImeiForSlot answers null for a slot the
+phone does not have (PhoneFactory.getPhone gives null there), and the IMEI on a
+CDMA phone too.
+
 `cat /sys/class/net/wlan0/address` prints the Wi-Fi MAC. The identity is a
 callable, read at every call, so a fault can make the phone report another
 IMEI than devices.yaml declares.
@@ -42,6 +49,8 @@ from benches.sim.phone.iphonesubinfo import (
     Method,
     methods_for,
 )
+from benches.sim.phone.itelephony import SERVICE as PHONE_SERVICE
+from benches.sim.phone.itelephony import PhoneMethod, is_int_parameter, phone_methods_for
 from benches.sim.phone.parcel import dump, exception_reply, string16, string_reply
 from benches.sim.phone.shell import Command
 
@@ -73,16 +82,19 @@ def telephony_commands(
 ) -> dict[str, Command]:
     """Shell commands for PhoneShell(extra=...): `service` and `cat`."""
     methods = methods_for(sdk, oem_layout)
+    phone_methods = phone_methods_for(sdk)
 
     def service(args: list[str]) -> tuple[str, int]:
         if len(args) < 3 or args[0] != "call" or not args[2].isdigit():
             return "usage: service call SERVICE CODE [i32 N | s16 STR] ...\n", 1
-        if args[1] != SERVICE:
+        if args[1] not in (SERVICE, PHONE_SERVICE):
             return f"service: Service {args[1]} does not exist\n", 0
         try:
             request = _Request(_arguments(args[3:]))
         except ValueError as error:
             return f"service: {error}\n", 1
+        if args[1] == PHONE_SERVICE:
+            return _phone_call(phone_methods.get(int(args[2])), request, _Phone(identity(), meid))
         method = methods.get(int(args[2]))
         if method is None:
             return UNKNOWN_TRANSACTION, 0
@@ -164,6 +176,42 @@ def _answer(method: Method, request: _Request, phone: _Phone) -> str | None:
     if name == "getIccSerialNumberForSubscriber":
         return phone.iccid() if subscription == 0 else None
     return None  # getNaiForSubscriber, getGroupIdLevel1/2ForSubscriber: none on these SIMs
+
+
+def _phone_call(method: PhoneMethod | None, request: _Request, phone: _Phone) -> tuple[str, int]:
+    """ITelephony, as PhoneInterfaceManager answers it; codes not listed are unknown here."""
+    if method is None:
+        return UNKNOWN_TRANSACTION, 0
+    try:
+        arguments: dict[str, int | str | None] = {
+            name: request.int32(name) if is_int_parameter(name) else request.string(name)
+            for name in method.parameters
+        }
+        if "callingPackage" in arguments and arguments["callingPackage"] != SHELL_PACKAGE:
+            package = arguments["callingPackage"]
+            raise _RemoteException(EX_SECURITY, f"Package {package} does not belong to {SHELL_UID}")
+    except _RemoteException as error:
+        return dump(exception_reply(error.code, str(error))), 0
+    if method.returns != "String":
+        return dump(struct.pack("<ii", 0, 0)), 0  # no exception, then false / 0 / null
+    number = arguments.get("slotIndex")
+    slot = number if isinstance(number, int) else 0
+    valid = 0 <= slot < len(phone.identity.imei)
+    imei = phone.identity.imei[slot] if valid else None  # PhoneFactory.getPhone: null
+    value: str | None = None
+    if method.name == "getDeviceId":
+        value = phone.device_id(0)
+    elif method.name == "getImeiForSlot":
+        value = imei  # Phone.getImei(): the IMEI, also on a CDMA phone
+    elif method.name == "getTypeAllocationCodeForSlot":
+        value = imei[:8] if imei else None
+    elif method.name == "getMeidForSlot":
+        value = phone.meid if valid else None
+    elif method.name == "getManufacturerCodeForSlot":
+        value = phone.meid[:8] if valid and phone.meid else None
+    elif method.name == "getDeviceSoftwareVersionForSlot":
+        value = SVN if valid else None
+    return dump(string_reply(value)), 0
 
 
 def _arguments(words: list[str]) -> list[Argument]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import shlex
+import struct
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -17,7 +18,7 @@ from benches.rack.identity.iphonesubinfo import CODES_BY_SDK
 from benches.rack.identity.model import HarvestedIdentity
 from benches.rack.session import BenchSession
 from benches.sim.network.client import PhoneNetwork
-from benches.sim.phone.parcel import dump, exception_reply
+from benches.sim.phone.parcel import dump, exception_reply, string_reply
 from benches.sim.phone.shell import Command, PhoneShell
 from benches.sim.phone.state import PhoneState
 from benches.sim.phone.telephony import telephony_commands
@@ -66,7 +67,9 @@ def test_every_sdk_in_the_table_reads_back_the_phone_s_identity(sdk: int) -> Non
     code = CODES_BY_SDK[sdk].device_id_for_phone
     feature = " i32 -1" if sdk >= 30 else ""  # a null callingFeatureId from Android 11
     assert harvested.sources["imei[1]"] == (
-        f"service call iphonesubinfo {code} i32 1 s16 com.android.shell{feature}"
+        "service call phone 146 i32 1 s16 com.android.shell"  # getImeiForSlot: Android 10 only
+        if sdk == 29
+        else f"service call iphonesubinfo {code} i32 1 s16 com.android.shell{feature}"
     )
     assert harvested.sdk == sdk and not harvested.missing
     check_identity(DUAL_SIM, harvested, "SIM7P0001")
@@ -291,3 +294,79 @@ def test_over_adb_a_declared_imei_that_differs_is_caught(session: BenchSession) 
         "SIM7P0002: devices.yaml declares IMEI 3520…458, the phone reports 3520…478: "
         "fix devices.yaml or the rack's cabling"
     )
+
+
+def recording(sdk: int, log: list[str], phone_answer: str | None = None) -> dict[str, Command]:
+    """The virtual phone's `service`, logging each call; `phone_answer` replaces the phone's."""
+    own = telephony_commands(lambda: DUAL_SIM, sdk)["service"]
+
+    def service(args: list[str]) -> tuple[str, int]:
+        log.append(" ".join(args))
+        if phone_answer is not None and args[1:2] == ["phone"]:
+            return phone_answer, 0
+        return own(args)
+
+    return {"service": service}
+
+
+def test_on_android_10_the_imei_comes_from_the_phone_service_first() -> None:
+    log: list[str] = []
+    harvested = harvest_identity(phone(lambda: DUAL_SIM, 29, extra=recording(29, log)))
+    assert harvested.imei == DUAL_SIM.imei and not harvested.missing
+    assert harvested.sources["imei[0]"] == "service call phone 146 i32 0 s16 com.android.shell"
+    # Slot 2 does not exist: the phone service says null, iphonesubinfo repeats slot 0: stop.
+    assert log[:4] == [
+        "call phone 146 i32 0 s16 com.android.shell",
+        "call phone 146 i32 1 s16 com.android.shell",
+        "call phone 146 i32 2 s16 com.android.shell",
+        "call iphonesubinfo 3 i32 2 s16 com.android.shell",
+    ]
+
+
+def test_on_android_10_a_cdma_phone_s_imei_is_read_where_iphonesubinfo_gives_its_meid() -> None:
+    cdma = telephony_commands(lambda: DUAL_SIM, 29, meid="A0000012345678")
+    harvested = harvest_identity(phone(lambda: DUAL_SIM, 29, extra=cdma))
+    assert harvested.imei == DUAL_SIM.imei and not harvested.missing
+    assert harvested.sources["imei[0]"].startswith("service call phone 146 ")
+    # Slot 2 falls back to iphonesubinfo, which reads phone 0 there: its device id, the MEID.
+    assert harvested.meid == ("A0000012345678",)
+    assert harvested.sources["meid[2]"].startswith("service call iphonesubinfo 3 i32 2 ")
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        dump(exception_reply(-1, "getImeiForSlot: The user 2000 does not meet the requirements")),
+        'Result: Parcel(Error: 0xffffffb6 "Not a data message")\n',  # unknown transaction
+        dump(string_reply(None)),
+        dump(string_reply("")),
+        dump(struct.pack("<ii", 0, 1)),  # a boolean getter's reply: an OEM layout
+        dump(string_reply("35209810012345")),  # a String of another shape
+        "service: Service phone does not exist\n",
+    ],
+    ids=["exception", "unknown", "null", "empty", "boolean", "shape", "no-service"],
+)
+def test_anything_but_an_imei_from_the_phone_service_falls_back_to_iphonesubinfo(
+    answer: str,
+) -> None:
+    log: list[str] = []
+    harvested = harvest_identity(phone(lambda: DUAL_SIM, 29, extra=recording(29, log, answer)))
+    assert harvested.imei == DUAL_SIM.imei and not harvested.missing
+    assert (
+        harvested.sources["imei[0]"] == "service call iphonesubinfo 3 i32 0 s16 com.android.shell"
+    )
+    assert (
+        harvested.sources["imei[1]"] == "service call iphonesubinfo 3 i32 1 s16 com.android.shell"
+    )
+    assert log[:2] == [
+        "call phone 146 i32 0 s16 com.android.shell",
+        "call iphonesubinfo 3 i32 0 s16 com.android.shell",
+    ]
+
+
+@pytest.mark.parametrize("sdk", range(30, 37))
+def test_a_release_without_a_sourced_phone_row_never_calls_the_phone_service(sdk: int) -> None:
+    log: list[str] = []
+    harvested = harvest_identity(phone(lambda: DUAL_SIM, sdk, extra=recording(sdk, log)))
+    assert harvested.imei == DUAL_SIM.imei and not harvested.missing
+    assert log and not [line for line in log if line.startswith("call phone")]

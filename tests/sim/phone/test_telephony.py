@@ -14,11 +14,14 @@ import pytest
 from benches.inventory import load_manifest
 from benches.inventory.models import Identity
 from benches.rack.identity import iphonesubinfo as bench
+from benches.rack.identity import itelephony as bench_phone
 from benches.rack.identity.parcel import ServiceError, parse_string_reply
 from benches.sim.phone import iphonesubinfo as sim_table
+from benches.sim.phone import itelephony as sim_phone_table
 from benches.sim.phone import telephony
 from benches.sim.phone.handset import VirtualPhone
 from benches.sim.phone.iphonesubinfo import METHODS_BY_SDK, VENDOR_METHOD, methods_for
+from benches.sim.phone.itelephony import PHONE_METHODS_BY_SDK, phone_methods_for
 from benches.sim.phone.telephony import props_sdk, telephony_commands
 from tests.support.lifecycle_rig import FAST, RESOLVER, device, fault
 from tests.support.rackfiles import FIXED
@@ -204,3 +207,67 @@ def test_a_rack_s_android_release_and_oem_subinfo_faults_reach_the_phone() -> No
     assert "ro.build.version.sdk" not in plain.state.props  # Android 10 by its release
     output = plain.shell.run("service call iphonesubinfo 3 i32 0 s16 com.android.shell").output
     assert parse_string_reply(output.decode()) == "352098100123452"
+
+
+# The `phone` service (ITelephony): the simulator's own table against the bench's.
+
+
+def phone_call(sdk: int, code: int, *args: str, meid: str | None = None) -> str:
+    output, status = telephony_commands(lambda: IDENTITY, sdk, meid=meid)["service"](
+        ["call", "phone", str(code), *args]
+    )
+    assert status == 0
+    return output
+
+
+@pytest.mark.parametrize("sdk", sorted(bench_phone.CODES_BY_SDK))
+def test_the_bench_s_phone_row_is_getimeiforslot_in_the_simulator_s_table(sdk: int) -> None:
+    row = bench_phone.CODES_BY_SDK[sdk]
+    method = phone_methods_for(sdk)[row.imei_for_slot]
+    assert method.name == "getImeiForSlot"
+    assert method.parameters[:2] == ("slotIndex", "callingPackage")
+    assert row.feature_id == ("callingFeatureId" in method.parameters)
+    for slot in (0, 1):
+        args = bench_phone.imei_for_slot_call(row, slot)
+        assert args[:3] == ["service", "call", "phone"]
+        assert (
+            parse_string_reply(phone_call(sdk, *map(int, args[3:4]), *args[4:]))
+            == (IDENTITY.imei[slot])
+        )
+
+
+def test_only_sourced_releases_have_a_phone_row_and_android_10_s_is_146() -> None:
+    assert bench_phone.CODES_BY_SDK.keys() == PHONE_METHODS_BY_SDK.keys() == {29}
+    assert bench_phone.telephony_codes_for(29) == bench_phone.CODES_BY_SDK[29]
+    assert all(bench_phone.telephony_codes_for(sdk) is None for sdk in (None, 28, *range(30, 37)))
+    assert phone_methods_for(29)[146].name == "getImeiForSlot"
+    assert phone_methods_for(29)[145].name == "getDeviceId"  # one below: other arguments
+
+
+def test_the_simulator_s_phone_table_does_not_import_the_bench_s() -> None:
+    assert "benches.rack" not in Path(sim_phone_table.__file__).read_text()
+
+
+def test_getimeiforslot_reads_its_arguments_strictly_and_answers_like_android_10() -> None:
+    with pytest.raises(ServiceError, match="BadParcelableException: the call ends before"):
+        parse_string_reply(phone_call(29, 146, "i32", "0"))
+    with pytest.raises(ServiceError, match="slotIndex is an int, not s16"):
+        parse_string_reply(phone_call(29, 146, *SHELL, "i32", "0"))
+    with pytest.raises(ServiceError, match="SecurityException: Package com.example"):
+        parse_string_reply(phone_call(29, 146, "i32", "0", "s16", "com.example"))
+    # PhoneFactory.getPhone gives null for a slot the phone does not have: no phone 0 fallback.
+    assert parse_string_reply(phone_call(29, 146, "i32", "2", *SHELL)) is None
+    # Phone.getImei() is the IMEI on a CDMA phone too, where getDeviceId is the MEID.
+    cdma = "A0000012345678"
+    assert (
+        parse_string_reply(phone_call(29, 146, "i32", "0", *SHELL, meid=cdma)) == (IDENTITY.imei[0])
+    )
+    assert parse_string_reply(phone_call(29, 145, *SHELL, meid=cdma)) == cdma
+    assert parse_string_reply(phone_call(29, 148, "i32", "0", *SHELL, meid=cdma)) == cdma
+    assert parse_string_reply(phone_call(29, 147, "i32", "1")) == IDENTITY.imei[1][:8]
+
+
+def test_codes_the_simulator_does_not_list_are_unknown_transactions() -> None:
+    assert phone_call(29, 153, "i32", "0") == telephony.UNKNOWN_TRANSACTION  # factoryReset
+    for sdk in range(30, 37):  # no ITelephony table could be sourced for these releases
+        assert phone_call(sdk, 146, "i32", "0", *SHELL) == telephony.UNKNOWN_TRANSACTION
