@@ -28,6 +28,7 @@ from benches.inventory.models import Rack
 from benches.rack.lock.directory import LockDirError, lock_dir
 from benches.rack.lock.holder import Holder, read_holder
 from benches.rack.lock.resources import Resource, adb_resource, rack_resources
+from benches.redaction.printable import printable
 
 INHERITED_FDS_ENV = "BENCH_LOCK_FDS"
 POLL_S = 0.2  # how often a waiting session tries again
@@ -54,9 +55,10 @@ class _Held:
 
 
 class RackLock:
-    """The locks of one session on `resources`, named `name` (the rack) in messages."""
+    """The locks of one session on `resources`; `name` is the rack's, for messages (None
+    when the session is on one resource, not a rack: `bench discover` on an adb server)."""
 
-    def __init__(self, name: str, resources: Sequence[Resource]) -> None:
+    def __init__(self, name: str | None, resources: Sequence[Resource]) -> None:
         self.name = name
         # One order for every session (no two waiters each holding what the other
         # wants); the rack's own name first, so a second session on it is told so.
@@ -121,7 +123,7 @@ class RackLock:
 
     def _take_all(self, folder: Path) -> None:
         inherited = _inherited_fds()
-        holder = Holder.this_process(self.name).encoded()
+        holder = Holder.this_process(self.name or "").encoded()
         try:
             for resource in self.resources:
                 self._held.append(self._take(folder / resource.file_name, resource, inherited))
@@ -148,16 +150,12 @@ class RackLock:
         raise RackInUse(self._in_use(resource, holder), resource)
 
     def _in_use(self, resource: Resource, holder: Holder | str) -> str:
-        if isinstance(holder, str):
-            by = holder
-        else:
-            by = holder.describe()
-            if holder.rack and holder.rack != self.name and resource.kind != "rack":
-                by += f", for rack {holder.rack}"
-        what = f"rack {self.name}" if resource.kind == "rack" else f"{resource.label}"
-        if resource.kind != "rack":
-            what = f"rack {self.name}'s {what}"
-        return f"{what} is in use by {by}"
+        by = holder if isinstance(holder, str) else holder.describe()
+        if isinstance(holder, Holder) and holder.rack and holder.rack != self.name:
+            by += f", for rack {printable(holder.rack)}"
+        if resource.kind == "rack" or self.name is None:
+            return f"{resource.label} is in use by {by}"
+        return f"rack {self.name}'s {resource.label} is in use by {by}"
 
 
 def lock_rack(
@@ -182,8 +180,7 @@ def lock_adb_server(
     every_s: float = PROGRESS_EVERY_S,
 ) -> RackLock:
     """The held lock on one adb server (`bench discover` reads phones through it)."""
-    resource = adb_resource(host, port)
-    lock = RackLock(resource.label, [resource])
+    lock = RackLock(None, [adb_resource(host, port)])
     lock.acquire(wait=wait, report=report, every_s=every_s)
     return lock
 

@@ -152,7 +152,8 @@ def test_discover_and_a_session_share_the_adb_server(tmp_path: Path, lock_dir: P
     devices = rack_file(tmp_path, "lab-a", adb_port=5331)
     with holder(lock_dir, devices), pytest.raises(RackInUse) as refused:
         lock_adb_server("localhost", 5331)
-    assert "adb server localhost:5331 is in use by " in str(refused.value)
+    assert str(refused.value).startswith("adb server localhost:5331 is in use by ")
+    assert str(refused.value).endswith(", for rack lab-a")
     with holder(lock_dir, adb="127.0.0.1:5332"), pytest.raises(RackInUse):
         lock_rack(load_rack(rack_file(tmp_path, "lab-b", adb_port=5332)))
 
