@@ -1,18 +1,21 @@
 """`bench signoff`, `bench discover` and a pytest sign-off session on a rack another
 session holds: exit 4 with one line, before anything is touched; `--wait` waits.
 
-Not live: a refused session stops before the rack, and the `--wait` run's suite is a
-conftest that takes the rack as a sign-off session does, and one test that touches
-nothing.
+Live only the last: a refused session stops before the rack, and the `--wait` run's
+suite is a conftest that takes the rack as a sign-off session does, and one test that
+touches nothing.
 """
 
 from __future__ import annotations
 
 import getpass
+import shutil
 import socket
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from tests.support.rack_locks import holder, lock_env
 from tests.support.rackfiles import FIXED, REPO, relocated_rack
@@ -125,3 +128,38 @@ def test_bench_signoff_wait_waits_then_its_sessions_run_under_its_lock(tmp_path:
     assert "in use" not in out + errors, out + errors
     assert (reports / "ran").read_text() == "yes", out + errors
     assert waiting.returncode != 4
+
+
+@pytest.mark.live
+def test_a_second_session_leaves_a_running_signoff_alone(tmp_path: Path) -> None:
+    """A real sign-off on the virtual rack holds it; a pytest sign-off session started
+    beside it exits 4 naming it, and the first one's result stands (GO)."""
+    devices = relocated_rack(tmp_path, shift=62, adb_port=5342)
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    shutil.copy(REPO / "testcases" / "test_boot.py", suite)
+    locks = tmp_path / "locks"
+    first = subprocess.Popen(
+        [sys.executable, "-m", "benches", "signoff", "--devices", str(devices), "--firmware",
+         str(FIXED), "--reports", str(tmp_path / "first"), "--testcases", str(suite)],
+        cwd=REPO, env=lock_env(locks, BENCH_ALLURE=str(tmp_path / "no-allure")),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    assert first.stdout is not None
+    heard = ""
+    while "=== sign-off 1/1" not in heard:  # printed once the command holds the rack
+        line = first.stdout.readline()
+        assert line, heard
+        heard += line
+    second = subprocess.run(
+        [sys.executable, "-m", "pytest", str(suite), "-q", "-p", "no:cacheprovider",
+         "--firmware", str(FIXED), "--devices", str(devices), "--reports",
+         str(tmp_path / "second")],
+        cwd=REPO, env=lock_env(locks), capture_output=True, text=True, timeout=120,
+        check=False,
+    )  # fmt: skip
+    rest, _ = first.communicate(timeout=600)
+    assert second.returncode == 4, second.stdout + second.stderr
+    assert f"rack virtual-bench-helsinki is in use by {WHO}{first.pid} since" in second.stderr
+    assert first.returncode == 0, heard + rest
+    assert "GO" in rest
