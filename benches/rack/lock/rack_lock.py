@@ -84,6 +84,8 @@ class RackLock:
         every_s: float = PROGRESS_EVERY_S,
     ) -> None:
         """Hold every resource, or raise RackInUse (without `wait`) / RackLockError."""
+        if self._held:
+            return
         try:
             folder = lock_dir()
         except LockDirError as error:
@@ -143,9 +145,13 @@ class RackLock:
         if fd >= 0 and _try_lock(fd):
             return _Held(resource, fd, inherited=True)
         fd = _open_lock_file(path)
-        if _try_lock(fd):
-            return _Held(resource, fd, inherited=False)
-        holder = read_holder(fd)
+        try:
+            if _try_lock(fd):
+                return _Held(resource, fd, inherited=False)
+            holder = read_holder(fd)
+        except RackLockError:
+            os.close(fd)
+            raise
         os.close(fd)
         raise RackInUse(self._in_use(resource, holder), resource)
 
