@@ -21,6 +21,7 @@ from benches.pytestplugin.config import SIGNOFF_RUN_KEY, manifest_of, rack_of
 from benches.pytestplugin.cycle_tests import cycle_test
 from benches.pytestplugin.masking import AllureMasking, MaskingPlugin
 from benches.pytestplugin.progress import Progress
+from benches.pytestplugin.rack_lock import hold_rack
 from benches.redaction.masks import SHOW_IDENTIFIERS_ENV, device_labels
 from benches.redaction.rack_masker import forget_rack, use_rack
 from benches.report.allure.metadata import write_run_metadata
@@ -57,6 +58,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--reports",
         default="reports",
         help="where pcaps and allure-results go (default: reports)",
+    )
+    group.addoption(
+        "--wait",
+        dest="wait_for_rack",
+        action="store_true",
+        help="when another session holds the rack, wait for it instead of stopping (exit 4)",
     )
     group.addoption(
         "--show-identifiers",
@@ -133,6 +140,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
             "the sign-off suite needs --firmware: the release candidate's manifest, "
             "e.g. --firmware firmware/ta1046-global-FIXED.yaml"
         )
+    hold_rack(config)  # before the first thing on the rack is touched, the capture probe
     rack = rack_of(config)
     _check_capture_permission(rack)
     signoff_tests = [
