@@ -2,10 +2,13 @@
  *
  * The detector's sieve finds a binary number's literals (an IMEI as a varint,
  * an int64) by 4-byte windows of them, twenty or so for a rack. bytes.find
- * would pass over the data once per needle; this passes once for all: at each
- * offset the 4 bytes are hashed into a 65,536-bit filter, and only where the
- * filter says so is the sorted needle table searched. needles.py holds the
- * pure-Python reference (one bytes.find per needle); tests compare the two.
+ * would pass over the data once per needle; this passes once for all, and looks
+ * only at every fourth offset (0 mod 4): there the 4 bytes are hashed into a
+ * 65,536-bit filter, and only where the filter says so is the sorted needle
+ * table searched. The caller registers four consecutive windows of each
+ * literal, so wherever a literal starts one of them lies at an offset 0 mod 4.
+ * needles.py holds the pure-Python reference (one bytes.find per needle);
+ * tests compare the two.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -30,10 +33,10 @@ static int contains(const uint32_t *table, Py_ssize_t count, uint32_t word) {
 
 PyDoc_STRVAR(find_doc,
 "find(data, filter, table, stride) -> list of offsets\n\n"
-"Offsets where data holds one of the 4-byte needles: table is their words\n"
-"(native order, sorted), filter the 8,192-byte filter of their hashes. After an\n"
-"offset, the next stride - 1 offsets are not reported (the caller searches\n"
-"around each one anyway).");
+"Offsets 0 mod 4 where data holds one of the 4-byte needles: table is their\n"
+"words (native order, sorted), filter the 8,192-byte filter of their hashes.\n"
+"After an offset, the next stride - 1 offsets are not reported (the caller\n"
+"searches around each one anyway).");
 
 static PyObject *find(PyObject *self, PyObject *args) {
     Py_buffer data, filter, table;
@@ -52,7 +55,7 @@ static PyObject *find(PyObject *self, PyObject *args) {
     const unsigned char *bits = (const unsigned char *)filter.buf;
     const uint32_t *words = (const uint32_t *)table.buf;
     Py_ssize_t count = table.len / 4;
-    for (Py_ssize_t at = 0; at + 4 <= data.len; at++) {
+    for (Py_ssize_t at = 0; at + 4 <= data.len; at += 4) {
         uint32_t word;
         memcpy(&word, bytes + at, 4);
         uint32_t h = hash16(word);
@@ -65,7 +68,10 @@ static PyObject *find(PyObject *self, PyObject *args) {
             goto done;
         }
         Py_DECREF(offset);
-        at += stride - 1;
+        if (stride > data.len - at)
+            break;
+        /* on to the first offset 0 mod 4 at or after at + stride (the loop adds 4) */
+        at = ((at + stride + 3) & ~(Py_ssize_t)3) - 4;
     }
 done:
     PyBuffer_Release(&data);
