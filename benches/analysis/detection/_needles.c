@@ -80,8 +80,71 @@ done:
     return found;
 }
 
+static inline int is_digit(unsigned char byte) { return (unsigned char)(byte - '0') < 10; }
+
+/* The first start of `count` digits in a row, or -1. A window of `count` bytes is
+ * checked from its last byte back: a byte that is no digit rules out every window
+ * holding it, so most of the data is skipped `count` bytes at a time. */
+static Py_ssize_t first_digits(const unsigned char *bytes, Py_ssize_t size, Py_ssize_t count) {
+    Py_ssize_t last = count - 1; /* no window of digits ends before `last` */
+    while (last < size) {
+        Py_ssize_t at = last;
+        while (at > last - count && is_digit(bytes[at]))
+            at--;
+        if (at == last - count)
+            return at + 1;
+        last = at + count;
+    }
+    return -1;
+}
+
+/* The first start of `digits` digits, a point and two digits, or -1. */
+static Py_ssize_t first_decimal(const unsigned char *bytes, Py_ssize_t size, Py_ssize_t digits) {
+    Py_ssize_t from = digits;
+    while (from + 2 < size) {
+        const unsigned char *dot = memchr(bytes + from, '.', size - 2 - from);
+        if (dot == NULL)
+            return -1;
+        Py_ssize_t at = dot - bytes;
+        if (is_digit(bytes[at + 1]) && is_digit(bytes[at + 2])) {
+            Py_ssize_t before = at - 1;
+            while (before >= at - digits && is_digit(bytes[before]))
+                before--;
+            if (before < at - digits)
+                return at - digits;
+        }
+        from = at + 1;
+    }
+    return -1;
+}
+
+PyDoc_STRVAR(number_places_doc,
+"number_places(data, digits, run) -> (decimal, integer)\n\n"
+"Where the location finder starts: the first offset of `digits` ASCII digits, a\n"
+"point and two digits, and the first offset of `run` digits in a row; -1 for none.\n"
+"The same as finding b'0' * digits + b'.00' and b'0' * run in the data's digit\n"
+"skeleton (detection/locations.py, the reference), without making the skeleton.");
+
+static PyObject *number_places(PyObject *self, PyObject *args) {
+    Py_buffer data;
+    Py_ssize_t digits, run;
+    if (!PyArg_ParseTuple(args, "y*nn", &data, &digits, &run))
+        return NULL;
+    PyObject *places = NULL;
+    if (digits < 1 || run < 1) {
+        PyErr_SetString(PyExc_ValueError, "digits and run must be at least 1");
+    } else {
+        const unsigned char *bytes = (const unsigned char *)data.buf;
+        places = Py_BuildValue("nn", first_decimal(bytes, data.len, digits),
+                               first_digits(bytes, data.len, run));
+    }
+    PyBuffer_Release(&data);
+    return places;
+}
+
 static PyMethodDef methods[] = {
     {"find", find, METH_VARARGS, find_doc},
+    {"number_places", number_places, METH_VARARGS, number_places_doc},
     {NULL, NULL, 0, NULL},
 };
 
