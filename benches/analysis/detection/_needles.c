@@ -142,7 +142,75 @@ static PyObject *number_places(PyObject *self, PyObject *args) {
     return places;
 }
 
+/* The first offset from `from` on where the bytes' classes spell `needle`, or -1.
+ * Boyer-Moore's bad-character rule on the classes: a window is compared from its
+ * end, and a mismatch moves it past the mismatched byte unless the needle has that
+ * class further left. At most `size` times the needle's length, whatever the data. */
+static Py_ssize_t class_find(const unsigned char *bytes, Py_ssize_t size,
+                             const unsigned char *classes, const unsigned char *needle,
+                             Py_ssize_t length, Py_ssize_t from) {
+    Py_ssize_t at = from;
+    while (at <= size - length) {
+        Py_ssize_t j = length - 1;
+        unsigned char class;
+        while ((class = classes[bytes[at + j]]) == needle[j]) {
+            if (j == 0)
+                return at;
+            j--;
+        }
+        Py_ssize_t k = j - 1;
+        while (k >= 0 && needle[k] != class)
+            k--;
+        at += j - k;
+    }
+    return -1;
+}
+
+PyDoc_STRVAR(class_marks_doc,
+"class_marks(data, classes, needle, stride) -> list of offsets\n\n"
+"Where data.translate(classes) holds needle, as the sieve finds it there: the first\n"
+"place, then the first at least stride further on, and so on. The same as finding\n"
+"needle in the translated data (detection/skeletons.py, the reference), without it.");
+
+static PyObject *class_marks(PyObject *self, PyObject *args) {
+    Py_buffer data, classes, needle;
+    Py_ssize_t stride;
+    if (!PyArg_ParseTuple(args, "y*y*y*n", &data, &classes, &needle, &stride))
+        return NULL;
+    PyObject *found = NULL;
+    if (classes.len != 256 || needle.len < 1 || stride < 1) {
+        PyErr_SetString(PyExc_ValueError, "classes must be 256 bytes, the needle one or more, "
+                                          "the stride at least 1");
+        goto done;
+    }
+    found = PyList_New(0);
+    if (found == NULL)
+        goto done;
+    const unsigned char *bytes = (const unsigned char *)data.buf;
+    Py_ssize_t at = class_find(bytes, data.len, (const unsigned char *)classes.buf,
+                               (const unsigned char *)needle.buf, needle.len, 0);
+    while (at >= 0) {
+        PyObject *offset = PyLong_FromSsize_t(at);
+        if (offset == NULL || PyList_Append(found, offset) < 0) {
+            Py_XDECREF(offset);
+            Py_CLEAR(found);
+            goto done;
+        }
+        Py_DECREF(offset);
+        if (stride > data.len - at)
+            break;
+        at = class_find(bytes, data.len, (const unsigned char *)classes.buf,
+                        (const unsigned char *)needle.buf, needle.len, at + stride);
+    }
+done:
+    PyBuffer_Release(&data);
+    PyBuffer_Release(&classes);
+    PyBuffer_Release(&needle);
+    return found;
+}
+
 static PyMethodDef methods[] = {
+    {"class_marks", class_marks, METH_VARARGS, class_marks_doc},
     {"find", find, METH_VARARGS, find_doc},
     {"number_places", number_places, METH_VARARGS, number_places_doc},
     {NULL, NULL, 0, NULL},
