@@ -144,11 +144,12 @@ static PyObject *number_places(PyObject *self, PyObject *args) {
 
 /* The first offset from `from` on where the bytes' classes spell `needle`, or -1.
  * Boyer-Moore's bad-character rule on the classes: a window is compared from its
- * end, and a mismatch moves it past the mismatched byte unless the needle has that
- * class further left. At most `size` times the needle's length, whatever the data. */
+ * end, and a mismatch moves it so that the needle's last place of that class (`last`,
+ * -1 for none) comes under the mismatched byte, or by one when that place is not to
+ * the left. At most `size` times the needle's length, whatever the data. */
 static Py_ssize_t class_find(const unsigned char *bytes, Py_ssize_t size,
                              const unsigned char *classes, const unsigned char *needle,
-                             Py_ssize_t length, Py_ssize_t from) {
+                             Py_ssize_t length, const Py_ssize_t *last, Py_ssize_t from) {
     Py_ssize_t at = from;
     while (at <= size - length) {
         Py_ssize_t j = length - 1;
@@ -158,10 +159,29 @@ static Py_ssize_t class_find(const unsigned char *bytes, Py_ssize_t size,
                 return at;
             j--;
         }
-        Py_ssize_t k = j - 1;
-        while (k >= 0 && needle[k] != class)
-            k--;
-        at += j - k;
+        at += last[class] < j ? j - last[class] : 1;
+    }
+    return -1;
+}
+
+/* The same, for a needle with a class only one byte has (UTF-16 text's NUL): memchr
+ * finds that byte, and only the window that puts it at `place` is compared. */
+static Py_ssize_t class_find_byte(const unsigned char *bytes, Py_ssize_t size,
+                                  const unsigned char *classes, const unsigned char *needle,
+                                  Py_ssize_t length, unsigned char only, Py_ssize_t place,
+                                  Py_ssize_t from) {
+    Py_ssize_t at = from;
+    while (at <= size - length) {
+        const unsigned char *found = memchr(bytes + at + place, only, size - length + 1 - at);
+        if (found == NULL)
+            return -1;
+        at = found - bytes - place;
+        Py_ssize_t j = 0;
+        while (j < length && classes[bytes[at + j]] == needle[j])
+            j++;
+        if (j == length)
+            return at;
+        at++;
     }
     return -1;
 }
@@ -187,8 +207,31 @@ static PyObject *class_marks(PyObject *self, PyObject *args) {
     if (found == NULL)
         goto done;
     const unsigned char *bytes = (const unsigned char *)data.buf;
-    Py_ssize_t at = class_find(bytes, data.len, (const unsigned char *)classes.buf,
-                               (const unsigned char *)needle.buf, needle.len, 0);
+    const unsigned char *spelled = (const unsigned char *)needle.buf;
+    Py_ssize_t last[256];
+    for (int class = 0; class < 256; class++)
+        last[class] = -1;
+    for (Py_ssize_t k = 0; k < needle.len; k++)
+        last[spelled[k]] = k;
+    const unsigned char *table = (const unsigned char *)classes.buf;
+    /* A class of the needle that only one byte has: memchr for that byte. */
+    Py_ssize_t place = -1;
+    unsigned char only = 0;
+    for (Py_ssize_t k = 0; k < needle.len && place < 0; k++) {
+        int bytes_of_class = 0;
+        for (int byte = 0; byte < 256; byte++)
+            if (table[byte] == spelled[k]) {
+                bytes_of_class++;
+                only = (unsigned char)byte;
+            }
+        if (bytes_of_class == 1)
+            place = k;
+    }
+#define NEXT(from)                                                                       \
+    (place >= 0 ? class_find_byte(bytes, data.len, table, spelled, needle.len, only, place, \
+                                  (from))                                                \
+                : class_find(bytes, data.len, table, spelled, needle.len, last, (from)))
+    Py_ssize_t at = NEXT(0);
     while (at >= 0) {
         PyObject *offset = PyLong_FromSsize_t(at);
         if (offset == NULL || PyList_Append(found, offset) < 0) {
@@ -199,9 +242,9 @@ static PyObject *class_marks(PyObject *self, PyObject *args) {
         Py_DECREF(offset);
         if (stride > data.len - at)
             break;
-        at = class_find(bytes, data.len, (const unsigned char *)classes.buf,
-                        (const unsigned char *)needle.buf, needle.len, at + stride);
+        at = NEXT(at + stride);
     }
+#undef NEXT
 done:
     PyBuffer_Release(&data);
     PyBuffer_Release(&classes);
