@@ -215,18 +215,20 @@ static PyObject *class_marks(PyObject *self, PyObject *args) {
         last[spelled[k]] = k;
     const unsigned char *table = (const unsigned char *)classes.buf;
     /* A class of the needle that only one byte has: memchr for that byte. */
+    int members[256] = {0};           /* bytes of each class */
+    unsigned char member[256] = {0};  /* a byte of each class (the only one, for those) */
+    for (int byte = 0; byte < 256; byte++) {
+        members[table[byte]]++;
+        member[table[byte]] = (unsigned char)byte;
+    }
     Py_ssize_t place = -1;
     unsigned char only = 0;
-    for (Py_ssize_t k = 0; k < needle.len && place < 0; k++) {
-        int bytes_of_class = 0;
-        for (int byte = 0; byte < 256; byte++)
-            if (table[byte] == spelled[k]) {
-                bytes_of_class++;
-                only = (unsigned char)byte;
-            }
-        if (bytes_of_class == 1)
+    for (Py_ssize_t k = 0; k < needle.len; k++)
+        if (members[spelled[k]] == 1) {
             place = k;
-    }
+            only = member[spelled[k]];
+            break;
+        }
 #define NEXT(from)                                                                       \
     (place >= 0 ? class_find_byte(bytes, data.len, table, spelled, needle.len, only, place, \
                                   (from))                                                \
