@@ -24,7 +24,6 @@ Decisions:
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass
 
 from benches.analysis.detection.radix import group_context
@@ -48,14 +47,39 @@ class Base32Fragment:
 
 
 def base32_fragments(data: bytes) -> list[bytes]:
-    """The literal (upper case) for each offset 0 to 4 of ``data`` in a 5-byte group."""
+    """The literal (upper case) for each offset 0 to 4 of ``data`` in a 5-byte group.
+
+    At ``offset``, the literal is the characters made of ``data``'s bits alone: the
+    first starts ``(-8 * offset) % 5`` bits into ``data`` (the bits before it share a
+    character with the bytes before), and the last ends where whole characters stop.
+    The bits are spelled from one integer, not by encoding ``bytes(offset) + data``
+    five times (the stdlib's base32 encoder is pure Python).
+    """
+    value = int.from_bytes(data, "big")
+    bits = 8 * len(data)
     fragments = []
     for offset in range(GROUP_BYTES):
-        text = base64.b32encode(bytes(offset) + data)
-        first = _first_char(offset)
-        end = 8 * (offset + len(data)) // 5  # past the last character without bits after
-        fragments.append(text[first:end])
+        skip = -8 * offset % 5
+        count = (bits - skip) // 5
+        if count <= 0:  # too short to fill a character of its own
+            fragments.append(b"")
+            continue
+        rest = bits - skip - 5 * count  # trailing bits, shared with the bytes after
+        fragments.append(_spelled(value >> rest & ((1 << 5 * count) - 1), count))
     return fragments
+
+
+# Every 10-bit value -> its two characters.
+_PAIRS = [bytes([ALPHABET[high], ALPHABET[low]]) for high in range(32) for low in range(32)]
+
+
+def _spelled(value: int, count: int) -> bytes:
+    """The ``count`` base32 characters (upper case) of the ``5 * count``-bit ``value``."""
+    if count % 2:
+        value <<= 5  # a character of zero bits after, cut off below
+    pairs = (count + 1) // 2
+    text = b"".join([_PAIRS[value >> 10 * (pairs - 1 - i) & 0x3FF] for i in range(pairs)])
+    return text[:count]
 
 
 def base32_context(
