@@ -109,7 +109,9 @@ def _describe(
     # Only the answers the flow's own client got name its destination.
     known = places.answers(answers, device or canonical(client_ip), server_ip, place)
     name, source = attribute(known, (sni, host), first_time)
-    claimed = tuple(n for n in claimed_only(known, (sni, host)) if not is_bench_name(n))
+    claimed = claimed_only(known, (sni, host))
+    if claimed:  # most flows claim nothing the answers do not tie
+        claimed = tuple(n for n in claimed if not is_bench_name(n))
     if phone is not None and phone.note is not None:
         notes = (*notes, FlowNote(ADDRESS_CHANGED, phone.note, first_frame))
     return Flow.made(

@@ -51,26 +51,38 @@ class RowEncoder:
         self._embeddings: dict[Embedding | None, str] = {}
 
     def flow(self, flow: Flow) -> RawJson:
+        # Each cached value is looked up in place (``texts(v) or text(v)``): a call of
+        # the method only for a value not encoded yet. Cached texts are never empty.
         f, text, name = flow, self._text, self._name
+        texts, names, lists = self._texts.get, self._names.get, self._lists.get
         return RawJson(
-            f'{{"id": {f.id}, "pcap": {text(f.pcap)}, "proto": {text(f.proto)}, '
-            f'"protocol": {text(f.protocol)}, "client_ip": {text(f.client_ip)}, '
-            f'"client_port": {f.client_port}, "device": {self._device(f.device)}, '
-            f'"dst_ip": {text(f.dst_ip)}, "dst_port": {f.dst_port}, '
-            f'"dst_host": {name(f.name)}, "name_source": {text(f.name_source)}, '
+            f'{{"id": {f.id}, "pcap": {texts(f.pcap) or text(f.pcap)}, '
+            f'"proto": {texts(f.proto) or text(f.proto)}, '
+            f'"protocol": {texts(f.protocol) or text(f.protocol)}, '
+            f'"client_ip": {texts(f.client_ip) or text(f.client_ip)}, '
+            f'"client_port": {f.client_port}, '
+            f'"device": {self._devices.get(f.device) or self._device(f.device)}, '
+            f'"dst_ip": {texts(f.dst_ip) or text(f.dst_ip)}, "dst_port": {f.dst_port}, '
+            f'"dst_host": {names(f.name) or name(f.name)}, '
+            f'"name_source": {texts(f.name_source) or text(f.name_source)}, '
             f'"name_resolved": {_BOOLEAN[f.name_resolved]}, '
-            f'"dns_names": {self._list(f.dns_names)}, "sni": {name(f.sni)}, '
-            f'"http_host": {name(f.http_host)}, "tls": {_BOOLEAN[f.tls]}, '
-            f'"country": {text(f.country)}, "owner": {text(f.owner)}, '
-            f'"geo_source": {text(f.geo_source)}, "packets": {f.packets}, "bytes": {f.bytes}, '
+            f'"dns_names": {lists(f.dns_names) or self._list(f.dns_names)}, '
+            f'"sni": {names(f.sni) or name(f.sni)}, '
+            f'"http_host": {names(f.http_host) or name(f.http_host)}, "tls": {_BOOLEAN[f.tls]}, '
+            f'"country": {texts(f.country) or text(f.country)}, '
+            f'"owner": {texts(f.owner) or text(f.owner)}, '
+            f'"geo_source": {texts(f.geo_source) or text(f.geo_source)}, '
+            f'"packets": {f.packets}, "bytes": {f.bytes}, '
             f'"bytes_to_server": {f.bytes_to_server}, "bytes_to_client": {f.bytes_to_client}, '
             f'"first_packet": {f.first_packet}, "last_packet": {f.last_packet}, '
             f'"first_time": {_float(f.first_time)}, "last_time": {_float(f.last_time)}, '
             f'"gaps": {f.gaps}, "countries": {self._country_map(f.countries)}, '
-            f'"notes": {self._notes(f.notes)}, '
-            f'"claimed_names": {self._list(f.claimed_names)}, '
-            f'"judged": {_BOOLEAN[f.judged]}, "client_mac": {self._mac(f.client_mac)}, '
-            f'"embedded_ipv4": {self._embedded(f.embedded_ipv4)}}}'
+            f'"notes": {self._notes(f.notes) if f.notes else "[]"}, '
+            f'"claimed_names": {lists(f.claimed_names) or self._list(f.claimed_names)}, '
+            f'"judged": {_BOOLEAN[f.judged]}, '
+            f'"client_mac": {self._macs.get(f.client_mac) or self._mac(f.client_mac)}, '
+            f'"embedded_ipv4": '
+            f"{self._embeddings.get(f.embedded_ipv4) or self._embedded(f.embedded_ipv4)}}}"
         )
 
     def query(self, query: DnsQuery) -> RawJson:
