@@ -28,6 +28,7 @@ from benches.redaction.masks import device_label
 Encode = Callable[[Any], str]
 Scrub = Callable[[str | None], str | None]
 _BOOLEAN = {True: "true", False: "false"}
+_finite = math.isfinite
 
 
 class RawJson(str):
@@ -55,6 +56,7 @@ class RowEncoder:
         # the method only for a value not encoded yet. Cached texts are never empty.
         f, text, name = flow, self._text, self._name
         texts, names, lists = self._texts.get, self._names.get, self._lists.get
+        first, last = f.first_time, f.last_time  # as _float writes them, without its call
         return RawJson(
             f'{{"id": {f.id}, "pcap": {texts(f.pcap) or text(f.pcap)}, '
             f'"proto": {texts(f.proto) or text(f.proto)}, '
@@ -75,7 +77,8 @@ class RowEncoder:
             f'"packets": {f.packets}, "bytes": {f.bytes}, '
             f'"bytes_to_server": {f.bytes_to_server}, "bytes_to_client": {f.bytes_to_client}, '
             f'"first_packet": {f.first_packet}, "last_packet": {f.last_packet}, '
-            f'"first_time": {_float(f.first_time)}, "last_time": {_float(f.last_time)}, '
+            f'"first_time": {repr(first) if _finite(first) else _float(first)}, '
+            f'"last_time": {repr(last) if _finite(last) else _float(last)}, '
             f'"gaps": {f.gaps}, "countries": {self._country_map(f.countries)}, '
             f'"notes": {self._notes(f.notes) if f.notes else "[]"}, '
             f'"claimed_names": {lists(f.claimed_names) or self._list(f.claimed_names)}, '
@@ -86,11 +89,13 @@ class RowEncoder:
         )
 
     def query(self, query: DnsQuery) -> RawJson:
-        q, text = query, self._text
+        q, text, texts, time = query, self._text, self._texts.get, query.time
         return RawJson(
-            f'{{"name": {self._name(q.name)}, "pcap": {text(q.pcap)}, "packet": {q.packet}, '
-            f'"time": {_float(q.time)}, "client_ip": {text(q.client_ip)}, '
-            f'"server_ip": {text(q.server_ip)}}}'
+            f'{{"name": {self._names.get(q.name) or self._name(q.name)}, '
+            f'"pcap": {texts(q.pcap) or text(q.pcap)}, "packet": {q.packet}, '
+            f'"time": {repr(time) if _finite(time) else _float(time)}, '
+            f'"client_ip": {texts(q.client_ip) or text(q.client_ip)}, '
+            f'"server_ip": {texts(q.server_ip) or text(q.server_ip)}}}'
         )
 
     # --- each distinct value encoded once ----------------------------------------
