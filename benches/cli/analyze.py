@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from pathlib import Path, PurePath
 from typing import Any, TextIO
@@ -195,11 +195,19 @@ def write_json(document: dict[str, Any], out: TextIO) -> None:
         if not batch:
             out.write("[]")
             continue
-        out.write("[\n    " + ",\n    ".join(map(encode, batch)))
+        out.write("[\n    " + ",\n    ".join(_texts(batch, encode)))
         while batch := list(islice(items, WRITE_ITEMS)):
-            out.write(",\n    " + ",\n    ".join(map(encode, batch)))
+            out.write(",\n    " + ",\n    ".join(_texts(batch, encode)))
         out.write("\n  ]")
     out.write("\n}\n")
+
+
+def _texts(batch: list[Any], encode: Callable[[Any], str]) -> Iterable[str]:
+    """The items' JSON texts: a batch of :class:`RawJson` alone (flows, queries) as it is,
+    without a call per item."""
+    if set(map(type, batch)) == {RawJson}:
+        return batch
+    return map(encode, batch)
 
 
 def _raw_or(encode: Callable[[Any], str]) -> Callable[[Any], str]:
