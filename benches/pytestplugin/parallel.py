@@ -23,6 +23,7 @@ import fcntl
 import json
 import os
 import shutil
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -137,6 +138,8 @@ class ParallelController:
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.session: BenchSession | None = None
+        self._opening: threading.Thread | None = None
+        self._failure: BaseException | None = None
         # The fixed cycle order within a group and a group per phone, whatever --dist said.
         config.option.dist = "loadgroup"
 
@@ -158,18 +161,40 @@ class ParallelController:
             raise pytest.UsageError(f"cannot prepare the run's results: {error}") from None
         check_capture_permission(rack)
         # The controller's serial session starts here: the one place a rack lock is taken.
+        # The bench comes up while xdist starts the workers (imports, collection: CPU the
+        # bench's waits leave free); no test runs before it is up (pytest_runtestloop).
+        self._opening = threading.Thread(target=self._open, name="bench session", daemon=True)
+        self._opening.start()
+
+    def _open(self) -> None:
+        config = self.config
+        rack, manifest = rack_of(config), manifest_of(config)
+        workdir = Path(config.getoption("reports")) / "virtual-rack"
         try:
-            self.session = open_bench(
-                rack, manifest_of(config), reports / "virtual-rack", shared=True
-            )
-        except BenchStartError as error:
-            pytest.exit(f"the bench could not start: {error}", returncode=3)
-        if config.getoption("flash"):
-            flash_session(self.session, rack, manifest_of(config))
+            self.session = open_bench(rack, manifest, workdir, shared=True)
+            if config.getoption("flash"):
+                flash_session(self.session, rack, manifest)
+        except BaseException as error:  # raised again in the main thread (`_ready`)
+            self._failure = error
+
+    def _ready(self) -> None:
+        if self._opening is not None:
+            self._opening.join()
+            self._opening = None
+        failure, self._failure = self._failure, None
+        if isinstance(failure, BenchStartError):
+            pytest.exit(f"the bench could not start: {failure}", returncode=3)
+        if failure is not None:
+            raise failure
+
+    @pytest.hookimpl(tryfirst=True)  # before xdist's loop hands out the first test
+    def pytest_runtestloop(self) -> None:
+        self._ready()
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
-        node.workerinput[WORKER_INPUT_KEY] = self.session is not None
+        # The session is up before any test runs, or the run stops (`_ready`).
+        node.workerinput[WORKER_INPUT_KEY] = True
 
     @pytest.hookimpl(optionalhook=True, tryfirst=True)
     def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> Any:
@@ -182,6 +207,8 @@ class ParallelController:
 
     @pytest.hookimpl(trylast=True)  # after the summary, once every worker is gone
     def pytest_sessionfinish(self) -> None:
+        if self._opening is not None:  # stopped before the loop: let it finish, then close
+            self._opening.join()
         if self.session is not None:
             self.session.close()
             self.session = None
