@@ -131,6 +131,9 @@ def run(args: argparse.Namespace) -> int:
             "-v",
             "-p",
             "no:cacheprovider",
+            # Hypothesis's plugin (a test extra) costs each worker a second of CPU at start.
+            "-p",
+            "no:hypothesispytest",
             "--firmware",
             str(manifest.path),
             "--devices",
