@@ -46,7 +46,9 @@ def configured_waits(timings: Timings, kind: str) -> float:
     }[kind]
 
 
-def run(phones: int, parallel: bool, kinds: list[str], workdir: Path) -> tuple[float, int, float]:
+def run(
+    phones: int, parallel: bool, kinds: list[str], workdir: Path, extra: list[str]
+) -> tuple[float, int, float]:
     """Wall seconds, pytest's exit code and the children's CPU seconds of one sign-off."""
     devices = workdir / f"rack{phones}.yaml"
     devices.write_text(many_phones_text(phones, shift=150, adb_port=5250))
@@ -65,6 +67,7 @@ def run(phones: int, parallel: bool, kinds: list[str], workdir: Path) -> tuple[f
         str(devices),
         "--reports",
         str(reports),
+        *extra,
     ]
     if parallel:
         command += ["-n", str(phones)]
@@ -85,6 +88,12 @@ def main() -> int:
     parser.add_argument("--phones", default="1,6,12,24")
     parser.add_argument("--serial-max", type=int, default=6, help="serial runs up to this many")
     parser.add_argument("--kinds", default=",".join(KINDS))
+    parser.add_argument(
+        "--pytest-arg",
+        action="append",
+        default=[],
+        help="more for pytest, e.g. --pytest-arg=-pno:hypothesispytest (as bench signoff runs)",
+    )
     args = parser.parse_args()
     if os.geteuid() != 0:
         print("rack_scaling: needs root (the virtual rack's ports, the capture)")
@@ -103,7 +112,7 @@ def main() -> int:
             # One phone's time is the plain serial run's: the ratio counts xdist's cost too.
             modes = ([False] if phones <= args.serial_max else []) + [True]
             for parallel in modes:
-                wall, code, cpu = run(phones, parallel, kinds, Path(scratch))
+                wall, code, cpu = run(phones, parallel, kinds, Path(scratch), args.pytest_arg)
                 if phones == 1 and not parallel:
                     one = wall
                 per_phone = wall if parallel else wall / phones

@@ -36,7 +36,7 @@ from benches.pytestplugin.bench import (
     open_bench,
 )
 from benches.pytestplugin.config import manifest_of, rack_of
-from benches.pytestplugin.scheduling import PhoneScheduling
+from benches.pytestplugin.scheduling import PhoneScheduling, group_of_test
 from benches.rack.health import BenchFault
 from benches.rack.session import BenchSession
 from benches.redaction.masks import device_labels
@@ -142,6 +142,8 @@ class ParallelController:
         self._failure: BaseException | None = None
         # The fixed cycle order within a group and a group per phone, whatever --dist said.
         config.option.dist = "loadgroup"
+        serials = [device.serial for device in rack_of(config).devices]
+        self.groups = frozenset(label.safe for label in device_labels(serials).values())
 
     @pytest.hookimpl(tryfirst=True)  # before xdist starts its workers (its hook is trylast)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
@@ -198,11 +200,11 @@ class ParallelController:
 
     @pytest.hookimpl(optionalhook=True, tryfirst=True)
     def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> Any:
-        return PhoneScheduling(config, log, phones_down_path(config))
+        return PhoneScheduling(config, log, phones_down_path(config), self.groups)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_handlecrashitem(self, crashitem: str, report: pytest.TestReport) -> None:
-        group = crashitem.rpartition("@")[2] if "@" in crashitem else "?"
+        group = group_of_test(crashitem, self.groups)
         report.longrepr = f"bench fault: phone {group}: {report.longrepr}"
 
     @pytest.hookimpl(trylast=True)  # after the summary, once every worker is gone

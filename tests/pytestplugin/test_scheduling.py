@@ -1,5 +1,6 @@
 """PhoneScheduling: a worker that dies takes only its phone, and no test runs twice.
 
+Node ids are pytest 9's, without xdist's "@group" (which pytest 9 no longer shows).
 The scheduler is xdist's own (LoadGroupScheduling) under a real pytest config with
 ``-n 2``; the workers are stand-ins that record what they are sent (xdist's own
 scheduler tests drive it the same way).
@@ -14,7 +15,7 @@ from types import SimpleNamespace
 
 from _pytest.config import get_config
 
-from benches.pytestplugin.scheduling import PhoneScheduling
+from benches.pytestplugin.scheduling import PhoneScheduling, group_of_test
 
 BOOT, UNLOCK, IDLE = (
     "test_boot.py::test_boot",
@@ -42,9 +43,7 @@ class Worker:
 
 def _collection() -> list[str]:
     return [
-        f"{test}[{phone}-cycle1]@{phone}"
-        for test in (BOOT, UNLOCK, IDLE)
-        for phone in ("SI_1", "SI_2")
+        f"{test}[{phone}-cycle1]" for test in (BOOT, UNLOCK, IDLE) for phone in ("SI_1", "SI_2")
     ]
 
 
@@ -54,7 +53,9 @@ def _scheduler(tmp_path: Path) -> tuple[PhoneScheduling, Worker, Worker]:
     config.option.numprocesses = 2
     config.option.tx = ["popen"] * 2
     config.option.dist = "loadgroup"
-    scheduler = PhoneScheduling(config, None, tmp_path / "phones-down.jsonl")
+    scheduler = PhoneScheduling(
+        config, None, tmp_path / "phones-down.jsonl", frozenset({"SI_1", "SI_2"})
+    )
     first, second = Worker("gw0"), Worker("gw1")
     for worker in (first, second):
         scheduler.add_node(worker)  # type: ignore[arg-type]
@@ -71,7 +72,7 @@ def test_each_phone_goes_to_one_worker_in_cycle_order(tmp_path: Path) -> None:
         tuple(collection[i] for i in second.sent[0]),
     }
     assert sent == {
-        tuple(f"{test}[{phone}-cycle1]@{phone}" for test in (BOOT, UNLOCK, IDLE))
+        tuple(f"{test}[{phone}-cycle1]" for test in (BOOT, UNLOCK, IDLE))
         for phone in ("SI_1", "SI_2")
     }
 
@@ -81,10 +82,10 @@ def test_a_dead_worker_s_phone_is_down_and_its_crashed_test_never_runs_again(
 ) -> None:
     scheduler, first, second = _scheduler(tmp_path)
     collection = _collection()
-    phone = collection[first.sent[0][0]].rpartition("@")[2]
+    phone = collection[first.sent[0][0]].split("[")[1].split("-")[0]
     scheduler.mark_test_complete(first, first.sent[0][0])  # its boot cycle finished
     crashed = scheduler.remove_node(first)  # type: ignore[arg-type]  # killed in unlock
-    assert crashed == f"{UNLOCK}[{phone}-cycle1]@{phone}"
+    assert crashed == f"{UNLOCK}[{phone}-cycle1]"
     down = [json.loads(line) for line in (tmp_path / "phones-down.jsonl").read_text().splitlines()]
     assert [record["group"] for record in down] == [phone]
     assert "its worker gw0 died while running" in down[0]["reason"]
@@ -95,6 +96,14 @@ def test_a_dead_worker_s_phone_is_down_and_its_crashed_test_never_runs_again(
     scheduler.add_node_collection(replacement, collection)  # type: ignore[arg-type]
     scheduler.schedule()
     assert [[collection[i] for i in sent] for sent in replacement.sent] == [
-        [f"{IDLE}[{phone}-cycle1]@{phone}"]
+        [f"{IDLE}[{phone}-cycle1]"]
     ]
     assert second.sent == [second.sent[0]]  # the other phone's worker got nothing more
+
+
+def test_a_test_s_group_is_its_phone_whatever_pytest_shows() -> None:
+    phones = frozenset({"VR_9", "VR_9_1"})
+    assert group_of_test("t.py::test_boot[VR_9_1-cycle2]", phones) == "VR_9_1"
+    assert group_of_test("t.py::test_boot[VR_9-cycle1]", phones) == "VR_9"
+    assert group_of_test("t.py::test_boot[VR_9-cycle1]@VR_9", phones) == "VR_9"  # xdist's own
+    assert group_of_test("t.py::test_other[x-y]", phones) == "t.py::test_other[x-y]"
