@@ -31,6 +31,7 @@ from tests.support.many_phones import many_phones_text  # noqa: E402
 
 FIXED = REPO / "firmware" / "ta1046-global-FIXED.yaml"
 PAGE = os.sysconf("SC_PAGE_SIZE")
+TICKS = os.sysconf("SC_CLK_TCK")
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,8 @@ class Sample:
     controller_rss_mb: float
     fds: int
     threads: int
+    controller_cpu_s: float  # user + system so far: the simulator and adb traffic live here
+    workers_cpu_s: float  # of the workers alive now
 
 
 def descendants(pid: int) -> list[int]:
@@ -69,6 +72,12 @@ def rss_mb(pid: int) -> float:
         return int(statm.read().split()[1]) * PAGE / 2**20
 
 
+def cpu_s(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
 def threads(pid: int) -> int:
     with open(f"/proc/{pid}/status") as status:
         for line in status:
@@ -79,9 +88,11 @@ def threads(pid: int) -> int:
 
 def sample(root: int, started: float) -> Sample | None:
     rss: dict[int, float] = {}
+    cpu: dict[int, float] = {}
     fds = count = 0
     for pid in descendants(root):
         try:
+            cpu[pid] = cpu_s(pid)
             rss[pid] = rss_mb(pid)
             fds += len(os.listdir(f"/proc/{pid}/fd"))
             count += threads(pid)
@@ -98,6 +109,8 @@ def sample(root: int, started: float) -> Sample | None:
         rss[root],
         fds,
         count,
+        cpu.get(root, 0.0),
+        sum(value for pid, value in cpu.items() if pid != root),
     )
 
 
@@ -105,7 +118,8 @@ def line(s: Sample) -> str:
     return (
         f"{s.at:7.0f} s  {s.processes:3d} processes  RSS {s.rss_mb:7.1f} MB "
         f"(controller {s.controller_rss_mb:6.1f}, largest worker {s.worker_rss_mb:6.1f})  "
-        f"fds {s.fds:5d}  threads {s.threads:5d}"
+        f"fds {s.fds:5d}  threads {s.threads:5d}  "
+        f"CPU s: controller {s.controller_cpu_s:6.1f}, workers {s.workers_cpu_s:6.1f}"
     )
 
 
