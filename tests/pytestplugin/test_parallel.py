@@ -166,12 +166,10 @@ def test_a_killed_worker_and_a_phone_that_never_returns_stay_local(tmp_path: Pat
     # The killed worker's phone: boot passed, unlock crashed, the rest bench faults.
     assert _passed(out, killed) == ["boot"], out
     assert re.search(rf"bench fault: phone {killed}: worker 'gw\d+' crashed", out), out
-    for kind in ("activation", "idle"):
-        assert re.search(
-            rf"ERROR \S*test_{kind}\[{killed}-cycle1\] - .*bench fault: phone {killed}: "
-            r"its worker gw\d+ died",
-            out,
-        ), (kind, out)
+    for kind in ("activation", "idle"):  # the short summary cuts the message: the body has it
+        assert re.search(rf"ERROR \S*test_{kind}\[{killed}-cycle1\]", out), (kind, out)
+    faults = re.findall(rf"bench fault: phone {killed}: its worker gw\d+ died while running", out)
+    assert len(faults) >= 2, out
     # The phone that never returned: none of its cycles passed, nobody else's suffered.
     assert _passed(out, gone) == [], out
     assert text[gone] not in by_phone
