@@ -8,7 +8,8 @@ file without `--force`, and checks that the rest of what it wrote loads.
 
 Progress goes to stderr, a summary to stdout; identifiers on the terminal are
 masked, while the file holds them raw: it is the inventory. Exit 0 when every
-phone is in the file, 1 when some were left out, 2 for input it cannot use.
+phone is in the file, 1 when some were left out, 2 for input it cannot use, 4 when
+a session holds the adb server (its rack is in use; ``--wait`` waits for it).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any
 import adbutils
 
 from benches.cli.exits import CommandError
+from benches.cli.rack_lock import hold_adb_server
 from benches.inventory import InventoryError, load_rack
 from benches.inventory.validators import InvalidValue, host_port
 from benches.rack.adb.phone import PhoneError
@@ -49,7 +51,8 @@ def register(subparsers: Any) -> None:
         help="write a devices.yaml skeleton for the phones attached to an adb server",
         description=(
             "Read the identity of every phone attached to an adb server and write a "
-            "devices.yaml skeleton. Exit 0 all phones written, 1 some left out, 2 unusable input."
+            "devices.yaml skeleton. Exit 0 all phones written, 1 some left out, 2 unusable input, "
+            "4 a session holds the adb server."
         ),
     )
     parser.add_argument("--adb", required=True, metavar="HOST:PORT", help="the adb server")
@@ -61,6 +64,11 @@ def register(subparsers: Any) -> None:
         help="where to write (default: devices.yaml)",
     )
     parser.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+    parser.add_argument(
+        "--wait",
+        action="store_true",
+        help="when a session holds the adb server's rack, wait for it instead of stopping (exit 4)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -90,6 +98,13 @@ def run(args: argparse.Namespace) -> int:
     output: Path = args.output
     if output.exists() and not args.force:
         raise CommandError(f"{output} exists: pass --force to overwrite it")
+    # A session driving phones on this server (a factory reset, a power cycle) and
+    # this command's shells into them must not interleave: hold the server first.
+    with hold_adb_server(host, port, wait=args.wait, command="discover"):
+        return _discover(args, host, port, output)
+
+
+def _discover(args: argparse.Namespace, host: str, port: int, output: Path) -> int:
     client = _client(host, port)
     phones, failed = _read_phones(client, host, port)
     usable, left_out = split_usable(phones)

@@ -6,7 +6,8 @@ Only the module of the command being run is imported (``bench analyze`` need
 not load adb or HTTP clients); ``bench --help`` imports them all.
 
 A command returns its exit code, and raises :class:`~benches.cli.exits.CommandError`
-for input it cannot use: ``main`` prints that as one line on stderr and exits 2,
+for input it cannot use: ``main`` prints that as one line on stderr and exits 2
+(4 for a rack another session holds, :class:`~benches.cli.exits.RackBusyError`),
 never with a traceback.
 """
 
@@ -29,6 +30,7 @@ COMMANDS = {
     "signoff": "benches.cli.signoff",
     "discover": "benches.cli.discover",
     "report": "benches.cli.report",
+    "merge": "benches.cli.merge",
 }
 
 
@@ -69,7 +71,7 @@ def main(argv: Sequence[str] | None = None, *, exit_when_done: bool = False) -> 
     except CommandError as error:
         message = printable(" ".join(str(error).split()))  # a pcap's name, a database's text
         print(f"bench: error: {message}", file=sys.stderr)
-        return EXIT_USAGE
+        return error.exit_code
     except KeyboardInterrupt:
         print("bench: interrupted", file=sys.stderr)
         return 130

@@ -1,8 +1,10 @@
 """``bench signoff``: run the sign-off suite for one or more builds and say GO or NO-GO.
 
 Each build runs as its own pytest session (its own virtual rack, flashed with
-that build), so builds never share state. Exit code 0 when every build is GO,
-1 when a build leaked, 2 when a build could not be proven clean.
+that build), so builds never share state. The command holds the rack for all of
+them (benches.rack.lock; the sessions run under its lock). Exit code 0 when every
+build is GO, 1 when a build leaked, 2 when a build could not be proven clean, 4 when
+another session holds the rack (``--wait`` waits for it).
 """
 
 from __future__ import annotations
@@ -17,10 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from benches.cli.exits import CommandError
+from benches.cli.rack_lock import WAIT_HELP, hold_rack
 from benches.inventory import InventoryError, load_manifest, load_rack
 from benches.inventory.models import Manifest, Rack
 from benches.policy.decision import GO, NO_GO, decide
 from benches.policy.verdict import Outcome
+from benches.rack.lock import RackLock
 from benches.redaction.masks import RAW_WARNING, SHOW_IDENTIFIERS_ENV, show_raw
 from benches.redaction.rack_masker import use_rack
 from benches.report.allure.generator import (
@@ -47,7 +51,7 @@ def register(subparsers: Any) -> None:
         description=(
             "Run testcases/ against each firmware manifest on the rack in devices.yaml "
             "(the virtual rack by default). Exit 0 all GO, 1 a build leaked, "
-            "2 a build could not be proven clean."
+            "2 a build could not be proven clean, 4 the rack is in use by another session."
         ),
     )
     parser.add_argument(
@@ -65,6 +69,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--reports", type=Path, default=Path("reports"))
     parser.add_argument("--testcases", type=Path, default=REPO_TESTCASES)
+    parser.add_argument("--wait", action="store_true", help=WAIT_HELP)
     parser.add_argument(
         "--serial",
         action="store_true",
@@ -114,6 +119,14 @@ def run(args: argparse.Namespace) -> int:
     use_rack(rack)
     if not args.testcases.is_dir():
         raise CommandError(f"{args.testcases}: no sign-off suite here (run from the bench's repo)")
+    # Held for every build's session (they run under it) until the report is written.
+    with hold_rack(rack, wait=args.wait, command="signoff") as lock:
+        return _sign_off(args, rack, manifests, lock)
+
+
+def _sign_off(
+    args: argparse.Namespace, rack: Rack, manifests: list[Manifest], lock: RackLock
+) -> int:
     outcomes = []
     for number, manifest in enumerate(manifests):
         print(
@@ -152,7 +165,9 @@ def run(args: argparse.Namespace) -> int:
             command.append("--flash")
         expected_count_path(args.reports, manifest.build).unlink(missing_ok=True)
         (summary_dir(args.reports, manifest.build) / "summary.json").unlink(missing_ok=True)
-        exit_code = subprocess.run(command, check=False).returncode
+        exit_code = subprocess.run(
+            command, check=False, env={**os.environ, **lock.child_env()}, pass_fds=lock.fds
+        ).returncode
         # Collected sign-off tests; without the count (the run stopped early), at least one.
         expected = read_expected_count(args.reports, manifest.build) or max(1, len(rack.devices))
         summary = _summary(args.reports, rack, manifest, exit_code)

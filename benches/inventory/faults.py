@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from benches.inventory import validators
 from benches.inventory.nodes import Cursor
-from benches.inventory.virtual import FAULT_KINDS, Fault
+from benches.inventory.virtual import FAULT_KINDS, VIRTUAL_SDKS, Fault
 
 # The keys each kind needs beyond serial and kind, and the ones it may have.
 _KIND_KEYS: dict[str, tuple[set[str], set[str]]] = {
@@ -13,6 +13,8 @@ _KIND_KEYS: dict[str, tuple[set[str], set[str]]] = {
     "drop_adb": (set(), {"boot", "after_s", "back_after_s"}),
     "wrong_build": ({"fingerprint"}, set()),
     "other_imei": ({"imei"}, set()),
+    "android_release": ({"sdk"}, set()),
+    "oem_subinfo": (set(), set()),
 }
 
 
@@ -26,6 +28,7 @@ def read_fault(cursor: Cursor) -> tuple[Fault, Cursor]:
         "back_after_s": _seconds,
         "fingerprint": lambda c: c.checked(validators.word),
         "imei": lambda c: c.list_of(lambda item: item.checked(validators.imei)),
+        "sdk": _sdk,
     }
     values = cursor.fields(
         required={key: readers[key] for key in ("serial", "kind")},
@@ -61,6 +64,15 @@ def _boot(cursor: Cursor) -> int:
     value = cursor.integer()
     if value < 1:
         raise cursor.error(f"boots count from 1 (the power-on at rack start), not {value}")
+    return value
+
+
+def _sdk(cursor: Cursor) -> int:
+    value = cursor.integer()
+    if value not in VIRTUAL_SDKS:
+        raise cursor.error(
+            f"a virtual phone runs SDK {VIRTUAL_SDKS.start} to {VIRTUAL_SDKS.stop - 1}, not {value}"
+        )
     return value
 
 

@@ -20,7 +20,18 @@ class Endpoint:
     owner: str  # the network owner (AS name) it stands for
 
 
-FAULT_KINDS = ("hang_at_boot", "never_return", "drop_adb", "wrong_build", "other_imei")
+FAULT_KINDS = (
+    "hang_at_boot",
+    "never_return",
+    "drop_adb",
+    "wrong_build",
+    "other_imei",
+    "android_release",
+    "oem_subinfo",
+)
+# The API levels a virtual phone can run: those its own iphonesubinfo table has a row for
+# (benches/sim/phone/iphonesubinfo.py), Android 10 to 16.
+VIRTUAL_SDKS = range(29, 37)
 
 
 @dataclass(frozen=True)
@@ -33,6 +44,9 @@ class Fault:
                    back `back_after_s` later, or never when that is absent
     wrong_build    the phone runs `fingerprint`, not the manifest's
     other_imei     the phone's own IMEIs are `imei`, whatever devices.yaml declares
+    android_release  the phone runs API level `sdk` (Android 10 = 29 ... 16 = 36), not 29
+    oem_subinfo    the phone's iphonesubinfo has an OEM method inserted above
+                   getDeviceIdForPhone, which shifts that method's code and the later ones
     """
 
     serial: str
@@ -42,6 +56,7 @@ class Fault:
     back_after_s: float | None = None
     fingerprint: str | None = None
     imei: tuple[str, ...] = ()
+    sdk: int | None = None
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from benches.pytestplugin.parallel import (
     session_dir,
 )
 from benches.pytestplugin.progress import ParallelProgress, Progress, write_steps
+from benches.pytestplugin.rack_lock import hold_rack
 from benches.redaction.masks import SHOW_IDENTIFIERS_ENV, device_labels
 from benches.redaction.rack_masker import forget_rack, use_rack
 from benches.report.allure.metadata import write_run_metadata
@@ -63,6 +64,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--reports",
         default="reports",
         help="where pcaps and allure-results go (default: reports)",
+    )
+    group.addoption(
+        "--wait",
+        dest="wait_for_rack",
+        action="store_true",
+        help="when another session holds the rack, wait for it instead of stopping (exit 4)",
     )
     group.addoption(
         "--show-identifiers",
@@ -152,6 +159,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
             "the sign-off suite needs --firmware: the release candidate's manifest, "
             "e.g. --firmware firmware/ta1046-global-FIXED.yaml"
         )
+    hold_rack(config)  # before the first thing on the rack is touched, the capture probe
     rack = rack_of(config)
     worker = attaches(config)
     if not worker:  # a parallel sign-off's controller checked it once for all

@@ -36,6 +36,7 @@ from benches.pytestplugin.bench import (
     open_bench,
 )
 from benches.pytestplugin.config import manifest_of, rack_of
+from benches.pytestplugin.rack_lock import hold_rack
 from benches.pytestplugin.scheduling import PhoneScheduling, group_of_test
 from benches.rack.health import BenchFault
 from benches.rack.session import BenchSession
@@ -148,6 +149,8 @@ class ParallelController:
     @pytest.hookimpl(tryfirst=True)  # before xdist starts its workers (its hook is trylast)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         config = self.config
+        # The controller holds the rack for its workers, before anything is touched.
+        hold_rack(config)
         reports = Path(config.getoption("reports"))
         build = manifest_of(config).build
         rack = rack_of(config)
@@ -162,7 +165,6 @@ class ParallelController:
         except OSError as error:
             raise pytest.UsageError(f"cannot prepare the run's results: {error}") from None
         check_capture_permission(rack)
-        # The controller's serial session starts here: the one place a rack lock is taken.
         # The bench comes up while xdist starts the workers (imports, collection: CPU the
         # bench's waits leave free); no test runs before it is up (pytest_runtestloop).
         self._opening = threading.Thread(target=self._open, name="bench session", daemon=True)

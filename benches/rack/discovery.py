@@ -184,6 +184,11 @@ def _device_lines(phone: DiscoveredPhone, used: _Used) -> list[str]:
         lines.append(f"      mac: {_quoted(identity.wifi_mac)}  # wlan0's MAC")
     lines.append("    identity:")
     lines.append(f"      imei: [{', '.join(_quoted(imei) for imei in identity.imei)}]")
+    for meid in identity.meid:
+        lines.append(
+            f"      # TODO meid {_quoted(meid)}: a CDMA device id the phone reports instead of "
+            "an IMEI; devices.yaml has no key for it, so the detector does not look for it"
+        )
     iccid = identity.iccid.rstrip("Ff") if identity.iccid else None  # the SIM's filler nibble
     values = (
         ("iccid", iccid, validators.iccid),

@@ -63,3 +63,19 @@ def test_without_an_allure_cli_it_says_so_in_one_line(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert done.stderr == f"bench: error: no Allure CLI at {nowhere}\n"
     assert not (tmp_path / "report").exists()
+
+
+def test_a_kept_history_alone_where_the_report_goes_is_carried_over(tmp_path: Path) -> None:
+    """The nightly workflow brings back only history/ from the night before."""
+    require_allure()
+    results = results_of(tmp_path / "allure-results", "test_boot")
+    report = tmp_path / "report"
+    assert bench_report(results, "--report", report).returncode == 0
+    kept = tmp_path / "kept"
+    (report / "history").rename(kept)
+    for path in sorted(report.rglob("*"), reverse=True):
+        path.rmdir() if path.is_dir() else path.unlink()
+    kept.rename(report / "history")  # what the workflow's "Bring back" step leaves
+    done = bench_report(results, "--report", report)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "(trends over 1 earlier run;" in done.stdout

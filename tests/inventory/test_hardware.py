@@ -156,6 +156,8 @@ FAULTS = """\
     - {serial: SIM1, kind: hang_at_boot, boot: 2}
     - {serial: SIM1, kind: drop_adb, after_s: 0.5, back_after_s: 3}
     - {serial: SIM1, kind: other_imei, imei: ["352098100123478"]}
+    - {serial: SIM1, kind: android_release, sdk: 35}
+    - {serial: SIM1, kind: oem_subinfo}
 """
 
 
@@ -173,6 +175,8 @@ def test_virtual_faults_are_read(workdir: Path) -> None:
         Fault("SIM1", "hang_at_boot", boot=2),
         Fault("SIM1", "drop_adb", boot=2, after_s=0.5, back_after_s=3),
         Fault("SIM1", "other_imei", imei=("352098100123478",)),
+        Fault("SIM1", "android_release", sdk=35),
+        Fault("SIM1", "oem_subinfo"),
     )
 
 
@@ -188,7 +192,17 @@ def test_virtual_faults_are_read(workdir: Path) -> None:
             "{serial: SIM1, kind: melt}",
             "melt",
             "virtual.faults[0].kind: unknown fault 'melt' (known: hang_at_boot, never_return, "
-            "drop_adb, wrong_build, other_imei)",
+            "drop_adb, wrong_build, other_imei, android_release, oem_subinfo)",
+        ),
+        (
+            "{serial: SIM1, kind: android_release, sdk: 28}",
+            "sdk: 28",
+            "virtual.faults[0].sdk: a virtual phone runs SDK 29 to 36, not 28",
+        ),
+        (
+            "{serial: SIM1, kind: oem_subinfo, sdk: 35}",
+            "sdk: 35",
+            "virtual.faults[0].sdk: a oem_subinfo fault has no sdk",
         ),
         (
             "{serial: SIM1, kind: wrong_build}",

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from benches.cli.main import main
-from benches.inventory import load_rack
+from benches.inventory import load_manifest, load_rack
 from benches.inventory.errors import InventoryError
+from benches.pytestplugin.bench import open_bench
 from benches.rack.discovery import DiscoveredPhone, discover_phone, render_rack, split_usable
 from benches.rack.identity.model import HarvestedIdentity
 from benches.rack.session import BenchSession
@@ -18,10 +20,17 @@ from benches.sim.network.client import PhoneNetwork
 from benches.sim.phone.shell import PhoneShell
 from benches.sim.phone.state import PhoneState
 from benches.sim.phone.telephony import telephony_commands
-from tests.support.rackfiles import FIXED, SHIPPED_RACK, virtual_bench
+from tests.support.rackfiles import (
+    FIXED,
+    SHIPPED_RACK,
+    relocated_rack,
+    virtual_bench,
+    with_faults,
+)
 
 ADB_PORT = 5192
 NOBODY_PORT = 5193  # in this suite's range; nothing listens there
+OEM_SHIFT, OEM_ADB_PORT = 52, 5195  # the rack whose SIM7P0002 runs an OEM iphonesubinfo
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +71,9 @@ def test_discover_writes_a_rack_that_loads_with_the_phones_identities(
         assert found.network.ipv4 and found.network.ipv4.startswith("192.0.2.")  # placeholder
     text = output.read_text()
     assert text.count("# TODO") >= 2 + len(rack.devices)
-    assert "# Android 10 (SDK 29)" in text
+    # The shipped virtual rack mixes releases: each phone was read with its own SDK's codes.
+    for release in ("# Android 10 (SDK 29)", "# Android 15 (SDK 35)", "# Android 11 (SDK 30)"):
+        assert release in text
     out, err = capsys.readouterr()
     assert "127.51.1.1:5555: reading its identity" in err
     assert f"wrote {output}: 3 phones" in out
@@ -86,6 +97,34 @@ def test_discover_refuses_to_overwrite_without_force(
     assert discover("--output", str(output), "--force") == 0
     assert len(load_rack(filled_in(output)).devices) == 3
     assert [p.name for p in tmp_path.iterdir()] == ["devices.yaml"]  # no draft left behind
+
+
+@pytest.mark.live
+def test_discover_leaves_out_an_oem_build_and_says_which_call_answered_what(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    devices = with_faults(
+        relocated_rack(tmp_path, OEM_SHIFT, OEM_ADB_PORT), "{serial: SIM7P0002, kind: oem_subinfo}"
+    )
+    output = tmp_path / "discovered.yaml"
+    session = open_bench(load_rack(devices), load_manifest(FIXED), tmp_path)
+    try:
+        adb = f"127.0.0.1:{OEM_ADB_PORT}"
+        assert main(["discover", "--adb", adb, "--output", str(output)]) == 1  # some left out
+    finally:
+        session.close()
+    rack = load_rack(filled_in(output))
+    assert {device.serial for device in rack.devices} == {"SIM7P0001", "SIM7P0003"}
+    out, err = capsys.readouterr()
+    (line,) = [line for line in err.splitlines() if f"left out: 127.{OEM_SHIFT}.1.2:5555" in line]
+    assert (
+        "`service call iphonesubinfo 4 i32 0 s16 com.android.shell i32 -1` answered 3520…701 "
+        "(16 characters), which is no IMEI: this build's iphonesubinfo does not have AOSP's "
+        "SDK 35 layout (an OEM build?), and the bench does not guess other codes: declare the "
+        "phone's IMEIs in devices.yaml"
+    ) in line
+    assert "352098100123478" not in out + err
+    assert line.removeprefix("bench discover: ") in " ".join(output.read_text().split())
 
 
 def test_no_adb_server_is_one_clear_line(
@@ -141,6 +180,18 @@ def test_the_skeleton_handles_usb_phones_placeholders_and_repeats(tmp_path: Path
     text = path.read_text()
     assert "# TODO serial: devices.yaml cannot hold what the phone reported" in text
     assert "# Android 13 (SDK 33)" in text and "# left out: R5…G" in text
+
+
+def test_an_meid_is_written_as_a_todo_never_as_an_imei(tmp_path: Path) -> None:
+    dual = phone("R58M12ABCDE", "352098100123460")
+    cdma = DiscoveredPhone(
+        dual.adb_serial, dual.model, replace(dual.identity, meid=("A0000012345678",)), None
+    )
+    path = tmp_path / "devices.yaml"
+    path.write_text(render_rack([cdma], "127.0.0.1", 5037))
+    (device,) = load_rack(filled_in(path)).devices
+    assert device.identity.imei == ("352098100123460",)
+    assert '# TODO meid "A0000012345678": a CDMA device id the phone reports' in path.read_text()
 
 
 WLAN0 = """\

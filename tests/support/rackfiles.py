@@ -50,7 +50,11 @@ def virtual_bench(
 def with_faults(devices: Path, *faults: str) -> Path:
     """Add `virtual.faults` entries (YAML flow mappings) to a relocated rack file."""
     entries = "".join(f"    - {fault}\n" for fault in faults)
-    text = devices.read_text().replace("\ndevices:\n", f"\n  faults:\n{entries}\ndevices:\n", 1)
+    text = devices.read_text()
+    if "\n  faults:\n" in text:  # the shipped rack has some already: add to its list
+        text = text.replace("\n  faults:\n", f"\n  faults:\n{entries}", 1)
+    else:
+        text = text.replace("\ndevices:\n", f"\n  faults:\n{entries}\ndevices:\n", 1)
     devices.write_text(text)
     return devices
 

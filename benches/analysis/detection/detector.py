@@ -10,8 +10,9 @@ boundary check, and of the hits on one identifier only the longest stands:
 the 14-digit IMEI inside the 15-digit one is the same leak, said less well.
 
 The automaton is the slow part (pyahocorasick walks a node per byte), so a
-:class:`Sieve` first skips what cannot hold a literal: one ``bytes.translate``
-to a character-class skeleton, a few literal searches in it, and the
+:class:`Sieve` first skips what cannot hold a literal: a few searches for runs of
+character classes (:mod:`~benches.analysis.detection.skeletons`: in the data's
+skeleton, without writing it) or of raw bytes, and the
 automaton runs only around what they find (most TLS and compressed bytes are
 skipped; text is searched whole).
 
@@ -55,7 +56,8 @@ from benches.analysis.detection.encodings import (
 )
 from benches.analysis.detection.forms import DIGITS, Boundary, Suffix, forms, identifiers
 from benches.analysis.detection.locations import SHORTEST_HIT, LocationFinder, PairingBudget
-from benches.analysis.detection.needles import WIDTH, NeedleSet
+from benches.analysis.detection.needles import WIDTH, NeedleSet, aligned_windows
+from benches.analysis.detection.skeletons import class_marks
 from benches.inventory.models import Rack
 
 MIN_UNCHECKED_TEXT = 11  # characters: 66 bits of base64
@@ -245,18 +247,24 @@ class Sieve:
     def __init__(self, patterns: Sequence[IdentifierPattern], reach: int) -> None:
         self.reach = reach
         self.anchors = _choose_anchors(patterns)
-        # Binary numbers' anchors: twenty or so 4-byte windows, found in one pass.
+        # Binary numbers' anchors: four 4-byte windows of each, found in one pass.
         self.numbers = NeedleSet(
             _number_anchors([p.literal for p in patterns if p.encoding in BINARY_NUMBERS])
         )
 
-    def regions(self, data: bytes, skeleton: bytes | None) -> list[tuple[int, int]]:
-        """Spans of ``data`` that may hold a literal; ``skeleton`` None: all of it."""
-        if skeleton is None:
+    def regions(self, data: bytes) -> list[tuple[int, int]]:
+        """Spans of ``data`` that may hold a literal; all of it when it is short."""
+        if len(data) < SIEVE_MIN:
             return [(0, len(data))] if data else []
         marks: list[tuple[int, int]] = []
+        reach = self.reach
         for anchor in self.anchors:
-            _mark(marks, data if anchor.raw else skeleton, anchor.needle, self.reach)
+            needle = anchor.needle
+            if anchor.raw:
+                _mark(marks, data, needle, reach)
+            else:  # any later place before position + STRIDE is inside this span too
+                marks += [(p - reach, p + len(needle) + STRIDE + reach)
+                          for p in class_marks(data, SKELETON, needle, STRIDE)]  # fmt: skip
         return _merge(marks, len(data))
 
     def number_regions(self, data: bytes) -> list[tuple[int, int]]:
@@ -264,11 +272,6 @@ class Sieve:
         reach = self.reach
         marks = [(p - reach, p + WIDTH + STRIDE + reach) for p in self.numbers.find(data, STRIDE)]
         return _merge(marks, len(data))
-
-
-def skeleton_of(data: bytes) -> bytes | None:
-    """The character classes of ``data``, or None when it is too short to be worth it."""
-    return data.translate(SKELETON) if len(data) >= SIEVE_MIN else None
 
 
 def _mark(marks: list[tuple[int, int]], haystack: bytes, needle: bytes, reach: int) -> None:
@@ -334,30 +337,14 @@ _RAW_ENCODINGS = frozenset({"raw", *BINARY_NUMBERS})
 
 
 def _number_anchors(literals: list[bytes]) -> set[bytes]:
-    """Few 4-byte windows that every binary number's literal contains (greedy set cover).
+    """Every binary number's :func:`~benches.analysis.detection.needles.aligned_windows`.
 
-    The numbers of one rack share their high bits (one TAC, one operator's IMSI
-    range): the varint's last bytes, the big-endian form's first bytes. A window
-    with two zero bytes or more is chosen only for a literal that has no other:
-    zeros are common in real data, and each find costs an automaton run around it.
+    The needle search looks at every fourth offset only; four windows in a row of each
+    literal (one of them at an offset 0 mod 4 wherever the literal starts) make that
+    enough. A set cover of shared windows (the rack's common high bits) would need a
+    look at every offset, four times the work on every byte searched.
     """
-    candidates: dict[bytes, set[int]] = {}
-    for index, literal in enumerate(literals):
-        for start in range(len(literal) - WIDTH + 1):
-            window = literal[start : start + WIDTH]
-            if window.count(0) < 2:
-                candidates.setdefault(window, set()).add(index)
-    uncovered = set(range(len(literals)))
-    chosen: set[bytes] = set()
-    while uncovered and candidates:
-        best = max(candidates, key=lambda w: (len(candidates[w] & uncovered), w))
-        chosen.add(best)
-        uncovered -= candidates.pop(best)
-    for index in uncovered:  # a literal mostly of zeros: its least zero window
-        literal = literals[index]
-        windows = [literal[s : s + WIDTH] for s in range(len(literal) - WIDTH + 1)]
-        chosen.add(min(windows, key=lambda w: (w.count(0), w)))
-    return chosen
+    return {window for literal in literals for window in aligned_windows(literal)}
 
 
 def _merge(marks: list[tuple[int, int]], size: int) -> list[tuple[int, int]]:
@@ -390,14 +377,12 @@ class Matcher:
         self.max_length = max((_span_limit(p) for p in self.patterns), default=0)
         self.sieve = Sieve(self.patterns, self.max_length + CONTEXT)
 
-    def find(self, data: bytes, skeleton: bytes | None = None) -> list[Hit]:
-        """Every hit in ``data``; ``skeleton`` is ``skeleton_of(data)`` when the caller has it."""
+    def find(self, data: bytes) -> list[Hit]:
+        """Every hit in ``data``."""
         if not self.patterns:
             return []
-        if skeleton is None:
-            skeleton = skeleton_of(data)
         hits: list[tuple[Hit, int]] = []
-        for low, high in self.sieve.regions(data, skeleton):
+        for low, high in self.sieve.regions(data):
             self._search(data, low, data[low:high].lower(), self.automaton, hits)
         if self.numbers is not None:
             self._binary_numbers(data, hits)
@@ -559,9 +544,8 @@ class Detector:
     def scan(self, data: bytes, budget: PairingBudget | None = None) -> list[Hit]:
         """Every hit in ``data``, in offset order; its end counts as the end of the text.
         Location pairs only as far as ``budget`` (the flow's) pays for, when given."""
-        skeleton = skeleton_of(data)
         locations = location_hits(self.locations, data, budget)
-        hits = self.matcher.find(data, skeleton) + list(locations)
+        hits = self.matcher.find(data) + list(locations)
         return sorted(hits, key=lambda h: (h.start, h.end))
 
     def stream(self, budget: PairingBudget | None = None) -> DetectorStreamScanner:

@@ -13,9 +13,9 @@ near the bench in two integer forms is reported in the more precise one. A times
 (:mod:`~benches.analysis.detection.geohash`) is a hit on its own: "geohash".
 
 Speed: this runs on every stream, so no regex scans bytes that hold no
-candidate. They are translated once to a digit skeleton where a few literal
-searches (``00.00`` for a two-digit integer part, seven digits for an integer
-of two-digit degrees) say whether any candidate is there at all. Only then do
+candidate. One pass (:func:`~benches.analysis.detection.digits.number_places`:
+``00.00`` for a two-digit integer part, seven digits in a row for an integer of
+two-digit degrees) says whether any candidate is there at all. Only then do
 regexes whose integer part is one of the whole degrees near the bench read on,
 in C: first whether the text holds a number in the latitude band and one in the
 longitude band (a pair needs both; text dense with numbers of one band only, as
@@ -40,6 +40,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from benches.analysis.detection.digits import number_places
 from benches.analysis.detection.geohash import MIN_PRECISION, GeohashFinder, centre
 from benches.inventory.models import Location
 
@@ -60,9 +61,6 @@ MAX_MARKS = 12  # whole degrees of a band looked for with bytes.find before its 
 # ``_decimal_pattern`` / ``_e7_pattern`` write these shapes for a set of degrees:
 #   decimal  (?<![0-9.])-?<integer part>\.[0-9]{2,15}(?![0-9]|\.[0-9])
 #   E7       (?<![0-9.])-?<integer part>[0-9]{7}(?![0-9]|\.[0-9])
-_SKELETON = bytes(
-    ord("0") if chr(b).isdigit() and b < 128 else b if b in b".-" else ord(" ") for b in range(256)
-)
 
 
 @dataclass(frozen=True)
@@ -187,14 +185,14 @@ class LocationFinder:
         )
         # A decimal's integer part has 1 to 3 digits, at least as many as the
         # smallest of those degrees (a leading zero may add some: 060.17).
-        # Its skeleton holds that many digits, a point and two more: the first such
-        # place, or up to two bytes before it (more digits, a sign), is where to start.
+        # It holds that many digits, a point and two more: the first such place, or up
+        # to two bytes before it (more digits, a sign), is where to start.
         fewest = len(str(min(self.degrees)))
-        self.decimal_needle = b"0" * fewest + b".00"
+        self.decimal_digits = fewest  # digits before the point (the needle 0.00, 00.00, ...)
         self.decimal_lead = 3 - fewest  # digits an integer part may have before the needle's
         # An integer has five to seven digits after its whole degrees (none for 0): a
         # bench whose degrees have two digits needs a run of seven, as E7 did alone.
-        self.integer_needle = b"0" * ((0 if 0 in self.degrees else fewest) + 5)
+        self.integer_run = (0 if 0 in self.degrees else fewest) + 5
         # haversine <= radius  <=>  sin²(Δφ/2) + cos φ cos φ_b sin²(Δλ/2) <= sin²(r / 2R)
         half = min(math.pi / 2, bench.radius_km / (2 * EARTH_RADIUS_KM))
         self.term_bound = math.sin(half) ** 2 * (1 + 1e-9) + 1e-12
@@ -220,13 +218,13 @@ class LocationFinder:
         if budget is not None and budget.left <= 0:
             return []
         limit = _UNLIMITED if budget is None else budget.left
-        skeleton = data.translate(_SKELETON)
+        decimal, integer = number_places(data, self.decimal_digits, self.integer_run)
         pairs: list[Pair] = []
-        decimals = self._decimals(data, skeleton, limit)
+        decimals = self._decimals(data, decimal, limit)
         work = len(decimals)
         work += self._pairs(data, decimals, "decimal", pairs, limit - work)
         if work < limit:
-            work += self._integer_pairs(data, skeleton, pairs, limit - work)
+            work += self._integer_pairs(data, integer, pairs, limit - work)
         if work < limit:
             codes, read = self.geohash.codes(data, limit - work)
             if read:
@@ -236,10 +234,10 @@ class LocationFinder:
             budget.charge(work)
         return sorted(pairs, key=lambda p: p.start)
 
-    def _integer_pairs(self, data: bytes, skeleton: bytes, pairs: list[Pair], limit: int) -> int:
+    def _integer_pairs(self, data: bytes, first: int, pairs: list[Pair], limit: int) -> int:
         """Adds the E7, E6 and E5 pairs to ``pairs`` (a pair whose first or last number
-        a more precise form paired already is left out); returns the work done."""
-        first = skeleton.find(self.integer_needle)
+        a more precise form paired already is left out), from ``first``, the first run of
+        digits long enough (-1: none); returns the work done."""
         if first < 0:
             return 0
         runs, numbers = self._integers(data, first, limit)
@@ -287,8 +285,10 @@ class LocationFinder:
         lat, lon = centre(code)
         return self._near(lat, lon)
 
-    def _decimals(self, data: bytes, skeleton: bytes, limit: int) -> list[Coordinate]:
-        first = skeleton.find(self.decimal_needle)  # one pass: longer integer parts hold it
+    def _decimals(self, data: bytes, first: int, limit: int) -> list[Coordinate]:
+        """The decimals near the bench from ``first`` on, the first place that holds the
+        fewest digits a near integer part has, a point and two digits (-1: none; longer
+        integer parts hold it too)."""
         if first < 0:
             return []
         start = max(0, first - self.decimal_lead)

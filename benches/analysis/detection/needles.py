@@ -1,11 +1,13 @@
 """Many short needles found in one pass over the data: where the sieve must look.
 
 The sieve (:mod:`~benches.analysis.detection.detector`) marks the data around
-every anchor. A binary number's anchors are 4-byte windows, about twenty for a
-rack, and ``bytes.find`` once per needle would cost twenty passes over every
-byte searched. ``_needles.c`` makes one: a hash filter per offset, a sorted
-table where it says so. Without a C compiler the pure-Python loop below (one
-find per needle, the reference the tests compare it with) is used.
+every anchor. A binary number's anchors are 4-byte windows, a thousand or so for
+a rack, and ``bytes.find`` once per needle would cost a pass over every byte
+searched per needle. ``_needles.c`` makes one, and looks only at offsets 0 mod
+:data:`ALIGN`: a hash filter there, a sorted table where it says so. A literal is
+found wherever it starts when its :func:`aligned_windows` are the needles. Without
+a C compiler the pure-Python loop below (one find per needle, the reference the
+tests compare it with) is used.
 """
 
 from __future__ import annotations
@@ -22,7 +24,22 @@ except ImportError:  # not built: no compiler at install time
 CompiledFind = Callable[[bytes, bytes, bytes, int], list[int]]
 
 WIDTH = 4  # bytes a needle has
+ALIGN = 4  # needles are looked for at offsets 0 mod ALIGN only
 FILTER_BITS = 1 << 16
+SHORTEST = WIDTH + ALIGN - 1  # a literal this long has ALIGN windows in a row
+
+
+def aligned_windows(literal: bytes) -> list[bytes]:
+    """ALIGN consecutive windows of ``literal``: wherever it starts in the data, one of them
+    starts at an offset 0 mod ALIGN. Of the possible runs, the one with fewest zero bytes
+    (zeros are common in real data, and each find costs an automaton run around it)."""
+    if len(literal) < SHORTEST:
+        raise ValueError(f"a literal of {len(literal)} bytes is shorter than {SHORTEST}")
+    runs = [
+        [literal[start + i : start + i + WIDTH] for i in range(ALIGN)]
+        for start in range(len(literal) - SHORTEST + 1)
+    ]
+    return min(runs, key=lambda run: sum(window.count(0) for window in run))
 
 
 def _hash(word: int) -> int:
@@ -45,7 +62,8 @@ class NeedleSet:
         self.compiled: CompiledFind | None = _compiled_find if self.table else None
 
     def find(self, data: bytes, stride: int) -> list[int]:
-        """Offsets of needles in ``data``; after each, ``stride - 1`` more are skipped."""
+        """Offsets 0 mod ALIGN of needles in ``data``; after each, ``stride - 1`` more are
+        skipped."""
         if not self.needles:
             return []
         if self.compiled is not None:
@@ -58,7 +76,8 @@ class NeedleSet:
         for needle in self.needles:
             position = data.find(needle)
             while position >= 0:
-                starts.append(position)
+                if position % ALIGN == 0:
+                    starts.append(position)
                 position = data.find(needle, position + 1)
         found: list[int] = []
         for position in sorted(set(starts)):

@@ -21,3 +21,5 @@ class HarvestedIdentity:
     # Why the phone gave no value, for the fields it gave none for.
     missing: dict[str, str] = field(default_factory=dict)
     sdk: int | None = None  # the API level the transaction codes were chosen for
+    # CDMA device ids a slot gave instead of an IMEI (an MEID: 14 hex digits); never an IMEI.
+    meid: tuple[str, ...] = ()

@@ -143,10 +143,14 @@ def generate_report(
 
 
 def _check_replaceable(report: Path) -> None:
-    """`--clean` deletes the output directory: only ever an old report or nothing."""
+    """`--clean` deletes the output directory: only ever an old report, an old report's
+    history/ alone (kept between CI runs, as the nightly workflow does), or nothing."""
     if not report.exists():
         return
-    if not report.is_dir() or (any(report.iterdir()) and not (report / "index.html").exists()):
+    if not report.is_dir():
+        raise AllureFailed(f"refusing to replace {report}: it is not an Allure report")
+    names = {entry.name for entry in report.iterdir()}
+    if names - {"history"} and not (report / "index.html").exists():
         raise AllureFailed(f"refusing to replace {report}: it is not an Allure report")
 
 

@@ -46,6 +46,14 @@ class FaultPlan:
     def fingerprint(self, default: str) -> str:
         return next((f.fingerprint for f in self._of("wrong_build") if f.fingerprint), default)
 
+    def sdk(self) -> int | None:
+        """android_release: the API level the phone runs, when not the default."""
+        return next((f.sdk for f in self._of("android_release") if f.sdk is not None), None)
+
+    def oem_subinfo(self) -> bool:
+        """oem_subinfo: an OEM method inserted in the phone's iphonesubinfo."""
+        return bool(self._of("oem_subinfo"))
+
     def identity(self, declared: Identity) -> Identity:
         """The phone's own identity: devices.yaml's, unless other_imei gives it other IMEIs."""
         for fault in self._of("other_imei"):

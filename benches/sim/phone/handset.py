@@ -36,6 +36,7 @@ from benches.sim.firmware.events import FirmwareEvents
 from benches.sim.network.client import PhoneNetwork
 from benches.sim.phone.console_feed import ConsoleFeed
 from benches.sim.phone.fault_plan import FaultPlan
+from benches.sim.phone.iphonesubinfo import RELEASE_BY_SDK
 from benches.sim.phone.keyguard import POWER, Keyguard
 from benches.sim.phone.lifecycle import BootHooks, Lifecycle
 from benches.sim.phone.logcat import LogBuffer, logcat_command
@@ -81,6 +82,10 @@ class VirtualPhone:
         )
         props = self._props(device, manifest, self.plan.fingerprint(manifest.fingerprint))
         props["ro.debuggable"] = "1" if debuggable else "0"
+        sdk = self.plan.sdk()
+        if sdk is not None:
+            props["ro.build.version.sdk"] = str(sdk)
+            props["ro.build.version.release"] = RELEASE_BY_SDK[sdk]
         self.logcat = LogBuffer()
         self.state = PhoneState(props=props, pin=pin or device.unlock_pin)
         self.network = PhoneNetwork(device.network.ipv4, resolver)
@@ -89,7 +94,11 @@ class VirtualPhone:
             self.network,
             self.request_reboot,
             extra={
-                **telephony_commands(lambda: self.facts.identity, props_sdk(self.state.props)),
+                **telephony_commands(
+                    lambda: self.facts.identity,
+                    props_sdk(self.state.props),
+                    oem_layout=self.plan.oem_subinfo(),
+                ),
                 "logcat": logcat_command(self.logcat),
             },
         )

@@ -9,6 +9,8 @@ from collections import Counter
 from dataclasses import replace
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from benches.analysis.detection.detector import (
     MIN_BINARY_NUMBER,
@@ -18,12 +20,15 @@ from benches.analysis.detection.detector import (
 )
 from benches.analysis.detection.encodings import BINARY_NUMBERS, binary_numbers, varint
 from benches.analysis.detection.forms import forms
+from benches.analysis.detection.needles import ALIGN, SHORTEST, WIDTH
 from benches.inventory.loader import load_rack
 from tests.support.paths import REPO
 from tests.support.pcaps import IMEI, IMSI, make_rack
 
 RACK20 = load_rack(REPO / "benchmarks" / "rack20.yaml")
 MIB = 1 << 20
+PATTERNS = rack_patterns(make_rack())
+DETECTOR = Detector(make_rack())
 
 
 def encoded(kind: str, value: str, form: str) -> dict[str, bytes]:
@@ -95,12 +100,40 @@ def test_imsi_as_a_varint_is_found() -> None:
     assert (hit.kind, hit.form, hit.encoding) == ("imsi", "imsi", "protobuf-varint")
 
 
-def test_every_binary_literal_holds_an_anchor() -> None:
+def test_every_binary_literal_holds_an_anchor_at_every_alignment() -> None:
+    """The needle search looks at offsets 0 mod ALIGN only: wherever a literal starts,
+    one of its anchors must start at such an offset, inside the literal."""
+    assert MIN_BINARY_NUMBER >= SHORTEST
     literals = [p.literal for p in rack_patterns(RACK20) if p.encoding in BINARY_NUMBERS]
     anchors = _number_anchors(literals)
-    assert all(any(a in literal for a in anchors) for literal in literals)
-    assert len(anchors) < len(literals) / 10  # shared high bits: few anchors
-    assert all(anchor.count(0) < 2 for anchor in anchors)
+    for literal in literals:
+        for shift in range(ALIGN):  # the literal starts at data offset `shift`
+            first = -shift % ALIGN  # its first byte at an offset 0 mod ALIGN
+            aligned = range(first, len(literal) - WIDTH + 1, ALIGN)
+            assert any(literal[at : at + WIDTH] in anchors for at in aligned)
+    assert len(anchors) <= ALIGN * len(literals)
+    assert all(anchor.count(0) < 2 for anchor in anchors)  # zeros are common in real data
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    before=st.binary(max_size=700),
+    after=st.binary(max_size=700),
+    which=st.integers(0, 1 << 16),
+)
+def test_a_binary_number_is_found_wherever_it_starts(
+    before: bytes, after: bytes, which: int
+) -> None:
+    """Each form of a phone's numbers planted at any offset (short data is searched whole,
+    SIEVE_MIN or more through the needle search) is found."""
+    numbers = [p for p in PATTERNS if p.encoding in BINARY_NUMBERS]
+    pattern = numbers[which % len(numbers)]
+    data = before + b"\x00" + pattern.literal + b"\x00" + after
+    hits = DETECTOR.scan(data)
+    assert any(h.value == pattern.value and h.encoding == pattern.encoding for h in hits), (
+        pattern,
+        len(before),
+    )
 
 
 # --- false positives -------------------------------------------------------------

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from benches.analysis.detection.needles import NeedleSet
+from benches.analysis.detection.needles import SHORTEST, NeedleSet, aligned_windows
 
 BUILD_HINT = "detection/_needles.c is not built: install gcc and python3-dev, then pip install -e ."
 
@@ -42,12 +42,31 @@ def test_the_c_search_and_the_reference_agree(
     assert search.find(data, stride) == search.reference(data, stride)
 
 
-def test_overlapping_and_repeated_needles() -> None:
+def test_overlapping_and_repeated_needles_at_offsets_0_mod_4() -> None:
     search = compiled([b"aaaa", b"aaab"])
-    data = b"aaaaaab" + b"x" * 10 + b"aaab"
-    assert search.find(data, 1) == [0, 1, 2, 3, 17]
-    assert search.find(data, 4) == [0, 17]
-    assert search.find(data, 4) == search.reference(data, 4)
+    data = b"aaaaaaaab" + b"x" * 11 + b"aaab" + b"x" * 5 + b"aaab"
+    assert search.find(data, 1) == [0, 4, 20]  # not 1, 2, 3, 5 nor 29
+    assert search.find(data, 4) == [0, 4, 20]
+    assert search.find(data, 5) == [0, 20]  # 4 is within the stride after 0
+    assert search.find(data, 21) == [0]  # 24, the next offset 0 mod 4 after 0 + 21, holds none
+    for stride in (1, 4, 5, 21):
+        assert search.find(data, stride) == search.reference(data, stride)
+
+
+def test_a_literal_is_found_wherever_it_starts_by_its_aligned_windows() -> None:
+    literal = bytes.fromhex("00ff81c2d3e4f50100")
+    search = compiled(aligned_windows(literal))
+    assert not any(w.count(0) for w in aligned_windows(literal))  # the run avoiding zeros
+    for shift in range(64):
+        data = bytes(shift) + literal + bytes(70)
+        found = search.find(data, 1)
+        assert found and all(shift <= at <= shift + len(literal) - 4 for at in found)
+        assert found == search.reference(data, 1)
+
+
+def test_a_literal_too_short_for_the_alignment_is_refused() -> None:
+    with pytest.raises(ValueError):
+        aligned_windows(b"\x01" * (SHORTEST - 1))
 
 
 def test_a_hash_collision_is_no_match() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import shlex
+import struct
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -17,6 +18,7 @@ from benches.rack.identity.iphonesubinfo import CODES_BY_SDK
 from benches.rack.identity.model import HarvestedIdentity
 from benches.rack.session import BenchSession
 from benches.sim.network.client import PhoneNetwork
+from benches.sim.phone.parcel import dump, exception_reply, string_reply
 from benches.sim.phone.shell import Command, PhoneShell
 from benches.sim.phone.state import PhoneState
 from benches.sim.phone.telephony import telephony_commands
@@ -63,8 +65,11 @@ def test_every_sdk_in_the_table_reads_back_the_phone_s_identity(sdk: int) -> Non
     assert (harvested.iccid, harvested.imsi) == (DUAL_SIM.iccid, DUAL_SIM.imsi)
     assert (harvested.serial, harvested.wifi_mac) == ("SIM7P0001", "02:00:00:00:02:01")
     code = CODES_BY_SDK[sdk].device_id_for_phone
+    feature = " i32 -1" if sdk >= 30 else ""  # a null callingFeatureId from Android 11
     assert harvested.sources["imei[1]"] == (
-        f"service call iphonesubinfo {code} i32 1 s16 com.android.shell"
+        "service call phone 146 i32 1 s16 com.android.shell"  # getImeiForSlot: Android 10 only
+        if sdk == 29
+        else f"service call iphonesubinfo {code} i32 1 s16 com.android.shell{feature}"
     )
     assert harvested.sdk == sdk and not harvested.missing
     check_identity(DUAL_SIM, harvested, "SIM7P0001")
@@ -112,6 +117,72 @@ def test_unreadable_output_names_the_phone_and_the_command() -> None:
     assert message.startswith("SI…1: `service call iphonesubinfo 3 i32 0 s16 com.android")
     assert "SIM7P0001" not in message  # the serial is masked like every identifier
     assert "unreadable" in message and "\n" not in message
+
+
+def test_sdk_35_reads_the_iccid_with_code_12_and_the_imei_with_a_feature_id() -> None:
+    harvested = harvest_identity(phone(lambda: DUAL_SIM, 35))
+    assert harvested.sources["iccid"] == "service call iphonesubinfo 12 s16 com.android.shell"
+    assert harvested.sources["imei[0]"] == (
+        "service call iphonesubinfo 4 i32 0 s16 com.android.shell i32 -1"
+    )
+    assert harvested.imei == DUAL_SIM.imei and not harvested.missing
+
+
+def test_an_meid_is_reported_as_one_never_taken_for_an_imei() -> None:
+    cdma = telephony_commands(lambda: DUAL_SIM, 30, meid="A0000012345678")
+    harvested = harvest_identity(phone(lambda: DUAL_SIM, 30, extra=cdma))
+    assert harvested.meid == ("A0000012345678",)
+    assert harvested.imei == DUAL_SIM.imei[1:]  # slot 1 is a GSM phone
+    assert harvested.sources["meid[0]"].startswith("service call iphonesubinfo 4 i32 0 ")
+    single = telephony_commands(
+        lambda: replace(DUAL_SIM, imei=DUAL_SIM.imei[:1]), 30, meid="A0000012345678"
+    )
+    only_cdma = harvest_identity(
+        phone(lambda: DUAL_SIM, 30, {"persist.radio.multisim.config": "ssss"}, extra=single)
+    )
+    assert (only_cdma.imei, only_cdma.meid) == ((), ("A0000012345678",))
+    reason = only_cdma.missing["imei"]
+    assert "answered the MEID A000…678 (a CDMA phone's device id), not an IMEI" in reason
+    assert reason.endswith("declare the phone's IMEIs in devices.yaml")
+    assert "A0000012345678" not in reason
+
+
+def test_an_oem_layout_is_reported_and_no_other_code_is_guessed() -> None:
+    oem = telephony_commands(lambda: DUAL_SIM, 35, oem_layout=True)
+    harvested = harvest_identity(phone(lambda: DUAL_SIM, 35, extra=oem))
+    # Code 4 is the vendor's IMEISV getter there: 16 digits, no IMEI, and not code 1's IMEI.
+    assert harvested.imei == () and "imei[0]" not in harvested.sources
+    reason = harvested.missing["imei"]
+    assert reason == (
+        "`service call iphonesubinfo 4 i32 0 s16 com.android.shell i32 -1` answered 3520…501 "
+        "(16 characters), which is no IMEI: this build's iphonesubinfo does not have AOSP's "
+        "SDK 35 layout (an OEM build?), and the bench does not guess other codes: declare "
+        "the phone's IMEIs in devices.yaml"
+    )
+    # Codes 8 and 12 hit getDeviceSvnUsingSubId and getSubscriberIdForSubscriber, which read
+    # an int first: refused, and said so, with the value asked for in devices.yaml.
+    assert "answered BadParcelableException" in harvested.missing["imsi"]
+    assert harvested.missing["iccid"].endswith("declare the phone's ICCID in devices.yaml")
+
+
+def test_a_stripped_permission_says_which_call_and_what_it_answered() -> None:
+    def refusing(args: list[str]) -> tuple[str, int]:
+        message = "getDeviceId: The user 2000 does not meet the requirements"
+        return dump(exception_reply(-1, message)), 0
+
+    harvested = harvest_identity(phone(lambda: DUAL_SIM, 33, extra={"service": refusing}))
+    assert harvested.imei == () and harvested.iccid is None and harvested.imsi is None
+    imei = harvested.missing["imei"]
+    assert imei.startswith(
+        "`service call iphonesubinfo 4 i32 0 s16 com.android.shell i32 -1` answered "
+        "SecurityException: getDeviceId: The user 2000 does not meet the requirements: "
+    )
+    assert "`service call iphonesubinfo 1 s16 com.android.shell` answered Security" in imei
+    assert harvested.missing["iccid"] == (
+        "`service call iphonesubinfo 12 s16 com.android.shell` answered SecurityException: "
+        "getDeviceId: The user 2000 does not meet the requirements: declare the phone's "
+        "ICCID in devices.yaml"
+    )
 
 
 def test_the_phone_s_own_imei_is_read_at_every_call() -> None:
@@ -205,7 +276,9 @@ def test_over_adb_each_virtual_phone_reports_its_declared_identity(session: Benc
         assert reported.imei == declared.imei
         assert (reported.iccid, reported.imsi) == (declared.iccid, declared.imsi)
         assert (reported.serial, reported.wifi_mac) == (declared.serial, declared.wifi_mac)
-        assert reported.sdk == 29  # from ro.build.version.release "10"
+        # The shipped rack mixes releases (virtual.faults android_release); the others
+        # run Android 10, from ro.build.version.release "10".
+        assert reported.sdk == {"SIM7P0002": 35, "SIM7P0003": 30}.get(device.serial, 29)
         check_identity(declared, reported, device.serial)
     assert len(session.rack.device("SIM7P0001").identity.imei) == 2
 
@@ -221,3 +294,79 @@ def test_over_adb_a_declared_imei_that_differs_is_caught(session: BenchSession) 
         "SIM7P0002: devices.yaml declares IMEI 3520…458, the phone reports 3520…478: "
         "fix devices.yaml or the rack's cabling"
     )
+
+
+def recording(sdk: int, log: list[str], phone_answer: str | None = None) -> dict[str, Command]:
+    """The virtual phone's `service`, logging each call; `phone_answer` replaces the phone's."""
+    own = telephony_commands(lambda: DUAL_SIM, sdk)["service"]
+
+    def service(args: list[str]) -> tuple[str, int]:
+        log.append(" ".join(args))
+        if phone_answer is not None and args[1:2] == ["phone"]:
+            return phone_answer, 0
+        return own(args)
+
+    return {"service": service}
+
+
+def test_on_android_10_the_imei_comes_from_the_phone_service_first() -> None:
+    log: list[str] = []
+    harvested = harvest_identity(phone(lambda: DUAL_SIM, 29, extra=recording(29, log)))
+    assert harvested.imei == DUAL_SIM.imei and not harvested.missing
+    assert harvested.sources["imei[0]"] == "service call phone 146 i32 0 s16 com.android.shell"
+    # Slot 2 does not exist: the phone service says null, iphonesubinfo repeats slot 0: stop.
+    assert log[:4] == [
+        "call phone 146 i32 0 s16 com.android.shell",
+        "call phone 146 i32 1 s16 com.android.shell",
+        "call phone 146 i32 2 s16 com.android.shell",
+        "call iphonesubinfo 3 i32 2 s16 com.android.shell",
+    ]
+
+
+def test_on_android_10_a_cdma_phone_s_imei_is_read_where_iphonesubinfo_gives_its_meid() -> None:
+    cdma = telephony_commands(lambda: DUAL_SIM, 29, meid="A0000012345678")
+    harvested = harvest_identity(phone(lambda: DUAL_SIM, 29, extra=cdma))
+    assert harvested.imei == DUAL_SIM.imei and not harvested.missing
+    assert harvested.sources["imei[0]"].startswith("service call phone 146 ")
+    # Slot 2 falls back to iphonesubinfo, which reads phone 0 there: its device id, the MEID.
+    assert harvested.meid == ("A0000012345678",)
+    assert harvested.sources["meid[2]"].startswith("service call iphonesubinfo 3 i32 2 ")
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        dump(exception_reply(-1, "getImeiForSlot: The user 2000 does not meet the requirements")),
+        'Result: Parcel(Error: 0xffffffb6 "Not a data message")\n',  # unknown transaction
+        dump(string_reply(None)),
+        dump(string_reply("")),
+        dump(struct.pack("<ii", 0, 1)),  # a boolean getter's reply: an OEM layout
+        dump(string_reply("35209810012345")),  # a String of another shape
+        "service: Service phone does not exist\n",
+    ],
+    ids=["exception", "unknown", "null", "empty", "boolean", "shape", "no-service"],
+)
+def test_anything_but_an_imei_from_the_phone_service_falls_back_to_iphonesubinfo(
+    answer: str,
+) -> None:
+    log: list[str] = []
+    harvested = harvest_identity(phone(lambda: DUAL_SIM, 29, extra=recording(29, log, answer)))
+    assert harvested.imei == DUAL_SIM.imei and not harvested.missing
+    assert (
+        harvested.sources["imei[0]"] == "service call iphonesubinfo 3 i32 0 s16 com.android.shell"
+    )
+    assert (
+        harvested.sources["imei[1]"] == "service call iphonesubinfo 3 i32 1 s16 com.android.shell"
+    )
+    assert log[:2] == [
+        "call phone 146 i32 0 s16 com.android.shell",
+        "call iphonesubinfo 3 i32 0 s16 com.android.shell",
+    ]
+
+
+@pytest.mark.parametrize("sdk", range(30, 37))
+def test_a_release_without_a_sourced_phone_row_never_calls_the_phone_service(sdk: int) -> None:
+    log: list[str] = []
+    harvested = harvest_identity(phone(lambda: DUAL_SIM, sdk, extra=recording(sdk, log)))
+    assert harvested.imei == DUAL_SIM.imei and not harvested.missing
+    assert log and not [line for line in log if line.startswith("call phone")]
