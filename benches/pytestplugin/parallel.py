@@ -140,6 +140,8 @@ class ParallelController:
         self.config = config
         self.session: BenchSession | None = None
         self._opening: threading.Thread | None = None
+        self._started = False
+        self._collected = 0
         self._failure: BaseException | None = None
         # The fixed cycle order within a group and a group per phone, whatever --dist said.
         config.option.dist = "loadgroup"
@@ -153,7 +155,6 @@ class ParallelController:
         hold_rack(config)
         reports = Path(config.getoption("reports"))
         build = manifest_of(config).build
-        rack = rack_of(config)
         # This session's results only, cleared once before any worker runs.
         try:
             make_directories(session_dir(config), reports)
@@ -164,11 +165,22 @@ class ParallelController:
             plan_path(reports, build).unlink(missing_ok=True)
         except OSError as error:
             raise pytest.UsageError(f"cannot prepare the run's results: {error}") from None
-        check_capture_permission(rack)
-        # The bench comes up while xdist starts the workers (imports, collection: CPU the
-        # bench's waits leave free); no test runs before it is up (pytest_runtestloop).
-        self._opening = threading.Thread(target=self._open, name="bench session", daemon=True)
-        self._opening.start()
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        """The bench starts when the first worker has collected a test that drives a phone
+        (as the serial `bench_session` fixture starts only for one), and comes up while
+        the other workers still start (imports, collection: CPU the bench's waits leave
+        free). The last worker's collection waits for it: xdist hands out no test before."""
+        self._collected += 1
+        wanted = any(group_of_test(nodeid, self.groups) in self.groups for nodeid in ids)
+        if wanted and not self._started:
+            self._started = True
+            check_capture_permission(rack_of(self.config))
+            self._opening = threading.Thread(target=self._open, name="bench", daemon=True)
+            self._opening.start()
+        if self._collected >= int(self.config.getoption("numprocesses")):
+            self._ready()
 
     def _open(self) -> None:
         config = self.config
@@ -190,10 +202,6 @@ class ParallelController:
             pytest.exit(f"the bench could not start: {failure}", returncode=3)
         if failure is not None:
             raise failure
-
-    @pytest.hookimpl(tryfirst=True)  # before xdist's loop hands out the first test
-    def pytest_runtestloop(self) -> None:
-        self._ready()
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
