@@ -71,6 +71,18 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--testcases", type=Path, default=REPO_TESTCASES)
     parser.add_argument("--wait", action="store_true", help=WAIT_HELP)
     parser.add_argument(
+        "--serial",
+        action="store_true",
+        help="drive the phones one after another (default: all at once, a pytest-xdist "
+        "worker per phone)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="pytest-xdist workers for a parallel run (default: one per phone)",
+    )
+    parser.add_argument(
         "--show-identifiers",
         action="store_true",
         help=f"show IMEIs, serials and other identifiers raw in every output (sets "
@@ -93,6 +105,8 @@ class BuildOutcome:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.workers is not None and args.workers < 1:
+        raise CommandError(f"--workers must be at least 1, not {args.workers}")
     if args.show_identifiers:
         os.environ[SHOW_IDENTIFIERS_ENV] = "1"  # for the pytest sessions too
     if show_raw():
@@ -130,6 +144,9 @@ def _sign_off(
             "-v",
             "-p",
             "no:cacheprovider",
+            # Hypothesis's plugin (a test extra) costs each worker a second of CPU at start.
+            "-p",
+            "no:hypothesispytest",
             "--firmware",
             str(manifest.path),
             "--devices",
@@ -139,6 +156,9 @@ def _sign_off(
             "--reports",
             str(args.reports),
         ]
+        if not args.serial:
+            # A worker per phone: each phone's cycles in order on its own worker.
+            command += ["-n", str(args.workers or len(rack.devices))]
         if number == 0:
             command.append("--clean-alluredir")
         if args.flash:

@@ -9,10 +9,16 @@ and the tests open their sessions through `open_bench`.
 from __future__ import annotations
 
 import contextlib
+import tempfile
 from pathlib import Path
 
+import pytest
+
+from benches.capture.process import Capture, CaptureStartError
 from benches.inventory.models import Manifest, Rack
 from benches.rack.adb.server import AdbNotFoundError, AdbServerError
+from benches.rack.fastboot.image import ImageRejected
+from benches.rack.fastboot.rollout import flash_rack
 from benches.rack.protocols import VirtualRackProtocol
 from benches.rack.session import BenchSession
 
@@ -21,13 +27,16 @@ class BenchStartError(RuntimeError):
     """The bench itself could not start (adb, the virtual rack); the message is one line."""
 
 
-def open_bench(rack: Rack, manifest: Manifest, workdir: Path) -> BenchSession:
+def open_bench(
+    rack: Rack, manifest: Manifest, workdir: Path, *, shared: bool = False
+) -> BenchSession:
     """An open session on `rack`: its adb server, its virtual rack (files under `workdir`)
     when it has one, its phones switched on. BenchStartError when the bench cannot start,
-    with everything it started stopped again. The caller closes the session."""
+    with everything it started stopped again. The caller closes the session. `shared`:
+    a parallel sign-off's workers attach to it (`attach_bench`) and share its relays."""
     virtual, virtual_errors = _virtual_rack(rack, manifest, workdir)
     start_errors: tuple[type[Exception], ...] = (AdbNotFoundError, AdbServerError, *virtual_errors)
-    session = BenchSession(rack, manifest, virtual)
+    session = BenchSession(rack, manifest, virtual, shared=shared)
     try:
         session.open()
     except start_errors as error:
@@ -36,6 +45,12 @@ def open_bench(rack: Rack, manifest: Manifest, workdir: Path) -> BenchSession:
             session.close()
         raise BenchStartError(str(error)) from None
     return session
+
+
+def attach_bench(rack: Rack, manifest: Manifest) -> BenchSession:
+    """A parallel sign-off worker's session: the phones of the session the controller
+    opened (`open_bench(..., shared=True)`), through its adb server and relay boards."""
+    return BenchSession(rack, manifest, attached=True)
 
 
 def _virtual_rack(
@@ -51,3 +66,21 @@ def _virtual_rack(
         return VirtualRack(rack, manifest, workdir), (VirtualRackError,)
     except VirtualRackError as error:
         raise BenchStartError(str(error)) from None
+
+
+def flash_session(session: BenchSession, rack: Rack, firmware: Manifest) -> None:
+    """The manifest's image on every phone of the session, before the first cycle."""
+    try:
+        flash_rack(list(session.phones.values()), firmware, rack.bench.timings, session.health)
+    except ImageRejected as error:
+        pytest.exit(f"not flashing: {error}", returncode=3)
+
+
+def check_capture_permission(rack: Rack) -> None:
+    with tempfile.TemporaryDirectory() as scratch:
+        probe = Capture(rack.bench.gateway.interface, ["127.0.0.1"], Path(scratch) / "probe.pcap")
+        try:
+            probe.start()
+            probe.stop(grace=0)
+        except CaptureStartError as error:
+            raise pytest.UsageError(str(error)) from None

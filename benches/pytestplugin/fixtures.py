@@ -14,12 +14,16 @@ import pytest
 from benches.analysis.attribution.geo import GeoDatabase
 from benches.capture.gateway import Gateway
 from benches.inventory.models import Manifest, Rack
-from benches.pytestplugin.bench import BenchStartError, open_bench
+from benches.pytestplugin.bench import BenchStartError, attach_bench, flash_session, open_bench
 from benches.pytestplugin.config import SIGNOFF_RUN_KEY, manifest_of, rack_of
+from benches.pytestplugin.parallel import (
+    attaches,
+    check_phone_up,
+    last_worker_done,
+    worker_started,
+)
 from benches.pytestplugin.signoff import Signoff
 from benches.rack.adb.phone import Phone
-from benches.rack.fastboot.image import ImageRejected
-from benches.rack.fastboot.rollout import flash_rack
 from benches.rack.session import BenchSession
 from benches.redaction.masks import device_file_label
 from benches.redaction.safe_files import make_directories
@@ -30,8 +34,12 @@ from benches.report.allure.attachments import attach_build_traffic
 def signoff_build_chart(pytestconfig: pytest.Config) -> Iterator[None]:
     """At the end of a sign-off session, where the build's traffic went (an Allure
     attachment of this fixture's tear-down, shown with every test of the session)."""
+    if attaches(pytestconfig):
+        worker_started(pytestconfig)
     yield
-    if pytestconfig.stash.get(SIGNOFF_RUN_KEY, False):
+    # A parallel sign-off's workers: the last one to finish draws it, from every phone's log.
+    last = not attaches(pytestconfig) or last_worker_done(pytestconfig)
+    if pytestconfig.stash.get(SIGNOFF_RUN_KEY, False) and last:
         reports = Path(pytestconfig.getoption("reports"))
         attach_build_traffic(reports, manifest_of(pytestconfig))
 
@@ -57,7 +65,15 @@ def reports_dir(pytestconfig: pytest.Config) -> Path:
 def bench_session(
     request: pytest.FixtureRequest, rack_config: Rack, firmware: Manifest, reports_dir: Path
 ) -> Iterator[BenchSession]:
-    """The adb server, and the virtual rack when devices.yaml describes one."""
+    """The adb server, and the virtual rack when devices.yaml describes one. On a
+    parallel sign-off's worker, the session the controller opened (parallel.py)."""
+    if attaches(request.config):
+        session = attach_bench(rack_config, firmware)
+        try:
+            yield session
+        finally:
+            session.close()
+        return
     try:
         session = open_bench(rack_config, firmware, reports_dir / "virtual-rack")
     except BenchStartError as error:
@@ -65,15 +81,7 @@ def bench_session(
         pytest.exit(f"the bench could not start: {error}", returncode=3)
     try:
         if request.config.getoption("flash"):
-            try:
-                flash_rack(
-                    list(session.phones.values()),
-                    firmware,
-                    rack_config.bench.timings,
-                    session.health,
-                )
-            except ImageRejected as error:
-                pytest.exit(f"not flashing: {error}", returncode=3)
+            flash_session(session, rack_config, firmware)
         yield session
     finally:
         session.close()
@@ -101,7 +109,9 @@ def rack(phones: dict[str, Phone]) -> dict[str, Phone]:
 # rather than its serial (the parameter itself, the session's key for the phone).
 @pytest.fixture(ids=device_file_label)
 def phone(request: pytest.FixtureRequest, bench_session: BenchSession) -> Phone:
-    """One phone of the rack; a phone taken out of the session errors as a bench fault."""
+    """One phone of the rack; a phone taken out of the session errors as a bench fault,
+    and so does one whose worker died (a parallel sign-off)."""
+    check_phone_up(request.config, request.param)
     bench_session.health.check(request.param)
     return bench_session.phones[request.param]
 

@@ -8,25 +8,31 @@ conftest.py names the same module, which pytest then recognises as loaded.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import allure_commons
 import pytest
 
-from benches.capture.process import Capture, CaptureStartError
 from benches.cycles import cycle_rank
-from benches.inventory.models import Rack
+from benches.pytestplugin.bench import check_capture_permission
 from benches.pytestplugin.config import SIGNOFF_RUN_KEY, manifest_of, rack_of
 from benches.pytestplugin.cycle_tests import cycle_test
 from benches.pytestplugin.masking import AllureMasking, MaskingPlugin
-from benches.pytestplugin.progress import Progress
+from benches.pytestplugin.parallel import (
+    ParallelController,
+    attaches,
+    group_by_phone,
+    is_controller,
+    is_worker,
+    session_dir,
+)
+from benches.pytestplugin.progress import ParallelProgress, Progress, write_steps
 from benches.pytestplugin.rack_lock import hold_rack
 from benches.redaction.masks import SHOW_IDENTIFIERS_ENV, device_labels
 from benches.redaction.rack_masker import forget_rack, use_rack
 from benches.report.allure.metadata import write_run_metadata
 from benches.report.cycle_entry import device_ref
-from benches.report.summary.plan import Planned, write_plan
+from benches.report.summary.plan import Planned, plan_path, write_plan
 from benches.report.summary.writer import write_summary
 from benches.report.verdict_log import verdict_log_path, write_expected_count
 
@@ -88,7 +94,16 @@ def pytest_configure(config: pytest.Config) -> None:
     allure_commons.plugin_manager.register(allure_masking)
     config.stash[_ALLURE_MASKING_KEY] = allure_masking
     config.pluginmanager.register(MaskingPlugin(), "benches-masking")
-    config.pluginmanager.register(Progress(config), "benches-progress")
+    if is_worker(config):
+        # The controller cleared the results once; a worker (or one replacing a dead one)
+        # must not clear what the others wrote. Its progress lines go nowhere.
+        config.option.clean_alluredir = False
+    elif is_controller(config):
+        config.pluginmanager.register(ParallelController(config), "benches-parallel")
+        steps = session_dir(config) / "steps.json"
+        config.pluginmanager.register(ParallelProgress(config, steps), "benches-progress")
+    else:
+        config.pluginmanager.register(Progress(config), "benches-progress")
     # allure-pytest reads this in its own pytest_configure, which runs after ours.
     if not config.getoption("allure_report_dir", None):
         config.option.allure_report_dir = str(Path(config.getoption("reports")) / "allure-results")
@@ -117,8 +132,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("cycle", cycles, ids=[f"cycle{n}" for n in cycles])
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Sign-off tests run boot, unlock, activation, idle, whatever their files are called."""
+@pytest.hookimpl(tryfirst=True)  # the groups before xdist reads them into the node ids
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Sign-off tests run boot, unlock, activation, idle, whatever their files are called;
+    on a parallel sign-off's worker, each phone's tests are one xdist group."""
+    if attaches(config):
+        group_by_phone(config, items)
 
     def rank(item: pytest.Item) -> int:
         marker = item.get_closest_marker("cycle")
@@ -142,16 +161,22 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         )
     hold_rack(config)  # before the first thing on the rack is touched, the capture probe
     rack = rack_of(config)
-    _check_capture_permission(rack)
+    worker = attaches(config)
+    if not worker:  # a parallel sign-off's controller checked it once for all
+        check_capture_permission(rack)
     signoff_tests = [
         item for item in session.items if "signoff" in getattr(item, "fixturenames", ())
     ]
     reports, build = Path(config.getoption("reports")), manifest_of(config).build
     cells = [cell for cell in map(cycle_test, signoff_tests) if cell is not None]
     try:
+        # Every worker collected the same tests and writes the same files, each atomically.
         write_expected_count(reports, build, len(signoff_tests))
-        # This session's verdicts only: the summary must not mix in an earlier run's.
-        verdict_log_path(reports, build).unlink(missing_ok=True)
+        if worker:
+            write_steps(session_dir(config) / "steps.json", session.items, reports)
+        else:
+            # This session's verdicts only: the summary must not mix in an earlier run's.
+            verdict_log_path(reports, build).unlink(missing_ok=True)
         write_plan(reports, build, [Planned(device_ref(c.serial), c.kind, c.index) for c in cells])
     except OSError as error:  # a link planted in reports/ (safe_files), a full disk, ...
         raise pytest.UsageError(f"cannot write the run's plan: {error}") from None
@@ -162,6 +187,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """A sign-off writing allure-results: add Allure's categories, environment, executor.
     A sign-off run: write its summary, reports/signoff/<build>/."""
     config = session.config
+    if is_worker(config):
+        return  # the controller writes these once, after every worker has finished
+    if is_controller(config) and config.getoption("firmware"):
+        reports = Path(config.getoption("reports"))
+        if plan_path(reports, manifest_of(config).build).exists():  # written by the workers
+            config.stash[SIGNOFF_RUN_KEY] = True
     results = config.getoption("allure_report_dir", None)
     if results and config.getoption("firmware"):
         write_run_metadata(Path(results), rack_of(config), manifest_of(config))
@@ -181,13 +212,3 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     line = terminalreporter.config.stash.get(_SUMMARY_KEY, None)
     if line:
         terminalreporter.write_line(line)
-
-
-def _check_capture_permission(rack: Rack) -> None:
-    with tempfile.TemporaryDirectory() as scratch:
-        probe = Capture(rack.bench.gateway.interface, ["127.0.0.1"], Path(scratch) / "probe.pcap")
-        try:
-            probe.start()
-            probe.stop(grace=0)
-        except CaptureStartError as error:
-            raise pytest.UsageError(str(error)) from None

@@ -13,16 +13,20 @@ is none before the first test has finished.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
 import statistics
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
 from benches.pytestplugin.cycle_tests import cycle_test
 from benches.redaction.masks import device_label
+from benches.redaction.safe_files import write_file
 
 log = logging.getLogger(__name__)
 PREFIX = "bench: "
@@ -133,3 +137,94 @@ class Progress:
         # file (its current file was just reset); with -q, end ours here.
         if not (reporter.showfspath or reporter.showlongtestinfo):
             writer.line()
+
+
+def write_steps(path: Path, items: Sequence[pytest.Item], root: Path) -> None:
+    """The run's sign-off steps, for a parallel controller's progress (it collects nothing)."""
+    steps = [step for step in map(planned_step, items) if step is not None]
+    write_file(path, json.dumps([dataclasses.asdict(step) for step in steps]) + "\n", root=root)
+
+
+def read_steps(path: Path) -> list[Step]:
+    try:
+        rows = json.loads(path.read_text(encoding="utf-8"))
+        return [Step(r["nodeid"], r["phone"], r["kind"], int(r["index"])) for r in rows]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+
+
+def parallel_line(
+    plan: Sequence[Step],
+    done: set[str],
+    step: Step,
+    outcome: str,
+    seconds: Mapping[str, Sequence[float]],
+) -> str:
+    """The line for a finished ``step`` when phones run side by side: the time left is
+    that of the phone with the most left, each phone's steps one after another."""
+    left: dict[str, list[Step]] = defaultdict(list)
+    for other in plan:
+        if other.nodeid not in done:
+            left[other.phone].append(other)
+    mine = len(left.get(step.phone, ()))
+    parts = [f"{_count(mine, 'more test')} on {step.phone}", f"{len(plan) - len(done)} more in all"]
+    every = [s for kind in seconds.values() for s in kind]
+    if every and left:
+        overall = statistics.fmean(every)
+        longest = max(
+            sum(
+                statistics.fmean(seconds[s.kind]) if seconds.get(s.kind) else overall for s in steps
+            )
+            for steps in left.values()
+        )
+        parts.append(f"~{duration(longest)} left at {overall:.0f} s per cycle so far")
+    where = f"[{len(done)}/{len(plan)}] {step.phone} {step.kind} cycle {step.index} {outcome}"
+    return f"{where} ({', '.join(parts)})"
+
+
+class ParallelProgress:
+    """The controller's progress on a parallel sign-off: a line per finished cycle, from the
+    reports the workers send, in the order they finish (one writer: no torn lines)."""
+
+    def __init__(self, config: pytest.Config, steps: Path) -> None:
+        self.config = config
+        self.steps_path = steps  # written by the workers (write_steps)
+        self.plan: list[Step] = []
+        self.steps: dict[str, Step] = {}
+        self.done: set[str] = set()
+        self.seconds: dict[str, list[float]] = defaultdict(list)
+        self._spent: dict[str, float] = {}
+        self._outcome: dict[str, str] = {}
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self._spent[report.nodeid] = self._spent.get(report.nodeid, 0.0) + report.duration
+        if report.failed:
+            self._outcome[report.nodeid] = "error" if report.when != "call" else "failed"
+        else:
+            self._outcome.setdefault(report.nodeid, "passed" if report.when == "call" else "")
+            if report.when == "call" and report.passed:
+                self._outcome[report.nodeid] = "passed"
+        if report.when == "???":  # xdist's report of a test whose worker died
+            self._finish(report.nodeid)
+
+    def pytest_runtest_logfinish(self, nodeid: str) -> None:
+        self._finish(nodeid)
+
+    def _finish(self, nodeid: str) -> None:
+        if not self.plan:
+            self.plan = read_steps(self.steps_path)
+            self.steps = {step.nodeid: step for step in self.plan}
+        step = self.steps.get(nodeid)
+        if step is None or nodeid in self.done:
+            return
+        self.done.add(nodeid)
+        outcome = self._outcome.pop(nodeid, "") or "done"
+        spent = self._spent.pop(nodeid, 0.0)
+        if outcome in ("passed", "failed"):  # a cycle that ran; errors say little of its time
+            self.seconds[step.kind].append(spent)
+        line = parallel_line(self.plan, self.done, step, outcome, self.seconds)
+        log.info("%s", line)
+        writer = self.config.get_terminal_writer()
+        if writer.width_of_current_line:
+            writer.line()
+        writer.line(PREFIX + line)

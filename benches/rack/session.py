@@ -4,6 +4,11 @@ The pytest plugin opens one per test session; `bench` commands open their own.
 The session never imports the simulator: whoever opens it builds the virtual
 rack (benches.pytestplugin.bench, the only place that does) and gives it over
 as a `VirtualRackProtocol`, which the session starts and stops with the rest.
+
+A parallel sign-off opens one session in the pytest-xdist controller and an
+*attached* one in each worker: an attached session drives the phones through
+the running adb server and virtual rack, never starting, switching on, waiting
+for or stopping anything. Both share the relay boards (`RelayBank(shared=True)`).
 """
 
 from __future__ import annotations
@@ -23,10 +28,20 @@ log = logging.getLogger(__name__)
 
 class BenchSession:
     def __init__(
-        self, rack: Rack, manifest: Manifest, virtual: VirtualRackProtocol | None = None
+        self,
+        rack: Rack,
+        manifest: Manifest,
+        virtual: VirtualRackProtocol | None = None,
+        *,
+        attached: bool = False,
+        shared: bool = False,
     ) -> None:
-        """`virtual` is the simulator for a rack with a `virtual:` section, and only for one."""
-        if (rack.virtual is None) != (virtual is None):
+        """`virtual` is the simulator for a rack with a `virtual:` section, and only for one
+        (an `attached` session has none: another process runs it). `shared`: other
+        processes drive the same relay boards (a parallel sign-off)."""
+        if attached and virtual is not None:
+            raise ValueError(f"{rack.path}: an attached session runs no virtual rack")
+        if not attached and (rack.virtual is None) != (virtual is None):
             wanted = "needs its virtual rack" if virtual is None else "is not virtual"
             raise ValueError(f"{rack.path}: this rack {wanted}")
         self.rack = rack
@@ -34,8 +49,9 @@ class BenchSession:
         # A virtual rack's private server need not scan USB; a real bench's must.
         self.server = AdbServer(rack.bench.adb.host, rack.bench.adb.port, usb=rack.virtual is None)
         self.virtual = virtual
+        self.attached = attached
         self.phones = {device.serial: Phone(device, self.server) for device in rack.devices}
-        self.relays = RelayBank(rack.bench.relays)
+        self.relays = RelayBank(rack.bench.relays, shared=shared or attached)
         self.power = {
             device.serial: PowerSwitch(self.relays, device, rack.bench.timings)
             for device in rack.devices
@@ -44,6 +60,8 @@ class BenchSession:
         self.health = RackHealth()
 
     def open(self) -> None:
+        if self.attached:
+            return  # the controller's session started everything
         self.server.start()
         if self.virtual is not None:
             self.virtual.start()
@@ -77,6 +95,8 @@ class BenchSession:
 
     def close(self) -> None:
         self.relays.close()
+        if self.attached:
+            return  # the controller's session stops what it started
         for phone in self.phones.values():
             if phone.device.adb_connect:
                 self.server.disconnect(phone.device.adb_connect)

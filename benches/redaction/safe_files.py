@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import os
 import secrets
 import stat
@@ -98,9 +99,17 @@ def append_text(path: Path, text: str, *, root: Path, mode: int = PUBLIC) -> Non
             raise _refusal(error, Path(path), folder, name, "a file") from None
         try:
             _check_plain(descriptor, Path(path))
-            os.write(descriptor, text.encode("utf-8"))
+            # O_APPEND puts each write at the end; the lock also keeps a write the kernel
+            # splits (a full disk, a signal) from interleaving with another process's.
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+            payload = text.encode("utf-8")
+            written = os.write(descriptor, payload)
+            if written != len(payload):
+                raise OSError(
+                    errno.ENOSPC, f"{path}: only {written} of {len(payload)} bytes written"
+                )
         finally:
-            os.close(descriptor)
+            os.close(descriptor)  # and with it the lock
 
 
 def read_file(path: Path) -> bytes:

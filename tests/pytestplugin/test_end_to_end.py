@@ -244,3 +244,12 @@ def test_signoff_with_an_unknown_virtual_behaviour_stops_in_one_line(tmp_path: P
         f"ERROR: {manifest}: virtual.behaviours: unknown behaviour 'nope' "
         "(known: cn_activation_client, connectivity_check, vendor_update_tls)"
     ]
+
+
+def test_bench_signoff_rejects_no_workers_in_one_line(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "benches", "signoff", "--workers", "0"],
+        cwd=REPO, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr.strip() == "bench: error: --workers must be at least 1, not 0"

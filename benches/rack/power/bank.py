@@ -3,18 +3,23 @@
 Several phones hang off one board, so the bank opens one port per board per
 session, lazily (a rack whose relays are never used needs no board plugged in),
 and serialises the commands to a board with a lock. `close()` at session end
-closes every port. Each action is logged at INFO: board, channel, on or off and
+closes every port. A bank `shared` with other processes (a parallel sign-off's
+workers) opens a board's port for each command instead, under the port's
+cross-process lock (benches.rack.port_lock), and closes it straight after.
+Each action is logged at INFO: board, channel, on or off and
 what it was for.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 
 import serial
 
 from benches.inventory.models import RelayBoard, RelayLink
+from benches.rack.port_lock import port_owned
 from benches.rack.ports import open_port
 from benches.rack.power.boards import RELAY_BOARDS
 from benches.rack.power.errors import PowerError
@@ -38,8 +43,15 @@ class BoardSlot:
 class RelayBank:
     """The relay boards of one bench (``Bench.relays``), opened on first use."""
 
-    def __init__(self, relays: tuple[RelayBoard, ...], timeout: float = DEFAULT_TIMEOUT_S) -> None:
+    def __init__(
+        self,
+        relays: tuple[RelayBoard, ...],
+        timeout: float = DEFAULT_TIMEOUT_S,
+        *,
+        shared: bool = False,
+    ) -> None:
         self.timeout = timeout
+        self.shared = shared
         self._slots = {board.name: BoardSlot(board) for board in relays}
         self._closed = False
 
@@ -50,7 +62,8 @@ class RelayBank:
             known = ", ".join(self._slots) or "none"
             raise PowerError(f"no relay board named {link.relay} on this bench (boards: {known})")
         state = "on" if closed else "off"
-        with slot.lock:
+        owned = port_owned(slot.board.port) if self.shared else contextlib.nullcontext()
+        with slot.lock, owned:
             if self._closed:
                 raise PowerError(f"relay board {link.relay}: the bench's relays are closed")
             driver = self._driver(slot)
@@ -67,6 +80,8 @@ class RelayBank:
                 # A port that failed once (unplugged, ser2net restarted) is reopened next time.
                 self._close_slot(slot)
                 raise
+            if self.shared:  # the next owner may be another process
+                self._close_slot(slot)
 
     def close(self) -> None:
         """Close every open port; the bank refuses to switch anything afterwards."""

@@ -1,0 +1,226 @@
+"""A sign-off on pytest-xdist workers: every phone on a worker of its own, one bench for all.
+
+``pytest testcases -n N`` (and ``bench signoff``) runs each phone's cycles on one
+worker, in the fixed cycle order, all phones at once:
+
+- the tests of a phone carry ``xdist_group(<its label>)`` (the masked label, never
+  the serial: the group shows in node ids) and `PhoneScheduling` hands each group
+  to one worker, whatever ``--dist`` says;
+- the controller opens the one bench session (adb server, virtual rack, power on,
+  wait until booted) before the workers start and closes it after they are gone;
+  the workers attach to it (`benches.pytestplugin.bench.attach_bench`);
+- the controller alone clears the verdict log and writes the summary; the workers
+  write the plan atomically, each the same;
+- a worker that dies takes only its phone with it: `PhoneScheduling` records the
+  phone as down (`phones_down_path`) before its remaining tests go to another
+  worker, where the ``phone`` fixture errors each as a bench fault naming it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from benches.pytestplugin.bench import (
+    BenchStartError,
+    check_capture_permission,
+    flash_session,
+    open_bench,
+)
+from benches.pytestplugin.config import manifest_of, rack_of
+from benches.pytestplugin.rack_lock import hold_rack
+from benches.pytestplugin.scheduling import PhoneScheduling, group_of_test
+from benches.rack.health import BenchFault
+from benches.rack.session import BenchSession
+from benches.redaction.masks import device_labels
+from benches.redaction.safe_files import make_directories
+from benches.report.summary.plan import plan_path
+from benches.report.verdict_log import expected_count_path, verdict_log_path
+
+WORKER_INPUT_KEY = "benches_session"  # in a worker's `workerinput`: the controller's session is up
+GROUP_MARKER = "xdist_group"
+
+
+def is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+def is_controller(config: pytest.Config) -> bool:
+    """The xdist controller of a run with workers (``-n N``, N > 0)."""
+    if is_worker(config) or not config.pluginmanager.hasplugin("xdist"):
+        return False
+    return bool(config.getoption("numprocesses", None)) and (config.getoption("dist", "no") != "no")
+
+
+def attaches(config: pytest.Config) -> bool:
+    """A worker whose controller opened the bench session: it attaches, never opens one."""
+    return is_worker(config) and bool(config.workerinput.get(WORKER_INPUT_KEY))  # type: ignore[attr-defined]
+
+
+def session_dir(config: pytest.Config) -> Path:
+    """The run's own files shared between controller and workers, below --reports."""
+    reports = Path(config.getoption("reports"))
+    return reports / "verdicts" / f"{manifest_of(config).build}.session"
+
+
+def phones_down_path(config: pytest.Config) -> Path:
+    return session_dir(config) / "phones-down.jsonl"
+
+
+def phone_group(config: pytest.Config, serial: str) -> str:
+    """The xdist group of a phone's tests: its label's ASCII form ("SI_1")."""
+    serials = [device.serial for device in rack_of(config).devices]
+    return device_labels(serials)[serial].safe
+
+
+def check_phone_up(config: pytest.Config, serial: str) -> None:
+    """BenchFault when the worker that ran this phone died earlier in the session."""
+    if not is_worker(config):
+        return
+    path = phones_down_path(config)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return
+    group = phone_group(config, serial)
+    for line in text.splitlines():
+        with contextlib.suppress(ValueError):
+            record = json.loads(line)
+            if isinstance(record, dict) and record.get("group") == group:
+                raise BenchFault(str(record.get("reason")))
+
+
+def group_by_phone(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Give every test of a phone the phone's xdist group (read by xdist at collection)."""
+    config.option.loadgroup = True
+    for item in items:
+        serial = getattr(getattr(item, "callspec", None), "params", {}).get("phone")
+        if isinstance(serial, str) and item.get_closest_marker(GROUP_MARKER) is None:
+            item.add_marker(pytest.mark.xdist_group(phone_group(config, serial)))
+
+
+def worker_started(config: pytest.Config) -> None:
+    """Counts this worker among those that ran tests (see `last_worker_done`)."""
+    _count(session_dir(config) / "workers-started")
+
+
+def last_worker_done(config: pytest.Config) -> bool:
+    """Counts this worker as finished; True when every worker that started has finished.
+
+    A worker that died never finishes: the session then has no last worker.
+    """
+    started = _count(session_dir(config) / "workers-started", add=False)
+    return _count(session_dir(config) / "workers-finished") >= started
+
+
+def _count(path: Path, *, add: bool = True) -> int:
+    """Lines in a counter file, after adding one when `add`; under the file's lock."""
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o644)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        if add:
+            os.write(descriptor, b"1\n")
+        return os.fstat(descriptor).st_size // 2
+    finally:
+        os.close(descriptor)
+
+
+class ParallelController:
+    """The controller's part; benches.pytestplugin.hooks registers it for ``-n N`` sign-offs."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.session: BenchSession | None = None
+        self._opening: threading.Thread | None = None
+        self._started = False
+        self._collected = 0
+        self._failure: BaseException | None = None
+        # The fixed cycle order within a group and a group per phone, whatever --dist said.
+        config.option.dist = "loadgroup"
+        serials = [device.serial for device in rack_of(config).devices]
+        self.groups = frozenset(label.safe for label in device_labels(serials).values())
+
+    @pytest.hookimpl(tryfirst=True)  # before xdist starts its workers (its hook is trylast)
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        config = self.config
+        # The controller holds the rack for its workers, before anything is touched.
+        hold_rack(config)
+        reports = Path(config.getoption("reports"))
+        build = manifest_of(config).build
+        # This session's results only, cleared once before any worker runs.
+        try:
+            make_directories(session_dir(config), reports)
+            shutil.rmtree(session_dir(config))
+            make_directories(session_dir(config), reports)
+            for stale in (verdict_log_path(reports, build), expected_count_path(reports, build)):
+                stale.unlink(missing_ok=True)
+            plan_path(reports, build).unlink(missing_ok=True)
+        except OSError as error:
+            raise pytest.UsageError(f"cannot prepare the run's results: {error}") from None
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        """The bench starts when the first worker has collected a test that drives a phone
+        (as the serial `bench_session` fixture starts only for one), and comes up while
+        the other workers still start (imports, collection: CPU the bench's waits leave
+        free). The last worker's collection waits for it: xdist hands out no test before."""
+        self._collected += 1
+        wanted = any(group_of_test(nodeid, self.groups) in self.groups for nodeid in ids)
+        if wanted and not self._started:
+            self._started = True
+            check_capture_permission(rack_of(self.config))
+            self._opening = threading.Thread(target=self._open, name="bench", daemon=True)
+            self._opening.start()
+        if self._collected >= int(self.config.getoption("numprocesses")):
+            self._ready()
+
+    def _open(self) -> None:
+        config = self.config
+        rack, manifest = rack_of(config), manifest_of(config)
+        workdir = Path(config.getoption("reports")) / "virtual-rack"
+        try:
+            self.session = open_bench(rack, manifest, workdir, shared=True)
+            if config.getoption("flash"):
+                flash_session(self.session, rack, manifest)
+        except BaseException as error:  # raised again in the main thread (`_ready`)
+            self._failure = error
+
+    def _ready(self) -> None:
+        if self._opening is not None:
+            self._opening.join()
+            self._opening = None
+        failure, self._failure = self._failure, None
+        if isinstance(failure, BenchStartError):
+            pytest.exit(f"the bench could not start: {failure}", returncode=3)
+        if failure is not None:
+            raise failure
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        # The session is up before any test runs, or the run stops (`_ready`).
+        node.workerinput[WORKER_INPUT_KEY] = True
+
+    @pytest.hookimpl(optionalhook=True, tryfirst=True)
+    def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> Any:
+        return PhoneScheduling(config, log, phones_down_path(config), self.groups)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_handlecrashitem(self, crashitem: str, report: pytest.TestReport) -> None:
+        group = group_of_test(crashitem, self.groups)
+        report.longrepr = f"bench fault: phone {group}: {report.longrepr}"
+
+    @pytest.hookimpl(trylast=True)  # after the summary, once every worker is gone
+    def pytest_sessionfinish(self) -> None:
+        if self._opening is not None:  # stopped before the loop: let it finish, then close
+            self._opening.join()
+        if self.session is not None:
+            self.session.close()
+            self.session = None
