@@ -5,6 +5,12 @@ virtual rack's endpoints) or the adb server carries the `live` marker, so that
 `pytest -m "not live"` is a quick loop without root. A test without the marker
 runs under tests/support/live_guard.py: as if unprivileged and without adb, and
 it fails with "mark it live" when it reaches for any of those.
+
+Under pytest-xdist (`./run test` passes `-n`), the live tests of one module run
+on one worker, one after another, as they were written: a module's virtual rack
+(a module-scoped fixture) is started once, and its tests never overlap each
+other. Modules run side by side; each has its own loopback range and adb port
+(tests/test_parallel_ranges.py checks that no two share one).
 """
 
 from __future__ import annotations
@@ -29,6 +35,18 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     if _adb_stand_in is not None:
         shutil.rmtree(_adb_stand_in.parent, ignore_errors=True)
+
+
+# tryfirst: before xdist's own hook, which reads the group into the test's node id.
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Put each module's live tests in one xdist group (one worker, in file order)."""
+    here = Path(__file__).parent
+    for item in items:
+        if here not in item.path.parents or not item.get_closest_marker("live"):
+            continue
+        if not item.get_closest_marker("xdist_group"):
+            item.add_marker(pytest.mark.xdist_group(f"live:{item.nodeid.split('::')[0]}"))
 
 
 def _guarded(item: pytest.Item) -> bool:
