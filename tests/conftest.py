@@ -9,8 +9,10 @@ it fails with "mark it live" when it reaches for any of those.
 Under pytest-xdist (`./run test` passes `-n`), the live tests of one module run
 on one worker, one after another, as they were written: a module's virtual rack
 (a module-scoped fixture) is started once, and its tests never overlap each
-other. Modules run side by side; each has its own loopback range and adb port
-(tests/test_parallel_ranges.py checks that no two share one).
+other. A live test that starts a rack of its own says so with
+`@pytest.mark.xdist_group("127.N")` (its range) and runs beside its module's
+others. Modules run side by side; each has its own loopback ranges and adb
+ports (tests/test_parallel_ranges.py checks that no two share one).
 """
 
 from __future__ import annotations

@@ -132,3 +132,39 @@ def test_the_scan_finds_the_racks_it_checks() -> None:
     assert by_range[21] == {"sim/test_virtual_rack.py"} and 5161 in by_port
     assert by_range[101] == {"redaction/test_redaction.py"} and 5241 in by_port
     assert len(by_range) >= 15 and len(by_port) >= 15
+
+
+def _group(function: ast.FunctionDef) -> str | None:
+    """The name in a test's own `@pytest.mark.xdist_group("…")`, if it has one."""
+    for decorator in function.decorator_list:
+        if (
+            isinstance(decorator, ast.Call)
+            and isinstance(decorator.func, ast.Attribute)
+            and decorator.func.attr == "xdist_group"
+            and decorator.args
+            and isinstance(decorator.args[0], ast.Constant)
+        ):
+            return str(decorator.args[0].value)
+    return None
+
+
+def test_a_test_grouped_by_its_range_is_the_only_one_of_its_module_on_it() -> None:
+    # A test in group "127.N" runs beside its module's other tests, so none of them
+    # may start a rack on 127.N unless it is in that group too.
+    wrong = []
+    for path in sorted(TESTS.rglob("test_*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        constants = _constants(tree)
+        users: dict[int, set[str | None]] = defaultdict(set)
+        for function in (node for node in tree.body if isinstance(node, ast.FunctionDef)):
+            for node in ast.walk(function):
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                    keywords = RACK_CALLS.get(node.func.id)
+                    if keywords is not None:
+                        shift = _value(_argument(node, 1, keywords[0]), constants)
+                        users[shift or -1].add(_group(function))
+        for shift, groups in users.items():
+            named = {group for group in groups if group and group.startswith("127.")}
+            if named and groups != {f"127.{shift}"}:
+                wrong.append(f"{path.relative_to(TESTS)}: 127.{shift} used by groups {groups}")
+    assert not wrong, wrong
