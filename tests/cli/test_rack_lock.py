@@ -49,7 +49,7 @@ def bench(lock_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_bench_signoff_on_a_rack_in_use_exits_4_with_one_line(tmp_path: Path) -> None:
-    devices = relocated_rack(tmp_path, shift=61, adb_port=ADB_PORT)
+    devices = relocated_rack(tmp_path, shift=65, adb_port=ADB_PORT)
     with holder(tmp_path / "locks", devices) as process:
         done = bench(
             tmp_path / "locks", "signoff", "--devices", str(devices), "--firmware", str(FIXED),
@@ -66,7 +66,7 @@ def test_bench_signoff_on_a_rack_in_use_exits_4_with_one_line(tmp_path: Path) ->
 
 
 def test_bench_discover_on_an_adb_server_in_use_exits_4(tmp_path: Path) -> None:
-    devices = relocated_rack(tmp_path, shift=61, adb_port=ADB_PORT)
+    devices = relocated_rack(tmp_path, shift=65, adb_port=ADB_PORT)
     output = tmp_path / "found.yaml"
     with holder(tmp_path / "locks", devices):
         done = bench(tmp_path / "locks", "discover", "--adb", f"127.0.0.1:{ADB_PORT}",
@@ -84,7 +84,7 @@ def test_a_pytest_signoff_session_on_a_rack_in_use_exits_4_before_its_plan(
     tmp_path: Path,
 ) -> None:
     """The session stops at collection's end, before the capture probe or the run's plan."""
-    devices = relocated_rack(tmp_path, shift=61, adb_port=ADB_PORT)
+    devices = relocated_rack(tmp_path, shift=65, adb_port=ADB_PORT)
     reports = tmp_path / "reports"
     with holder(tmp_path / "locks", devices) as process:
         done = subprocess.run(
@@ -105,7 +105,7 @@ def test_a_pytest_signoff_session_on_a_rack_in_use_exits_4_before_its_plan(
 def test_bench_signoff_wait_waits_then_its_sessions_run_under_its_lock(tmp_path: Path) -> None:
     """It says whom it waits on; once the holder is killed it goes on, and the pytest
     session it runs takes the rack through the command's own lock."""
-    devices = relocated_rack(tmp_path, shift=61, adb_port=ADB_PORT)
+    devices = relocated_rack(tmp_path, shift=65, adb_port=ADB_PORT)
     suite = tmp_path / "suite"
     suite.mkdir()
     (suite / "conftest.py").write_text(HOLDING_CONFTEST)
