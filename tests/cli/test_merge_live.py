@@ -34,7 +34,8 @@ class TwoBenches:
 def bench_signoff(workdir: Path, name: str, shift: int, port: int, *builds: Path) -> Path:
     (workdir / name).mkdir()
     devices = relocated_rack(workdir / name, shift=shift, adb_port=port)
-    devices.write_text(devices.read_text().replace("name: virtual-bench-helsinki", f"name: {name}"))
+    text = re.sub(r"(?m)^  name: .*$", f"  name: {name}", devices.read_text(), count=1)
+    devices.write_text(text)
     testcases = workdir / name / "testcases"
     testcases.mkdir()
     shutil.copy(REPO / "testcases" / "test_boot.py", testcases)

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.rack_locks import holder, lock_env
-from tests.support.rackfiles import FIXED, REPO, relocated_rack
+from tests.support.rackfiles import FIXED, REPO, relocated_name, relocated_rack
 
 ADB_PORT = 5341  # nothing listens: nothing gets that far
 WHO = f"{getpass.getuser()}@{socket.gethostname()} pid "
@@ -49,7 +49,7 @@ def bench(lock_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_bench_signoff_on_a_rack_in_use_exits_4_with_one_line(tmp_path: Path) -> None:
-    devices = relocated_rack(tmp_path, shift=61, adb_port=ADB_PORT)
+    devices = relocated_rack(tmp_path, shift=65, adb_port=ADB_PORT)
     with holder(tmp_path / "locks", devices) as process:
         done = bench(
             tmp_path / "locks", "signoff", "--devices", str(devices), "--firmware", str(FIXED),
@@ -58,7 +58,7 @@ def test_bench_signoff_on_a_rack_in_use_exits_4_with_one_line(tmp_path: Path) ->
         assert process.poll() is None  # refused while held: it did not wait
     assert done.returncode == 4, done.stdout + done.stderr
     assert done.stderr.count("\n") == 1, done.stderr
-    assert done.stderr.startswith("bench: error: rack virtual-bench-helsinki is in use by ")
+    assert done.stderr.startswith(f"bench: error: rack {relocated_name(65)} is in use by ")
     assert f"{WHO}{process.pid} since " in done.stderr
     assert done.stderr.rstrip().endswith("pass --wait to wait for it")
     assert "=== sign-off" not in done.stdout
@@ -66,7 +66,7 @@ def test_bench_signoff_on_a_rack_in_use_exits_4_with_one_line(tmp_path: Path) ->
 
 
 def test_bench_discover_on_an_adb_server_in_use_exits_4(tmp_path: Path) -> None:
-    devices = relocated_rack(tmp_path, shift=61, adb_port=ADB_PORT)
+    devices = relocated_rack(tmp_path, shift=65, adb_port=ADB_PORT)
     output = tmp_path / "found.yaml"
     with holder(tmp_path / "locks", devices):
         done = bench(tmp_path / "locks", "discover", "--adb", f"127.0.0.1:{ADB_PORT}",
@@ -76,7 +76,7 @@ def test_bench_discover_on_an_adb_server_in_use_exits_4(tmp_path: Path) -> None:
     assert done.stderr.startswith(
         f"bench: error: adb server 127.0.0.1:{ADB_PORT} is in use by {WHO}"
     )
-    assert "for rack virtual-bench-helsinki" in done.stderr
+    assert f"for rack {relocated_name(65)}" in done.stderr
     assert not output.exists()
 
 
@@ -84,7 +84,7 @@ def test_a_pytest_signoff_session_on_a_rack_in_use_exits_4_before_its_plan(
     tmp_path: Path,
 ) -> None:
     """The session stops at collection's end, before the capture probe or the run's plan."""
-    devices = relocated_rack(tmp_path, shift=61, adb_port=ADB_PORT)
+    devices = relocated_rack(tmp_path, shift=65, adb_port=ADB_PORT)
     reports = tmp_path / "reports"
     with holder(tmp_path / "locks", devices) as process:
         done = subprocess.run(
@@ -97,7 +97,7 @@ def test_a_pytest_signoff_session_on_a_rack_in_use_exits_4_before_its_plan(
     assert done.returncode == 4, done.stdout + done.stderr
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, done.stderr  # pytest's stdout says only "no tests ran"
-    assert lines[0].startswith(f"ERROR: rack virtual-bench-helsinki is in use by {WHO}")
+    assert lines[0].startswith(f"ERROR: rack {relocated_name(65)} is in use by {WHO}")
     assert f"pid {process.pid} since " in lines[0]
     assert not list(reports.glob("**/*plan*")) and not list(reports.glob("**/*.jsonl"))
 
@@ -105,7 +105,7 @@ def test_a_pytest_signoff_session_on_a_rack_in_use_exits_4_before_its_plan(
 def test_bench_signoff_wait_waits_then_its_sessions_run_under_its_lock(tmp_path: Path) -> None:
     """It says whom it waits on; once the holder is killed it goes on, and the pytest
     session it runs takes the rack through the command's own lock."""
-    devices = relocated_rack(tmp_path, shift=61, adb_port=ADB_PORT)
+    devices = relocated_rack(tmp_path, shift=65, adb_port=ADB_PORT)
     suite = tmp_path / "suite"
     suite.mkdir()
     (suite / "conftest.py").write_text(HOLDING_CONFTEST)
@@ -123,7 +123,7 @@ def test_bench_signoff_wait_waits_then_its_sessions_run_under_its_lock(tmp_path:
         said = waiting.stderr.readline()  # it is waiting now
         process.kill()
         out, errors = waiting.communicate(timeout=300)
-    assert said.startswith("bench signoff: waiting: rack virtual-bench-helsinki is in use by ")
+    assert said.startswith(f"bench signoff: waiting: rack {relocated_name(65)} is in use by ")
     assert f"{WHO}{process.pid} since " in said
     assert "in use" not in out + errors, out + errors
     assert (reports / "ran").read_text() == "yes", out + errors
@@ -160,6 +160,6 @@ def test_a_second_session_leaves_a_running_signoff_alone(tmp_path: Path) -> None
     )  # fmt: skip
     rest, _ = first.communicate(timeout=600)
     assert second.returncode == 4, second.stdout + second.stderr
-    assert f"rack virtual-bench-helsinki is in use by {WHO}{first.pid} since" in second.stderr
+    assert f"rack {relocated_name(62)} is in use by {WHO}{first.pid} since" in second.stderr
     assert first.returncode == 0, heard + rest
     assert "GO" in rest

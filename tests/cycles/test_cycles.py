@@ -1,7 +1,7 @@
 """The four cycles on a virtual rack flashed with the leaky build, judged from their own pcaps.
 
 Everything is real: the adb server (port 5202), the virtual phones and their
-firmware's packets on 127.61.*, the gateway capture on `lo`, and for the relay
+firmware's packets on 127.64.*, the gateway capture on `lo`, and for the relay
 boot a virtual LCUS relay board on a pty that `benches.rack.power` drives through
 pyserial. The leaky build must fail each cycle that fires its China-variant
 client, with the leak placed after the cycle's own event.
@@ -41,7 +41,7 @@ CN = "zfhmd.vnet.cn"
 
 @pytest.fixture(scope="module")
 def bench(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BenchSession]:
-    with virtual_bench(tmp_path_factory.mktemp("rack"), 61, 5202, LEAKY) as session:
+    with virtual_bench(tmp_path_factory.mktemp("rack"), 64, 5202, LEAKY) as session:
         yield session
 
 

@@ -38,6 +38,7 @@ def allure_texts(reports: Path) -> str:
     return "\n".join(texts)
 
 
+@pytest.mark.xdist_group("127.37")  # its own rack: side by side with the others
 def test_a_hung_phone_is_recovered_by_a_relay_power_cycle_and_a_dead_one_is_a_bench_fault(
     tmp_path: Path,
 ) -> None:
@@ -79,6 +80,7 @@ def test_a_hung_phone_is_recovered_by_a_relay_power_cycle_and_a_dead_one_is_a_be
     assert "SIM7P000" not in out + evidence
 
 
+@pytest.mark.xdist_group("127.38")  # its own rack: side by side with the others
 def test_a_wrong_build_and_a_misdeclared_imei_stop_only_their_phones(tmp_path: Path) -> None:
     devices = relocated_rack(tmp_path, shift=38, adb_port=5178)
     with_faults(
@@ -106,6 +108,7 @@ def test_a_wrong_build_and_a_misdeclared_imei_stop_only_their_phones(tmp_path: P
     assert "bench misconfiguration" in out
 
 
+@pytest.mark.xdist_group("127.39")  # its own rack: side by side with the others
 def test_flashing_puts_the_manifests_build_on_a_phone_that_ran_another(tmp_path: Path) -> None:
     devices = relocated_rack(tmp_path, shift=39, adb_port=5179)
     with_faults(

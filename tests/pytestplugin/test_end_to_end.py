@@ -27,6 +27,7 @@ from tests.support.signoff_run import signoff
 
 
 @pytest.mark.live
+@pytest.mark.xdist_group("127.31")  # its own rack: side by side with the others
 def test_leaky_build_fails_naming_the_2019_leak(tmp_path: Path) -> None:
     devices = relocated_rack(tmp_path, shift=31, adb_port=5171)
     done = signoff(LEAKY, devices, tmp_path / "reports")
@@ -55,6 +56,7 @@ def test_leaky_build_fails_naming_the_2019_leak(tmp_path: Path) -> None:
 
 
 @pytest.mark.live
+@pytest.mark.xdist_group("127.32")  # its own rack: side by side with the others
 def test_fixed_build_passes_and_leaves_evidence(tmp_path: Path) -> None:
     devices = relocated_rack(tmp_path, shift=32, adb_port=5172)
     reports = tmp_path / "reports"
@@ -97,6 +99,7 @@ def test_fixed_build_passes_and_leaves_evidence(tmp_path: Path) -> None:
 
 # live: only root may drop CAP_NET_RAW from the child's bounding set (CAP_SETPCAP)
 @pytest.mark.live
+@pytest.mark.xdist_group("127.33")  # its own rack: side by side with the others
 def test_signoff_without_capture_permission_stops_with_how_to_grant_it(tmp_path: Path) -> None:
     devices = relocated_rack(tmp_path, shift=33, adb_port=5173)
     done = signoff(FIXED, devices, tmp_path / "reports", preexec_fn=drop_net_raw)
@@ -205,6 +208,7 @@ def test_capture_that_never_sees_the_canary_is_inconclusive(
 
 
 @pytest.mark.live
+@pytest.mark.xdist_group("127.36")  # its own rack: side by side with the others
 def test_bench_signoff_says_go_and_no_go_per_build(tmp_path: Path) -> None:
     devices = relocated_rack(tmp_path, shift=36, adb_port=5176)
     reports = tmp_path / "reports"

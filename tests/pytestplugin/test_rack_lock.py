@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from tests.support.rack_locks import holder, lock_env
-from tests.support.rackfiles import FIXED, REPO, relocated_rack
+from tests.support.rackfiles import FIXED, REPO, relocated_name, relocated_rack
 
 HOLDING_CONFTEST = """
 from benches.pytestplugin.rack_lock import hold_rack
@@ -65,7 +65,7 @@ def test_a_worker_runs_under_its_controllers_lock(tmp_path: Path) -> None:
             check=False,
         )  # fmt: skip
     assert as_controller.returncode == 4, as_controller.stdout + as_controller.stderr
-    assert "rack virtual-bench-helsinki is in use by " in as_controller.stderr
+    assert f"rack {relocated_name(63)} is in use by " in as_controller.stderr
     assert as_worker.returncode == 0, as_worker.stdout + as_worker.stderr
     assert (tmp_path / "worker" / "ran").exists()
 
@@ -85,7 +85,7 @@ def test_wait_waits_for_the_holder_saying_whom_on(tmp_path: Path) -> None:
         assert not (reports / "ran").exists()
         process.kill()
         out, errors = waiting.communicate(timeout=120)
-    assert said.startswith("bench: waiting: rack virtual-bench-helsinki is in use by "), said
+    assert said.startswith(f"bench: waiting: rack {relocated_name(63)} is in use by "), said
     assert f"pid {process.pid} since " in said
     assert waiting.returncode == 0, out + errors
     assert (reports / "ran").read_text() == "yes"

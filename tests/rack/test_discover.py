@@ -35,7 +35,7 @@ OEM_SHIFT, OEM_ADB_PORT = 52, 5195  # the rack whose SIM7P0002 runs an OEM iphon
 
 @pytest.fixture(scope="module")
 def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BenchSession]:
-    with virtual_bench(tmp_path_factory.mktemp("discover-rack"), 51, ADB_PORT, FIXED) as session:
+    with virtual_bench(tmp_path_factory.mktemp("discover-rack"), 53, ADB_PORT, FIXED) as session:
         yield session
 
 
@@ -75,7 +75,7 @@ def test_discover_writes_a_rack_that_loads_with_the_phones_identities(
     for release in ("# Android 10 (SDK 29)", "# Android 15 (SDK 35)", "# Android 11 (SDK 30)"):
         assert release in text
     out, err = capsys.readouterr()
-    assert "127.51.1.1:5555: reading its identity" in err
+    assert "127.53.1.1:5555: reading its identity" in err
     assert f"wrote {output}: 3 phones" in out
     assert "will not load before bench.location holds the bench's own coordinates" in out
     for device in session.rack.devices:  # the terminal shows identifiers masked only
@@ -217,7 +217,7 @@ def test_a_phone_s_wlan0_address_and_model_are_read() -> None:
     state = PhoneState(props={**props, "ro.build.version.release": "10"})
     commands = telephony_commands(lambda: identity, 29)
     commands["ip"] = lambda args: (WLAN0, 0) if args == ["-4", "addr", "show", "wlan0"] else ("", 1)
-    network = PhoneNetwork("127.51.2.240", "127.51.53.254", timeout=0.2)  # never used here
+    network = PhoneNetwork("127.53.2.240", "127.53.53.254", timeout=0.2)  # never used here
     shell = ShellPhone(PhoneShell(state, network, lambda reason: None, extra=commands))
     found = discover_phone(shell, "0123456789ABCDEF")
     assert (found.ipv4, found.model, found.adb_connect) == ("192.168.50.23", "TA-1046", None)

@@ -22,13 +22,22 @@ LEAKY = REPO / "firmware" / "ta1046-global-LEAKY-with-cn-activation.yaml"
 FIXED = REPO / "firmware" / "ta1046-global-FIXED.yaml"
 
 
+def relocated_name(shift: int) -> str:
+    """The bench name of the rack relocated_rack() moves to 127.<shift>.0.0/16."""
+    return f"virtual-bench-helsinki-127-{shift}"
+
+
 def relocated_rack(directory: Path, shift: int, adb_port: int) -> Path:
     """devices.yaml with the phones and endpoints moved from 127.0.X.Y to 127.<shift>.X.Y.
 
-    127.0.0.1 (the adb server) stays: adb treats any other host as remote.
+    127.0.0.1 (the adb server) stays: adb treats any other host as remote. The
+    bench gets a name of its own too, so racks that tests run side by side
+    (./run test runs several pytest-xdist workers) share nothing a session locks.
     """
     text = re.sub(r"127\.0\.(?!0\.)", f"127.{shift}.", SHIPPED_RACK.read_text())
     text = text.replace("port: 5137", f"port: {adb_port}")
+    text, named = re.subn(r"(?m)^  name: \S+$", f"  name: {relocated_name(shift)}", text, count=1)
+    assert named == 1, f"no bench.name in {SHIPPED_RACK}"
     path = directory / "devices.yaml"
     path.write_text(text)
     return path

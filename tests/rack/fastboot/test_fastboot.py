@@ -27,6 +27,8 @@ from benches.sim.fastboot.server import FastbootServer
 
 HOST = "127.0.72.1"
 PORT = 5554
+# Every test serves on HOST:PORT, so under xdist they run on one worker, one at a time.
+pytestmark = pytest.mark.xdist_group("test_fastboot.py")
 VARIABLES = {"product": "B2N_sprout", "serialno": "SIM7P0001", "version": "0.4"}
 
 

@@ -27,7 +27,9 @@ from tests.support.paths import REPO
 from tests.support.system_images import read_fingerprint
 
 HOST = "127.0.72.10"
-PORT = 5554
+PORT = 5564
+# Every test serves on HOST:PORT, so under xdist they run on one worker, one at a time.
+pytestmark = pytest.mark.xdist_group("test_flash.py")
 
 OLD = "Nokia/Onyx_00WW/B2N_sprout:10/QKQ1.190828.002/00WW_3_22C:user/release-keys"
 NEW = "Nokia/Onyx_00WW/B2N_sprout:10/QKQ1.190828.002/00WW_3_22D:user/release-keys"
