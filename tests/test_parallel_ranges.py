@@ -7,8 +7,8 @@ must never collide: each module owns the 127.N.0.0/16 ranges it names (N > 0;
 127.0.0.0/16 is for sockets on port 0 and crafted packets) and the fixed ports
 it names. This reads the test sources (their syntax, not their text) for:
 
-- `relocated_rack(dir, shift, adb_port)` and `virtual_bench(dir, shift, adb_port, ...)`:
-  the range 127.<shift>.0.0/16 and the port;
+- `relocated_rack(dir, shift, adb_port)`, `virtual_bench(dir, shift, adb_port, ...)` and
+  `many_phones_rack(dir, phones, shift, adb_port)`: the range 127.<shift>.0.0/16 and the port;
 - string constants "127.N.…" (not docstrings): the range 127.N.0.0/16;
 - module-level integer constants named `…PORT` above 1023: a fixed port.
 
@@ -23,7 +23,12 @@ from collections import defaultdict
 from pathlib import Path
 
 TESTS = Path(__file__).parent
-RACK_CALLS = {"relocated_rack": ("shift", "adb_port"), "virtual_bench": ("shift", "adb_port")}
+# The rack helpers' shift and adb port: (keyword, position) of each.
+RACK_CALLS = {
+    "relocated_rack": (("shift", 1), ("adb_port", 2)),
+    "virtual_bench": (("shift", 1), ("adb_port", 2)),
+    "many_phones_rack": (("shift", 2), ("adb_port", 3)),
+}
 LOOPBACK = re.compile(r"127\.([0-9]{1,3})\.")
 
 
@@ -94,7 +99,7 @@ def claims(tree: ast.Module) -> tuple[set[int], set[int]]:
             keywords = RACK_CALLS.get(node.func.id)
             if keywords is None or node.func.id in defined:
                 continue
-            given = (_argument(node, 1, keywords[0]), _argument(node, 2, keywords[1]))
+            given = tuple(_argument(node, position, name) for name, position in keywords)
             if all(isinstance(arg, ast.Name) and arg.id in passed_on for arg in given):
                 continue
             shift, port = (_value(arg, constants) for arg in given)
@@ -170,7 +175,8 @@ def test_a_test_grouped_by_its_range_is_the_only_one_of_its_module_on_it() -> No
                 if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
                     keywords = RACK_CALLS.get(node.func.id)
                     if keywords is not None:
-                        shift = _value(_argument(node, 1, keywords[0]), constants)
+                        (name, position), _ = keywords
+                        shift = _value(_argument(node, position, name), constants)
                         users[shift or -1].add(_group(function))
         for shift, groups in users.items():
             named = {group for group in groups if group and group.startswith("127.")}

@@ -32,7 +32,7 @@ PUBLIC = 0o666  # as open() makes files: the umask decides
 
 _DIRECTORY = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-_APPEND = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+_APPEND = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
 _READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
@@ -103,6 +103,10 @@ def append_text(path: Path, text: str, *, root: Path, mode: int = PUBLIC) -> Non
             # splits (a full disk, a signal) from interleaving with another process's.
             fcntl.flock(descriptor, fcntl.LOCK_EX)
             payload = text.encode("utf-8")
+            # A line torn by a process that died mid-write would swallow this one:
+            # start on a line of our own, so the torn line alone is lost.
+            if payload.endswith(b"\n") and not _ends_a_line(descriptor):
+                payload = b"\n" + payload
             written = os.write(descriptor, payload)
             if written != len(payload):
                 raise OSError(
@@ -110,6 +114,12 @@ def append_text(path: Path, text: str, *, root: Path, mode: int = PUBLIC) -> Non
                 )
         finally:
             os.close(descriptor)  # and with it the lock
+
+
+def _ends_a_line(descriptor: int) -> bool:
+    """Whether the file is empty or its last byte ends a line."""
+    size = os.fstat(descriptor).st_size
+    return size == 0 or os.pread(descriptor, 1, size - 1) == b"\n"
 
 
 def read_file(path: Path) -> bytes:

@@ -23,6 +23,8 @@ import pytest
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session):
+    if hasattr(session.config, "workerinput"):
+        return  # torn once, by the controller, after every worker's verdict is in
     for log in (Path(session.config.getoption("reports")) / "verdicts").glob("*.jsonl"):
         data = log.read_bytes()
         last = data.rstrip(b"\\n").rfind(b"\\n") + 1

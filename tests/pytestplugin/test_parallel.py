@@ -70,7 +70,7 @@ def _summary(reports: Path, build: str) -> dict[str, object]:
 
 @pytest.mark.live
 def test_eight_phones_in_parallel_pass_the_fixed_build_with_whole_results(tmp_path: Path) -> None:
-    devices = many_phones_rack(tmp_path, 8, shift=140, adb_port=5240)
+    devices = many_phones_rack(tmp_path, 8, shift=140, adb_port=5440)
     reports = tmp_path / "reports"
     done = signoff(FIXED, devices, reports, ["testcases", "-n", "8", "-v"])
     out = done.stdout + done.stderr
@@ -118,7 +118,7 @@ def test_eight_phones_in_parallel_pass_the_fixed_build_with_whole_results(tmp_pa
 
 @pytest.mark.live
 def test_the_leaky_build_fails_on_every_phone_in_parallel(tmp_path: Path) -> None:
-    devices = many_phones_rack(tmp_path, 6, shift=141, adb_port=5241)
+    devices = many_phones_rack(tmp_path, 6, shift=141, adb_port=5441)
     reports = tmp_path / "reports"
     done = signoff(LEAKY, devices, reports, ["testcases/test_activation.py", "-n", "6"])
     assert done.returncode == 1, done.stdout + done.stderr
@@ -132,7 +132,7 @@ def test_the_leaky_build_fails_on_every_phone_in_parallel(tmp_path: Path) -> Non
 
 @pytest.mark.live
 def test_a_killed_worker_and_a_phone_that_never_returns_stay_local(tmp_path: Path) -> None:
-    devices = many_phones_rack(tmp_path, 8, shift=142, adb_port=5242)
+    devices = many_phones_rack(tmp_path, 8, shift=142, adb_port=5442)
     labels = _labels(devices)
     killed, gone = labels[2], labels[5]
     serials = re.findall(r"- serial: (\S+)", devices.read_text())

@@ -116,3 +116,13 @@ def test_reading_through_a_link_is_refused(tmp_path: Path, outside: Path) -> Non
     (tmp_path / "environment.properties").symlink_to(outside / "passwd")
     with pytest.raises(UnsafePath, match="symbolic link"):
         read_file(tmp_path / "environment.properties")
+
+
+def test_a_line_appended_after_a_torn_one_stays_whole(tmp_path: Path) -> None:
+    """A process killed mid-write leaves half a line: the next verdict must not join it."""
+    log = tmp_path / "v.jsonl"
+    log.write_bytes(b'{"whole": 1}\n{"torn": ')
+    append_text(log, '{"next": 2}\n', root=tmp_path)
+    assert log.read_bytes().splitlines() == [b'{"whole": 1}', b'{"torn": ', b'{"next": 2}']
+    append_text(log, '{"then": 3}\n', root=tmp_path)  # no blank line after a whole one
+    assert log.read_bytes().endswith(b'{"next": 2}\n{"then": 3}\n')
