@@ -13,6 +13,7 @@ import os
 import shlex
 import socket
 import sys
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
@@ -32,13 +33,15 @@ class Holder:
     rack: str
 
     @classmethod
-    def this_process(cls, rack: str) -> Holder:
+    def this_process(cls, rack: str, scrub: Callable[[str], str] = str) -> Holder:
+        """This process as the holder; `scrub` masks identifiers typed on its command line
+        (the next session, perhaps another user's, reads the file)."""
         return cls(
             user=_user(),
             host=socket.gethostname(),
             pid=os.getpid(),
             since=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            command=_command()[:MAX_COMMAND_CHARS],
+            command=scrub(_command())[:MAX_COMMAND_CHARS],
             rack=rack,
         )
 

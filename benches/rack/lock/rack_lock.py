@@ -29,6 +29,7 @@ from benches.rack.lock.directory import LockDirError, lock_dir
 from benches.rack.lock.holder import Holder, read_holder
 from benches.rack.lock.resources import Resource, adb_resource, rack_resources
 from benches.redaction.printable import printable
+from benches.redaction.rack_masker import RackMasker
 
 INHERITED_FDS_ENV = "BENCH_LOCK_FDS"
 POLL_S = 0.2  # how often a waiting session tries again
@@ -58,8 +59,14 @@ class RackLock:
     """The locks of one session on `resources`; `name` is the rack's, for messages (None
     when the session is on one resource, not a rack: `bench discover` on an adb server)."""
 
-    def __init__(self, name: str | None, resources: Sequence[Resource]) -> None:
+    def __init__(
+        self,
+        name: str | None,
+        resources: Sequence[Resource],
+        scrub: Callable[[str], str] = str,
+    ) -> None:
         self.name = name
+        self.scrub = scrub  # masks the rack's identifiers in the holder's command line
         # One order for every session (no two waiters each holding what the other
         # wants); the rack's own name first, so a second session on it is told so.
         self.resources = sorted(resources, key=lambda r: (r.kind != "rack", r.file_name))
@@ -125,7 +132,7 @@ class RackLock:
 
     def _take_all(self, folder: Path) -> None:
         inherited = _inherited_fds()
-        holder = Holder.this_process(self.name or "").encoded()
+        holder = Holder.this_process(self.name or "", self.scrub).encoded()
         try:
             for resource in self.resources:
                 self._held.append(self._take(folder / resource.file_name, resource, inherited))
@@ -172,7 +179,7 @@ def lock_rack(
     every_s: float = PROGRESS_EVERY_S,
 ) -> RackLock:
     """The held lock on everything `rack` uses; RackInUse when a session holds any of it."""
-    lock = RackLock(rack.bench.name, rack_resources(rack))
+    lock = RackLock(rack.bench.name, rack_resources(rack), RackMasker(rack).scrub)
     lock.acquire(wait=wait, report=report, every_s=every_s)
     return lock
 

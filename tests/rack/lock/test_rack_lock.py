@@ -248,3 +248,17 @@ def test_an_unusable_lock_folder_or_file_is_one_line(tmp_path: Path, lock_dir: P
     with pytest.raises(RackLockError, match="a link where a lock file should be"):
         lock_rack(load_rack(devices))
     assert not (tmp_path / "elsewhere").exists()
+
+
+def test_an_identifier_typed_on_the_holders_command_line_is_masked_in_its_lock_file(
+    tmp_path: Path, lock_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The next session, perhaps another user's, reads who holds the rack: an IMEI the
+    holder typed (a `-k` filter, a file name) reaches it masked, never raw."""
+    monkeypatch.delenv("BENCH_SHOW_IDENTIFIERS", raising=False)
+    devices = rack_file(tmp_path, "lab-a")
+    monkeypatch.setattr(sys, "argv", ["bench", "signoff", "-k", "352098100123452"])
+    with lock_rack(load_rack(devices)):
+        held = " ".join(path.read_text() for path in lock_dir.glob("*.lock"))
+    assert "352098100123452" not in held
+    assert '"command": "bench signoff -k 3520' in held
