@@ -29,7 +29,7 @@ sys.path.insert(0, str(REPO))
 
 from benches.inventory import load_rack  # noqa: E402
 from benches.inventory.models import Timings  # noqa: E402
-from tests.support.many_phones import many_phones_text  # noqa: E402
+from tests.support.many_phones import many_phones_text, signoff_command  # noqa: E402
 
 FIXED = REPO / "firmware" / "ta1046-global-FIXED.yaml"
 KINDS = ("boot", "unlock", "activation", "idle")
@@ -53,22 +53,7 @@ def run(
     devices = workdir / f"rack{phones}.yaml"
     devices.write_text(many_phones_text(phones, shift=150, adb_port=5250))
     reports = workdir / f"reports-{phones}-{'parallel' if parallel else 'serial'}"
-    command = [
-        sys.executable,
-        "-m",
-        "pytest",
-        *(f"testcases/test_{kind}.py" for kind in kinds),
-        "-q",
-        "-p",
-        "no:cacheprovider",
-        "--firmware",
-        str(FIXED),
-        "--devices",
-        str(devices),
-        "--reports",
-        str(reports),
-        *extra,
-    ]
+    command = signoff_command(devices, reports, kinds, FIXED, extra)
     if parallel:
         command += ["-n", str(phones)]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)

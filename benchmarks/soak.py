@@ -27,7 +27,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.support.many_phones import many_phones_text  # noqa: E402
+from tests.support.many_phones import many_phones_text, signoff_command  # noqa: E402
 
 FIXED = REPO / "firmware" / "ta1046-global-FIXED.yaml"
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -137,25 +137,13 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="soak-") as scratch:
         devices = Path(scratch) / "devices.yaml"
         devices.write_text(many_phones_text(args.phones, shift=151, adb_port=5251))
-        command = [
-            sys.executable,
-            "-m",
-            "pytest",
-            *(f"testcases/test_{kind}.py" for kind in args.kinds.split(",")),
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "-n",
-            str(args.phones),
-            "--cycles",
-            str(args.cycles),
-            "--firmware",
-            str(FIXED),
-            "--devices",
-            str(devices),
-            "--reports",
-            str(Path(scratch) / "reports"),
-        ]
+        command = signoff_command(
+            devices,
+            Path(scratch) / "reports",
+            args.kinds.split(","),
+            FIXED,
+            ["-n", str(args.phones), "--cycles", str(args.cycles)],
+        )
         started = time.monotonic()
         log = open(Path(scratch) / "pytest.log", "w")  # noqa: SIM115
         run = subprocess.Popen(command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)

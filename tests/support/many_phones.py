@@ -9,23 +9,14 @@ restarts them with `adb reboot`). `shift` moves every loopback address from
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
+from benches.analysis.detection.forms import luhn_digit
 from tests.support.paths import REPO
 
 SHIPPED_RACK = REPO / "devices.yaml"
 RACK24 = REPO / "benchmarks" / "virtual-rack24.yaml"
-
-
-def luhn_digit(digits: str) -> str:
-    """The check digit that makes ``digits`` + it pass Luhn."""
-    total = 0
-    for position, char in enumerate(reversed(digits)):
-        value = int(char)
-        if position % 2 == 0:
-            value = value * 2 - 9 if value > 4 else value * 2
-        total += value
-    return str((10 - total % 10) % 10)
 
 
 def phone_entry(number: int, shift: int) -> str:
@@ -78,3 +69,15 @@ def many_phones_rack(directory: Path, phones: int, shift: int, adb_port: int) ->
 if __name__ == "__main__":
     RACK24.write_text(many_phones_text(24))
     print(RACK24)
+
+
+def signoff_command(
+    devices: Path, reports: Path, kinds: list[str], firmware: Path, extra: list[str]
+) -> list[str]:
+    """`pytest testcases/test_<kind>.py ...`: the sign-off the rack benchmarks time."""
+    tests = [f"testcases/test_{kind}.py" for kind in kinds]
+    return [
+        sys.executable, "-m", "pytest", *tests, "-q", "-p", "no:cacheprovider",
+        "--firmware", str(firmware), "--devices", str(devices), "--reports", str(reports),
+        *extra,
+    ]  # fmt: skip
