@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from benches.capture.health import CaptureHealth
+from benches.capture.interception.files import InterceptionFiles
 from benches.inventory.bench_names import CANARY_DOMAIN  # .invalid never resolves (RFC 6761)
 from benches.rack.adb.phone import PhoneError
 from benches.redaction.masks import device_label
@@ -38,6 +39,8 @@ class CycleRecord:
     attempt: int = 1  # 2 when the cycle is run again after the phone was recovered
     console: Path | None = None  # the UART console recorded during the window
     logcat: Path | None = None  # the phone's log buffer over the window (`logcat -d`)
+    # What the TLS interceptor saw in the window (None: no interception in this cycle).
+    interception: InterceptionFiles | None = None
 
     @property
     def label(self) -> str:
