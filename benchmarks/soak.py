@@ -136,7 +136,10 @@ def main() -> int:
         return 2
     with tempfile.TemporaryDirectory(prefix="soak-") as scratch:
         devices = Path(scratch) / "devices.yaml"
-        devices.write_text(many_phones_text(args.phones, shift=151, adb_port=5251))
+        # Its own bench name, so the rack lock never confuses it with
+        # rack_scaling.py's rack of as many phones.
+        text = many_phones_text(args.phones, shift=151, adb_port=5251)
+        devices.write_text(text.replace("name: virtual-rack-", "name: soak-rack-", 1))
         command = signoff_command(
             devices,
             Path(scratch) / "reports",
