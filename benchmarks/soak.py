@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -166,8 +167,12 @@ def main() -> int:
         log.close()
         tail = (Path(scratch) / "pytest.log").read_text().strip().splitlines()[-1:]
         print(f"pytest exit {run.returncode}: {' '.join(tail)}")
-    if len(samples) >= 4:
-        warm = samples[len(samples) // 10 :]
+    # Samples taken while the workers wind down (or the controller writes the
+    # report alone) are not the steady state: keep those with the full set of processes.
+    typical = statistics.median(s.processes for s in samples) if samples else 0
+    running = [s for s in samples if s.processes >= 0.9 * typical]
+    if len(running) >= 4:
+        warm = running[len(running) // 10 :]
         first, last = warm[0], warm[-1]
         print("after warm-up, first and last sample:")
         print("  " + line(first))
