@@ -12,6 +12,7 @@ Only rows read from a source that can be named are here:
 | SDK | getImeiForSlot | parameters | source |
 | --- | --- | --- | --- |
 | 29 | 146 | int slotIndex, String callingPackage | Android 10 framework tree, see below |
+| 32 | 150 | int slotIndex, String callingPackage, String callingFeatureId | android-12.1.0_r4 |
 
 - SDK 29: AndroidBBQ/android10, commit 8171369b14b7080e8ac349ec225e62f8217b26af
   (its author's build of the Android 10 sources; Build.VERSION_CODES ends at
@@ -23,20 +24,41 @@ Only rows read from a source that can be named are here:
   A decompiled Android 10 stub in the code index agrees (getDeviceId 145,
   getImeiForSlot 146). Its IPhoneSubInfo stub agrees with iphonesubinfo.py's
   SDK 29 row (3, 7, 10).
-- SDK 30 to 36: no row. AOSP's ITelephony.aidl of those tags could not be read
-  from this workspace, and the decompiled stubs found (getImeiForSlot at 143,
-  146, 148, 149, 150) name no build. Those releases read the IMEI through
-  iphonesubinfo only. Never fill a row by guessing or from the nearest SDK.
+- SDK 32: rangerzhou/AOSP, commit c545bd34269663c48c9e26456c66994b56c16bdd
+  ("Initial code"), an AOSP tree its README and repo.txt name as
+  `repo init -u https://android.googlesource.com/platform/manifest -b
+  android-12.1.0_r4`; the same commit's core/java/android/os/Build.java ends
+  VERSION_CODES at S_V2 = 32. Its ITelephony.aidl (never edited in that
+  repository) has 332 methods, getImeiForSlot the 150th:
+  `String getImeiForSlot(int slotIndex, String callingPackage, String
+  callingFeatureId)`. Its IPhoneSubInfo.aidl agrees with iphonesubinfo.py's SDK
+  32 row (4, 8, 12). No second, independent 12L source was found: the
+  decompiled stubs in the code index name no build. callingFeatureId is sent as
+  `i32 -1`, a null String, as for iphonesubinfo.
+- SDK 30, 31 and 33 to 36: no row. No ITelephony.aidl of an identified release
+  could be read from this workspace (/work/notes/aosp.md lists what was searched).
+  Those releases read the IMEI through iphonesubinfo only. Never fill a row by
+  guessing or from the nearest SDK: Android 12L moved getImeiForSlot from
+  Android 10's 146 to 150, and the methods around it differ.
 
 Why a wrong code matters here, unlike in iphonesubinfo: ITelephony has methods
-that change the phone. Around code 146 on Android 10, codes 135 to 152 are all
-getters (isVideoCallingEnabled ... getPhoneAccountHandleForSubscriptionId), so
-an OEM build that inserted up to 11 methods above getImeiForSlot, or dropped up
-to 6, still reads something harmless; 153 is factoryReset(int subId) and 134
-enableVideoCalling(boolean). The OEM stubs seen were within 3 of 146. What
-comes back is used only if it has an IMEI's shape; anything else (an
-exception, binder's unknown transaction, null, a boolean or int reply, a
-String of another shape) makes the harvest ask iphonesubinfo for that slot.
+that change the phone. How far an OEM build's layout would have to move for the
+row's code to reach one:
+
+- SDK 29: codes 135 to 152 are all getters (isVideoCallingEnabled ...
+  getPhoneAccountHandleForSubscriptionId), so an OEM build that inserted up to 11
+  methods above getImeiForSlot, or dropped up to 6, still reads something
+  harmless; 153 is factoryReset(int subId) and 134 enableVideoCalling(boolean).
+- SDK 32: codes 138 to 157 are all getters (isVideoCallingEnabled ...
+  getPhoneAccountHandleForSubscriptionId): up to 12 inserted, or 7 dropped, still
+  reads a getter; 158 is factoryReset(int subId), 137 enableVideoCalling(boolean)
+  and 136 uploadCallComposerPicture.
+
+The decompiled stubs seen in the code index (builds of unknown release and
+vendor) put getImeiForSlot anywhere from 119 to 154. What comes back is used
+only if it has an IMEI's shape; anything else (an exception, binder's unknown
+transaction, null, a boolean or int reply, a String of another shape) makes
+the harvest ask iphonesubinfo for that slot.
 """
 
 from __future__ import annotations
@@ -51,8 +73,7 @@ SERVICE = "phone"
 @dataclass(frozen=True)
 class TelephonyCodes:
     imei_for_slot: int  # getImeiForSlot(int slotIndex, String callingPackage, ...)
-    # getImeiForSlot reads a String callingFeatureId after the package (no sourced row has one).
-    feature_id: bool
+    feature_id: bool  # getImeiForSlot reads a String callingFeatureId after the package
     source: str  # where the row was read
 
 
@@ -61,6 +82,11 @@ CODES_BY_SDK: dict[int, TelephonyCodes] = {
         146,
         feature_id=False,
         source="AndroidBBQ/android10@8171369b ITelephony.aidl and its generated stub (Android 10)",
+    ),
+    32: TelephonyCodes(
+        150,
+        feature_id=True,
+        source="rangerzhou/AOSP@c545bd34 ITelephony.aidl (android-12.1.0_r4, Android 12L)",
     ),
 }
 
