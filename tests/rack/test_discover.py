@@ -130,7 +130,7 @@ def test_discover_leaves_out_an_oem_build_and_says_which_call_answered_what(
 
 
 @pytest.mark.live
-def test_discover_reads_an_android_12l_phone_s_imeis_through_the_phone_service(
+def test_discover_reads_android_11_and_12l_phones_imeis_through_the_phone_service(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     devices = with_faults(
@@ -142,6 +142,7 @@ def test_discover_reads_an_android_12l_phone_s_imeis_through_the_phone_service(
     try:
         declared = session.rack.device("SIM7P0001").identity
         harvested = harvest_identity(session.phones["SIM7P0001"])  # over the real adb server
+        android_11 = harvest_identity(session.phones["SIM7P0003"])  # the shipped rack's SDK 30
         adb = f"127.0.0.1:{L12_ADB_PORT}"
         assert main(["discover", "--adb", adb, "--output", str(output)]) == 0
     finally:
@@ -149,6 +150,11 @@ def test_discover_reads_an_android_12l_phone_s_imeis_through_the_phone_service(
     assert (harvested.sdk, harvested.imei, harvested.missing) == (32, declared.imei, {})
     assert harvested.sources["imei[0]"] == (
         "service call phone 150 i32 0 s16 com.android.shell i32 -1"  # getImeiForSlot on 12L
+    )
+    assert (android_11.sdk, android_11.missing) == (30, {})
+    assert android_11.imei == session.rack.device("SIM7P0003").identity.imei
+    assert android_11.sources["imei[0]"] == (
+        "service call phone 154 i32 0 s16 com.android.shell i32 -1"  # getImeiForSlot on 11
     )
     rack = load_rack(filled_in(output))
     assert rack.device("SIM7P0001").identity == declared

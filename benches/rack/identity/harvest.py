@@ -2,8 +2,8 @@
 
 What is read, and how (benches/rack/identity/iphonesubinfo.py has the transaction table):
 
-- IMEI, one per slot: where itelephony.py has a row for the phone's SDK (SDK 29
-  and 32 so far), `service call phone <getImeiForSlot> i32 <slot> s16
+- IMEI, one per slot: where itelephony.py has a row for the phone's SDK (SDK 29,
+  30 and 32 so far), `service call phone <getImeiForSlot> i32 <slot> s16
   com.android.shell [i32 -1]` first, as TelephonyManager.getImei(slot) does
   (`i32 -1` is a null callingFeatureId, where the row's interface reads one).
   Any answer that is not an IMEI (an exception, unknown transaction, null, another reply)
@@ -28,7 +28,7 @@ getDeviceIdForPhone answers `Phone.getDeviceId()`: the IMEI on a GSM phone, but
 the MEID (14 hex digits) on a CDMA one. An MEID is kept in
 `HarvestedIdentity.meid` and said in the IMEI's reason, never taken for an IMEI.
 
-The `phone` service is asked on SDK 29 and 32 only: for SDK 30, 31 and 33-36
+The `phone` service is asked on SDK 29, 30 and 32 only: for SDK 31 and 33-36
 no ITelephony row could be sourced (itelephony.py says what was found), and
 unlike IPhoneSubInfo, whose methods are all getters, ITelephony has methods that change the phone
 (setRadio, factoryReset, switchSlots, rebootModem...), so no code is guessed.

@@ -11,7 +11,8 @@ Only rows read from a source that can be named are here:
 
 | SDK | getImeiForSlot | parameters | source |
 | --- | --- | --- | --- |
-| 29 | 146 | int slotIndex, String callingPackage | Android 10 framework tree, see below |
+| 29 | 146 | int slotIndex, String callingPackage | Android 10 framework tree |
+| 30 | 154 | int slotIndex, String callingPackage, String callingFeatureId | Android 11 ROM tree |
 | 32 | 150 | int slotIndex, String callingPackage, String callingFeatureId | android-12.1.0_r4 |
 
 - SDK 29: AndroidBBQ/android10, commit 8171369b14b7080e8ac349ec225e62f8217b26af
@@ -24,6 +25,20 @@ Only rows read from a source that can be named are here:
   A decompiled Android 10 stub in the code index agrees (getDeviceId 145,
   getImeiForSlot 146). Its IPhoneSubInfo stub agrees with iphonesubinfo.py's
   SDK 29 row (3, 7, 10).
+- SDK 30: Ankits-lab/frameworks_base, commit
+  150a9240e5a11cd5ebc9bb0832ce30e9c23f376a, a ROM's Android 11 tree: the same
+  commit's core/java/android/os/Build.java ends VERSION_CODES at R = 30. Its
+  ITelephony.aidl has 287 methods, getImeiForSlot the 154th:
+  `String getImeiForSlot(int slotIndex, String callingPackage, String
+  callingFeatureId)`. No pure AOSP 11 file could be read, so the ROM's was checked
+  for vendor methods: each of its 287 names is in AOSP Android 10's or 12L's
+  ITelephony.aidl (the trees of the SDK 29 and 32 rows) or is called by AOSP's
+  API 30 platform sources (AndroidSDKSources/android-sdk-sources-for-api-level-30,
+  whose TelephonyManager.getImei(slot) calls getImeiForSlot(slotIndex,
+  getOpPackageName(), getAttributionTag())). A smali dump in the code index that
+  names no build agrees on four positions (getImsConfig 98, getImeiForSlot 154,
+  getEsn 173, getForbiddenPlmns 194). Which android-11.0.0_rN the ROM follows is
+  not known; later Android 11 releases were not checked.
 - SDK 32: rangerzhou/AOSP, commit c545bd34269663c48c9e26456c66994b56c16bdd
   ("Initial code"), an AOSP tree its README and repo.txt name as
   `repo init -u https://android.googlesource.com/platform/manifest -b
@@ -35,11 +50,11 @@ Only rows read from a source that can be named are here:
   32 row (4, 8, 12). No second, independent 12L source was found: the
   decompiled stubs in the code index name no build. callingFeatureId is sent as
   `i32 -1`, a null String, as for iphonesubinfo.
-- SDK 30, 31 and 33 to 36: no row. No ITelephony.aidl of an identified release
+- SDK 31 and 33 to 36: no row. No ITelephony.aidl of an identified release
   could be read from this workspace (/work/notes/aosp.md lists what was searched).
   Those releases read the IMEI through iphonesubinfo only. Never fill a row by
-  guessing or from the nearest SDK: Android 12L moved getImeiForSlot from
-  Android 10's 146 to 150, and the methods around it differ.
+  guessing or from the nearest SDK: getImeiForSlot is 146 on Android 10, 154 on
+  11 and 150 on 12L, and factoryReset sits 8 codes above it on 11 and 12L.
 
 Why a wrong code matters here, unlike in iphonesubinfo: ITelephony has methods
 that change the phone. How far an OEM build's layout would have to move for the
@@ -49,6 +64,9 @@ row's code to reach one:
   getPhoneAccountHandleForSubscriptionId), so an OEM build that inserted up to 11
   methods above getImeiForSlot, or dropped up to 6, still reads something
   harmless; 153 is factoryReset(int subId) and 134 enableVideoCalling(boolean).
+- SDK 30: codes 142 to 161 are all getters (isVideoCallingEnabled ...
+  getPhoneAccountHandleForSubscriptionId): up to 12 inserted, or 7 dropped, still
+  reads a getter; 162 is factoryReset(int subId) and 141 enableVideoCalling(boolean).
 - SDK 32: codes 138 to 157 are all getters (isVideoCallingEnabled ...
   getPhoneAccountHandleForSubscriptionId): up to 12 inserted, or 7 dropped, still
   reads a getter; 158 is factoryReset(int subId), 137 enableVideoCalling(boolean)
@@ -82,6 +100,11 @@ CODES_BY_SDK: dict[int, TelephonyCodes] = {
         146,
         feature_id=False,
         source="AndroidBBQ/android10@8171369b ITelephony.aidl and its generated stub (Android 10)",
+    ),
+    30: TelephonyCodes(
+        154,
+        feature_id=True,
+        source="Ankits-lab/frameworks_base@150a9240 ITelephony.aidl (a ROM's Android 11 tree)",
     ),
     32: TelephonyCodes(
         150,

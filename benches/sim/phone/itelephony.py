@@ -14,13 +14,18 @@ which is why the bench must never send a code it has no source for.
 - SDK 29: AndroidBBQ/android10 at commit 8171369b14b7080e8ac349ec225e62f8217b26af
   (an Android 10 framework tree; 255 methods). Methods 137 to 152: the getters
   around getImeiForSlot (146); 153 is factoryReset.
+- SDK 30: Ankits-lab/frameworks_base at commit
+  150a9240e5a11cd5ebc9bb0832ce30e9c23f376a (an Android 11 tree of a ROM:
+  Build.VERSION_CODES ends at R = 30; 287 methods, each one AOSP's). Methods 142
+  to 161, all getters, around getImeiForSlot (154); 141 is
+  enableVideoCalling(boolean) and 162 factoryReset(int).
 - SDK 32: rangerzhou/AOSP at commit c545bd34269663c48c9e26456c66994b56c16bdd
   (its README and repo.txt: `repo init ... -b android-12.1.0_r4`; Build.VERSION_CODES
-  ends at S_V2 = 32; 332 methods). Methods 138 to 157, all getters, around
-  getImeiForSlot (150), which reads a callingFeatureId from Android 11 on; 137 is
-  enableVideoCalling(boolean) and 158 factoryReset(int).
+  ends at S_V2 = 32; 332 methods). Methods 138 to 157, the same 20 getters in the
+  same order, around getImeiForSlot (150); 137 is enableVideoCalling(boolean) and
+  158 factoryReset(int). From Android 11 on getImeiForSlot reads a callingFeatureId.
 
-Other releases (SDK 30, 31, 33 to 36): no ITelephony file of an identified release
+Other releases (SDK 31, 33 to 36): no ITelephony file of an identified release
 could be read, so every `phone` code is an unknown transaction there.
 
 An OEM build may add methods of its own: `phone_methods_for(sdk, oem_layout=True)`
@@ -70,8 +75,9 @@ _ANDROID_10_WINDOW = (
     PhoneMethod("getPhoneAccountHandleForSubscriptionId", ("subscriptionId",), "Parcelable"),
 )
 
-# ITelephony.aidl of the Android 12L tree above (android-12.1.0_r4), methods 138 to 157.
-_ANDROID_12L_WINDOW = (
+# ITelephony.aidl of the Android 11 tree above, methods 142 to 161, and of the Android 12L
+# tree (android-12.1.0_r4), methods 138 to 157: the same methods in the same order.
+_ANDROID_11_AND_12L_WINDOW = (
     PhoneMethod("isVideoCallingEnabled", ("callingPackage", "callingFeatureId"), "boolean"),
     PhoneMethod(
         "canChangeDtmfToneLength", ("subId", "callingPackage", "callingFeatureId"), "boolean"
@@ -107,7 +113,8 @@ _ANDROID_12L_WINDOW = (
 # (position of the window's first method in the interface, the window), per SDK.
 _WINDOWS: Mapping[int, tuple[int, tuple[PhoneMethod, ...]]] = {
     29: (137, _ANDROID_10_WINDOW),  # isWorldPhone is Android 10's 137th method
-    32: (138, _ANDROID_12L_WINDOW),  # isVideoCallingEnabled is Android 12L's 138th
+    30: (142, _ANDROID_11_AND_12L_WINDOW),  # isVideoCallingEnabled is Android 11's 142nd
+    32: (138, _ANDROID_11_AND_12L_WINDOW),  # and Android 12L's 138th
 }
 
 PHONE_METHODS_BY_SDK: Mapping[int, Mapping[int, PhoneMethod]] = {

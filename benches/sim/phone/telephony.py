@@ -25,8 +25,8 @@ service what `oem_layout` does to iphonesubinfo: a vendor getter (the slot's
 IMEISV) sits where getImeiForSlot was, one code lower than it now is.
 
 `service call phone CODE ...` is answered from the phone's own ITelephony table
-(`itelephony.py`: the getters around getImeiForSlot of Android 10 and of
-Android 12L; no table, so only unknown transactions, for SDK 30, 31 and 33-36),
+(`itelephony.py`: the getters around getImeiForSlot of Android 10, 11 and
+12L; no table, so only unknown transactions, for SDK 31 and 33-36),
 with the same strict argument reading and calling-package check.
 getImeiForSlot answers null for a slot the phone does not have
 (PhoneFactory.getPhone gives null there), and the IMEI on a CDMA phone too.

@@ -68,6 +68,7 @@ def test_every_sdk_in_the_table_reads_back_the_phone_s_identity(sdk: int) -> Non
     feature = " i32 -1" if sdk >= 30 else ""  # a null callingFeatureId from Android 11
     by_phone_service = {  # getImeiForSlot: only where ITelephony.aidl could be sourced
         29: "service call phone 146 i32 1 s16 com.android.shell",
+        30: "service call phone 154 i32 1 s16 com.android.shell i32 -1",
         32: "service call phone 150 i32 1 s16 com.android.shell i32 -1",
     }
     assert harvested.sources["imei[1]"] == by_phone_service.get(
@@ -131,16 +132,17 @@ def test_sdk_35_reads_the_iccid_with_code_12_and_the_imei_with_a_feature_id() ->
 
 
 def test_an_meid_is_reported_as_one_never_taken_for_an_imei() -> None:
-    cdma = telephony_commands(lambda: DUAL_SIM, 30, meid="A0000012345678")
-    harvested = harvest_identity(phone(lambda: DUAL_SIM, 30, extra=cdma))
+    # Android 12 (SDK 31) has no `phone` row: the IMEIs come from iphonesubinfo only.
+    cdma = telephony_commands(lambda: DUAL_SIM, 31, meid="A0000012345678")
+    harvested = harvest_identity(phone(lambda: DUAL_SIM, 31, extra=cdma))
     assert harvested.meid == ("A0000012345678",)
     assert harvested.imei == DUAL_SIM.imei[1:]  # slot 1 is a GSM phone
     assert harvested.sources["meid[0]"].startswith("service call iphonesubinfo 4 i32 0 ")
     single = telephony_commands(
-        lambda: replace(DUAL_SIM, imei=DUAL_SIM.imei[:1]), 30, meid="A0000012345678"
+        lambda: replace(DUAL_SIM, imei=DUAL_SIM.imei[:1]), 31, meid="A0000012345678"
     )
     only_cdma = harvest_identity(
-        phone(lambda: DUAL_SIM, 30, {"persist.radio.multisim.config": "ssss"}, extra=single)
+        phone(lambda: DUAL_SIM, 31, {"persist.radio.multisim.config": "ssss"}, extra=single)
     )
     assert (only_cdma.imei, only_cdma.meid) == ((), ("A0000012345678",))
     reason = only_cdma.missing["imei"]
@@ -371,27 +373,33 @@ def test_anything_but_an_imei_from_the_phone_service_falls_back_to_iphonesubinfo
     ]
 
 
-def test_on_android_12l_the_imei_comes_from_phone_150_with_a_null_feature_id() -> None:
+@pytest.mark.parametrize("sdk, code", [(30, 154), (32, 150)], ids=["android-11", "android-12L"])
+def test_on_android_11_and_12l_the_imei_comes_from_the_phone_service_with_a_null_feature_id(
+    sdk: int, code: int
+) -> None:
     log: list[str] = []
-    harvested = harvest_identity(phone(lambda: DUAL_SIM, 32, extra=recording(32, log)))
+    harvested = harvest_identity(phone(lambda: DUAL_SIM, sdk, extra=recording(sdk, log)))
     assert harvested.imei == DUAL_SIM.imei and not harvested.missing
-    assert (
-        harvested.sources["imei[0]"] == "service call phone 150 i32 0 s16 com.android.shell i32 -1"
+    assert harvested.sources["imei[0]"] == (
+        f"service call phone {code} i32 0 s16 com.android.shell i32 -1"
     )
     # Slot 2 does not exist: the phone service says null, iphonesubinfo repeats slot 0: stop.
     assert log[:4] == [
-        "call phone 150 i32 0 s16 com.android.shell i32 -1",
-        "call phone 150 i32 1 s16 com.android.shell i32 -1",
-        "call phone 150 i32 2 s16 com.android.shell i32 -1",
+        f"call phone {code} i32 0 s16 com.android.shell i32 -1",
+        f"call phone {code} i32 1 s16 com.android.shell i32 -1",
+        f"call phone {code} i32 2 s16 com.android.shell i32 -1",
         "call iphonesubinfo 4 i32 2 s16 com.android.shell i32 -1",
     ]
 
 
-def test_on_android_12l_a_cdma_phone_s_imei_comes_from_the_phone_service() -> None:
-    cdma = telephony_commands(lambda: DUAL_SIM, 32, meid="A0000012345678")
-    harvested = harvest_identity(phone(lambda: DUAL_SIM, 32, extra=cdma))
+@pytest.mark.parametrize("sdk, code", [(30, 154), (32, 150)], ids=["android-11", "android-12L"])
+def test_on_android_11_and_12l_a_cdma_phone_s_imei_comes_from_the_phone_service(
+    sdk: int, code: int
+) -> None:
+    cdma = telephony_commands(lambda: DUAL_SIM, sdk, meid="A0000012345678")
+    harvested = harvest_identity(phone(lambda: DUAL_SIM, sdk, extra=cdma))
     assert harvested.imei == DUAL_SIM.imei and not harvested.missing
-    assert harvested.sources["imei[0]"].startswith("service call phone 150 ")
+    assert harvested.sources["imei[0]"].startswith(f"service call phone {code} ")
     assert harvested.meid == ("A0000012345678",)
 
 
@@ -429,7 +437,7 @@ def test_on_android_12l_an_oem_build_of_both_services_is_reported_and_nothing_gu
     assert not [line for line in log if line.startswith("call phone") and " 150 " not in line]
 
 
-@pytest.mark.parametrize("sdk", [30, 31, 33, 34, 35, 36])
+@pytest.mark.parametrize("sdk", [31, 33, 34, 35, 36])
 def test_a_release_without_a_sourced_phone_row_never_calls_the_phone_service(sdk: int) -> None:
     log: list[str] = []
     harvested = harvest_identity(phone(lambda: DUAL_SIM, sdk, extra=recording(sdk, log)))
