@@ -50,11 +50,18 @@ Only rows read from a source that can be named are here:
   32 row (4, 8, 12). No second, independent 12L source was found: the
   decompiled stubs in the code index name no build. callingFeatureId is sent as
   `i32 -1`, a null String, as for iphonesubinfo.
-- SDK 31 and 33 to 36: no row. No ITelephony.aidl of an identified release
+- SDK 36: no row, because one SDK has two layouts. gotenksIN/android_frameworks_base
+  at 48ebb979 (a ROM's Android 16 tree, Build.java: BAKLAVA = 36, no minor
+  version) has getImeiForSlot 137 and factoryReset(int, String) 143, but
+  yaap/frameworks_base at 3ddcaa00 (Android 16 QPR2, VERSION_CODES_FULL.BAKLAVA_1)
+  has dropped at least five methods above getImeiForSlot, and both report SDK 36.
+- SDK 31, 33, 34 and 35: no row. No ITelephony.aidl of an identified release
   could be read from this workspace (/work/notes/aosp.md lists what was searched).
   Those releases read the IMEI through iphonesubinfo only. Never fill a row by
   guessing or from the nearest SDK: getImeiForSlot is 146 on Android 10, 154 on
-  11 and 150 on 12L, and factoryReset sits 8 codes above it on 11 and 12L.
+  11, 150 on 12L and 137 on a 16.0 tree, and factoryReset sits 8 codes above it
+  on 11 and 12L, 6 on 16.0. Later releases of one SDK (QPRs) may move it too:
+  rows were read from one tree each.
 
 Why a wrong code matters here, unlike in iphonesubinfo: ITelephony has methods
 that change the phone. How far an OEM build's layout would have to move for the
