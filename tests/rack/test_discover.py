@@ -14,6 +14,7 @@ from benches.inventory import load_manifest, load_rack
 from benches.inventory.errors import InventoryError
 from benches.pytestplugin.bench import open_bench
 from benches.rack.discovery import DiscoveredPhone, discover_phone, render_rack, split_usable
+from benches.rack.identity.harvest import harvest_identity
 from benches.rack.identity.model import HarvestedIdentity
 from benches.rack.session import BenchSession
 from benches.sim.network.client import PhoneNetwork
@@ -31,6 +32,7 @@ from tests.support.rackfiles import (
 ADB_PORT = 5192
 NOBODY_PORT = 5193  # in this suite's range; nothing listens there
 OEM_SHIFT, OEM_ADB_PORT = 52, 5195  # the rack whose SIM7P0002 runs an OEM iphonesubinfo
+L12_SHIFT, L12_ADB_PORT = 54, 5196  # the rack whose SIM7P0001 runs Android 12L (SDK 32)
 
 
 @pytest.fixture(scope="module")
@@ -125,6 +127,43 @@ def test_discover_leaves_out_an_oem_build_and_says_which_call_answered_what(
     ) in line
     assert "352098100123478" not in out + err
     assert line.removeprefix("bench discover: ") in " ".join(output.read_text().split())
+
+
+@pytest.mark.live
+def test_discover_reads_android_11_and_12l_phones_imeis_through_the_phone_service(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    devices = with_faults(
+        relocated_rack(tmp_path, L12_SHIFT, L12_ADB_PORT),
+        "{serial: SIM7P0001, kind: android_release, sdk: 32}",
+    )
+    output = tmp_path / "discovered.yaml"
+    session = open_bench(load_rack(devices), load_manifest(FIXED), tmp_path)
+    try:
+        declared = session.rack.device("SIM7P0001").identity
+        harvested = harvest_identity(session.phones["SIM7P0001"])  # over the real adb server
+        android_11 = harvest_identity(session.phones["SIM7P0003"])  # the shipped rack's SDK 30
+        adb = f"127.0.0.1:{L12_ADB_PORT}"
+        assert main(["discover", "--adb", adb, "--output", str(output)]) == 0
+    finally:
+        session.close()
+    assert (harvested.sdk, harvested.imei, harvested.missing) == (32, declared.imei, {})
+    assert harvested.sources["imei[0]"] == (
+        "service call phone 150 i32 0 s16 com.android.shell i32 -1"  # getImeiForSlot on 12L
+    )
+    assert (android_11.sdk, android_11.missing) == (30, {})
+    assert android_11.imei == session.rack.device("SIM7P0003").identity.imei
+    assert android_11.sources["imei[0]"] == (
+        "service call phone 154 i32 0 s16 com.android.shell i32 -1"  # getImeiForSlot on 11
+    )
+    rack = load_rack(filled_in(output))
+    assert rack.device("SIM7P0001").identity == declared
+    assert {device.serial for device in rack.devices} == {"SIM7P0001", "SIM7P0002", "SIM7P0003"}
+    text = output.read_text()
+    for release in ("# Android 12L (SDK 32)", "# Android 15 (SDK 35)", "# Android 11 (SDK 30)"):
+        assert release in text
+    out, err = capsys.readouterr()
+    assert not [raw for raw in declared.imei if raw in out + err]
 
 
 def test_no_adb_server_is_one_clear_line(

@@ -2,10 +2,11 @@
 
 What is read, and how (benches/rack/identity/iphonesubinfo.py has the transaction table):
 
-- IMEI, one per slot: where itelephony.py has a row for the phone's SDK (only
-  SDK 29 so far), `service call phone <getImeiForSlot> i32 <slot> s16
-  com.android.shell` first, as TelephonyManager.getImei(slot) does. Any answer
-  that is not an IMEI (an exception, unknown transaction, null, another reply)
+- IMEI, one per slot: where itelephony.py has a row for the phone's SDK (SDK 29,
+  30 and 32 so far), `service call phone <getImeiForSlot> i32 <slot> s16
+  com.android.shell [i32 -1]` first, as TelephonyManager.getImei(slot) does
+  (`i32 -1` is a null callingFeatureId, where the row's interface reads one).
+  Any answer that is not an IMEI (an exception, unknown transaction, null, another reply)
   falls back, for that slot, to `service call iphonesubinfo
   <getDeviceIdForPhone> i32 <slot> s16 com.android.shell [i32 -1]` (the
   `i32 -1` is a null callingFeatureId, on Android 11 and later), which every
@@ -27,9 +28,9 @@ getDeviceIdForPhone answers `Phone.getDeviceId()`: the IMEI on a GSM phone, but
 the MEID (14 hex digits) on a CDMA one. An MEID is kept in
 `HarvestedIdentity.meid` and said in the IMEI's reason, never taken for an IMEI.
 
-The `phone` service is asked on SDK 29 only: for SDK 30-36 no ITelephony row
-could be sourced (itelephony.py says what was found), and unlike IPhoneSubInfo,
-whose methods are all getters, ITelephony has methods that change the phone
+The `phone` service is asked on SDK 29, 30 and 32 only: for SDK 31 and 33-36
+no ITelephony row could be sourced (itelephony.py says what was found), and
+unlike IPhoneSubInfo, whose methods are all getters, ITelephony has methods that change the phone
 (setRadio, factoryReset, switchSlots, rebootModem...), so no code is guessed.
 
 Every answer is checked for the shape of what was asked. What the bench cannot

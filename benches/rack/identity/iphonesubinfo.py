@@ -40,7 +40,10 @@ implement getIccSerialNumberWithFeature and a getDeviceIdForPhone(int phoneId,
 String callingPackage, String callingFeatureId); getGroupIdLevel2ForSubscriber
 is implemented in SDK 36 only. This agrees with every row from 31 to 36. The
 controller's method order is not the interface's, so the codes themselves rest
-on the sources above.
+on the sources above. The IPhoneSubInfo.aidl of two trees itelephony.py reads
+agree with the order too: Ankits-lab/frameworks_base@150a9240 (Android 11) and
+rangerzhou/AOSP@c545bd34 (android-12.1.0_r4) both give getDeviceIdForPhone 4,
+getSubscriberId 8 and getIccSerialNumber 12.
 
 `getDeviceId(callingPackage)` is code 1 in every release: it reads the default
 phone's device id and is the fallback when slot 0 gives nothing.

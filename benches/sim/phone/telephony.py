@@ -20,14 +20,16 @@ bytes). Both are a BadParcelableException naming the parameter.
 Options a rack gives a phone: `oem_layout` (an OEM build's extra method
 inserted above getDeviceIdForPhone, which shifts the later codes) and `meid`
 (a CDMA phone: getDeviceId and getDeviceIdForPhone(0) answer the MEID, as
-GsmCdmaPhone.getDeviceId does on CDMA).
+GsmCdmaPhone.getDeviceId does on CDMA). `oem_phone_layout` does to the `phone`
+service what `oem_layout` does to iphonesubinfo: a vendor getter (the slot's
+IMEISV) sits where getImeiForSlot was, one code lower than it now is.
 
 `service call phone CODE ...` is answered from the phone's own ITelephony table
-(`itelephony.py`: Android 10's getters around getImeiForSlot; no table, so
-only unknown transactions, for SDK 30-36), with the same strict argument
-reading and calling-package check. getImeiForSlot answers null for a slot the
-phone does not have (PhoneFactory.getPhone gives null there), and the IMEI on a
-CDMA phone too.
+(`itelephony.py`: the getters around getImeiForSlot of Android 10, 11 and
+12L; no table, so only unknown transactions, for SDK 31 and 33-36),
+with the same strict argument reading and calling-package check.
+getImeiForSlot answers null for a slot the phone does not have
+(PhoneFactory.getPhone gives null there), and the IMEI on a CDMA phone too.
 
 `cat /sys/class/net/wlan0/address` prints the Wi-Fi MAC. The identity is a
 callable, read at every call, so a fault can make the phone report another
@@ -50,6 +52,7 @@ from benches.sim.phone.iphonesubinfo import (
     methods_for,
 )
 from benches.sim.phone.itelephony import SERVICE as PHONE_SERVICE
+from benches.sim.phone.itelephony import VENDOR_METHOD as PHONE_VENDOR_METHOD
 from benches.sim.phone.itelephony import PhoneMethod, is_int_parameter, phone_methods_for
 from benches.sim.phone.parcel import dump, exception_reply, string16, string_reply
 from benches.sim.phone.shell import Command
@@ -79,10 +82,11 @@ def telephony_commands(
     *,
     oem_layout: bool = False,
     meid: str | None = None,
+    oem_phone_layout: bool = False,
 ) -> dict[str, Command]:
     """Shell commands for PhoneShell(extra=...): `service` and `cat`."""
     methods = methods_for(sdk, oem_layout)
-    phone_methods = phone_methods_for(sdk)
+    phone_methods = phone_methods_for(sdk, oem_phone_layout)
 
     def service(args: list[str]) -> tuple[str, int]:
         if len(args) < 3 or args[0] != "call" or not args[2].isdigit():
@@ -199,8 +203,10 @@ def _phone_call(method: PhoneMethod | None, request: _Request, phone: _Phone) ->
     valid = 0 <= slot < len(phone.identity.imei)
     imei = phone.identity.imei[slot] if valid else None  # PhoneFactory.getPhone: null
     value: str | None = None
-    if method.name == "getDeviceId":
+    if method.name in ("getDeviceId", "getDeviceIdWithFeature"):
         value = phone.device_id(0)
+    elif method.name == PHONE_VENDOR_METHOD:
+        value = imei[:14] + SVN if imei else None  # the IMEISV: 16 digits
     elif method.name == "getImeiForSlot":
         value = imei  # Phone.getImei(): the IMEI, also on a CDMA phone
     elif method.name == "getTypeAllocationCodeForSlot":

@@ -66,10 +66,13 @@ def test_every_sdk_in_the_table_reads_back_the_phone_s_identity(sdk: int) -> Non
     assert (harvested.serial, harvested.wifi_mac) == ("SIM7P0001", "02:00:00:00:02:01")
     code = CODES_BY_SDK[sdk].device_id_for_phone
     feature = " i32 -1" if sdk >= 30 else ""  # a null callingFeatureId from Android 11
-    assert harvested.sources["imei[1]"] == (
-        "service call phone 146 i32 1 s16 com.android.shell"  # getImeiForSlot: Android 10 only
-        if sdk == 29
-        else f"service call iphonesubinfo {code} i32 1 s16 com.android.shell{feature}"
+    by_phone_service = {  # getImeiForSlot: only where ITelephony.aidl could be sourced
+        29: "service call phone 146 i32 1 s16 com.android.shell",
+        30: "service call phone 154 i32 1 s16 com.android.shell i32 -1",
+        32: "service call phone 150 i32 1 s16 com.android.shell i32 -1",
+    }
+    assert harvested.sources["imei[1]"] == by_phone_service.get(
+        sdk, f"service call iphonesubinfo {code} i32 1 s16 com.android.shell{feature}"
     )
     assert harvested.sdk == sdk and not harvested.missing
     check_identity(DUAL_SIM, harvested, "SIM7P0001")
@@ -129,16 +132,17 @@ def test_sdk_35_reads_the_iccid_with_code_12_and_the_imei_with_a_feature_id() ->
 
 
 def test_an_meid_is_reported_as_one_never_taken_for_an_imei() -> None:
-    cdma = telephony_commands(lambda: DUAL_SIM, 30, meid="A0000012345678")
-    harvested = harvest_identity(phone(lambda: DUAL_SIM, 30, extra=cdma))
+    # Android 12 (SDK 31) has no `phone` row: the IMEIs come from iphonesubinfo only.
+    cdma = telephony_commands(lambda: DUAL_SIM, 31, meid="A0000012345678")
+    harvested = harvest_identity(phone(lambda: DUAL_SIM, 31, extra=cdma))
     assert harvested.meid == ("A0000012345678",)
     assert harvested.imei == DUAL_SIM.imei[1:]  # slot 1 is a GSM phone
     assert harvested.sources["meid[0]"].startswith("service call iphonesubinfo 4 i32 0 ")
     single = telephony_commands(
-        lambda: replace(DUAL_SIM, imei=DUAL_SIM.imei[:1]), 30, meid="A0000012345678"
+        lambda: replace(DUAL_SIM, imei=DUAL_SIM.imei[:1]), 31, meid="A0000012345678"
     )
     only_cdma = harvest_identity(
-        phone(lambda: DUAL_SIM, 30, {"persist.radio.multisim.config": "ssss"}, extra=single)
+        phone(lambda: DUAL_SIM, 31, {"persist.radio.multisim.config": "ssss"}, extra=single)
     )
     assert (only_cdma.imei, only_cdma.meid) == ((), ("A0000012345678",))
     reason = only_cdma.missing["imei"]
@@ -296,9 +300,14 @@ def test_over_adb_a_declared_imei_that_differs_is_caught(session: BenchSession) 
     )
 
 
-def recording(sdk: int, log: list[str], phone_answer: str | None = None) -> dict[str, Command]:
-    """The virtual phone's `service`, logging each call; `phone_answer` replaces the phone's."""
-    own = telephony_commands(lambda: DUAL_SIM, sdk)["service"]
+def recording(
+    sdk: int, log: list[str], phone_answer: str | None = None, **options: bool
+) -> dict[str, Command]:
+    """The virtual phone's `service`, logging each call; `phone_answer` replaces the phone's.
+
+    `options` go to telephony_commands (oem_layout, oem_phone_layout).
+    """
+    own = telephony_commands(lambda: DUAL_SIM, sdk, **options)["service"]
 
     def service(args: list[str]) -> tuple[str, int]:
         log.append(" ".join(args))
@@ -364,7 +373,71 @@ def test_anything_but_an_imei_from_the_phone_service_falls_back_to_iphonesubinfo
     ]
 
 
-@pytest.mark.parametrize("sdk", range(30, 37))
+@pytest.mark.parametrize("sdk, code", [(30, 154), (32, 150)], ids=["android-11", "android-12L"])
+def test_on_android_11_and_12l_the_imei_comes_from_the_phone_service_with_a_null_feature_id(
+    sdk: int, code: int
+) -> None:
+    log: list[str] = []
+    harvested = harvest_identity(phone(lambda: DUAL_SIM, sdk, extra=recording(sdk, log)))
+    assert harvested.imei == DUAL_SIM.imei and not harvested.missing
+    assert harvested.sources["imei[0]"] == (
+        f"service call phone {code} i32 0 s16 com.android.shell i32 -1"
+    )
+    # Slot 2 does not exist: the phone service says null, iphonesubinfo repeats slot 0: stop.
+    assert log[:4] == [
+        f"call phone {code} i32 0 s16 com.android.shell i32 -1",
+        f"call phone {code} i32 1 s16 com.android.shell i32 -1",
+        f"call phone {code} i32 2 s16 com.android.shell i32 -1",
+        "call iphonesubinfo 4 i32 2 s16 com.android.shell i32 -1",
+    ]
+
+
+@pytest.mark.parametrize("sdk, code", [(30, 154), (32, 150)], ids=["android-11", "android-12L"])
+def test_on_android_11_and_12l_a_cdma_phone_s_imei_comes_from_the_phone_service(
+    sdk: int, code: int
+) -> None:
+    cdma = telephony_commands(lambda: DUAL_SIM, sdk, meid="A0000012345678")
+    harvested = harvest_identity(phone(lambda: DUAL_SIM, sdk, extra=cdma))
+    assert harvested.imei == DUAL_SIM.imei and not harvested.missing
+    assert harvested.sources["imei[0]"].startswith(f"service call phone {code} ")
+    assert harvested.meid == ("A0000012345678",)
+
+
+def test_on_android_12l_an_oem_phone_layout_is_never_taken_for_the_imei() -> None:
+    # An OEM method above getImeiForSlot: code 150 answers the IMEISV (16 digits).
+    log: list[str] = []
+    extra = recording(32, log, oem_phone_layout=True)
+    harvested = harvest_identity(phone(lambda: DUAL_SIM, 32, extra=extra))
+    assert harvested.imei == DUAL_SIM.imei and not harvested.missing
+    assert harvested.sources["imei[0]"] == (
+        "service call iphonesubinfo 4 i32 0 s16 com.android.shell i32 -1"
+    )
+    assert log[:2] == [
+        "call phone 150 i32 0 s16 com.android.shell i32 -1",
+        "call iphonesubinfo 4 i32 0 s16 com.android.shell i32 -1",
+    ]
+    assert not [line for line in log if line.startswith("call phone") and " 150 " not in line]
+
+
+def test_on_android_12l_an_oem_build_of_both_services_is_reported_and_nothing_guessed() -> None:
+    log: list[str] = []
+    extra = recording(32, log, oem_layout=True, oem_phone_layout=True)
+    harvested = harvest_identity(phone(lambda: DUAL_SIM, 32, extra=extra))
+    assert harvested.imei == ()
+    assert harvested.missing["imei"] == (
+        "`service call iphonesubinfo 4 i32 0 s16 com.android.shell i32 -1` answered "
+        "3520…501 (16 characters), which is no IMEI: this build's iphonesubinfo does not "
+        "have AOSP's SDK 32 layout (an OEM build?), and the bench does not guess other "
+        "codes: declare the phone's IMEIs in devices.yaml"
+    )
+    assert [line.split(" i32")[0] for line in log if " i32 " in line][:2] == [
+        "call phone 150",
+        "call iphonesubinfo 4",
+    ]
+    assert not [line for line in log if line.startswith("call phone") and " 150 " not in line]
+
+
+@pytest.mark.parametrize("sdk", [31, 33, 34, 35, 36])
 def test_a_release_without_a_sourced_phone_row_never_calls_the_phone_service(sdk: int) -> None:
     log: list[str] = []
     harvested = harvest_identity(phone(lambda: DUAL_SIM, sdk, extra=recording(sdk, log)))

@@ -15,7 +15,7 @@ from benches.inventory import load_manifest
 from benches.inventory.models import Identity
 from benches.rack.identity import iphonesubinfo as bench
 from benches.rack.identity import itelephony as bench_phone
-from benches.rack.identity.parcel import ServiceError, parse_string_reply
+from benches.rack.identity.parcel import ServiceError, UnreadableReply, parse_string_reply
 from benches.sim.phone import iphonesubinfo as sim_table
 from benches.sim.phone import itelephony as sim_phone_table
 from benches.sim.phone import telephony
@@ -236,12 +236,62 @@ def test_the_bench_s_phone_row_is_getimeiforslot_in_the_simulator_s_table(sdk: i
         )
 
 
-def test_only_sourced_releases_have_a_phone_row_and_android_10_s_is_146() -> None:
-    assert bench_phone.CODES_BY_SDK.keys() == PHONE_METHODS_BY_SDK.keys() == {29}
-    assert bench_phone.telephony_codes_for(29) == bench_phone.CODES_BY_SDK[29]
-    assert all(bench_phone.telephony_codes_for(sdk) is None for sdk in (None, 28, *range(30, 37)))
+def test_only_sourced_releases_have_a_phone_row_and_each_its_own_code() -> None:
+    assert bench_phone.CODES_BY_SDK.keys() == PHONE_METHODS_BY_SDK.keys() == {29, 30, 32}
+    for sdk in (29, 30, 32):
+        assert bench_phone.telephony_codes_for(sdk) == bench_phone.CODES_BY_SDK[sdk]
+    unsourced = (None, 28, 31, 33, 34, 35, 36, 37)
+    assert all(bench_phone.telephony_codes_for(sdk) is None for sdk in unsourced)
     assert phone_methods_for(29)[146].name == "getImeiForSlot"
     assert phone_methods_for(29)[145].name == "getDeviceId"  # one below: other arguments
+    assert phone_methods_for(30)[154].name == "getImeiForSlot"
+    assert phone_methods_for(32)[150].name == "getImeiForSlot"
+    for sdk, code in ((30, 153), (32, 149)):  # added in Android 11, one below getImeiForSlot
+        assert phone_methods_for(sdk)[code].name == "getDeviceIdWithFeature"
+    assert phone_methods_for(30)[150].name == "isVideoTelephonyAvailable"  # 12L's code
+    assert phone_methods_for(32)[146].name == "isVideoTelephonyAvailable"  # Android 10's code
+
+
+@pytest.mark.parametrize("sdk, first, last", [(30, 142, 161), (32, 138, 157)])
+def test_a_window_is_getters_between_enablevideocalling_and_factoryreset(
+    sdk: int, first: int, last: int
+) -> None:
+    # enableVideoCalling (first - 1) and factoryReset (last + 1) are not listed, so a bench
+    # that sends them gets an unknown transaction here instead of a changed phone.
+    window = phone_methods_for(sdk)
+    assert sorted(window) == list(range(first, last + 1))
+    assert all(not method.name.startswith(("set", "enable")) for method in window.values())
+    assert phone_call(sdk, last + 1, "i32", "1") == telephony.UNKNOWN_TRANSACTION
+    assert phone_call(sdk, first - 1, "i32", "1") == telephony.UNKNOWN_TRANSACTION
+
+
+@pytest.mark.parametrize("sdk, code", [(30, 154), (32, 150)])
+def test_getimeiforslot_from_android_11_reads_a_feature_id_after_the_package(
+    sdk: int, code: int
+) -> None:
+    with pytest.raises(ServiceError, match="the call ends before callingFeatureId"):
+        parse_string_reply(phone_call(sdk, code, "i32", "0", *SHELL))
+    assert parse_string_reply(phone_call(sdk, code, "i32", "0", *SHELL, *NULL)) == IDENTITY.imei[0]
+    with_tag = phone_call(sdk, code, "i32", "1", *SHELL, "s16", "tag")
+    assert parse_string_reply(with_tag) == IDENTITY.imei[1]
+    # Android 10's code is a boolean getter on 11 and 12L: no String, so never an IMEI.
+    with pytest.raises(UnreadableReply):
+        parse_string_reply(phone_call(sdk, 146, "i32", "0"))
+    # getDeviceIdWithFeature, one below, reads the package first: the slot's int is refused.
+    with pytest.raises(ServiceError, match="callingPackage is a String, not i32"):
+        parse_string_reply(phone_call(sdk, code - 1, "i32", "0", *SHELL, *NULL))
+
+
+def test_an_oem_phone_layout_moves_getimeiforslot_up_by_one() -> None:
+    aosp, oem = phone_methods_for(32), phone_methods_for(32, oem_layout=True)
+    assert oem[151] == aosp[150] and oem[150].name == sim_phone_table.VENDOR_METHOD
+    assert all(oem[code] == aosp[code] for code in aosp if code < 150)
+    assert all(oem[code + 1] == aosp[code] for code in aosp if code >= 150)
+    output, _ = telephony_commands(lambda: IDENTITY, 32, oem_phone_layout=True)["service"](
+        ["call", "phone", "150", "i32", "0", *SHELL, *NULL]
+    )
+    assert parse_string_reply(output) == IDENTITY.imei[0][:14] + "01"  # an IMEISV: 16 digits
+    assert phone_methods_for(31, oem_layout=True) == {}  # nothing sourced, nothing to shift
 
 
 def test_the_simulator_s_phone_table_does_not_import_the_bench_s() -> None:
@@ -269,5 +319,6 @@ def test_getimeiforslot_reads_its_arguments_strictly_and_answers_like_android_10
 
 def test_codes_the_simulator_does_not_list_are_unknown_transactions() -> None:
     assert phone_call(29, 153, "i32", "0") == telephony.UNKNOWN_TRANSACTION  # factoryReset
-    for sdk in range(30, 37):  # no ITelephony table could be sourced for these releases
-        assert phone_call(sdk, 146, "i32", "0", *SHELL) == telephony.UNKNOWN_TRANSACTION
+    for sdk in (31, 33, 34, 35, 36):  # no ITelephony table could be sourced for these
+        for code in (146, 150, 154):
+            assert phone_call(sdk, code, "i32", "0", *SHELL) == telephony.UNKNOWN_TRANSACTION
