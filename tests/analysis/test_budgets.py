@@ -37,6 +37,9 @@ from tests.support import hostile
 from tests.support.paths import REPO
 from tests.support.pcaps import IMEI, make_policy, make_rack
 
+# The module-scoped fixtures are costly: its tests share one worker, so they are built once.
+pytestmark = pytest.mark.xdist_group("tests/analysis/test_budgets.py")
+
 RACK = make_rack()
 GEO = GeoDatabase.for_rack(RACK)
 DETECTOR = Detector(RACK)

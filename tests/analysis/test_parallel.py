@@ -31,7 +31,11 @@ from tests.support.shardcaps import write_mixed
 RACK = make_rack()
 GEO = GeoDatabase.for_rack(RACK)
 
-pytestmark = pytest.mark.skipif(not parallel.can_fork(), reason="needs the fork start method")
+# The module-scoped capture is costly: its tests share one worker, so it is built once.
+pytestmark = [
+    pytest.mark.skipif(not parallel.can_fork(), reason="needs the fork start method"),
+    pytest.mark.xdist_group("tests/analysis/test_parallel.py"),
+]
 
 
 def document(captures: list[Path], jobs: int) -> str:

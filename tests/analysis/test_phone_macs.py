@@ -39,6 +39,9 @@ from tests.support.pcaps import (
     write_pcap,
 )
 
+# The module-scoped fixtures are costly: its tests share one worker, so they are built once.
+pytestmark = pytest.mark.xdist_group("tests/analysis/test_phone_macs.py")
+
 RACK = make_rack()
 GEO = GeoDatabase.for_rack(RACK)
 MOVED_IP = "127.0.2.77"

@@ -35,6 +35,9 @@ from tests.support.analyzecli import bench
 from tests.support.paths import REPO
 from tests.support.tshark_names import ServerName, server_names
 
+# The module-scoped fixtures are costly: its tests share one worker, so they are built once.
+pytestmark = pytest.mark.xdist_group("tests/analysis/test_thirdparty.py")
+
 DATA = REPO / "tests" / "data" / "thirdparty"
 DEVICES, FIRMWARE = DATA / "devices.yaml", DATA / "firmware.yaml"
 CAPTURES = sorted(p for p in DATA.iterdir() if p.suffix in (".pcap", ".pcapng"))

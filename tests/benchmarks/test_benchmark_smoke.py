@@ -21,6 +21,9 @@ from tests.support.h2c import H2c, request_fields
 from tests.support.paths import BENCHMARKS
 from tests.support.pcaps import IMEI, write_pcap
 
+# The module-scoped fixtures are costly: its tests share one worker, so they are built once.
+pytestmark = pytest.mark.xdist_group("tests/benchmarks/test_benchmark_smoke.py")
+
 PACKETS = 2_000
 
 # RFC 9001 appendix A.2: the client Initial's CRYPTO frame (a ClientHello for

@@ -17,6 +17,9 @@ from tests.support import hostile
 from tests.support.analyzecli import bench, rack_files
 from tests.support.pcaps import leaky_boot, make_policy, make_rack, write_pcap
 
+# The module-scoped fixtures are costly: its tests share one worker, so they are built once.
+pytestmark = pytest.mark.xdist_group("tests/analysis/pcap/test_gz_cap.py")
+
 RACK = make_rack()
 GEO = GeoDatabase.for_rack(RACK)
 RECORD = 16 + len(hostile.FRAME)

@@ -48,6 +48,9 @@ from benches.policy.verdict import Verdict
 from benches.rack.health import BenchFault
 from benches.report.allure.attachments import label_result
 
+# The module-scoped fixtures are costly: its tests share one worker, so they are built once.
+pytestmark = pytest.mark.xdist_group("tests/report/allure/test_metadata.py")
+
 PCAP = "/reports/pcaps/B/SIM7P0001-boot-1.pcap"
 
 

@@ -39,6 +39,9 @@ from tests.support.pcaps import (
     stamp,
 )
 
+# The module-scoped fixtures are costly: its tests share one worker, so they are built once.
+pytestmark = pytest.mark.xdist_group("tests/report/summary/test_summary.py")
+
 RACK = make_rack()
 GEO = GeoDatabase.for_rack(RACK)
 BUILD = "B1"
