@@ -1,0 +1,224 @@
+"""Decrypted messages through the analyzer's stream seam, as a TLS-intercepting proxy would
+hand them on (:mod:`benches.analysis.network.streams`: ``FlowInfo.decrypted``).
+
+Each exchange the interceptor saw (one mitmproxy flow: a request, its response, and the
+WebSocket messages after a 101) becomes a :class:`~benches.analysis.inspection.FlowInspection`
+whose two streams get the messages as HTTP/1.1 bytes: the start line, the header fields
+as the interceptor gave them, and the body as sent (still content-encoded), framed by a
+``Content-Length`` the bench writes (the sender's own framing fields are kept, renamed,
+so they are searched too). So the HTTP/1 reader, the content decoders, MIME, protobuf,
+the WebSocket reader and the decode budget all apply as to a cleartext stream, with the
+same notes. WebSocket messages (which mitmproxy hands on whole, inflated) are written as
+one masked frame each, so the WebSocket reader reads them as messages. HTTP/2 and
+HTTP/3 messages are written as HTTP/1.1 too: their chain says which they were.
+
+An exchange is closed when its response is read (unless it switched to WebSocket); at
+most :data:`MAX_OPEN` wait for theirs. Every exchange of one connection draws on one
+flow budget. Matches keep the inspection's sources; :func:`chain_source` turns them into
+the interception's chain ("tls+h2+gzip").
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from benches.analysis.detection.scanner import Scanner
+from benches.analysis.inspection import HTTP_BODY, INTERCEPTED, FlowInspection, Inspector
+from benches.analysis.interception.records import (
+    HTTP_VERSIONS,
+    REQUEST,
+    Address,
+    Message,
+    WebSocketMessage,
+)
+from benches.analysis.network.streams import FlowInfo
+from benches.analysis.protocols.budget import DecodeBudget, FlowBudget
+from benches.analysis.protocols.notes import FlowNote
+from benches.analysis.protocols.websocket import WEBSOCKET
+
+MAX_OPEN = 1024  # exchanges waiting for their response (closed oldest first past it)
+_FRAMING = {"content-length", "transfer-encoding"}
+_NO_BODY = (204, 304)
+_MASK = b"\x80\x80\x80\x80"  # ASCII masked stays out of ASCII: nothing spells a digit
+_CONTROL = bytes(range(0x21)) + b"\x7f"
+
+Connection = tuple[Address, Address]
+# (connection, frame, time) -> the frame its bytes are said to come from
+FrameOf = Callable[[Connection, float], int]
+
+
+@dataclass
+class _Exchange:
+    inspection: FlowInspection
+    offsets: list[int] = field(default_factory=lambda: [0, 0])  # to_server, to_client
+    switched: bool = False
+
+
+class Replay:
+    """One intercepted.jsonl's messages, searched: ``inspector.matches`` index ``exchanges``."""
+
+    def __init__(
+        self, scanner: Scanner, budget: DecodeBudget, name: str, frame_of: FrameOf
+    ) -> None:
+        self.inspector = Inspector(scanner)
+        self.inspector.new_capture(budget)
+        self.name = name  # the file's, on each FlowInfo
+        self.frame_of = frame_of
+        self.open: OrderedDict[str, _Exchange] = OrderedDict()
+        self.budgets: dict[Connection, FlowBudget] = {}
+        # per inspection index: its connection and how it was carried ("h1", "h2", "h3")
+        self.connections: list[Connection] = []
+        self.carriers: list[str] = []
+        self.notes: dict[int, list[FlowNote]] = {}  # what the readers could not read
+        self.hosts: dict[int, str] = {}  # the Host of an exchange's request
+
+    def message(self, message: Message) -> None:
+        connection = (message.client, message.server)
+        exchange = self.open.get(message.flow)
+        if exchange is None or (message.kind == REQUEST and exchange.offsets[0]):
+            if exchange is not None:
+                self._close(message.flow)
+            exchange = self._open(message.flow, connection, HTTP_VERSIONS[message.http_version])
+        frame = self.frame_of(connection, message.time)
+        to_server = message.kind == REQUEST
+        self._send(exchange, to_server, _http1(message), frame, message.time)
+        if not to_server:
+            if message.status == 101 and exchange.inspection.websocket is not None:
+                exchange.switched = True
+            else:
+                self._close(message.flow)
+
+    def websocket(self, message: WebSocketMessage) -> bool:
+        """A WebSocket message of an exchange that switched; False if none did (the
+        caller says so: its bytes are then searched alone, not as a message)."""
+        exchange = self.open.get(message.flow)
+        if exchange is None or not exchange.switched:
+            return False
+        frame = self.frame_of((message.client, message.server), message.time)
+        data = _frame(message.content, text=message.text)
+        self._send(exchange, message.from_client, data, frame, message.time)
+        return True
+
+    def alone(self, flow: str, connection: Connection, data: bytes, time: float) -> None:
+        """Bytes with no exchange to read them in: searched as they are."""
+        exchange = self._open(flow + " (alone)", connection, "ws")
+        exchange.inspection.to_server.alone(0, data, self.frame_of(connection, time), WEBSOCKET)
+        self._close(flow + " (alone)")
+
+    def finish(self) -> None:
+        for flow in list(self.open):
+            self._close(flow)
+        self.inspector.search_datagrams()
+
+    # --- inside ---------------------------------------------------------------
+
+    def _open(self, flow: str, connection: Connection, carrier: str) -> _Exchange:
+        while len(self.open) >= MAX_OPEN:
+            self._close(next(iter(self.open)))
+        (client_ip, client_port), (server_ip, server_port) = connection
+        info = FlowInfo(self.name, "tcp", client_ip, client_port, server_ip, server_port, True)
+        # Not through Inspector.open: its list would keep every exchange's inspection.
+        inspection = FlowInspection(self.inspector, len(self.connections), info)
+        budget = self.budgets.get(connection)
+        if budget is None:
+            budget = self.budgets[connection] = self.inspector.budget.flow()
+        inspection.budget = budget
+        self.connections.append(connection)
+        self.carriers.append(carrier)
+        exchange = self.open[flow] = _Exchange(inspection)
+        return exchange
+
+    def _send(
+        self, exchange: _Exchange, to_server: bool, data: bytes, frame: int, time: float
+    ) -> None:
+        if not data:
+            return
+        side = 0 if to_server else 1
+        inspection = exchange.inspection
+        stream = inspection.to_server if to_server else inspection.to_client
+        stream.data(exchange.offsets[side], data, frame, time)
+        exchange.offsets[side] += len(data)
+
+    def _close(self, flow: str) -> None:
+        exchange = self.open.pop(flow)
+        inspection = exchange.inspection
+        inspection.to_server.close()
+        inspection.to_client.close()
+        inspection.close()
+        facts = inspection.facts
+        if facts.notes:
+            self.notes.setdefault(inspection.index, []).extend(facts.notes)
+        if facts.http is not None and facts.http.host:
+            self.hosts.setdefault(inspection.index, facts.http.host)
+        inspection.release()
+
+
+def chain_source(source: str, carrier: str) -> str:
+    """An inspection match's source as a chain through the interceptor: the body as sent
+    ("stream") is "tls+h2", a decoded body ("http:gzip") "tls+h2+gzip", a WebSocket
+    message ("websocket+sniffed-gzip") "tls+ws+sniffed-gzip". RawMatch.encoding adds the
+    detector's own spelling: "tls+h2+gzip+plain"."""
+    if source.startswith(WEBSOCKET):
+        return f"{INTERCEPTED}ws{source[len(WEBSOCKET) :]}"
+    if source.startswith(HTTP_BODY):
+        return f"{INTERCEPTED}{carrier}+{source[len(HTTP_BODY) :]}"
+    return f"{INTERCEPTED}{carrier}"
+
+
+def _http1(message: Message) -> bytes:
+    """The message as HTTP/1.1 bytes, framed by the body's own length."""
+    if message.kind == REQUEST:
+        target = _field(_clean(message.path or "/"))
+        method = _clean(message.method).encode("ascii", "replace") or b"GET"
+        start = b"%s %s HTTP/1.1\r\n" % (method, target)
+    else:
+        start = b"HTTP/1.1 %d \r\n" % (message.status or 0)
+    lines = [start]
+    names = {name.lower() for name, _ in message.headers}
+    if message.kind == REQUEST and "host" not in names and message.host:
+        lines.append(b"Host: %s\r\n" % _field(message.host))
+    for name, value in message.headers:
+        if name.lower() in _FRAMING:
+            name = "X-Sent-" + name  # still searched; the bench frames the body itself
+        lines.append(b"%s: %s\r\n" % (_field(name), _field(value)))
+    body = message.content
+    if body or message.kind == REQUEST or message.status not in (*_NO_BODY, 101):
+        lines.append(b"Content-Length: %d\r\n" % len(body))
+    lines.append(b"\r\n")
+    return b"".join(lines) + body
+
+
+def _field(text: str) -> bytes:
+    """A header's name or value as bytes, a line break in it made a space (it would end
+    the field): what mitmproxy could not decode as UTF-8 came as surrogates."""
+    try:
+        data = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a surrogate that stands for no byte
+        data = text.encode("utf-8", "replace")
+    return data.replace(b"\r", b" ").replace(b"\n", b" ").replace(b"\0", b" ")
+
+
+def _clean(text: str) -> str:
+    """A start line's part: no space or control character (they would break the line)."""
+    return "".join(f"%{ord(c):02X}" if c in _CONTROL_TEXT else c for c in text)
+
+
+_CONTROL_TEXT = frozenset(_CONTROL.decode("latin-1"))
+
+
+def _frame(payload: bytes, *, text: bool) -> bytes:
+    """One final WebSocket frame holding the whole message, masked."""
+    head = bytearray([0x81 if text else 0x82])
+    size = len(payload)
+    if size < 126:
+        head.append(0x80 | size)
+    elif size < 1 << 16:
+        head += bytes([0x80 | 126]) + size.to_bytes(2, "big")
+    else:
+        head += bytes([0x80 | 127]) + size.to_bytes(8, "big")
+    return bytes(head) + _MASK + payload.translate(_MASKED)
+
+
+_MASKED = bytes(b ^ 0x80 for b in range(256))
