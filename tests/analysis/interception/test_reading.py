@@ -44,7 +44,6 @@ from tests.support.pcaps import (
     client_hello,
     dns_lookup,
     make_rack,
-    tls_application_data,
     tls_exchange,
     udp_packet,
     write_pcap,
