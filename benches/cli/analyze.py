@@ -36,6 +36,7 @@ from benches.inventory import InventoryError, load_manifest, load_rack
 from benches.policy.evaluation import evaluate
 from benches.policy.verdict import Outcome, Verdict
 from benches.redaction.masks import RAW_WARNING, show_raw
+from benches.report.summary.content import tls_text
 from benches.redaction.printable import printable
 from benches.redaction.rack_masker import forget_rack, use_rack
 
@@ -309,6 +310,17 @@ def _phones_text(document: dict[str, Any], flows: list[Any]) -> list[str]:
     if moved:
         lines.append("phones at an address devices.yaml does not give them:")
         lines += list(moved)
+    interception = document.get("interception")
+    if interception:
+        lines.append(f"inside TLS: {', '.join(map(str, interception['files']))}")
+        for phone, counts in interception["phones"].items():
+            lines.append(f"  - {phone}: {tls_text(counts)}")
+        opaque = dict.fromkeys(
+            f"    opaque: {flow['dst_host'] or flow['dst_ip']}:{flow['dst_port']}"
+            for flow in flows
+            if flow.get("interception") == "opaque"
+        )
+        lines += list(opaque)
     others = document.get("not_judged") or {}
     if others.get("flows"):
         lines.append(f"{others['flows']} flows of {others['hosts']} other hosts not judged")
