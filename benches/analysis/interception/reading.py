@@ -80,10 +80,10 @@ class InterceptionReading:
     files: list[str] = field(default_factory=list)
     ports: frozenset[int] = frozenset()
 
-    def note(self, flow: int, kind: str, detail: str) -> None:
+    def note(self, flow: int, kind: str, detail: str, frame: int = 0) -> None:
         notes = self.notes.setdefault(flow, [])
         if all((n.kind, n.detail) != (kind, detail) for n in notes):
-            notes.append(FlowNote(kind, detail, 0))
+            notes.append(FlowNote(kind, detail, frame))
 
     def apply(self, flows: Sequence[FlowRecord]) -> list[FlowRecord]:
         """The flows with what the files said on them, then the extra ones."""
@@ -273,7 +273,7 @@ def _read(
     for exchange, notes in replay.notes.items():
         flow = join.index(replay.connections[exchange], 0.0, str(path))
         for note in notes:
-            reading.note(flow, note.kind, note.detail)
+            reading.note(flow, note.kind, note.detail, note.frame)
     for exchange, host in replay.hosts.items():
         flow = join.index(replay.connections[exchange], 0.0, str(path))
         if name_only(host):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import ipaddress
 import json
 import math
@@ -180,14 +181,23 @@ def _address(value: dict[str, Any], key: str) -> Address:
     text = value.get(key)
     if not isinstance(text, str) or len(text) > 64:
         raise _Bad(f"{key} is not an address ip:port")
+    address = _parsed_address(text)
+    if isinstance(address, str):
+        raise _Bad(f"{key} {text!r} {address}")
+    return address
+
+
+@functools.lru_cache(maxsize=4096)  # a cycle's records name a few connections, many times
+def _parsed_address(text: str) -> Address | str:
+    """(canonical IP, port), or what is wrong with ``text``."""
     host, _, port = text.rpartition(":")
     host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
-        raise _Bad(f"{key} {text!r} is not an address ip:port") from None
+        return "is not an address ip:port"
     if not port.isascii() or not port.isdigit() or not 0 < int(port) < 65536:
-        raise _Bad(f"{key} {text!r} has no port")
+        return "has no port"
     return str(address), int(port)
 
 
