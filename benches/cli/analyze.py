@@ -36,9 +36,9 @@ from benches.inventory import InventoryError, load_manifest, load_rack
 from benches.policy.evaluation import evaluate
 from benches.policy.verdict import Outcome, Verdict
 from benches.redaction.masks import RAW_WARNING, show_raw
-from benches.report.summary.content import tls_text
 from benches.redaction.printable import printable
 from benches.redaction.rack_masker import forget_rack, use_rack
+from benches.report.summary.content import tls_text
 
 EXIT_CODES = {Outcome.PASS: 0, Outcome.FAIL: 1}
 EXIT_INCONCLUSIVE = 2
