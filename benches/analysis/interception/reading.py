@@ -246,7 +246,9 @@ def _read(
                         f"the interceptor kept part of an HTTP {record.kind} body only ({name}):"
                         " the rest was never searched",
                     )
-                replay.message(record)
+                unread = replay.message(record)
+                if unread is not None:
+                    reading.note(index, INTERCEPTION_UNREAD, f"{unread} ({name})")
             elif isinstance(record, WebSocketMessage):
                 connection = (record.client, record.server)
                 index = join.index(connection, record.time, str(path))

@@ -35,9 +35,11 @@ from benches.analysis.interception.records import (
 )
 from benches.analysis.network.streams import FlowInfo
 from benches.analysis.protocols.budget import DecodeBudget, FlowBudget
+from benches.analysis.protocols.http import HttpLimits
 from benches.analysis.protocols.notes import FlowNote
 from benches.analysis.protocols.websocket import WEBSOCKET
 
+LIMITS = HttpLimits()  # what the inspection's HTTP/1 reader reads of one message
 MAX_OPEN = 1024  # exchanges waiting for their response (closed oldest first past it)
 _FRAMING = {"content-length", "transfer-encoding"}
 _NO_BODY = (204, 304)
@@ -74,7 +76,10 @@ class Replay:
         self.notes: dict[int, list[FlowNote]] = {}  # what the readers could not read
         self.hosts: dict[int, str] = {}  # the Host of an exchange's request
 
-    def message(self, message: Message) -> None:
+    def message(self, message: Message) -> str | None:
+        """Hand the message on; what the HTTP/1 reader cannot read whole of it (a header
+        block or a body past its limits), in words, for a note that fails closed: on the
+        wire that is one more decoder giving up, here it would hide a decrypted body."""
         connection = (message.client, message.server)
         exchange = self.open.get(message.flow)
         if exchange is None or (message.kind == REQUEST and exchange.offsets[0]):
@@ -83,12 +88,24 @@ class Replay:
             exchange = self._open(message.flow, connection, HTTP_VERSIONS[message.http_version])
         frame = self.frame_of(connection, message.time)
         to_server = message.kind == REQUEST
-        self._send(exchange, to_server, _http1(message), frame, message.time)
+        head, body = _http1(message)
+        self._send(exchange, to_server, head + body, frame, message.time)
         if not to_server:
             if message.status == 101 and exchange.inspection.websocket is not None:
                 exchange.switched = True
             else:
                 self._close(message.flow)
+        if len(head) > LIMITS.max_head:
+            return (
+                f"an HTTP {message.kind}'s header block is over {LIMITS.max_head:,} bytes:"
+                " its body was searched as sent only, never decoded"
+            )
+        if len(body) > LIMITS.max_body:
+            return (
+                f"an HTTP {message.kind}'s body is over {LIMITS.max_body:,} bytes: what lay"
+                " past that was never decoded"
+            )
+        return None
 
     def websocket(self, message: WebSocketMessage) -> bool:
         """A WebSocket message of an exchange that switched; False if none did (the
@@ -167,8 +184,8 @@ def chain_source(source: str, carrier: str) -> str:
     return f"{INTERCEPTED}{carrier}"
 
 
-def _http1(message: Message) -> bytes:
-    """The message as HTTP/1.1 bytes, framed by the body's own length."""
+def _http1(message: Message) -> tuple[bytes, bytes]:
+    """The message as HTTP/1.1 bytes, framed by the body's own length: head, body."""
     if message.kind == REQUEST:
         target = _field(_clean(message.path or "/"))
         method = _clean(message.method).encode("ascii", "replace") or b"GET"
@@ -187,7 +204,7 @@ def _http1(message: Message) -> bytes:
     if body or message.kind == REQUEST or message.status not in (*_NO_BODY, 101):
         lines.append(b"Content-Length: %d\r\n" % len(body))
     lines.append(b"\r\n")
-    return b"".join(lines) + body
+    return b"".join(lines), body
 
 
 def _field(text: str) -> bytes:

@@ -177,6 +177,19 @@ def test_a_body_bomb_spends_the_budget_and_the_cycle_is_inconclusive(tmp_path: P
     assert judged(analysis).outcome is Outcome.INCONCLUSIVE
 
 
+def test_a_header_block_past_the_readers_limit_is_inconclusive_not_a_silent_pass(
+    tmp_path: Path,
+) -> None:
+    request = gzip_json_post(CLIENT, SERVER, {"imei": IMEI})
+    request["headers"] += [[f"x-pad-{n}", "a" * 60_000] for n in range(3)]
+    analysis = run(tmp_path, [request])
+
+    assert any(
+        "header block is over 65,536 bytes" in d for d in notes(analysis, INTERCEPTION_UNREAD)
+    )
+    assert judged(analysis).outcome is Outcome.INCONCLUSIVE
+
+
 # --- opaque, not tried, QUIC -------------------------------------------------------
 
 
