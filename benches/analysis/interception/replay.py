@@ -20,6 +20,7 @@ the interception's chain ("tls+h2+gzip").
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -43,6 +44,10 @@ LIMITS = HttpLimits()  # what the inspection's HTTP/1 reader reads of one messag
 MAX_OPEN = 1024  # exchanges waiting for their response (closed oldest first past it)
 _FRAMING = {"content-length", "transfer-encoding"}
 _NO_BODY = (204, 304)
+# A method the HTTP/1 reader would not sync on, or one whose message (or its response)
+# it reads without a body or as the start of a tunnel: written as POST, said in a header.
+_PLAIN_METHOD = re.compile(r"[A-Z][A-Z_-]{1,19}")
+_METHODS_WITHOUT_BODY = frozenset({"HEAD", "CONNECT", "PRI"})
 _MASK = b"\x80\x80\x80\x80"  # ASCII masked stays out of ASCII: nothing spells a digit
 _CONTROL = bytes(range(0x21)) + b"\x7f"
 
@@ -186,13 +191,21 @@ def chain_source(source: str, carrier: str) -> str:
 
 def _http1(message: Message) -> tuple[bytes, bytes]:
     """The message as HTTP/1.1 bytes, framed by the body's own length: head, body."""
+    sent: list[tuple[str, str]] = []  # start-line parts the bench could not write as sent
     if message.kind == REQUEST:
         target = _field(_clean(message.path or "/"))
-        method = _clean(message.method).encode("ascii", "replace") or b"GET"
-        start = b"%s %s HTTP/1.1\r\n" % (method, target)
+        method = message.method
+        if not _PLAIN_METHOD.fullmatch(method) or method in _METHODS_WITHOUT_BODY:
+            sent.append(("X-Sent-Method", method))  # read as a POST: its body is read
+            method = "POST"
+        start = b"%s %s HTTP/1.1\r\n" % (method.encode(), target)
     else:
-        start = b"HTTP/1.1 %d \r\n" % (message.status or 0)
-    lines = [start]
+        status = message.status or 200
+        if message.content and (status < 200 or status in _NO_BODY) and status != 101:
+            sent.append(("X-Sent-Status", str(status)))  # a body where none may be: read it
+            status = 200
+        start = b"HTTP/1.1 %d \r\n" % status
+    lines = [start, *(b"%s: %s\r\n" % (_field(n), _field(v)) for n, v in sent)]
     names = {name.lower() for name, _ in message.headers}
     if message.kind == REQUEST and "host" not in names and message.host:
         lines.append(b"Host: %s\r\n" % _field(message.host))

@@ -190,6 +190,31 @@ def test_a_header_block_past_the_readers_limit_is_inconclusive_not_a_silent_pass
     assert judged(analysis).outcome is Outcome.INCONCLUSIVE
 
 
+@pytest.mark.parametrize(
+    ("request_changes", "response_status"),
+    [
+        ({"method": "HEAD"}, 200),  # a HEAD's response read with no body
+        ({"method": "post"}, 200),  # no start line the reader syncs on
+        ({"method": "CONNECT"}, 200),  # a tunnel: the reader would stop
+        ({}, 204),  # a body where none may be
+        ({}, 304),
+        ({}, 103),
+    ],
+)
+def test_a_body_where_http1_expects_none_is_still_decoded(
+    tmp_path: Path, request_changes: dict[str, Any], response_status: int
+) -> None:
+    body = gzip.compress(json.dumps({"imei": IMEI}).encode())
+    gzipped = [("content-encoding", "gzip")]
+    lines = [
+        {**message("request", CLIENT, SERVER), **request_changes},
+        message("response", CLIENT, SERVER, body, status=response_status, headers=gzipped),
+    ]
+    analysis = run(tmp_path, lines)
+
+    assert [m.encoding for m in analysis.matches] == ["tls+h2+gzip+plain"]
+
+
 # --- opaque, not tried, QUIC -------------------------------------------------------
 
 
