@@ -253,13 +253,12 @@ def _read(
                 connection = (record.client, record.server)
                 index = join.index(connection, record.time, str(path))
                 reading.status[index] = OPENED
-                if not replay.websocket(record):
-                    replay.alone(record.flow, connection, record.content, record.time)
+                if replay.websocket(record):
                     reading.note(
                         index,
                         DECODER_GAVE_UP,
-                        f"a WebSocket message with no switch to WebSocket before it ({name}):"
-                        " searched as it was given",
+                        f"WebSocket messages with no switch to WebSocket before them in {name}"
+                        " (begun before the window?): read as if switched",
                     )
             elif isinstance(record, TlsFailed):
                 index = join.index((record.client, record.server), record.time, str(path))

@@ -50,6 +50,12 @@ _PLAIN_METHOD = re.compile(r"[A-Z][A-Z_-]{1,19}")
 _METHODS_WITHOUT_BODY = frozenset({"HEAD", "CONNECT", "PRI"})
 _MASK = b"\x80\x80\x80\x80"  # ASCII masked stays out of ASCII: nothing spells a digit
 _CONTROL = bytes(range(0x21)) + b"\x7f"
+# A switch to WebSocket the file did not show, written by the bench (no identifier in it).
+_BARE_UPGRADE = (
+    b"GET / HTTP/1.1\r\nHost: websocket.invalid\r\nUpgrade: websocket\r\n"
+    b"Connection: Upgrade\r\nSec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAAAA==\r\n\r\n"
+)
+_BARE_SWITCH = b"HTTP/1.1 101 \r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
 
 Connection = tuple[Address, Address]
 # (connection, frame, time) -> the frame its bytes are said to come from
@@ -113,21 +119,24 @@ class Replay:
         return None
 
     def websocket(self, message: WebSocketMessage) -> bool:
-        """A WebSocket message of an exchange that switched; False if none did (the
-        caller says so: its bytes are then searched alone, not as a message)."""
+        """A WebSocket message, read as a frame after its exchange's switch. True when the
+        file did not show that switch (the connection began before the cycle's window, or
+        the 101 is missing): the bench then writes a bare one, so the message is read all
+        the same, and the caller says so on the flow."""
+        connection = (message.client, message.server)
+        frame = self.frame_of(connection, message.time)
         exchange = self.open.get(message.flow)
-        if exchange is None or not exchange.switched:
-            return False
-        frame = self.frame_of((message.client, message.server), message.time)
+        assumed = exchange is None or not exchange.switched
+        if exchange is None or assumed:
+            if exchange is not None:
+                self._close(message.flow)
+            exchange = self._open(message.flow, connection, "ws")
+            self._send(exchange, True, _BARE_UPGRADE, frame, message.time)
+            self._send(exchange, False, _BARE_SWITCH, frame, message.time)
+            exchange.switched = True
         data = _frame(message.content, text=message.text)
         self._send(exchange, message.from_client, data, frame, message.time)
-        return True
-
-    def alone(self, flow: str, connection: Connection, data: bytes, time: float) -> None:
-        """Bytes with no exchange to read them in: searched as they are."""
-        exchange = self._open(flow + " (alone)", connection, "ws")
-        exchange.inspection.to_server.alone(0, data, self.frame_of(connection, time), WEBSOCKET)
-        self._close(flow + " (alone)")
+        return assumed
 
     def finish(self) -> None:
         for flow in list(self.open):

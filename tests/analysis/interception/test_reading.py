@@ -168,6 +168,18 @@ def test_a_websocket_message_after_the_switch_has_its_chain(tmp_path: Path) -> N
     }
 
 
+def test_websocket_messages_without_their_switch_are_read_as_messages(tmp_path: Path) -> None:
+    # the connection began before the cycle's window: its 101 is in another cycle's file
+    lines = [
+        websocket(CLIENT, SERVER, b"hello"),
+        websocket(CLIENT, SERVER, gzip.compress(IMEI.encode()), from_client=False),
+    ]
+    analysis = run(tmp_path, lines)
+
+    assert [m.encoding for m in analysis.matches] == ["tls+ws+sniffed-gzip+plain"]
+    assert any("read as if switched" in n.detail for f in analysis.flows for n in f.notes)
+
+
 def test_a_body_bomb_spends_the_budget_and_the_cycle_is_inconclusive(tmp_path: Path) -> None:
     bomb = gzip.compress(b"0" * (80 << 20))  # 80 MiB of zeros: past the flow's 64 MiB
     request = message("request", CLIENT, SERVER, bomb, headers=[("content-encoding", "gzip")])
