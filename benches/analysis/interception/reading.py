@@ -298,7 +298,12 @@ def _statuses(
         if record.proto == "udp" and record.server_port == 443:
             reading.status[index] = QUIC_BLOCKED
             continue
-        if record.proto != "tcp" or not record.tls or reading.status.get(index) == OPENED:
+        if record.proto != "tcp" or reading.status.get(index) == OPENED:
+            continue
+        # Bytes on a port the interceptor takes that no reader recognised (a ClientHello
+        # from before the window, say) are as unread as TLS it did not open.
+        unread = record.protocol == "tcp" and record.bytes_to_server > 0
+        if not (record.tls or (unread and record.server_port in reading.ports)):
             continue
         if record.server_port not in reading.ports:
             reading.status[index] = NOT_TRIED

@@ -44,6 +44,7 @@ from tests.support.pcaps import (
     client_hello,
     dns_lookup,
     make_rack,
+    tls_application_data,
     tls_exchange,
     udp_packet,
     write_pcap,
@@ -264,6 +265,19 @@ def test_tls_on_a_port_not_intercepted_is_not_tried_and_quic_is_counted(tmp_path
     assert states == {("tcp", 443): "opened", ("tcp", 8443): "not tried",
                       ("udp", 443): "quic blocked"}  # fmt: skip
     assert judged(analysis).outcome is Outcome.FAIL  # the leak; not-tried is not opaque
+
+
+def test_unrecognised_bytes_on_an_intercepted_port_with_nothing_decrypted_are_opaque(
+    tmp_path: Path,
+) -> None:
+    # a TLS connection whose ClientHello came before the window: ciphertext only
+    session = TcpSession(PHONE_IP, 40030, IE_IP, 443).handshake()
+    session.send(tls_application_data(400))
+    analysis = run(tmp_path, leak()[1:], extra=session.close().packets)
+
+    (flow,) = [f for f in analysis.flows if f.client_port == 40030]
+    assert flow.interception == "opaque"
+    assert judged(analysis).outcome is Outcome.INCONCLUSIVE
 
 
 # --- fail closed -------------------------------------------------------------------
