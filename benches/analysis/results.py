@@ -251,6 +251,14 @@ class Analysis:
             "ports": list(summary.ports),
             "problems": [self.scrub(p) for p in summary.problems],
             "phones": self.tls_counts(),
+            # the hosts behind the phones' opaque flows, by name (else address) and port
+            "opaque": sorted(
+                {
+                    f"{self.scrub(f.name) or f.dst_ip}:{f.dst_port}"
+                    for f in self.flows
+                    if f.interception == "opaque" and f.judged
+                }
+            ),
         }
 
     @property

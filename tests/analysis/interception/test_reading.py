@@ -240,6 +240,10 @@ def test_a_pinned_clients_flow_is_opaque_and_makes_the_cycle_inconclusive(
 
     (flow,) = [f for f in analysis.flows if f.dst_ip == PINNED_IP and f.proto == "tcp"]
     assert flow.interception == "opaque"
+    assert analysis.to_dict()["interception"]["opaque"] == [
+        "analytics.partner.example:443",
+        "pinned.partner.example:443",
+    ]
     assert verdict.outcome is Outcome.INCONCLUSIVE
     assert any("127.0.35.20:443" in r and "certificate unknown" in r for r in verdict.reasons)
     # the other TLS flow had nothing decrypted either: opaque too, said without a refusal
