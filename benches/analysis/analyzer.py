@@ -32,27 +32,42 @@ from benches.analysis.attribution.phones import FoundPhone, Phones
 from benches.analysis.detection.detector import Detector
 from benches.analysis.gcpause import paused_gc
 from benches.analysis.inspection import DECODED, WEBSOCKET, RawMatch
+from benches.analysis.interception.reading import Intercepted, read_interception
 from benches.analysis.parallel import read_captures
 from benches.analysis.pcap.files import PcapReader, read_packets
 from benches.analysis.protocols.notes import ADDRESS_CHANGED, FlowNote
 from benches.analysis.readout import FlowRecord
-from benches.analysis.results import Analysis, Flow, Match
+from benches.analysis.results import Analysis, Flow, InterceptionSummary, Match
 from benches.inventory.bench_names import is_bench_name
 from benches.inventory.models import Rack
 
 
-def analyze(pcaps: Sequence[Path], rack: Rack, geo: GeoDatabase, jobs: int = 1) -> Analysis:
+def analyze(
+    pcaps: Sequence[Path],
+    rack: Rack,
+    geo: GeoDatabase,
+    jobs: int = 1,
+    interception: Sequence[Intercepted] = (),
+) -> Analysis:
     """Read every capture and describe its flows, identifier matches and DNS lookups.
 
     ``jobs``: processes that read the captures, each a share of the flows
     (:mod:`~benches.analysis.parallel`); the result is the same for any number.
+    ``interception``: what a TLS interceptor decrypted of these captures' flows
+    (:mod:`~benches.analysis.interception`), searched as their cleartext would be.
     Raises CaptureError (before reading any packet) if a file is unusable.
     """
     with paused_gc():
-        return _analyze(pcaps, rack, geo, jobs)
+        return _analyze(pcaps, rack, geo, jobs, interception)
 
 
-def _analyze(pcaps: Sequence[Path], rack: Rack, geo: GeoDatabase, jobs: int) -> Analysis:
+def _analyze(
+    pcaps: Sequence[Path],
+    rack: Rack,
+    geo: GeoDatabase,
+    jobs: int,
+    interception: Sequence[Intercepted],
+) -> Analysis:
     files = _open_all(pcaps)  # fail fast on a bad file, before the slow part
     detector = Detector(rack)
     analysis = Analysis(
@@ -64,15 +79,23 @@ def _analyze(pcaps: Sequence[Path], rack: Rack, geo: GeoDatabase, jobs: int) -> 
     )
     analysis.captures = readout.captures
     analysis.dns_queries = sorted_queries(readout.queries)
+    records, raw_matches, status = readout.flows, readout.matches, {}
+    if interception:
+        reading = read_interception(interception, records, detector, phones.by_address.keys())
+        records, raw_matches = reading.apply(records), [*raw_matches, *reading.matches]
+        status = reading.status
+        analysis.interception = InterceptionSummary(
+            reading.files, sorted(reading.ports), reading.problems
+        )
     found = [phones.find(r.client_ip, r.client_mac, r.server_ip, r.server_mac)
-             for r in readout.flows]  # fmt: skip
+             for r in records]  # fmt: skip
     answers = known_addresses(readout.answers, phones.owners(found))
     places = _Places(geo)
     analysis.flows = [
-        _describe(index, record, answers, places, phone)
-        for index, (record, phone) in enumerate(zip(readout.flows, found, strict=True))
+        _describe(index, record, answers, places, phone, status.get(index))
+        for index, (record, phone) in enumerate(zip(records, found, strict=True))
     ]
-    analysis.matches.extend(_matches(readout.matches, analysis.flows))
+    analysis.matches.extend(_matches(raw_matches, analysis.flows))
     return analysis
 
 
@@ -100,6 +123,7 @@ def _describe(
     answers: dict[tuple[str, str], Known],
     places: _Places,
     phone: FoundPhone | None,
+    interception: str | None = None,
 ) -> Flow:
     (_, pcap, proto, client_ip, client_port, server_ip, server_port, protocol, sni, host, tls,
      packets, size, to_server, to_client, first_frame, last_frame, first_time, last_time,
@@ -149,6 +173,7 @@ def _describe(
         judged=device is not None,
         client_mac=client_mac,
         embedded_ipv4=place.embedded,
+        interception=interception,
     )
 
 

@@ -68,6 +68,7 @@ DECODED = (HTTP_BODY, STREAM_DECODED, DATAGRAM_DECODED)  # sources that name a c
 QUIC_INITIAL = "quic-initial"  # the ClientHello of a client's QUIC Initials, decrypted
 STITCH = 256  # stream bytes either side of a stray copy searched with it
 TLS_START = bytes([TLS_HANDSHAKE])  # how a TLS stream begins: a handshake record
+INTERCEPTED = "tls+"  # a match decrypted by the interceptor: "tls+h2+gzip" (interception/)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +85,7 @@ class RawMatch:
     # ("http:chunked+gzip", "http:multipart+base64", "stream:sniffed-zstd"; HTTP/2's
     # header values and bodies: "http:h2c+hpack-huffman", "http:h2c+gzip"), or
     # "websocket" and the decoding after it ("websocket+permessage-deflate") for a
-    # WebSocket message
+    # WebSocket message; through the TLS interceptor, its chain: "tls+h2+gzip", "tls+ws"
     source: str
 
     @property
@@ -93,6 +94,8 @@ class RawMatch:
         the decryption of a QUIC Initial: "gzip+base64", "quic-initial+plain"."""
         if self.source.startswith(DECODED):
             return f"{self.source.partition(':')[2]}+{self.hit.encoding}"
+        if self.source.startswith(INTERCEPTED):  # "tls+h2+gzip": the chain already
+            return f"{self.source}+{self.hit.encoding}"
         if self.source == QUIC_INITIAL or self.source.startswith(WEBSOCKET):
             return f"{self.source}+{self.hit.encoding}"
         return self.hit.encoding

@@ -85,7 +85,8 @@ class RowEncoder:
             f'"judged": {_BOOLEAN[f.judged]}, '
             f'"client_mac": {self._macs.get(f.client_mac) or self._mac(f.client_mac)}, '
             f'"embedded_ipv4": '
-            f"{self._embeddings.get(f.embedded_ipv4) or self._embedded(f.embedded_ipv4)}}}"
+            f"{self._embeddings.get(f.embedded_ipv4) or self._embedded(f.embedded_ipv4)}, "
+            f'"interception": {texts(f.interception) or text(f.interception)}}}'
         )
 
     def query(self, query: DnsQuery) -> RawJson:

@@ -66,6 +66,10 @@ class Flow:
     client_mac: str | None = None  # the client side's Ethernet address, when seen
     # The IPv4 dst_ip stands for (NAT64, 6to4, Teredo, IPv4-mapped), which placed it.
     embedded_ipv4: Embedding | None = None
+    # Seen by the TLS interceptor (benches.analysis.interception): "opened", "opaque",
+    # "not tried" (a TLS flow on a port it does not take) or "quic blocked"; None when
+    # interception was off or the flow is not the phone's TLS or QUIC.
+    interception: str | None = None
 
     @classmethod
     def made(cls, **values: Any) -> Flow:
@@ -135,6 +139,7 @@ class Flow:
             "judged": self.judged,
             "client_mac": mask_value("wifi_mac", self.client_mac) if self.client_mac else None,
             "embedded_ipv4": self.embedded_ipv4.to_dict() if self.embedded_ipv4 else None,
+            "interception": self.interception,
         }
 
 
@@ -195,6 +200,20 @@ class CaptureStats:
         return {**self.__dict__, "unknown_frames": dict(sorted(self.unknown_frames.items()))}
 
 
+INTERCEPTION_STATES = ("opened", "opaque", "not tried", "quic blocked")
+
+
+@dataclass
+class InterceptionSummary:
+    """What the TLS interceptor's files gave the analysis, beyond each flow's own."""
+
+    files: list[str] = field(default_factory=list)  # the X.intercepted.jsonl read
+    ports: list[int] = field(default_factory=list)  # the TCP ports it takes
+    # Why its files cannot back a pass, for the whole cycle: not complete, a bad line
+    # that names no connection ("X.intercepted.jsonl line 7: not JSON (...)").
+    problems: list[str] = field(default_factory=list)
+
+
 @dataclass
 class Analysis:
     pcaps: tuple[str, ...]
@@ -206,6 +225,41 @@ class Analysis:
     # The detector that searched the captures, when there was one: scrubbing names with
     # it saves building a second automaton for ``patterns``.
     detector: Detector | None = field(default=None, repr=False, compare=False)
+    interception: InterceptionSummary | None = None  # None: no interception
+
+    def tls_counts(self) -> dict[str, dict[str, int]]:
+        """Per phone (its label), the TLS flows the interceptor opened, left opaque or did
+        not try, and the QUIC attempts blocked: {"SI…1": {"opened": 3, ...}}."""
+        counts: dict[str, dict[str, int]] = {}
+        if self.interception is None:
+            return counts
+        for flow in self.flows:
+            if flow.interception is None or not flow.judged:
+                continue
+            label = _label(flow.device) or "?"
+            phone = counts.setdefault(label, dict.fromkeys(INTERCEPTION_STATES, 0))
+            phone[flow.interception] = phone.get(flow.interception, 0) + 1
+        return counts
+
+    def interception_dict(self) -> dict[str, Any] | None:
+        """The ``interception`` of the JSON: None when interception was off."""
+        summary = self.interception
+        if summary is None:
+            return None
+        return {
+            "files": list(summary.files),
+            "ports": list(summary.ports),
+            "problems": [self.scrub(p) for p in summary.problems],
+            "phones": self.tls_counts(),
+            # the hosts behind the phones' opaque flows, by name (else address) and port
+            "opaque": sorted(
+                {
+                    f"{self.scrub(f.name) or f.dst_ip}:{f.dst_port}"
+                    for f in self.flows
+                    if f.interception == "opaque" and f.judged
+                }
+            ),
+        }
 
     @property
     def packets(self) -> int:
@@ -246,6 +300,7 @@ class Analysis:
             "matches": [m.to_dict() for m in self.matches],
             "dns_queries": list(self.query_dicts(scrub)),
             "not_judged": self.not_judged(),
+            "interception": self.interception_dict(),
         }
 
     def scrubber(self) -> Callable[[str | None], str | None]:

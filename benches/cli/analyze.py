@@ -3,9 +3,11 @@
 Judges captures from anywhere against a build's policy. Exit code 0 pass,
 1 fail, 2 inconclusive or unusable input. ``--json`` prints
 ``{"verdict", "reasons", "findings", "flows", "dns_queries", "captures",
-"geo", "build", "not_judged"}``; identifiers are masked in both outputs, and phones
-(``device``) are named by their labels ("SI…1"), not their serials. Only the
-rack phones' flows are judged; ``not_judged`` counts the others (``flows``,
+"geo", "build", "not_judged", "interception"}`` (``interception``: null without
+``--intercepted``; else its files, ports, problems and per phone the TLS flows
+opened, opaque or not tried and the QUIC attempts blocked); identifiers are masked
+in both outputs, and phones (``device``) are named by their labels ("SI…1"), not
+their serials. Only the rack phones' flows are judged; ``not_judged`` counts the others (``flows``,
 ``hosts``, their ``addresses``), and each flow says whether it was (``judged``).
 """
 
@@ -23,6 +25,7 @@ from benches.analysis.analyzer import analyze
 from benches.analysis.attribution.embedded import describe
 from benches.analysis.attribution.geo import GeoDatabase, GeoDataError
 from benches.analysis.gcpause import paused_gc
+from benches.analysis.interception.reading import Intercepted
 from benches.analysis.jsonrows import RawJson, RowEncoder
 from benches.analysis.parallel import WorkerLost, default_jobs
 from benches.analysis.pcap.files import CaptureError
@@ -35,6 +38,7 @@ from benches.policy.verdict import Outcome, Verdict
 from benches.redaction.masks import RAW_WARNING, show_raw
 from benches.redaction.printable import printable
 from benches.redaction.rack_masker import forget_rack, use_rack
+from benches.report.summary.content import tls_text
 
 EXIT_CODES = {Outcome.PASS: 0, Outcome.FAIL: 1}
 EXIT_INCONCLUSIVE = 2
@@ -82,6 +86,15 @@ def register(subparsers: Any) -> None:
         help="a MaxMind or DB-IP .mmdb file to use instead of the bundled GeoLite2 data "
         "(repeatable: e.g. a country and an ASN database)",
     )
+    parser.add_argument(
+        "--intercepted",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="FILE",
+        help="what a TLS interceptor decrypted of these captures (X.intercepted.jsonl; its "
+        "X.interception.json beside it is read too), searched like cleartext (repeatable)",
+    )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument(
         "--jobs",
@@ -124,7 +137,8 @@ def _run(args: argparse.Namespace) -> int:
         manifest = load_manifest(args.firmware)
         geo = GeoDatabase.for_rack(rack, mmdb=args.mmdb or None)
         jobs = args.jobs if args.jobs is not None else default_jobs(args.captures)
-        analysis = analyze(args.captures, rack, geo, jobs)
+        intercepted = [Intercepted.beside(path) for path in args.intercepted]
+        analysis = analyze(args.captures, rack, geo, jobs, intercepted)
     except WorkerLost as error:
         # Part of the flows was never read: nothing backs a verdict either way.
         print(f"bench: inconclusive: {' '.join(str(error).split())}", file=sys.stderr)
@@ -171,6 +185,7 @@ def result_document(
         "build": build,
         "geo": geo,
         "not_judged": analysis.not_judged(),
+        "interception": analysis.interception_dict(),
     }
 
 
@@ -295,6 +310,17 @@ def _phones_text(document: dict[str, Any], flows: list[Any]) -> list[str]:
     if moved:
         lines.append("phones at an address devices.yaml does not give them:")
         lines += list(moved)
+    interception = document.get("interception")
+    if interception:
+        lines.append(f"inside TLS: {', '.join(map(str, interception['files']))}")
+        for phone, counts in interception["phones"].items():
+            lines.append(f"  - {phone}: {tls_text(counts)}")
+        opaque = dict.fromkeys(
+            f"    opaque: {flow['dst_host'] or flow['dst_ip']}:{flow['dst_port']}"
+            for flow in flows
+            if flow.get("interception") == "opaque"
+        )
+        lines += list(opaque)
     others = document.get("not_judged") or {}
     if others.get("flows"):
         lines.append(f"{others['flows']} flows of {others['hosts']} other hosts not judged")

@@ -28,7 +28,11 @@ def read_manifest(root: Cursor, path: Path) -> Manifest:
 def read_policy(cursor: Cursor) -> Policy:
     values = cursor.fields(
         required={"allowed_countries": read_countries},
-        optional={"allowed_hosts": read_host_suffixes, "identifier_recipients": read_host_suffixes},
+        optional={
+            "allowed_hosts": read_host_suffixes,
+            "identifier_recipients": read_host_suffixes,
+            "opaque_hosts": read_host_suffixes,
+        },
     )
     return Policy(**values)
 

@@ -175,6 +175,9 @@ class Policy:
     allowed_countries: frozenset[str]  # ISO alpha-2, groups already expanded
     allowed_hosts: tuple[str, ...] = ()  # name suffixes; empty = countries only
     identifier_recipients: tuple[str, ...] = ()  # name suffixes, TLS only
+    # Name suffixes of hosts known to pin their certificates: a TLS flow to one that the
+    # interceptor could not open does not make a cycle inconclusive.
+    opaque_hosts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from typing import Any
 
 from benches.analysis.attribution.geo import Place, ruling_country
 from benches.analysis.detection.masks import mask_value
-from benches.analysis.protocols.notes import BLINDING, BLINDING_WITH_HOSTS
+from benches.analysis.protocols.notes import BLINDING, BLINDING_WITH_HOSTS, TLS_OPAQUE
 from benches.analysis.results import Analysis, Flow, Match
 from benches.capture.health import CaptureHealth
 from benches.inventory.models import Policy
@@ -120,13 +120,15 @@ def _identifier_findings(analysis: Analysis, policy: Policy) -> list[Finding]:
 def _identifier_kind(match: Match, policy: Policy) -> str | None:
     if match.cleartext:
         return CLEARTEXT_IDENTIFIER
-    flow = match.flow
-    recipient = (
-        flow.tls
-        and bool(flow.checked_names)  # a name the phone resolved, not only one it claims
-        and all(suffix_match(n, policy.identifier_recipients) for n in flow.names)
+    return None if _named(match.flow, policy.identifier_recipients) else IDENTIFIER_LEAK
+
+
+def _named(flow: Flow, suffixes: Sequence[str]) -> bool:
+    """A TLS flow whose names all match ``suffixes``, one of them one the phone resolved
+    (not only one it claims)."""
+    return (
+        flow.tls and bool(flow.checked_names) and all(suffix_match(n, suffixes) for n in flow.names)
     )
-    return None if recipient else IDENTIFIER_LEAK
 
 
 def _region_findings(analysis: Analysis, policy: Policy) -> list[Finding]:
@@ -255,7 +257,7 @@ def _blind_spots(analysis: Analysis, policy: Policy) -> list[str]:
         if not flow.judged:
             continue
         for note in flow.notes:
-            if note.kind in blinding:
+            if note.kind in blinding or (note.kind == TLS_OPAQUE and _opaque_matters(flow, policy)):
                 where = (
                     f"{flow.proto} {flow.client_ip}:{flow.client_port}"
                     f" -> {flow.dst_ip}:{flow.dst_port}"
@@ -265,12 +267,20 @@ def _blind_spots(analysis: Analysis, policy: Policy) -> list[str]:
     return list(dict.fromkeys(reasons))
 
 
+def _opaque_matters(flow: Flow, policy: Policy) -> bool:
+    """A TLS flow the interceptor could not open hides what it carried, unless its host
+    may receive identifiers anyway, or the manifest lists it as known to pin."""
+    return not (_named(flow, policy.identifier_recipients) or _named(flow, policy.opaque_hosts))
+
+
 def _reasons(
     analysis: Analysis,
     health: Sequence[CaptureHealth],
     expected_canaries: Sequence[str],
 ) -> list[str]:
     reasons = [problem for h in health for problem in h.problems]
+    if analysis.interception is not None:
+        reasons += [analysis.scrub(p) or "" for p in analysis.interception.problems]
     seen = {q.name.lower().rstrip(".") for q in analysis.dns_queries}
     for canary in expected_canaries:
         if canary.lower().rstrip(".") not in seen:

@@ -8,7 +8,7 @@ Finding kinds:
     this still means cleartext (SNI, certificates, bytes outside records):
     ciphertext does not spell out a 15-digit IMEI by chance.
 ``identifier_leak``
-    An identifier in decrypted traffic (a TLS-intercepting proxy) to a
+    An identifier in decrypted traffic (a TLS-intercepting proxy: "inside TLS") to a
     destination that is not an identifier recipient over TLS: some name the
     flow claims (DNS name, SNI, Host) does not match
     ``policy.identifier_recipients``, or the flow has no name.
@@ -78,7 +78,13 @@ class Finding:
             return f"{what} in cleartext to {destination}, {where}"
         if self.kind == IDENTIFIER_LEAK:
             what = f"{identifier_label(self.identifier or '')} {self.value}{self._written()}"
-            return f"{what} sent to {destination}, not an identifier recipient, {where}"
+            # Only a TLS interceptor hands the analyzer decrypted bytes: the chain after
+            # the destination says how ("tls+h2+gzip+plain").
+            what = f"{identifier_label(self.identifier or '')} {self.value}"
+            return (
+                f"{what} sent inside TLS to {destination}, not an identifier recipient"
+                f"{self._written()}, {where}"
+            )
         if self.kind == REGION_VIOLATION:
             return f"traffic to {destination}, a country the policy does not allow, {where}"
         if self.kind == HOST_VIOLATION:

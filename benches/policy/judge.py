@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from benches.analysis.analyzer import analyze
 from benches.analysis.attribution.geo import GeoDatabase
+from benches.analysis.interception.reading import Intercepted
 from benches.analysis.pcap.files import CaptureError
 from benches.analysis.pcap.timestamps import packet_times
 from benches.analysis.results import Analysis
@@ -44,8 +45,10 @@ def judge_cycle(
     record: CycleRecord, rack: Rack, manifest: Manifest, geo: GeoDatabase
 ) -> CycleResult:
     health = [record.health] if record.health else []
+    files = record.interception
+    intercepted = [Intercepted(files.messages, files.meta)] if files is not None else []
     try:
-        analysis = analyze([record.pcap], rack, geo)
+        analysis = analyze([record.pcap], rack, geo, interception=intercepted)
     except CaptureError as error:
         problems = [p for h in health for p in h.problems]
         reasons = (f"pcap unreadable: {error}", *problems)

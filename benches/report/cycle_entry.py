@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from benches.analysis.results import INTERCEPTION_STATES
 from benches.cycles import CycleRecord
 from benches.policy.findings import REGION_VIOLATION, Finding
 from benches.policy.judge import CycleResult
@@ -73,6 +74,35 @@ def cycle_entry(result: CycleResult) -> dict[str, Any]:
         "power_method": record.power_method,
         **cycle_timeline(result),
         "names": name_maps(result),
+        "tls": tls_counts(result),
+        "interception": interception_files(record),
+    }
+
+
+def tls_counts(result: CycleResult) -> dict[str, int] | None:
+    """The cycle's TLS flows the interceptor opened, left opaque or did not try, and the
+    QUIC attempts it blocked; None when the cycle ran without interception."""
+    analysis = result.analysis
+    if analysis is None or analysis.interception is None:
+        return None
+    total = dict.fromkeys(INTERCEPTION_STATES, 0)
+    for counts in analysis.tls_counts().values():
+        for state, number in counts.items():
+            total[state] = total.get(state, 0) + number
+    return total
+
+
+def interception_files(record: CycleRecord) -> dict[str, Any] | None:
+    """The interceptor's files of the cycle, by path and SHA-256 (the flow file and the
+    decrypted messages hold raw identifiers; the key log opens the pcap)."""
+    files = record.interception
+    if files is None:
+        return None
+    paths = {"flows": files.flows, "keylog": files.keylog, "messages": files.messages,
+             "meta": files.meta}  # fmt: skip
+    return {
+        **{name: str(path) for name, path in paths.items()},
+        **{f"{name}_sha256": sha256_file(path) for name, path in paths.items()},
     }
 
 
@@ -98,6 +128,7 @@ def cycle_timeline(result: CycleResult) -> dict[str, Any]:
                     "bytes": flow.bytes,
                     "protocol": flow.protocol,
                     "first_packet": flow.first_packet,
+                    "interception": flow.interception,
                     "findings": sorted(
                         {f.kind for f in result.verdict.findings if _on_flow(f, flow)}
                     ),

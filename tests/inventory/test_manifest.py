@@ -186,6 +186,8 @@ def test_a_bad_country_names_the_groups(workdir: Path) -> None:
         ("allowed_hosts", "['1.2.3.4']", "allowed_hosts[0]: 1.2.3.4 is not a host name"),
         ("allowed_hosts", "vendor.example", "allowed_hosts: expected a list, got a string"),
         ("identifier_recipients", "[{x: 1}]", "identifier_recipients[0]: expected a string, got a"),
+        ("opaque_hosts", "['*.pinned.example']", "opaque_hosts[0]: *.pinned.example is not a"),
+        ("opaque_hosts", "pinned.example", "opaque_hosts: expected a list, got a string"),
     ],
 )
 def test_host_suffixes_are_checked(workdir: Path, key: str, value: str, message: str) -> None:
@@ -287,3 +289,11 @@ def test_a_build_id_names_folders_so_it_must_be_a_plain_name(workdir: Path, buil
         "up to 128 letters, digits, '.', '_', '-' or '+', starting with a letter or digit "
         "(it names folders under reports/)"
     )
+
+
+def test_opaque_hosts_are_read_as_host_suffixes(workdir: Path) -> None:
+    manifest = load_manifest(
+        written(MANIFEST + "  opaque_hosts: [Pinned.Example, pinned.example]\n")
+    )
+
+    assert manifest.policy.opaque_hosts == ("pinned.example",)

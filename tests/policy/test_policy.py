@@ -251,7 +251,7 @@ def test_identifier_leak_to_a_host_that_may_not_receive_identifiers(tmp_path: Pa
     assert {f.kind for f in verdict.findings} == {IDENTIFIER_LEAK}
     imei = next(f for f in verdict.findings if f.identifier == "imei")
     assert imei.message() == (
-        "IMEI 3520…452 sent to zfhmd.vnet.cn (127.0.86.10, CN, Chinanet), "
+        "IMEI 3520…452 sent inside TLS to zfhmd.vnet.cn (127.0.86.10, CN, Chinanet), "
         "not an identifier recipient, packet 6 of boot-1.pcap"
     )
 

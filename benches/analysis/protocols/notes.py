@@ -28,7 +28,17 @@ QUIC_UNREAD = "quic-unread-version"
 # (DHCP gave it another): the flow is judged as the phone's, and says so.
 ADDRESS_CHANGED = "address-changed"
 
-BLINDING = frozenset({BUDGET_SPENT})
+# Seen through the TLS interceptor (benches.analysis.interception): a record of its file
+# that could not be read whole (a body it cut short, a line that breaks the schema), or
+# decrypted messages of a connection the capture does not show.
+INTERCEPTION_UNREAD = "interception-unread"
+INTERCEPTION_UNJOINED = "interception-unjoined"
+# A phone's TLS flow on a port the interceptor takes that it did not open (the client
+# refused its certificate: pinning, or no trust in the bench's CA). The policy decides:
+# inconclusive unless the host may receive identifiers or is listed in opaque_hosts.
+TLS_OPAQUE = "tls-opaque"
+
+BLINDING = frozenset({BUDGET_SPENT, INTERCEPTION_UNREAD, INTERCEPTION_UNJOINED})
 BLINDING_WITH_HOSTS = frozenset({QUIC_UNREAD})
 
 

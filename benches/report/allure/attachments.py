@@ -12,6 +12,12 @@ from pathlib import Path
 import allure
 
 from benches.analysis.attribution.geo import LOCAL
+from benches.analysis.interception.records import (
+    Message,
+    TlsFailed,
+    WebSocketMessage,
+    read_records,
+)
 from benches.cycles import ADB_REBOOT
 from benches.cycles.recovery import RecoveryReport
 from benches.inventory.models import Device, Manifest
@@ -21,9 +27,10 @@ from benches.policy.verdict import Outcome
 from benches.redaction.masks import device_label
 from benches.redaction.printable import printable
 from benches.redaction.rack_masker import scrub_text
-from benches.report.cycle_entry import cycle_timeline
+from benches.report.cycle_entry import cycle_timeline, tls_counts
 from benches.report.summary.charts.timeline import timeline_chart
 from benches.report.summary.charts.traffic import traffic_bars, traffic_chart
+from benches.report.summary.content import tls_text
 from benches.report.verdict_log import read_verdict_log, verdict_log_path
 
 
@@ -90,6 +97,8 @@ def attach_cycle(result: CycleResult) -> None:
         name="timeline chart",
         attachment_type=allure.attachment_type.SVG,
     )
+    if record.interception is not None:
+        attach_interception(result)
     if record.logcat is not None and record.logcat.exists():
         allure.attach.file(
             str(record.logcat), name="logcat", attachment_type=allure.attachment_type.TEXT
@@ -100,6 +109,55 @@ def attach_cycle(result: CycleResult) -> None:
             name="serial console",
             attachment_type=allure.attachment_type.TEXT,
         )
+
+
+def attach_interception(result: CycleResult) -> None:
+    """The interceptor's flow file and key log as they are (the flow file holds raw
+    identifiers, as the pcap does), and for people a masked list of what it decrypted."""
+    files = result.record.interception
+    assert files is not None
+    for path in (files.flows, files.keylog):
+        if path.exists():
+            allure.attach.file(str(path), name=path.name, extension=path.suffix.lstrip("."))
+    counts = tls_counts(result)
+    lines = [tls_text(counts) or "TLS: nothing counted (no analysis)"]
+    if files.messages.exists():
+        lines += intercepted_lines(files.messages)
+    allure.attach(
+        scrub_text("\n".join(lines) + "\n"),
+        name="inside TLS (masked)",
+        attachment_type=allure.attachment_type.TEXT,
+    )
+
+
+MAX_SHOWN = 500  # decrypted messages listed for people per cycle
+
+
+def intercepted_lines(messages: Path) -> list[str]:
+    """One line per decrypted message: "request POST analytics.example/v1 (HTTP/2.0, 62
+    bytes)"; bounded, each line escaped (identifiers are masked by the caller)."""
+    lines: list[str] = []
+    with messages.open("rb") as file:
+        for record in read_records(file):
+            if len(lines) >= MAX_SHOWN:
+                lines.append(f"... (more than {MAX_SHOWN} records: see the flow file)")
+                break
+            if isinstance(record, Message):
+                what = (
+                    f"{record.method} {record.host}{record.path}"
+                    if record.kind == "request"
+                    else f"{record.status}"
+                )
+                size = f"{len(record.content)} bytes"
+                lines.append(f"{record.kind} {what} ({record.http_version}, {size})")
+            elif isinstance(record, WebSocketMessage):
+                side = "client" if record.from_client else "server"
+                lines.append(f"websocket from the {side} ({len(record.content)} bytes)")
+            elif isinstance(record, TlsFailed):
+                lines.append(f"TLS refused {record.sni or record.server[0]}: {record.error}")
+            else:
+                lines.append(f"line {record.line}: {record.detail}")
+    return [printable(line[:300]) for line in lines]
 
 
 def attach_build_traffic(reports: Path, manifest: Manifest) -> None:

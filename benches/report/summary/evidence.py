@@ -15,7 +15,12 @@ Written to ``reports/signoff/<build>/evidence/``, every file owner-only (0600):
 - ``policy.json``: the policy as applied (countries expanded, hosts, recipients);
 - ``identities.json``: the phones' identities as SHA-256 of "kind:value", never raw;
 - ``provenance.json``: framework version, git commit, and the hashes of the
-  manifest and the rack file.
+  manifest and the rack file;
+- ``interception.json`` and ``interception/``: for each intercepted cycle, the TLS
+  flows opened, opaque or not tried and the QUIC attempts blocked, and the
+  interceptor's files by path and SHA-256; its flow file (``X.flows``, decrypted
+  messages: raw identifiers) and key log (``X.keylog``, which opens the pcap in
+  Wireshark) are copied into ``interception/`` owner-only, like the pcaps they go with.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from benches.analysis.attribution.geo import GeoDatabase
 from benches.inventory.models import Manifest, Rack
 from benches.inventory.regions import COUNTRY_GROUPS
 from benches.redaction.private_files import write_private_text
-from benches.redaction.safe_files import make_directories
+from benches.redaction.safe_files import PRIVATE, make_directories, read_file, write_file
 from benches.report.cycle_entry import sha256_file
 from benches.report.summary.identities import identity_hashes
 from benches.report.summary.model import BuildSummary
@@ -42,7 +47,12 @@ FILES = {
     "policy.json": "the policy as applied: allowed countries expanded, hosts, recipients",
     "identities.json": "each phone's identities as SHA-256 of 'kind:value', never raw",
     "provenance.json": "framework version, git commit, manifest and rack file hashes",
+    "interception.json": "per intercepted cycle: TLS flows opened, opaque, not tried; QUIC "
+    "blocked; the interceptor's files and their SHA-256",
+    "interception/": "each intercepted cycle's flow file (raw identifiers) and TLS key log, 0600",
 }
+# The interceptor's files copied into the pack (the messages and meta are listed only).
+COPIED = ("flows", "keylog")
 
 
 def write_evidence(
@@ -59,7 +69,47 @@ def write_evidence(
     _write(directory / "policy.json", _json(policy_info(summary.manifest)))
     _write(directory / "identities.json", _json(identity_hashes(summary.rack)))
     _write(directory / "provenance.json", _json(provenance(summary, framework)))
+    _write(directory / "interception.json", _json(interception_info(summary, directory)))
     return dict(FILES)
+
+
+def interception_info(summary: BuildSummary, directory: Path) -> dict[str, Any]:
+    """Each intercepted cycle's TLS counts and files; its flow file and key log copied
+    (owner-only) into ``interception/`` as ``<pcap stem>.flows`` and ``.keylog``."""
+    cycles = []
+    for cycle in summary.judged():
+        files = cycle.data.get("interception")
+        if not files:
+            continue
+        copies = {}
+        for name in COPIED:
+            source = Path(str(files.get(name) or ""))
+            copy = directory / "interception" / source.name
+            try:
+                data = read_file(source)
+            except OSError as error:
+                copies[name] = f"not copied: {error.strerror or error}"
+                continue
+            make_directories(copy.parent, summary.reports)
+            write_file(copy, data, root=summary.reports, mode=PRIVATE)
+            copies[name] = f"interception/{source.name}"
+        cycles.append(
+            {
+                "phone": cycle.phone.slot,
+                "device": cycle.phone.label,
+                "cycle": cycle.column.kind,
+                "index": cycle.column.index,
+                "tls": cycle.data.get("tls"),
+                "files": {k: v for k, v in files.items()},
+                "copies": copies,
+            }
+        )
+    return {
+        "about": "TLS interception: per cycle, the phone's TLS flows the interceptor opened,"
+        " left opaque (refused its certificate) or did not try, and the QUIC attempts blocked."
+        " The key log opens the cycle's pcap: tshark -o tls.keylog_file:X.keylog -r X.pcap",
+        "cycles": cycles,
+    }
 
 
 def pcap_list(summary: BuildSummary) -> list[dict[str, Any]]:

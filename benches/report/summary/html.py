@@ -11,7 +11,7 @@ from benches.policy.decision import GO, NO_GO
 from benches.policy.verdict import Outcome
 from benches.redaction.masks import RAW_WARNING
 from benches.redaction.printable import printable
-from benches.report.summary.content import cell_text
+from benches.report.summary.content import cell_text, tls_text
 from benches.report.summary.findings_html import findings_table
 from benches.report.summary.model import MISSING, BuildSummary
 
@@ -87,6 +87,8 @@ def _matrix(summary: BuildSummary, counts: dict[str, int]) -> list[str]:
                 continue
             found = len(cycle.data.get("findings") or ())
             note = f" ({found} findings)" if found else ""
+            tls = tls_text(cycle.data.get("tls"))
+            note += f"<br><span class='small'>{_e(tls)}</span>" if tls else ""
             reasons = "; ".join(cycle.data.get("reasons") or ())
             title = f" title='{_e(reasons)}'" if reasons else ""
             cells.append(

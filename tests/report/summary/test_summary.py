@@ -206,7 +206,7 @@ def test_identities_are_hashed_never_raw_and_the_pack_is_owner_only(leaky_run: P
 def test_no_raw_identifier_in_any_summary_file(leaky_run: Path) -> None:
     raw = {IMEI, OTHER_IMEI, ICCID, IMSI}
     files = [p for p in summary_dir(leaky_run, BUILD).rglob("*") if p.is_file()]
-    assert len(files) == 10
+    assert len(files) == 11  # interception.json too (empty of cycles here)
     for path in files:
         text = path.read_text()
         assert not [value for value in raw if value in text], path
