@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from benches.inventory import regions, validators
-from benches.inventory.models import Image, Manifest, Policy
+from benches.inventory.models import INTERCEPTION_SETTINGS, Image, Manifest, Policy
 from benches.inventory.nodes import Cursor
+from benches.inventory.validators import InvalidValue
 
 
 def read_manifest(root: Cursor, path: Path) -> Manifest:
@@ -17,7 +18,11 @@ def read_manifest(root: Cursor, path: Path) -> Manifest:
             "region": _word,
             "policy": read_policy,
         },
-        optional={"image": read_image, "virtual": read_virtual_behaviours},
+        optional={
+            "image": read_image,
+            "virtual": read_virtual_behaviours,
+            "interception": lambda c: c.checked(interception_setting),
+        },
     )
     # The YAML nests behaviours under `virtual:`; the model keeps them flat.
     if "virtual" in values:
@@ -58,6 +63,13 @@ def read_virtual_behaviours(cursor: Cursor) -> tuple[str, ...]:
     values = cursor.fields(required={}, optional={"behaviours": lambda c: c.list_of(_word)})
     behaviours: tuple[str, ...] = values.get("behaviours", ())
     return behaviours
+
+
+def interception_setting(text: str) -> str:
+    """`required`, `optional` or `off` (the manifest's key, and the --interception option)."""
+    if text not in INTERCEPTION_SETTINGS:
+        raise InvalidValue(f"interception must be one of {', '.join(INTERCEPTION_SETTINGS)}")
+    return text
 
 
 def _word(cursor: Cursor) -> str:

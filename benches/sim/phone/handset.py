@@ -26,6 +26,7 @@ import hashlib
 import logging
 import threading
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from benches.inventory.models import Device, Identity, Manifest, Timings
 from benches.inventory.virtual import Fault
@@ -34,6 +35,7 @@ from benches.sim.adbd.protocols import ShellResult
 from benches.sim.firmware.behaviours import ACTIVATION, BOOT, UNLOCK, Firmware, PhoneFacts
 from benches.sim.firmware.events import FirmwareEvents
 from benches.sim.network.client import PhoneNetwork
+from benches.sim.network.trust import TrustStore
 from benches.sim.phone.console_feed import ConsoleFeed
 from benches.sim.phone.fault_plan import FaultPlan
 from benches.sim.phone.iphonesubinfo import RELEASE_BY_SDK
@@ -63,9 +65,13 @@ class VirtualPhone:
         faults: Sequence[Fault] = (),
         debuggable: bool = True,
         boots_on_power: bool = True,
+        files: Path | None = None,
+        pinned_ca: bytes = b"",
     ) -> None:
         """`pin`: the lock-screen PIN (default: devices.yaml's `unlock_pin`). `debuggable`:
-        a userdebug QA build, whose `su` lets the bench factory-reset it."""
+        a userdebug QA build, whose `su` lets the bench factory-reset it. `files`: the
+        phone's file tree (its CA stores; `adb push` writes there), None for none.
+        `pinned_ca`: the CA the firmware's pinned app ships."""
         if not device.adb_connect or not device.network.ipv4:
             raise ValueError(f"{device.serial}: a virtual phone needs adb_connect and network.ipv4")
         self.device = device
@@ -79,6 +85,7 @@ class VirtualPhone:
             model=device.model,
             latitude=location[0] + _jitter(device.serial, "lat"),
             longitude=location[1] + _jitter(device.serial, "lon"),
+            pinned_ca=pinned_ca,
         )
         props = self._props(device, manifest, self.plan.fingerprint(manifest.fingerprint))
         props["ro.debuggable"] = "1" if debuggable else "0"
@@ -88,7 +95,9 @@ class VirtualPhone:
             props["ro.build.version.release"] = RELEASE_BY_SDK[sdk]
         self.logcat = LogBuffer()
         self.state = PhoneState(props=props, pin=pin or device.unlock_pin)
-        self.network = PhoneNetwork(device.network.ipv4, resolver)
+        self.files = files
+        trust = TrustStore(files, lambda: props_sdk(self.state.props)) if files else None
+        self.network = PhoneNetwork(device.network.ipv4, resolver, trust=trust)
         self.shell = PhoneShell(
             self.state,
             self.network,
