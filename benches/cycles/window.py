@@ -81,6 +81,12 @@ class CycleWindow:
         self.event("settle_done")
 
     def __enter__(self) -> CycleWindow:
+        interception = self.gateway.interception
+        address = self._intercepted
+        refusal = interception.refusal(address) if interception and address else None
+        if refusal is not None:
+            # `interception: required` and the phone does not trust the bench's CA.
+            raise BenchFault(f"bench fault: {refusal}")
         self._start(recorder for recorder in (self.console, self.logcat) if recorder)
         self._opened = time.monotonic()  # the window opens with its capture
         if self.gateway.interception is not None and self._intercepted is not None:
@@ -167,7 +173,7 @@ def _intercepted_address(phone: Phone, gateway: Gateway) -> str | None:
     addresses = phone.device.network.addresses
     if gateway.interception is None or not addresses:
         return None
-    address = addresses[0]
+    address: str = addresses[0]
     return address if gateway.interception.intercepts(address) else None
 
 

@@ -9,6 +9,7 @@ and the tests open their sessions through `open_bench`.
 from __future__ import annotations
 
 import contextlib
+import sys
 import tempfile
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import pytest
 from benches.capture.interception.interceptor import InterceptorError
 from benches.capture.process import Capture, CaptureStartError
 from benches.inventory.models import Manifest, Rack
-from benches.pytestplugin.interception import start_interceptor
+from benches.pytestplugin.interception import start_interceptor, trust_interceptor
 from benches.rack.adb.server import AdbNotFoundError, AdbServerError
 from benches.rack.fastboot.image import ImageRejected
 from benches.rack.fastboot.rollout import flash_rack
@@ -62,8 +63,11 @@ def _start_interception(
 ) -> None:
     """The TLS interceptor beside the session, when the manifest intercepts (stopped with it)."""
     interceptor = start_interceptor(rack, manifest, reports)
-    if interceptor is not None:
-        session.on_close.append(interceptor.stop)
+    if interceptor is None:
+        return
+    session.on_close.append(interceptor.stop)
+    for complaint in trust_interceptor(session, interceptor, rack, manifest):
+        sys.stderr.write(f"bench: {complaint}\n")
 
 
 def attach_bench(rack: Rack, manifest: Manifest) -> BenchSession:

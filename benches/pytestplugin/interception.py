@@ -11,6 +11,7 @@ sign-off's workers only read its spool (`interception_session`).
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 from benches.capture.interception.interceptor import (
@@ -19,11 +20,21 @@ from benches.capture.interception.interceptor import (
     InterceptorError,
     modes_for,
 )
-from benches.capture.interception.session import InterceptionSession
+from benches.capture.interception.session import (
+    REFUSED,
+    TRUSTED,
+    InterceptionSession,
+    PhoneTrust,
+)
 from benches.inventory.models import Manifest, Rack
 from benches.inventory.virtual import INTERCEPTED_TLS_PORT
+from benches.rack.adb.phone import Phone, PhoneError
+from benches.rack.session import BenchSession
+from benches.rack.trust.install import TrustError, install_ca
 
 HTTPS_PORT = 443
+VIEW = "android.intent.action.VIEW"  # the preflight: the phone's browser opens a page
+PREFLIGHT_TIMEOUT_S = 15.0
 CONFDIR_ENV = "BENCH_MITMPROXY_CONFDIR"  # the bench's CA, kept between sessions
 SPOOL_FILES = (
     "ready",
@@ -32,6 +43,7 @@ SPOOL_FILES = (
     "flows.mitm",
     "flows.index.jsonl",
     "keylog.txt",
+    "phones.json",
 )
 
 
@@ -78,3 +90,58 @@ def interception_session(
         return None
     config = interceptor_config(rack, reports)
     return InterceptionSession(config.spool, " ".join(config.modes), config.ports)
+
+
+def trust_interceptor(
+    session: BenchSession, interceptor: Interceptor, rack: Rack, manifest: Manifest
+) -> list[str]:
+    """The interceptor's CA on every phone, each proved by a handshake from the phone through
+    the interceptor; the one-line complaints about phones that do not trust it. Their
+    cycles are a bench fault (`required`) or run without interception (`optional`)."""
+    shared = interception_session(rack, manifest, interceptor.config.spool.parent.parent)
+    assert shared is not None
+    try:
+        pem = interceptor.ca_cert.read_bytes()
+    except OSError as error:
+        raise InterceptorError(f"the interceptor's CA is unreadable: {error}") from None
+    host = probe_host(rack)
+    complaints = []
+    for phone in session.phones.values():
+        addresses = phone.device.network.addresses
+        if not addresses:
+            continue
+        reason = _trust(phone, pem, shared, addresses[0], host)
+        required = manifest.interception == "required"
+        shared.record_trust(addresses[0], PhoneTrust(reason is None, required, reason))
+        if reason is not None:
+            what = "its cycles are a bench fault" if required else "it goes on without"
+            complaints.append(f"{reason} (interception {manifest.interception}: {what})")
+    return complaints
+
+
+def probe_host(rack: Rack) -> str:
+    """Where the preflight's handshake goes: a host the interceptor stands before."""
+    assert rack.virtual is not None
+    hosts = [endpoint.host for endpoint in rack.virtual.endpoints]
+    return next((host for host in hosts if host.startswith("connectivity.")), hosts[0])
+
+
+def _trust(
+    phone: Phone, pem: bytes, shared: InterceptionSession, address: str, host: str
+) -> str | None:
+    """None when the phone trusts the bench's CA, else why not (one line)."""
+    try:
+        install_ca(phone, pem)
+        since = time.time()
+        phone.shell(["am", "start", "-a", VIEW, "-d", f"https://{host}/generate_204"])
+    except (TrustError, PhoneError) as error:
+        return f"{error}"
+    deadline = time.monotonic() + PREFLIGHT_TIMEOUT_S
+    while time.monotonic() < deadline:
+        outcome = shared.tls_outcome(address, host, since)
+        if outcome == TRUSTED:
+            return None
+        if outcome == REFUSED:
+            return f"{phone.label}: refused the bench's CA in the preflight handshake to {host}"
+        time.sleep(0.1)
+    return f"{phone.label}: no preflight handshake to {host} within {PREFLIGHT_TIMEOUT_S:g}s"

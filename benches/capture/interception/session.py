@@ -10,13 +10,15 @@ throughout it.
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benches.capture.interception.cut import CycleInterception, SpoolCutter
+from benches.capture.interception.cut import MESSAGES, CycleInterception, SpoolCutter
 from benches.capture.interception.files import InterceptionFiles
 from benches.capture.interception.interceptor import INTERCEPTOR, READY
+from benches.redaction.safe_files import PRIVATE, write_file
 
 
 @dataclass(frozen=True)
@@ -25,18 +27,84 @@ class WindowStart:
     running: bool
 
 
+PHONES = "phones.json"  # each phone's trust of the bench's CA, as the preflight found it
+TRUSTED, REFUSED = "trusted", "refused"
+
+
+@dataclass(frozen=True)
+class PhoneTrust:
+    trusted: bool
+    required: bool  # `interception: required`: a phone that does not trust is a bench fault
+    reason: str | None = None
+
+
 @dataclass
 class InterceptionSession:
     spool: Path
     mode: str
     ports: tuple[int, ...]
-    # Phones (by address) the session goes on without intercepting, and why
-    # (`interception: optional` and the phone cannot trust the bench's CA).
-    skipped: dict[str, str] = field(default_factory=dict)
     _cutter: SpoolCutter | None = None
+    _phones: dict[str, PhoneTrust] | None = field(default=None, repr=False)
+
+    # --- which phones are intercepted (the preflight's findings, shared through the spool)
+
+    def record_trust(self, address: str, trust: PhoneTrust) -> None:
+        phones = dict(self.phones())
+        phones[address] = trust
+        data = {key: vars(value) for key, value in phones.items()}
+        write_file(
+            self.spool / PHONES, json.dumps(data, indent=1) + "\n", root=self.spool, mode=PRIVATE
+        )
+        self._phones = phones
+
+    def phones(self) -> dict[str, PhoneTrust]:
+        if self._phones is None:
+            try:
+                data = json.loads((self.spool / PHONES).read_text())
+            except (OSError, ValueError):
+                return {}
+            self._phones = {
+                address: PhoneTrust(bool(v["trusted"]), bool(v["required"]), v.get("reason"))
+                for address, v in data.items()
+                if isinstance(v, dict)
+            }
+        return self._phones
 
     def intercepts(self, address: str) -> bool:
-        return address not in self.skipped
+        """False for a phone the session goes on without (optional, and it does not trust)."""
+        trust = self.phones().get(address)
+        return trust is None or trust.trusted or trust.required
+
+    def refusal(self, address: str) -> str | None:
+        """Why the phone's cycles cannot run: required, and it does not trust the CA."""
+        trust = self.phones().get(address)
+        if trust is not None and not trust.trusted and trust.required:
+            return trust.reason or "the phone does not trust the bench's CA"
+        return None
+
+    def tls_outcome(self, address: str, sni: str, since: float) -> str | None:
+        """TRUSTED when the phone's session to `sni` went through the interceptor since
+        `since`, REFUSED when its handshake failed there, None when none came yet."""
+        try:
+            lines = (self.spool / MESSAGES).read_bytes().splitlines()
+        except OSError:
+            return None
+        for line in lines:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if not isinstance(record, dict) or record.get("sni") != sni:
+                continue
+            client = str(record.get("client", "")).rsplit(":", 1)[0]
+            when = record.get("time")
+            if client != address or not isinstance(when, int | float) or when < since:
+                continue
+            if record.get("kind") == "tls_failed":
+                return REFUSED
+            if record.get("kind") == "request":
+                return TRUSTED
+        return None
 
     def pid(self) -> int | None:
         try:

@@ -31,6 +31,7 @@ from pathlib import Path
 from benches.inventory.models import Device, Identity, Manifest, Timings
 from benches.inventory.virtual import Fault
 from benches.sim.adbd.daemon import AdbDaemon
+from benches.sim.adbd.files import PhoneFiles
 from benches.sim.adbd.protocols import ShellResult
 from benches.sim.firmware.behaviours import ACTIVATION, BOOT, UNLOCK, Firmware, PhoneFacts
 from benches.sim.firmware.events import FirmwareEvents
@@ -96,6 +97,8 @@ class VirtualPhone:
         self.logcat = LogBuffer()
         self.state = PhoneState(props=props, pin=pin or device.unlock_pin)
         self.files = files
+        # Its file tree, for `adb push` (sync), `adb root` and `adb remount`.
+        self.adb_files = PhoneFiles(files, debuggable=debuggable) if files else None
         trust = TrustStore(files, lambda: props_sdk(self.state.props)) if files else None
         self.network = PhoneNetwork(device.network.ipv4, resolver, trust=trust)
         self.shell = PhoneShell(
@@ -117,9 +120,17 @@ class VirtualPhone:
             self.state, self.network, self.keyguard, hooks, debuggable=debuggable
         )
         install(self.shell, commands)
+        adb_files = self.adb_files
+        if adb_files is not None:
+            commands.adbd_root = lambda: adb_files.adbd_root
         host, port = device.adb_connect.rsplit(":", 1)
         self.adbd = AdbDaemon(
-            host, int(port), banner=self._banner, shell=self._shell, on_reboot=self.request_reboot
+            host,
+            int(port),
+            banner=self._banner,
+            shell=self._shell,
+            on_reboot=self.request_reboot,
+            files=self.adb_files,
         )
         # Hooks for the bench's own simulators; each must return quickly.
         self.console: Callable[[str], None] | None = None  # gets each UART line (no line end)
@@ -135,7 +146,7 @@ class VirtualPhone:
             self.adbd,
             BootHooks(
                 framework_up=self._framework_up,
-                power_lost=self.state.power_lost,
+                power_lost=self._power_lost,
                 wiped=self.state.wipe,
                 power_key=lambda: self.keyguard.key(POWER),
                 in_bootloader=self._enter_bootloader,
@@ -242,6 +253,12 @@ class VirtualPhone:
         self._events.stop()
 
     # -- reactions -------------------------------------------------------------------
+    def _power_lost(self) -> None:
+        self.state.power_lost()
+        if self.adb_files is not None:  # adbd starts as the shell user again
+            self.adb_files.adbd_root = False
+            self.adb_files.system_writable = False
+
     def _framework_up(self, generation: int, boot: int) -> None:
         self.logcat.add("I", "ActivityManager", f"Boot completed (boot {boot}): BOOT_COMPLETED")
         self.state.boot_finished()

@@ -18,6 +18,7 @@ from benches.cycles import CycleRecord, run_boot_cycle
 from benches.inventory import load_manifest, load_rack
 from benches.pytestplugin.bench import open_bench
 from benches.pytestplugin.interception import interception_session
+from benches.rack.health import BenchFault
 from benches.rack.session import BenchSession
 from tests.support.rackfiles import REPO, relocated_rack
 
@@ -30,7 +31,7 @@ ANALYTICS = "analytics.partner.example"
 @pytest.fixture(scope="module")
 def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BenchSession]:
     workdir = tmp_path_factory.mktemp("gateway")
-    rack = load_rack(relocated_rack(workdir, 151, 5451))
+    rack = load_rack(relocated_rack(workdir, 157, 5457))
     bench = open_bench(rack, load_manifest(TLS_ANALYTICS), workdir / "virtual-rack")
     try:
         yield bench
@@ -39,17 +40,21 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BenchSession]:
 
 
 @pytest.fixture(scope="module")
-def boot(session: BenchSession, tmp_path_factory: pytest.TempPathFactory) -> CycleRecord:
+def rack_gateway(session: BenchSession, tmp_path_factory: pytest.TempPathFactory) -> Gateway:
     reports = session_reports(session)
-    gateway = Gateway(
+    return Gateway(
         "lo",
         tmp_path_factory.mktemp("pcaps"),
         interception_session(session.rack, session.manifest, reports),
     )
+
+
+@pytest.fixture(scope="module")
+def boot(session: BenchSession, rack_gateway: Gateway) -> CycleRecord:
     device = session.rack.devices[0]
     phone = session.phones[device.serial]
     return run_boot_cycle(
-        phone, gateway, session.rack.bench.timings, 1, session.power_of(device.serial)
+        phone, rack_gateway, session.rack.bench.timings, 1, session.power_of(device.serial)
     )
 
 
@@ -73,7 +78,7 @@ def test_the_cycle_leaves_its_four_interception_files(boot: CycleRecord) -> None
         assert path.stat().st_mode & 0o777 == 0o600, path
     meta = json.loads(files.meta.read_text())
     assert meta["complete"] is True and meta["ports"] == [443]
-    assert meta["phone"] == "127.151.2.1"
+    assert meta["phone"] == "127.157.2.1"
     assert files.keylog.read_text().strip()
 
 
@@ -85,8 +90,8 @@ def test_the_imei_goes_to_the_analytics_host_in_gzipd_json_over_http2(
     assert posts, [m["host"] for m in messages(boot) if m["kind"] == "request"]
     post = posts[0]
     assert post["http_version"] == "HTTP/2.0" and post["sni"] == ANALYTICS
-    assert post["client"].startswith("127.151.2.1:")
-    assert post["server"] == "127.151.46.10:443"  # the phone's original destination
+    assert post["client"].startswith("127.157.2.1:")
+    assert post["server"] == "127.157.46.10:443"  # the phone's original destination
     assert ["content-encoding", "gzip"] in post["headers"]
     body = base64.b64decode(post["content"])
     assert imei.encode() not in body  # still content-encoded
@@ -129,5 +134,32 @@ def test_tshark_decrypts_the_pcap_with_the_cut_key_log(boot: CycleRecord) -> Non
         check=True,
     )
     rows = [line.split("\t") for line in shown.stdout.splitlines()]
-    assert ["127.151.46.10", "443"] in [row[:2] for row in rows], shown.stdout
+    assert ["127.157.46.10", "443"] in [row[:2] for row in rows], shown.stdout
     assert any("/v2/events" in row[-1] for row in rows), shown.stdout
+
+
+def test_a_phone_that_cannot_trust_the_ca_is_a_bench_fault_when_required(
+    session: BenchSession, rack_gateway: Gateway
+) -> None:
+    # The rack's second phone runs Android 15: its CAs are in the conscrypt APEX.
+    device = session.rack.devices[1]
+    assert rack_gateway.interception is not None
+    refusal = rack_gateway.interception.refusal(device.network.addresses[0])
+    assert refusal is not None and "conscrypt APEX" in refusal
+    with pytest.raises(BenchFault, match=r"^bench fault: .*conscrypt APEX"):
+        run_boot_cycle(
+            session.phones[device.serial],
+            rack_gateway,
+            session.rack.bench.timings,
+            1,
+            session.power_of(device.serial),
+        )
+
+
+def test_the_ca_went_into_the_system_store_over_adb(session: BenchSession) -> None:
+    # The third phone runs Android 11: its store is /system/etc/security/cacerts.
+    device = session.rack.devices[2]
+    virtual = session.virtual
+    store = virtual.phones[device.serial].files / "system/etc/security/cacerts"  # type: ignore[attr-defined]
+    names = sorted(path.name for path in store.iterdir())
+    assert len(names) == 2 and any(name.endswith(".0") for name in names), names
