@@ -29,6 +29,7 @@ from benches.capture.interception.session import (
 from benches.inventory.models import Manifest, Rack
 from benches.inventory.virtual import INTERCEPTED_TLS_PORT
 from benches.rack.adb.phone import Phone, PhoneError
+from benches.rack.health import BenchFault
 from benches.rack.session import BenchSession
 from benches.rack.trust.install import TrustError, install_ca
 
@@ -100,10 +101,7 @@ def trust_interceptor(
     cycles are a bench fault (`required`) or run without interception (`optional`)."""
     shared = interception_session(rack, manifest, interceptor.config.spool.parent.parent)
     assert shared is not None
-    try:
-        pem = interceptor.ca_cert.read_bytes()
-    except OSError as error:
-        raise InterceptorError(f"the interceptor's CA is unreadable: {error}") from None
+    pem = interceptor.config.ca_pem()
     host = probe_host(rack)
     complaints = []
     for phone in session.phones.values():
@@ -113,6 +111,8 @@ def trust_interceptor(
         reason = _trust(phone, pem, shared, addresses[0], host)
         required = manifest.interception == "required"
         shared.record_trust(addresses[0], PhoneTrust(reason is None, required, reason))
+        if reason is not None and required:
+            session.health.take_out(phone.serial, f"bench fault: {reason}")
         if reason is not None:
             what = "its cycles are a bench fault" if required else "it goes on without"
             complaints.append(f"{reason} (interception {manifest.interception}: {what})")
@@ -145,3 +145,21 @@ def _trust(
             return f"{phone.label}: refused the bench's CA in the preflight handshake to {host}"
         time.sleep(0.1)
     return f"{phone.label}: no preflight handshake to {host} within {PREFLIGHT_TIMEOUT_S:g}s"
+
+
+def refresh_trust(
+    phone: Phone, rack: Rack, manifest: Manifest, reports: Path, shared: InterceptionSession
+) -> None:
+    """Before a cycle: the CA back on a phone that trusted it (Android 14+ loses it at every
+    reboot). BenchFault when it cannot be, and the manifest requires interception; with
+    `optional` the phone goes on without (its cycles from here are not intercepted)."""
+    addresses = phone.device.network.addresses
+    trust = shared.phones().get(addresses[0]) if addresses else None
+    if trust is None or not trust.trusted:
+        return
+    try:
+        install_ca(phone, interceptor_config(rack, reports).ca_pem())
+    except (TrustError, InterceptorError) as error:
+        if trust.required:
+            raise BenchFault(f"bench fault: {error}") from None
+        shared.record_trust(addresses[0], PhoneTrust(False, False, str(error)))

@@ -20,9 +20,6 @@ from benches.sim.wiring import VirtualWiring
 log = logging.getLogger(__name__)
 
 
-RACK_CA_FILE = "virtual-rack-root.pem"
-
-
 class VirtualRackError(RuntimeError):
     pass
 
@@ -68,9 +65,9 @@ class VirtualRack:
         if root.exists():
             shutil.rmtree(root)  # a previous session's phone: nothing of it carries over
         for store in (SYSTEM_STORE, APEX_STORE):
-            folder = root / store
+            folder = root / store.lstrip("/")
             folder.mkdir(mode=0o700, parents=True)
-            (folder / RACK_CA_FILE).write_bytes(self.authority.pem())
+            (folder / self.authority.android_name()).write_bytes(self.authority.pem())
         return root
 
     def start(self) -> None:

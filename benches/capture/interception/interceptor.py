@@ -62,6 +62,13 @@ class InterceptorConfig:
     upstream_insecure: bool = False  # the virtual rack's endpoints carry rack-made certificates
     body_cap: int = 4 * 1024 * 1024
 
+    def ca_pem(self) -> bytes:
+        """The interceptor's CA certificate (PEM), which the phones must trust."""
+        try:
+            return (self.confdir / CA_CERT).read_bytes()
+        except OSError as error:
+            raise InterceptorError(f"the interceptor's CA is unreadable: {error}") from None
+
 
 class Interceptor:
     def __init__(self, config: InterceptorConfig, mitmdump: Path | None = None) -> None:

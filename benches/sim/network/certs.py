@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import hashlib
 from pathlib import Path
 
 from cryptography import x509
@@ -63,6 +64,12 @@ class RackAuthority:
 
     def pem(self) -> bytes:
         return self.certificate.public_bytes(serialization.Encoding.PEM)
+
+    def android_name(self) -> str:
+        """Its file name in an Android CA store: `<subject_hash_old>.0` (the MD5 of the
+        DER subject, first four bytes little-endian), as the phone's own store names it."""
+        digest = hashlib.md5(self.certificate.subject.public_bytes(), usedforsecurity=False)
+        return f"{int.from_bytes(digest.digest()[:4], 'little'):08x}.0"
 
     def issue(self, host: str, directory: Path) -> tuple[Path, Path]:
         """(certificate chain, key) PEM files for `host`, signed by this CA, key owner-only."""

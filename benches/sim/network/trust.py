@@ -1,6 +1,6 @@
 """What a virtual phone's TLS clients trust: exactly the CA files in its system store.
 
-The store is a folder of the phone's own file tree (`root`), where Android keeps
+The store is a folder of the phone's own file tree, where Android keeps
 it: ``/system/etc/security/cacerts`` up to Android 13 (API 33), the conscrypt
 APEX's ``/apex/com.android.conscrypt/cacerts`` from Android 14. Every file in it
 is read as PEM when a connection starts, so a CA pushed over adb counts from
@@ -13,25 +13,27 @@ import ssl
 from collections.abc import Callable
 from pathlib import Path
 
-SYSTEM_STORE = "system/etc/security/cacerts"
-APEX_STORE = "apex/com.android.conscrypt/cacerts"
+SYSTEM_STORE = "/system/etc/security/cacerts"
+APEX_STORE = "/apex/com.android.conscrypt/cacerts"
 FIRST_APEX_SDK = 34
 MAX_CA_FILE = 64 * 1024  # a CA certificate is a few kB; more is not one
 ALPN = ["h2", "http/1.1"]
 
 
-def store_path(root: Path, sdk: int) -> Path:
-    return root / (APEX_STORE if sdk >= FIRST_APEX_SDK else SYSTEM_STORE)
+def store_path(sdk: int) -> str:
+    """The phone's path of the CA store its API level reads."""
+    return APEX_STORE if sdk >= FIRST_APEX_SDK else SYSTEM_STORE
 
 
 class TrustStore:
-    def __init__(self, root: Path, sdk: Callable[[], int]) -> None:
-        self.root = root
+    def __init__(self, resolve: Callable[[str], Path], sdk: Callable[[], int]) -> None:
+        """`resolve`: a phone path to where it is on this host (through the phone's mounts)."""
+        self._resolve = resolve
         self._sdk = sdk
 
     @property
     def folder(self) -> Path:
-        return store_path(self.root, self._sdk())
+        return self._resolve(store_path(self._sdk()))
 
     def context(self) -> ssl.SSLContext:
         """A client context trusting the store's CAs and nothing else."""

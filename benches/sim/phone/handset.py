@@ -39,6 +39,7 @@ from benches.sim.network.client import PhoneNetwork
 from benches.sim.network.trust import TrustStore
 from benches.sim.phone.console_feed import ConsoleFeed
 from benches.sim.phone.fault_plan import FaultPlan
+from benches.sim.phone.file_commands import file_commands
 from benches.sim.phone.iphonesubinfo import RELEASE_BY_SDK
 from benches.sim.phone.keyguard import POWER, Keyguard
 from benches.sim.phone.lifecycle import BootHooks, Lifecycle
@@ -99,7 +100,13 @@ class VirtualPhone:
         self.files = files
         # Its file tree, for `adb push` (sync), `adb root` and `adb remount`.
         self.adb_files = PhoneFiles(files, debuggable=debuggable) if files else None
-        trust = TrustStore(files, lambda: props_sdk(self.state.props)) if files else None
+        # Its TLS clients read the store through the file tree's mounts (a CA the bench
+        # mounted there counts until the next reboot).
+        trust = (
+            TrustStore(self.adb_files.host_path, lambda: props_sdk(self.state.props))
+            if self.adb_files
+            else None
+        )
         self.network = PhoneNetwork(device.network.ipv4, resolver, trust=trust)
         self.shell = PhoneShell(
             self.state,
@@ -123,6 +130,7 @@ class VirtualPhone:
         adb_files = self.adb_files
         if adb_files is not None:
             commands.adbd_root = lambda: adb_files.adbd_root
+            self.shell.commands.update(file_commands(adb_files, lambda: commands.root))
         host, port = device.adb_connect.rsplit(":", 1)
         self.adbd = AdbDaemon(
             host,
@@ -258,6 +266,7 @@ class VirtualPhone:
         if self.adb_files is not None:  # adbd starts as the shell user again
             self.adb_files.adbd_root = False
             self.adb_files.system_writable = False
+            self.adb_files.unmount_all()
 
     def _framework_up(self, generation: int, boot: int) -> None:
         self.logcat.add("I", "ActivityManager", f"Boot completed (boot {boot}): BOOT_COMPLETED")
