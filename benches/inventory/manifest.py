@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import yaml
+
 from benches.inventory import regions, validators
 from benches.inventory.models import INTERCEPTION_SETTINGS, Image, Manifest, Policy
 from benches.inventory.nodes import Cursor
@@ -21,7 +23,7 @@ def read_manifest(root: Cursor, path: Path) -> Manifest:
         optional={
             "image": read_image,
             "virtual": read_virtual_behaviours,
-            "interception": lambda c: c.checked(interception_setting),
+            "interception": read_interception,
         },
     )
     # The YAML nests behaviours under `virtual:`; the model keeps them flat.
@@ -63,6 +65,15 @@ def read_virtual_behaviours(cursor: Cursor) -> tuple[str, ...]:
     values = cursor.fields(required={}, optional={"behaviours": lambda c: c.list_of(_word)})
     behaviours: tuple[str, ...] = values.get("behaviours", ())
     return behaviours
+
+
+def read_interception(cursor: Cursor) -> str:
+    """YAML 1.1 reads a bare `off` as a boolean: that one means "off" too."""
+    node = cursor.node
+    boolean = isinstance(node, yaml.ScalarNode) and node.tag.endswith(":bool")
+    if boolean and str(node.value).lower() in ("off", "false", "no"):
+        return "off"
+    return cursor.checked(interception_setting)
 
 
 def interception_setting(text: str) -> str:
