@@ -61,6 +61,8 @@ class InterceptorConfig:
     confdir: Path  # mitmproxy's confdir: its CA, kept per bench
     upstream_insecure: bool = False  # the virtual rack's endpoints carry rack-made certificates
     body_cap: int = 4 * 1024 * 1024
+    # What the command runs under, e.g. ("ip", "netns", "exec", "gw") in a test's namespace.
+    launcher: tuple[str, ...] = ()
 
     def ca_pem(self) -> bytes:
         """The interceptor's CA certificate (PEM), which the phones must trust."""
@@ -87,7 +89,7 @@ class Interceptor:
 
     def command(self) -> list[str]:
         mitmdump = self.mitmdump or find_mitmdump()
-        command = [str(mitmdump), "--quiet", "-s", str(ADDON)]
+        command = [*self.config.launcher, str(mitmdump), "--quiet", "-s", str(ADDON)]
         for mode in self.config.modes:
             command += ["--mode", mode]
         command += [
