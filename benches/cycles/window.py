@@ -90,7 +90,7 @@ class CycleWindow:
         self._start(recorder for recorder in (self.console, self.logcat) if recorder)
         self._opened = time.monotonic()  # the window opens with its capture
         if self.gateway.interception is not None and self._intercepted is not None:
-            self._interception_start = self.gateway.interception.open_window()
+            self._interception_start = self.gateway.interception.open_window(self._intercepted)
         self._start([self.capture])
         self.event("capture_started")
         try:

@@ -16,9 +16,14 @@ from pathlib import Path
 import pytest
 
 from benches.capture.interception.interceptor import InterceptorError
+from benches.capture.interception.redirect import RedirectError
 from benches.capture.process import Capture, CaptureStartError
 from benches.inventory.models import Manifest, Rack
-from benches.pytestplugin.interception import start_interceptor, trust_interceptor
+from benches.pytestplugin.interception import (
+    install_rules,
+    start_interceptor,
+    trust_interceptor,
+)
 from benches.rack.adb.server import AdbNotFoundError, AdbServerError
 from benches.rack.fastboot.image import ImageRejected
 from benches.rack.fastboot.rollout import flash_rack
@@ -66,6 +71,12 @@ def _start_interception(
     if interceptor is None:
         return
     session.on_close.append(interceptor.stop)
+    try:
+        rules = install_rules(rack)
+    except RedirectError as error:
+        raise InterceptorError(str(error)) from None
+    if rules is not None:
+        session.on_close.append(rules.remove)
     for complaint in trust_interceptor(session, interceptor, rack, manifest):
         sys.stderr.write(f"bench: {complaint}\n")
 

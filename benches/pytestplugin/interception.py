@@ -1,6 +1,8 @@
 """The session's TLS interceptor: where it listens, its spool, started and stopped.
 
-On the virtual rack the interceptor stands where a real gateway's would: mitmdump
+On a real rack mitmdump runs in transparent mode on the gateway, and the bench's
+nftables rules redirect the phones' TCP 80/443 to it and drop (and count) their
+UDP 443. On the virtual rack the interceptor stands where a real gateway's would: mitmdump
 in reverse mode on each endpoint's own address and port 443 (the endpoint's TLS
 server moves to INTERCEPTED_TLS_PORT), so the capture still shows the phone
 talking to the endpoint's address on 443, ClientHello and SNI included, and the
@@ -11,6 +13,8 @@ sign-off's workers only read its spool (`interception_session`).
 from __future__ import annotations
 
 import os
+import re
+import sys
 import time
 from pathlib import Path
 
@@ -19,6 +23,12 @@ from benches.capture.interception.interceptor import (
     InterceptorConfig,
     InterceptorError,
     modes_for,
+)
+from benches.capture.interception.redirect import (
+    REDIRECTED_PORTS,
+    TABLE,
+    RedirectError,
+    RedirectRules,
 )
 from benches.capture.interception.session import (
     REFUSED,
@@ -34,6 +44,8 @@ from benches.rack.session import BenchSession
 from benches.rack.trust.install import TrustError, install_ca
 
 HTTPS_PORT = 443
+TRANSPARENT_PORT = 8080  # mitmdump's listener on a real gateway, where the redirect sends
+REAL_PROBE_HOST = "www.google.com"  # the preflight's page on a real rack (Android's own probe)
 VIEW = "android.intent.action.VIEW"  # the preflight: the phone's browser opens a page
 PREFLIGHT_TIMEOUT_S = 15.0
 CONFDIR_ENV = "BENCH_MITMPROXY_CONFDIR"  # the bench's CA, kept between sessions
@@ -49,18 +61,22 @@ SPOOL_FILES = (
 
 
 def interceptor_config(rack: Rack, reports: Path) -> InterceptorConfig:
-    """Where the interceptor listens for `rack`; InterceptorError when it cannot stand there."""
+    """Where the interceptor listens for `rack`: on a real gateway, mitmdump's transparent
+    port the redirect sends the phones' TCP 80/443 to; on the virtual rack, each endpoint's
+    own :443 (reverse mode)."""
+    folder = reports / "interception"
+    confdir = Path(os.environ.get(CONFDIR_ENV) or folder / "confdir")
     if rack.virtual is None:
-        raise InterceptorError(
-            "TLS interception on a real rack needs the gateway's redirect rules, which this "
-            "bench does not install yet: run with --interception off"
+        return InterceptorConfig(
+            modes=(f"transparent@{TRANSPARENT_PORT}",),
+            ports=REDIRECTED_PORTS,
+            spool=folder / "spool",
+            confdir=confdir,
         )
     targets = [
         (endpoint.address, HTTPS_PORT, endpoint.address, INTERCEPTED_TLS_PORT)
         for endpoint in rack.virtual.endpoints
     ]
-    folder = reports / "interception"
-    confdir = Path(os.environ.get(CONFDIR_ENV) or folder / "confdir")
     return InterceptorConfig(
         modes=modes_for(targets),
         ports=(HTTPS_PORT,),
@@ -69,6 +85,17 @@ def interceptor_config(rack: Rack, reports: Path) -> InterceptorConfig:
         # The virtual endpoints' certificates come from the rack's own CA.
         upstream_insecure=True,
     )
+
+
+def gateway_rules(rack: Rack) -> RedirectRules:
+    """The nftables rules beside the interceptor: a real gateway's redirect and QUIC block;
+    on the virtual rack the QUIC block only, on its phones' own addresses."""
+    phones = tuple(address for device in rack.devices for address in device.network.addresses)
+    if rack.virtual is None:
+        return RedirectRules(phones, rack.bench.gateway.interface, TRANSPARENT_PORT)
+    # Racks of several test runs share this host: each its own table.
+    table = re.sub(r"[^A-Za-z0-9_]", "_", f"{TABLE}_{rack.bench.name}")[:64]
+    return RedirectRules(phones, None, None, table=table)
 
 
 def start_interceptor(rack: Rack, manifest: Manifest, reports: Path) -> Interceptor | None:
@@ -90,7 +117,30 @@ def interception_session(
     if not manifest.intercepts:
         return None
     config = interceptor_config(rack, reports)
-    return InterceptionSession(config.spool, " ".join(config.modes), config.ports)
+    rules = gateway_rules(rack)
+
+    def quic(address: str) -> int | None:
+        try:
+            return rules.quic_blocked(address).packets
+        except (RedirectError, StopIteration):
+            return None  # no rules (nft missing on a virtual rack): nothing counted
+
+    return InterceptionSession(config.spool, " ".join(config.modes), config.ports, quic=quic)
+
+
+def install_rules(rack: Rack) -> RedirectRules | None:
+    """The gateway's rules installed; RedirectError on a real rack when they cannot be (the
+    interception would see nothing); on the virtual rack one line, and it goes on (its
+    phones send no QUIC; an unblocked datagram is still captured and read)."""
+    rules = gateway_rules(rack)
+    try:
+        rules.install()
+    except RedirectError as error:
+        if rack.virtual is None:
+            raise
+        sys.stderr.write(f"bench: the virtual rack's QUIC is not blocked: {error}\n")
+        return None
+    return rules
 
 
 def trust_interceptor(
@@ -121,7 +171,8 @@ def trust_interceptor(
 
 def probe_host(rack: Rack) -> str:
     """Where the preflight's handshake goes: a host the interceptor stands before."""
-    assert rack.virtual is not None
+    if rack.virtual is None:
+        return REAL_PROBE_HOST
     hosts = [endpoint.host for endpoint in rack.virtual.endpoints]
     return next((host for host in hosts if host.startswith("connectivity.")), hosts[0])
 

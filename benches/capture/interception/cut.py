@@ -38,6 +38,7 @@ class CycleInterception:
     window: tuple[float, float]
     complete: bool
     reason: str | None
+    quic_blocked: int | None = None  # the phone's QUIC datagrams the gateway dropped
 
 
 @dataclass
@@ -100,6 +101,8 @@ class SpoolCutter:
             "window": [state.window[0], state.window[1]],
             "complete": state.complete,
             "reason": state.reason,
+            # Added to files.py's meta: what the gateway's UDP 443 block dropped in the window.
+            "quic_blocked": state.quic_blocked,
         }
         write_file(files.meta, json.dumps(meta, indent=1) + "\n", root=root, mode=PRIVATE)
         return files

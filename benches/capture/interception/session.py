@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from benches.redaction.safe_files import PRIVATE, write_file
 class WindowStart:
     wall: float
     running: bool
+    quic_blocked: int | None  # the phone's blocked QUIC datagrams so far (None: not counted)
 
 
 PHONES = "phones.json"  # each phone's trust of the bench's CA, as the preflight found it
@@ -43,6 +45,8 @@ class InterceptionSession:
     spool: Path
     mode: str
     ports: tuple[int, ...]
+    # The phone's QUIC datagrams the gateway dropped so far (None: nothing counts them).
+    quic: Callable[[str], int | None] | None = None
     _cutter: SpoolCutter | None = None
     _phones: dict[str, PhoneTrust] | None = field(default=None, repr=False)
 
@@ -124,8 +128,11 @@ class InterceptionSession:
         # A zombie has exited: its parent has not reaped it yet.
         return stat.rsplit(")", 1)[-1].split()[0] not in ("Z", "X")
 
-    def open_window(self) -> WindowStart:
-        return WindowStart(time.time(), self.running())
+    def open_window(self, address: str) -> WindowStart:
+        return WindowStart(time.time(), self.running(), self._quic(address))
+
+    def _quic(self, address: str) -> int | None:
+        return self.quic(address) if self.quic is not None else None
 
     def cut(self, address: str, start: WindowStart, pcap: Path, root: Path) -> InterceptionFiles:
         """The window's four files beside `pcap`: raises OSError when the spool cannot be read."""
@@ -135,8 +142,19 @@ class InterceptionSession:
         reason = None
         if not complete:
             reason = "the interceptor (mitmdump) was not running for the whole window"
+        quic_now = self._quic(address)
+        blocked = None
+        if start.quic_blocked is not None and quic_now is not None:
+            blocked = quic_now - start.quic_blocked
         state = CycleInterception(
-            INTERCEPTOR, self.mode, self.ports, address, (start.wall, end), complete, reason
+            INTERCEPTOR,
+            self.mode,
+            self.ports,
+            address,
+            (start.wall, end),
+            complete,
+            reason,
+            quic_blocked=blocked,
         )
         if self._cutter is None:
             self._cutter = SpoolCutter(self.spool)

@@ -30,24 +30,28 @@ PROXY_PORT = 8080
 
 
 def test_the_rules_redirect_the_phones_tcp_and_drop_their_quic() -> None:
-    rules = RedirectRules("eth1", ("192.168.50.11", "2001:db8::12"), 8080).ruleset()
-    assert 'iifname "eth1" ip saddr { 192.168.50.11 } tcp dport { 80, 443 } redirect to :8080' in (
-        rules
-    )
-    assert (
-        'iifname "eth1" ip6 saddr { 2001:db8::12 } udp dport 443 counter name quic_blocked drop'
-        in (rules)
-    )
+    rules = RedirectRules(("192.168.50.11", "2001:db8::12"), "eth1", 8080).ruleset()
+    redirect = 'iifname "eth1" ip saddr { 192.168.50.11 } tcp dport { 80, 443 } redirect to :8080'
+    assert redirect in rules
+    drop = 'iifname "eth1" ip6 saddr 2001:db8::12 udp dport 443 counter name quic_blocked_2 drop'
+    assert drop in rules and "hook forward" in rules
     assert rules.startswith(f"table inet {TABLE}\ndelete table inet {TABLE}\n")
+
+
+def test_the_virtual_racks_rules_only_drop_its_phones_quic() -> None:
+    rules = RedirectRules(("127.0.2.1", "127.0.2.2"), None, None, table="bench_q_x").ruleset()
+    assert "redirect" not in rules and "iifname" not in rules and "hook output" in rules
+    assert "ip saddr 127.0.2.2 udp dport 443 counter name quic_blocked_2 drop" in rules
 
 
 @pytest.mark.parametrize(
     ("rules", "message"),
     [
-        (RedirectRules('eth1" accept; #', ("10.0.0.2",), 8080), "not an interface name"),
-        (RedirectRules("eth1", ("10.0.0.2 } accept",), 8080), "not a phone address"),
-        (RedirectRules("eth1", (), 8080), "no phone address to redirect"),
-        (RedirectRules("eth1", ("10.0.0.2",), 8080, nft="nft-not-here"), "nftables: `nft` is not"),
+        (RedirectRules(("10.0.0.2",), 'eth1" accept; #', 8080), "not an interface name"),
+        (RedirectRules(("10.0.0.2 } accept",), "eth1", 8080), "not a phone address"),
+        (RedirectRules((), "eth1", 8080), "no phone address to redirect"),
+        (RedirectRules(("10.0.0.2",), "eth1", 8080, table="x; flush"), "not a table name"),
+        (RedirectRules(("10.0.0.2",), "eth1", 8080, nft="nft-not-here"), "nftables: `nft` is not"),
     ],
 )
 def test_what_cannot_be_installed_is_one_line(rules: RedirectRules, message: str) -> None:
@@ -106,7 +110,7 @@ def test_a_gateway_in_namespaces_intercepts_and_blocks_quic(
         )
     )
     rules = RedirectRules(
-        spaces.lan, (PHONE,), PROXY_PORT, launcher=spaces.launcher(spaces.gateway)
+        (PHONE,), spaces.lan, PROXY_PORT, launcher=spaces.launcher(spaces.gateway)
     )
     pcap = tmp_path / "pcaps" / "SI_1-boot-1.pcap"
     pcap.parent.mkdir()
@@ -132,7 +136,7 @@ def test_a_gateway_in_namespaces_intercepts_and_blocks_quic(
         )
         assert said.stdout.split()[1:2] == ["200"]
         time.sleep(0.5)
-        blocked = rules.quic_blocked()
+        blocked = rules.quic_blocked(PHONE)
     finally:
         if capture is not None:
             _stop(capture)

@@ -4,9 +4,11 @@ TLS-analytics build, its traffic intercepted, cut beside its pcap, and the pcap 
 from __future__ import annotations
 
 import base64
+import contextlib
 import gzip
 import json
 import shutil
+import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from benches.capture.gateway import Gateway
-from benches.cycles import CycleRecord, run_boot_cycle, run_unlock_cycle
+from benches.cycles import CycleRecord, CycleWindow, run_boot_cycle, run_unlock_cycle
 from benches.inventory import load_manifest, load_rack
 from benches.pytestplugin.bench import open_bench
 from benches.pytestplugin.interception import interception_session, refresh_trust
@@ -166,3 +168,23 @@ def test_the_ca_went_into_the_system_store_over_adb(session: BenchSession) -> No
     store = virtual.phones[device.serial].files / "system/etc/security/cacerts"  # type: ignore[attr-defined]
     names = sorted(path.name for path in store.iterdir())
     assert len(names) == 2 and any(name.endswith(".0") for name in names), names
+
+
+def test_a_phones_quic_is_dropped_and_counted_in_its_window(
+    session: BenchSession, rack_gateway: Gateway
+) -> None:
+    device = session.rack.devices[0]
+    phone = session.phones[device.serial]
+    address = device.network.addresses[0]
+    with CycleWindow(phone, rack_gateway, "idle", 7) as window:
+        # What a QUIC client on the phone sends first: a datagram to an endpoint's :443.
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as quic:
+            quic.bind((address, 0))
+            with contextlib.suppress(PermissionError):  # nft's drop says EPERM
+                quic.sendto(b"\xc0" + bytes(1199), ("127.157.46.10", 443))
+        window.settle(0.2)
+    assert window.record.interception is not None
+    meta = json.loads(window.record.interception.meta.read_text())
+    assert meta["quic_blocked"] == 1
+    listed = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True).stdout
+    assert "bench_interception_virtual_bench_helsinki_127_157" in listed
