@@ -26,7 +26,7 @@ from tests.support.netns_gateway import HOST, PHONE, SERVER, Namespaces, three_n
 from tests.support.paths import REPO
 
 IMEI = "490154203237518"
-PROXY_PORT = 8080
+PROXY_PORT = 8480  # inside the test's own gateway namespace
 
 
 def test_the_rules_redirect_the_phones_tcp_and_drop_their_quic() -> None:
