@@ -5,14 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 
 from benches.capture.evidence import evidence_path
+from benches.capture.interception.session import InterceptionSession
 from benches.capture.process import Capture
 from benches.inventory.models import Device
 
 
 class Gateway:
-    def __init__(self, interface: str, pcap_dir: Path) -> None:
+    def __init__(
+        self, interface: str, pcap_dir: Path, interception: InterceptionSession | None = None
+    ) -> None:
         self.interface = interface
         self.pcap_dir = pcap_dir  # every window's evidence: pcaps, consoles, logcats
+        # The TLS interceptor the phones' traffic crosses (None: no interception).
+        self.interception = interception
 
     def capture(self, device: Device, window: str) -> Capture:
         """A capture of `device`'s addresses and MAC for one window (`boot-2`), not yet started.

@@ -21,7 +21,7 @@ from typing import Any
 from benches.cli.exits import CommandError
 from benches.cli.rack_lock import WAIT_HELP, hold_rack
 from benches.inventory import InventoryError, load_manifest, load_rack
-from benches.inventory.models import Manifest, Rack
+from benches.inventory.models import INTERCEPTION_SETTINGS, Manifest, Rack
 from benches.policy.decision import GO, NO_GO, decide
 from benches.policy.verdict import Outcome
 from benches.rack.lock import RackLock
@@ -68,6 +68,13 @@ def register(subparsers: Any) -> None:
         "--flash", action="store_true", help="flash each build's image before its cycles"
     )
     parser.add_argument("--reports", type=Path, default=Path("reports"))
+    parser.add_argument(
+        "--interception",
+        choices=INTERCEPTION_SETTINGS,
+        default=None,
+        help="TLS interception at the gateway for every build: required, optional or off "
+        "(default: each manifest's `interception:`, else off)",
+    )
     parser.add_argument("--testcases", type=Path, default=REPO_TESTCASES)
     parser.add_argument("--wait", action="store_true", help=WAIT_HELP)
     parser.add_argument(
@@ -163,6 +170,8 @@ def _sign_off(
             command.append("--clean-alluredir")
         if args.flash:
             command.append("--flash")
+        if args.interception:
+            command += ["--interception", args.interception]
         expected_count_path(args.reports, manifest.build).unlink(missing_ok=True)
         (summary_dir(args.reports, manifest.build) / "summary.json").unlink(missing_ok=True)
         exit_code = subprocess.run(

@@ -27,6 +27,7 @@ from types import TracebackType
 
 from benches.capture.evidence import evidence_path
 from benches.capture.gateway import Gateway
+from benches.capture.interception.session import WindowStart
 from benches.cycles.record import CycleInterrupted, CycleRecord, Event, new_canary
 from benches.rack.adb.logcat import LogcatRecorder
 from benches.rack.adb.phone import Phone, PhoneError
@@ -58,6 +59,9 @@ class CycleWindow:
             phone, evidence_path(gateway.pcap_dir, phone.serial, window, "logcat.txt")
         )
         self.record = CycleRecord(phone.serial, kind, index, self.capture.pcap, attempt=attempt)
+        self.gateway = gateway
+        self._intercepted = _intercepted_address(phone, gateway)
+        self._interception_start: WindowStart | None = None
         self._started: list[RecorderProtocol] = []
         self._opened = time.monotonic()
 
@@ -77,8 +81,16 @@ class CycleWindow:
         self.event("settle_done")
 
     def __enter__(self) -> CycleWindow:
+        interception = self.gateway.interception
+        address = self._intercepted
+        refusal = interception.refusal(address) if interception and address else None
+        if refusal is not None:
+            # `interception: required` and the phone does not trust the bench's CA.
+            raise BenchFault(f"bench fault: {refusal}")
         self._start(recorder for recorder in (self.console, self.logcat) if recorder)
         self._opened = time.monotonic()  # the window opens with its capture
+        if self.gateway.interception is not None and self._intercepted is not None:
+            self._interception_start = self.gateway.interception.open_window(self._intercepted)
         self._start([self.capture])
         self.event("capture_started")
         try:
@@ -138,6 +150,31 @@ class CycleWindow:
         self._stop()
         self.record.console = _excerpt(self.console)
         self.record.logcat = _excerpt(self.logcat)
+        self._cut_interception()
+
+    def _cut_interception(self) -> None:
+        """What the interceptor saw of this phone in the window, beside the pcap."""
+        interception, start = self.gateway.interception, self._interception_start
+        if interception is None or start is None or self._intercepted is None:
+            return
+        try:
+            self.record.interception = interception.cut(
+                self._intercepted, start, self.record.pcap, self.gateway.pcap_dir
+            )
+        except OSError as error:
+            # Without its cut the window's TLS is unread: never a verdict.
+            raise BenchFault(
+                f"bench fault: the interceptor's spool cannot be cut: {error}"
+            ) from None
+
+
+def _intercepted_address(phone: Phone, gateway: Gateway) -> str | None:
+    """The phone's address the interceptor knows it by, if it intercepts this phone."""
+    addresses = phone.device.network.addresses
+    if gateway.interception is None or not addresses:
+        return None
+    address: str = addresses[0]
+    return address if gateway.interception.intercepts(address) else None
 
 
 def _excerpt(recorder: RecorderProtocol | None) -> Path | None:

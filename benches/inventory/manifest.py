@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import yaml
+
 from benches.inventory import regions, validators
-from benches.inventory.models import Image, Manifest, Policy
+from benches.inventory.models import INTERCEPTION_SETTINGS, Image, Manifest, Policy
 from benches.inventory.nodes import Cursor
+from benches.inventory.validators import InvalidValue
 
 
 def read_manifest(root: Cursor, path: Path) -> Manifest:
@@ -17,7 +20,11 @@ def read_manifest(root: Cursor, path: Path) -> Manifest:
             "region": _word,
             "policy": read_policy,
         },
-        optional={"image": read_image, "virtual": read_virtual_behaviours},
+        optional={
+            "image": read_image,
+            "virtual": read_virtual_behaviours,
+            "interception": read_interception,
+        },
     )
     # The YAML nests behaviours under `virtual:`; the model keeps them flat.
     if "virtual" in values:
@@ -62,6 +69,22 @@ def read_virtual_behaviours(cursor: Cursor) -> tuple[str, ...]:
     values = cursor.fields(required={}, optional={"behaviours": lambda c: c.list_of(_word)})
     behaviours: tuple[str, ...] = values.get("behaviours", ())
     return behaviours
+
+
+def read_interception(cursor: Cursor) -> str:
+    """YAML 1.1 reads a bare `off` as a boolean: that one means "off" too."""
+    node = cursor.node
+    boolean = isinstance(node, yaml.ScalarNode) and node.tag.endswith(":bool")
+    if boolean and str(node.value).lower() in ("off", "false", "no"):
+        return "off"
+    return cursor.checked(interception_setting)
+
+
+def interception_setting(text: str) -> str:
+    """`required`, `optional` or `off` (the manifest's key, and the --interception option)."""
+    if text not in INTERCEPTION_SETTINGS:
+        raise InvalidValue(f"interception must be one of {', '.join(INTERCEPTION_SETTINGS)}")
+    return text
 
 
 def _word(cursor: Cursor) -> str:

@@ -186,6 +186,12 @@ class Image:
     sha256: str  # 64 lowercase hex digits
 
 
+# A manifest's `interception:` (TLS interception at the gateway, issue 15): `required`
+# (a phone that cannot trust the bench's CA is a bench fault), `optional` (one line,
+# that phone goes on without), `off` (the default).
+INTERCEPTION_SETTINGS = ("required", "optional", "off")
+
+
 @dataclass(frozen=True)
 class Manifest:
     path: Path
@@ -196,3 +202,8 @@ class Manifest:
     image: Image | None = None
     # Which behaviours the virtual rack's firmware runs; ignored on real phones.
     virtual_behaviours: tuple[str, ...] = ()
+    interception: str = "off"  # one of INTERCEPTION_SETTINGS
+
+    @property
+    def intercepts(self) -> bool:
+        return self.interception != "off"

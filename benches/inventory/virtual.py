@@ -69,3 +69,9 @@ class VirtualRackConfig:
 
     def faults_of(self, serial: str) -> tuple[Fault, ...]:
         return tuple(fault for fault in self.faults if fault.serial == serial)
+
+
+# Where a virtual endpoint serves TLS while the interceptor listens on its :443 (issue 15):
+# mitmdump in reverse mode takes the endpoint's own address and port, so the capture
+# still sees phone -> endpoint:443, and forwards to the endpoint here.
+INTERCEPTED_TLS_PORT = 8443

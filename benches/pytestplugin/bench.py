@@ -9,13 +9,21 @@ and the tests open their sessions through `open_bench`.
 from __future__ import annotations
 
 import contextlib
+import sys
 import tempfile
 from pathlib import Path
 
 import pytest
 
+from benches.capture.interception.interceptor import InterceptorError
+from benches.capture.interception.redirect import RedirectError
 from benches.capture.process import Capture, CaptureStartError
 from benches.inventory.models import Manifest, Rack
+from benches.pytestplugin.interception import (
+    install_rules,
+    start_interceptor,
+    trust_interceptor,
+)
 from benches.rack.adb.server import AdbNotFoundError, AdbServerError
 from benches.rack.fastboot.image import ImageRejected
 from benches.rack.fastboot.rollout import flash_rack
@@ -33,18 +41,44 @@ def open_bench(
     """An open session on `rack`: its adb server, its virtual rack (files under `workdir`)
     when it has one, its phones switched on. BenchStartError when the bench cannot start,
     with everything it started stopped again. The caller closes the session. `shared`:
-    a parallel sign-off's workers attach to it (`attach_bench`) and share its relays."""
+    a parallel sign-off's workers attach to it (`attach_bench`) and share its relays.
+    With interception on, the TLS interceptor starts after the phones, its spool and CA
+    below `workdir`'s parent (the reports folder)."""
     virtual, virtual_errors = _virtual_rack(rack, manifest, workdir)
-    start_errors: tuple[type[Exception], ...] = (AdbNotFoundError, AdbServerError, *virtual_errors)
+    start_errors: tuple[type[Exception], ...] = (
+        AdbNotFoundError,
+        AdbServerError,
+        InterceptorError,
+        *virtual_errors,
+    )
     session = BenchSession(rack, manifest, virtual, shared=shared)
     try:
         session.open()
+        _start_interception(session, rack, manifest, workdir.parent)
     except start_errors as error:
         # What did start stops again; adb's own trouble is already the error to report.
         with contextlib.suppress(AdbNotFoundError, AdbServerError):
             session.close()
         raise BenchStartError(str(error)) from None
     return session
+
+
+def _start_interception(
+    session: BenchSession, rack: Rack, manifest: Manifest, reports: Path
+) -> None:
+    """The TLS interceptor beside the session, when the manifest intercepts (stopped with it)."""
+    interceptor = start_interceptor(rack, manifest, reports)
+    if interceptor is None:
+        return
+    session.on_close.append(interceptor.stop)
+    try:
+        rules = install_rules(rack)
+    except RedirectError as error:
+        raise InterceptorError(str(error)) from None
+    if rules is not None:
+        session.on_close.append(rules.remove)
+    for complaint in trust_interceptor(session, interceptor, rack, manifest):
+        sys.stderr.write(f"bench: {complaint}\n")
 
 
 def attach_bench(rack: Rack, manifest: Manifest) -> BenchSession:

@@ -6,6 +6,7 @@ A leaf: hooks.py and fixtures.py both import it, and neither imports the other.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -40,6 +41,9 @@ def manifest_of(config: pytest.Config) -> Manifest:
                 Firmware(manifest.virtual_behaviours)
             except UnknownBehaviour as error:
                 raise pytest.UsageError(f"{manifest.path}: virtual.behaviours: {error}") from None
+        chosen = config.getoption("interception", None)
+        if chosen is not None:  # --interception overrides the manifest's key
+            manifest = dataclasses.replace(manifest, interception=chosen)
         config.stash[_MANIFEST_KEY] = manifest
     return config.stash[_MANIFEST_KEY]
 

@@ -16,6 +16,7 @@ from benches.capture.gateway import Gateway
 from benches.inventory.models import Manifest, Rack
 from benches.pytestplugin.bench import BenchStartError, attach_bench, flash_session, open_bench
 from benches.pytestplugin.config import SIGNOFF_RUN_KEY, manifest_of, rack_of
+from benches.pytestplugin.interception import interception_session
 from benches.pytestplugin.parallel import (
     attaches,
     check_phone_up,
@@ -125,7 +126,8 @@ def gateway(rack_config: Rack, firmware: Manifest, reports_dir: Path) -> Gateway
         make_directories(pcap_dir, reports_dir)
     except OSError as error:  # UnsafePath: a link planted where the folder goes
         pytest.exit(f"the pcap folder cannot be made: {error}", returncode=3)
-    return Gateway(rack_config.bench.gateway.interface, pcap_dir)
+    interception = interception_session(rack_config, firmware, reports_dir)
+    return Gateway(rack_config.bench.gateway.interface, pcap_dir, interception)
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,7 @@ import allure_commons
 import pytest
 
 from benches.cycles import cycle_rank
+from benches.inventory.models import INTERCEPTION_SETTINGS
 from benches.pytestplugin.bench import check_capture_permission
 from benches.pytestplugin.config import SIGNOFF_RUN_KEY, manifest_of, rack_of
 from benches.pytestplugin.cycle_tests import cycle_test
@@ -76,6 +77,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help=f"show IMEIs, serials and other identifiers raw (sets {SHOW_IDENTIFIERS_ENV}=1): "
         "for an auditor's local run, never a report to share",
+    )
+    group.addoption(
+        "--interception",
+        choices=INTERCEPTION_SETTINGS,
+        default=None,
+        help="TLS interception at the gateway: required, optional or off "
+        "(default: the manifest's `interception:`, else off)",
     )
 
 

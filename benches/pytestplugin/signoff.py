@@ -21,6 +21,7 @@ from benches.inventory.models import Manifest, Rack, Timings
 from benches.policy.enforcement import enforce_verdict
 from benches.policy.judge import CycleResult, judge_cycle
 from benches.policy.verdict import Outcome
+from benches.pytestplugin.interception import refresh_trust
 from benches.rack.adb.phone import Phone, PhoneError
 from benches.rack.health import BenchFault
 from benches.rack.session import BenchSession
@@ -54,6 +55,9 @@ class Signoff:
         """One cycle of `kind` on `phone`, judged. BenchFault when the bench cannot run it."""
         self.session.health.check(phone.serial)
         self._ready(phone, kind, index)
+        interception = self.gateway.interception
+        if interception is not None:
+            refresh_trust(phone, self.rack, self.manifest, self.reports, interception)
         try:
             return self.judge(self._attempt(phone, kind, index, attempt=1))
         except CycleInterrupted as interrupted:

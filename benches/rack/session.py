@@ -14,6 +14,7 @@ for or stopping anything. Both share the relay boards (`RelayBank(shared=True)`)
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from benches.inventory.models import Manifest, Rack
 from benches.rack.adb.phone import Phone, PhoneError
@@ -58,6 +59,8 @@ class BenchSession:
             if device.power or device.power_button
         }
         self.health = RackHealth()
+        # Stopped first by close(): what the opener ran beside the session (the TLS interceptor).
+        self.on_close: list[Callable[[], None]] = []
 
     def open(self) -> None:
         if self.attached:
@@ -94,6 +97,8 @@ class BenchSession:
             log.error("%s", error)
 
     def close(self) -> None:
+        while self.on_close:  # what the opener started beside the session, last first
+            self.on_close.pop()()
         self.relays.close()
         if self.attached:
             return  # the controller's session stops what it started

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import logging
+import shutil
 from pathlib import Path
 
 from benches.inventory.models import Manifest, Rack
+from benches.inventory.virtual import INTERCEPTED_TLS_PORT
 from benches.sim.firmware.behaviours import UnknownBehaviour
-from benches.sim.network.endpoints import EndpointServers
+from benches.sim.network.certs import RackAuthority
+from benches.sim.network.endpoints import HTTPS_PORT, EndpointServers
 from benches.sim.network.resolver import Resolver
+from benches.sim.network.trust import APEX_STORE, SYSTEM_STORE
 from benches.sim.phone.handset import VirtualPhone
 from benches.sim.serial.base import SerialServeError
 from benches.sim.wiring import VirtualWiring
@@ -29,6 +33,8 @@ class VirtualRack:
         self.workdir = workdir
         virtual = rack.virtual
         location = (rack.bench.location.lat, rack.bench.location.lon)
+        # The rack's public CA: it signs the endpoints' certificates, every phone trusts it.
+        self.authority = RackAuthority()
         try:
             self.phones = {
                 device.serial: VirtualPhone(
@@ -38,8 +44,10 @@ class VirtualRack:
                     rack.bench.timings,
                     location,
                     faults=virtual.faults_of(device.serial),
+                    files=self._phone_files(index),
+                    pinned_ca=self.authority.pem(),
                 )
-                for device in rack.devices
+                for index, device in enumerate(rack.devices, 1)
             }
         except UnknownBehaviour as error:
             raise VirtualRackError(f"{manifest.path}: virtual.behaviours: {error}") from None
@@ -50,13 +58,27 @@ class VirtualRack:
         self._resolver: Resolver | None = None
         self._endpoints: EndpointServers | None = None
 
+    def _phone_files(self, index: int) -> Path:
+        """A new file tree for the rack's `index`th phone, its CA stores holding the rack's CA
+        (both: the phone's API level says which one it reads)."""
+        root = self.workdir / "phones" / f"phone{index}"
+        if root.exists():
+            shutil.rmtree(root)  # a previous session's phone: nothing of it carries over
+        for store in (SYSTEM_STORE, APEX_STORE):
+            folder = root / store.lstrip("/")
+            folder.mkdir(mode=0o700, parents=True)
+            (folder / self.authority.android_name()).write_bytes(self.authority.pem())
+        return root
+
     def start(self) -> None:
         virtual = self.rack.virtual
         assert virtual is not None
         names = {endpoint.host: endpoint.address for endpoint in virtual.endpoints}
         try:
             self._resolver = Resolver(virtual.resolver, names)
-            self._endpoints = EndpointServers(virtual.endpoints)
+            # With interception on, mitmdump takes each endpoint's :443 (the bench starts it).
+            tls_port = INTERCEPTED_TLS_PORT if self.manifest.intercepts else HTTPS_PORT
+            self._endpoints = EndpointServers(virtual.endpoints, self.authority, tls_port=tls_port)
         except PermissionError:
             self.stop()
             raise VirtualRackError(

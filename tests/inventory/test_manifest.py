@@ -297,3 +297,28 @@ def test_opaque_hosts_are_read_as_host_suffixes(workdir: Path) -> None:
     )
 
     assert manifest.policy.opaque_hosts == ("pinned.example",)
+
+
+# --- interception (issue 15) --------------------------------------------------
+
+
+def test_interception_is_off_unless_the_manifest_says(workdir: Path) -> None:
+    assert load_manifest(written(MANIFEST)).interception == "off"
+    assert not load_manifest(written(MANIFEST)).intercepts
+    for setting in ("required", "optional", "off", '"off"', "false"):
+        manifest = load_manifest(written(MANIFEST + f"interception: {setting}\n"))
+        assert manifest.interception == setting.strip('"').replace("false", "off")
+
+
+def test_the_tls_analytics_manifest_requires_interception() -> None:
+    manifest = load_manifest(REPO / "firmware" / "ta1046-global-TLS-analytics.yaml")
+    assert manifest.interception == "required"
+    assert "partner_analytics" in manifest.virtual_behaviours
+    assert manifest.policy.identifier_recipients == ("fota.vendor.example",)
+
+
+def test_a_bad_interception_setting_is_one_line(workdir: Path) -> None:
+    message = manifest_error(MANIFEST + "interception: yes-please\n")
+    assert message == (
+        "firmware/rc.yaml:6: interception: interception must be one of required, optional, off"
+    )

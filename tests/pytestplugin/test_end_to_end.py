@@ -246,7 +246,7 @@ def test_signoff_with_an_unknown_virtual_behaviour_stops_in_one_line(tmp_path: P
     errors = [line for line in done.stderr.splitlines() if line.startswith("ERROR")]
     assert errors == [
         f"ERROR: {manifest}: virtual.behaviours: unknown behaviour 'nope' "
-        "(known: cn_activation_client, connectivity_check, vendor_update_tls)"
+        "(known: cn_activation_client, connectivity_check, partner_analytics, vendor_update_tls)"
     ]
 
 

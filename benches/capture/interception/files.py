@@ -29,8 +29,12 @@ address and the cycle's window, four files next to ``X.pcap``:
   ``server`` the original destination, so each record joins the pcap's flow.
 - ``X.interception.json``: ``{"interceptor": "mitmproxy 11.0.2", "mode": str,
   "ports": [443, ...], "phone": "ip", "window": [start, end], "complete": bool,
-  "reason": str | null}``; ``complete`` is false when the interceptor was not
-  running for the whole window, which makes the cycle inconclusive.
+  "reason": str | null, "quic_blocked": int | null}``; ``complete`` is false when
+  the interceptor was not running for the whole window, which makes the cycle
+  inconclusive; ``quic_blocked`` is how many of the phone's UDP 443 datagrams the
+  gateway dropped in the window (null: nothing counted them). On a real gateway
+  the capture (LAN side) sees those datagrams too; on the virtual rack they are
+  dropped before the loopback capture, so only this count shows them.
 
 Every one of them is written owner-only, like the pcap.
 """

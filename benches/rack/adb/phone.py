@@ -61,6 +61,32 @@ class Phone:
             command = shown or " ".join(args)
             raise PhoneError(f"{self.label}: `{command}` failed: {error}") from None
 
+    def service(self, name: str, timeout: float = 15.0) -> str:
+        """What adbd answers a one-shot service (`root:`, `remount:`), read to its close."""
+        try:
+            with self._adb().open_transport(timeout=timeout) as connection:
+                connection.send_command(name)
+                connection.check_okay()
+                answer: str = connection.read_until_close()
+                return answer
+        except (adbutils.AdbError, OSError) as error:
+            raise PhoneError(f"{self.label}: `{name}` failed: {error}") from None
+
+    def push(self, data: bytes, remote: str, mode: int = 0o644) -> None:
+        """Write `data` to the phone's `remote` path (adb's sync protocol)."""
+        try:
+            self._adb().sync.push(data, remote, mode=mode)
+        except (adbutils.AdbError, OSError) as error:
+            raise PhoneError(f"{self.label}: adb push to {remote} failed: {error}") from None
+
+    def file_size(self, remote: str) -> int | None:
+        """The size of the phone's file at `remote` (None: nothing there)."""
+        try:
+            info = self._adb().sync.stat(remote)
+        except (adbutils.AdbError, OSError) as error:
+            raise PhoneError(f"{self.label}: adb stat of {remote} failed: {error}") from None
+        return info.size if info.mtime is not None else None
+
     def getprop(self, name: str) -> str:
         return self.shell(["getprop", name]).strip()
 

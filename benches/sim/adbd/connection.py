@@ -21,6 +21,9 @@ from benches.sim.adbd.wire import AdbMessage, AdbProtocolError
 log = logging.getLogger(__name__)
 
 
+INBOX_LIMIT = 1024 * 1024  # unread input a stream holds before it stops acknowledging
+
+
 class _PeerClosed(Exception):
     """The stream or its connection went away while we were writing."""
 
@@ -33,6 +36,9 @@ class Stream:
         self._cond = threading.Condition()
         self._okays = 0
         self.closed = False
+        # What the peer wrote, for a service that reads (sync); its OKAY waits while full.
+        self._inbox = bytearray()
+        self._owed_okay = False
 
     @property
     def max_payload(self) -> int:
@@ -71,6 +77,32 @@ class Stream:
                     self._cond.wait()
                 if self._okays == acked:
                     raise _PeerClosed
+
+    def on_data(self, data: bytes) -> bool:
+        """Keep the peer's WRTE for read(); True when it may be acknowledged at once."""
+        with self._cond:
+            self._inbox += data
+            self._cond.notify_all()
+            if len(self._inbox) > INBOX_LIMIT:
+                self._owed_okay = True
+                return False
+            return True
+
+    def read(self, size: int) -> bytes | None:
+        """Exactly `size` bytes the peer wrote, or None when the stream closed first."""
+        with self._cond:
+            while len(self._inbox) < size and not self.closed:
+                self._cond.wait()
+            if len(self._inbox) < size:
+                return None
+            data = bytes(self._inbox[:size])
+            del self._inbox[:size]
+            owed = self._owed_okay and len(self._inbox) <= INBOX_LIMIT
+            if owed:
+                self._owed_okay = False
+        if owed:
+            self.conn.send(AdbMessage(proto.A_OKAY, self.local_id, self.remote_id))
+        return data
 
     def close(self) -> None:
         """Our side is done: CLSE(local, remote), unless the peer closed first."""
@@ -178,8 +210,9 @@ class Connection:
             if msg.command == proto.A_OKAY:
                 stream.on_okay()
             elif msg.command == proto.A_WRTE:
-                # Input (shell v2 stdin, close-stdin, window size) is acknowledged, not used.
-                self.send(AdbMessage(proto.A_OKAY, stream.local_id, stream.remote_id))
+                # Kept for a service that reads (sync); shell input is acknowledged, unused.
+                if stream.on_data(msg.data):
+                    self.send(AdbMessage(proto.A_OKAY, stream.local_id, stream.remote_id))
             else:
                 self.forget(stream.local_id)
                 stream.on_close()

@@ -32,6 +32,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 
 from benches.sim.adbd.connection import Connection
+from benches.sim.adbd.files import PhoneFiles
 from benches.sim.adbd.protocols import ShellResult
 from benches.sim.adbd.run import Run
 from benches.sim.network.listener import tcp_listener
@@ -70,6 +71,7 @@ class AdbDaemon:
         *,
         max_payload: int = DEFAULT_MAX_PAYLOAD,
         features: Iterable[str] = DEFAULT_FEATURES,
+        files: PhoneFiles | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -78,6 +80,7 @@ class AdbDaemon:
         self.on_reboot = on_reboot
         self.max_payload = max_payload
         self.features = tuple(features)
+        self.files = files  # the phone's file tree: `sync:` (adb push), `root:`, `remount:`
         self._lock = threading.Lock()
         self._run: Run | None = None
 

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
+from benches.sim.adbd.files import PhoneFiles
 from benches.sim.adbd.run import Run
 
 
@@ -43,6 +44,13 @@ class Daemon(Protocol):
 
     def on_reboot(self, arg: str) -> None: ...
 
+    @property
+    def files(self) -> PhoneFiles | None:
+        """The phone's file tree for the sync service (None: it has none)."""
+        ...
+
+    def disconnect_all(self) -> None: ...
+
 
 class ServiceStream(Protocol):
     """An opened stream, as the service running on it sees it (connection.Stream is the one)."""
@@ -58,3 +66,7 @@ class ServiceStream(Protocol):
         ...
 
     def write(self, data: bytes) -> None: ...
+
+    def read(self, size: int) -> bytes | None:
+        """Exactly `size` bytes the peer wrote (None: the stream closed first)."""
+        ...

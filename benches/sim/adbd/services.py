@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from benches.sim.adbd import wire as proto
+from benches.sim.adbd.files import PhoneFiles
 from benches.sim.adbd.protocols import Daemon, ServiceStream
+from benches.sim.adbd.sync import serve_sync
 
 INTERACTIVE_REFUSAL = b"interactive shell not supported by this virtual device\n"
 
@@ -21,7 +23,38 @@ def service_handler(daemon: Daemon, service: str) -> Callable[[ServiceStream], N
         return lambda stream: _serve_shell(daemon, stream, arg, v2=False)
     if kind == "reboot" and not options:
         return lambda stream: _serve_reboot(daemon, stream, arg)
+    files = daemon.files
+    if files is not None and not options:
+        if kind == "sync":
+            return lambda stream: serve_sync(files, stream.read, stream.write)
+        if kind == "root":
+            return lambda stream: _serve_root(daemon, files, stream)
+        if kind == "remount":
+            return lambda stream: _serve_remount(files, stream)
     return None
+
+
+def _serve_root(daemon: Daemon, files: PhoneFiles, stream: ServiceStream) -> None:
+    """`adb root`: a userdebug adbd restarts as root (its connections drop); a user build's
+    says no."""
+    if not files.debuggable:
+        stream.write(b"adbd cannot run as root in production builds\n")
+        return
+    if files.adbd_root:
+        stream.write(b"adbd is already running as root\n")
+        return
+    stream.write(b"restarting adbd as root\n")
+    files.adbd_root = True
+    daemon.disconnect_all()
+
+
+def _serve_remount(files: PhoneFiles, stream: ServiceStream) -> None:
+    """`adb remount`: /system writable, on a root adbd only."""
+    if not files.adbd_root:
+        stream.write(b'Not running as root. Try "adb root" first.\n')
+        return
+    files.system_writable = True
+    stream.write(b"remount succeeded\n")
 
 
 def _serve_reboot(daemon: Daemon, stream: ServiceStream, arg: str) -> None:

@@ -15,6 +15,7 @@ reports at all three, naming the event in its body.
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
 from collections.abc import Callable, Sequence
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 
 from benches.inventory.models import Identity
 from benches.sim.network.client import PhoneNetwork
+from benches.sim.network.trust import pinned_context
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +42,7 @@ class PhoneFacts:
     model: str
     latitude: float
     longitude: float
+    pinned_ca: bytes = b""  # the CA a pinned app ships and trusts alone (PEM)
 
 
 Behaviour = Callable[[PhoneNetwork, PhoneFacts, str], None]
@@ -72,12 +75,36 @@ def cn_activation_client(net: PhoneNetwork, facts: PhoneFacts, event: str) -> No
     net.http("zfhmd.vnet.cn", "POST", "/api/v2/activate", body.encode())
 
 
+def partner_analytics(net: PhoneNetwork, facts: PhoneFacts, event: str) -> None:
+    """A third-party analytics SDK: the IMEI in gzip'd JSON over HTTPS (HTTP/2 when the
+    server offers it), then its remote config fetched with the SDK's own certificate pin,
+    which refuses any certificate but its server's (an interceptor's included)."""
+    body = json.dumps({"event": event, "device": {"imei": facts.identity.imei[0]}})
+    net.http(
+        "analytics.partner.example",
+        "POST",
+        "/v2/events",
+        gzip.compress(body.encode(), mtime=0),
+        tls=True,
+        headers=[("Content-Encoding", "gzip")],
+    )
+    if facts.pinned_ca:
+        net.http(
+            "analytics.partner.example",
+            "GET",
+            "/v2/config",
+            tls=True,
+            context=pinned_context(facts.pinned_ca),
+        )
+
+
 BEHAVIOURS: dict[str, tuple[Behaviour, frozenset[str]]] = {
     # Android probes for a captive portal whenever a network is validated, also on unlock.
     "connectivity_check": (connectivity_check, frozenset({BOOT, UNLOCK})),
     # The setup wizard checks for a system update during activation, as at boot.
     "vendor_update_tls": (vendor_update_tls, frozenset({BOOT, ACTIVATION})),
     "cn_activation_client": (cn_activation_client, frozenset(EVENTS)),
+    "partner_analytics": (partner_analytics, frozenset({BOOT, UNLOCK})),
 }
 
 

@@ -8,11 +8,13 @@ import socket
 import ssl
 import struct
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from benches.sim.network import dns
+from benches.sim.network import dns, http2
 from benches.sim.network.endpoints import HTTP_PORT, HTTPS_PORT
 from benches.sim.network.resolver import DNS_PORT
+from benches.sim.network.trust import TrustStore, empty_context
 
 
 class NetworkUnreachable(OSError):
@@ -26,9 +28,13 @@ class PingResult:
 
 
 class PhoneNetwork:
-    def __init__(self, source: str, resolver: str, timeout: float = 2.0) -> None:
+    def __init__(
+        self, source: str, resolver: str, timeout: float = 2.0, *, trust: TrustStore | None = None
+    ) -> None:
         self.source = source
         self.resolver = resolver
+        # The CAs its TLS clients trust: the phone's system store (None: an empty one).
+        self.trust = trust
         self.timeout = timeout
         self.enabled = True  # `svc wifi disable` and `svc data disable` both off
 
@@ -49,29 +55,43 @@ class PhoneNetwork:
                 return None
         return dns.first_address(response, txid)
 
-    def http(self, host: str, method: str, path: str, body: bytes = b"", tls: bool = False) -> int:
-        """One HTTP/1.1 request to `host`, resolved through the phone's resolver; the status."""
+    def http(
+        self,
+        host: str,
+        method: str,
+        path: str,
+        body: bytes = b"",
+        tls: bool = False,
+        *,
+        headers: Sequence[tuple[str, str]] = (),
+        context: ssl.SSLContext | None = None,
+    ) -> int:
+        """One request to `host`, resolved through the phone's resolver; the status.
+
+        Over TLS the client trusts the phone's system store (or `context`, an app's own
+        pin), verifies the name, and speaks HTTP/2 when the server chooses it by ALPN."""
         address = self.resolve(host)
         if address is None:
             raise OSError(f"cannot resolve {host}")
         port = HTTPS_PORT if tls else HTTP_PORT
+        fields = [
+            ("User-Agent", "Dalvik/2.1.0"),
+            ("Content-Type", "application/json"),
+            *headers,
+        ]
         raw = socket.create_connection(
             (address, port), timeout=self.timeout, source_address=(self.source, 0)
         )
         with raw:
             sock: socket.socket = raw
             if tls:
-                # The phone's own trust store is not simulated; what matters on
-                # the wire is a real ClientHello with the SNI.
-                context = ssl.create_default_context()
-                context.check_hostname = False
-                context.verify_mode = ssl.CERT_NONE
+                context = context or (self.trust.context() if self.trust else empty_context())
                 sock = context.wrap_socket(raw, server_hostname=host)
-            head = (
-                f"{method} {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: Dalvik/2.1.0\r\n"
-                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
-                "Connection: close\r\n\r\n"
-            )
+                if sock.selected_alpn_protocol() == "h2":
+                    return http2.request(sock, host, method, path, fields, body)
+            head = f"{method} {path} HTTP/1.1\r\nHost: {host}\r\n"
+            head += "".join(f"{name}: {value}\r\n" for name, value in fields)
+            head += f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
             sock.sendall(head.encode() + body)
             response = b""
             while chunk := sock.recv(65536):

@@ -17,7 +17,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from benches.inventory.virtual import Endpoint
-from benches.sim.network.certs import write_self_signed
+from benches.sim.network import http2
+from benches.sim.network.certs import RackAuthority
 
 log = logging.getLogger(__name__)
 
@@ -25,19 +26,30 @@ HTTP_PORT = 80
 HTTPS_PORT = 443
 
 
+def _reply(method: str, path: str) -> tuple[int, bytes]:
+    if method == "GET" and path.startswith("/generate_204"):
+        return 204, b""
+    return 200, b'{"status":"ok"}'
+
+
 class _EndpointHandler(BaseHTTPRequestHandler):
     server_version = "sim-endpoint/1"
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-        if self.path.startswith("/generate_204"):
-            self._reply(204, b"")
+    def handle(self) -> None:
+        # A client that chose HTTP/2 by ALPN gets it; every other one HTTP/1.1.
+        chosen = getattr(self.connection, "selected_alpn_protocol", lambda: None)()
+        if chosen == "h2":
+            http2.serve(self.connection, _reply)
         else:
-            self._reply(200, b'{"status":"ok"}')
+            super().handle()
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        self._reply(*_reply("GET", self.path))
 
     def do_POST(self) -> None:  # noqa: N802
         length = int(self.headers.get("Content-Length") or 0)
         self.rfile.read(length)
-        self._reply(200, b'{"status":"ok"}')
+        self._reply(*_reply("POST", self.path))
 
     def _reply(self, status: int, body: bytes) -> None:
         self.send_response(status)
@@ -58,7 +70,14 @@ class _LoopbackHTTPServer(ThreadingHTTPServer):
 class EndpointServers:
     """HTTP on :80 and HTTPS on :443 for every endpoint, each on its own address."""
 
-    def __init__(self, endpoints: Iterable[Endpoint]) -> None:
+    def __init__(
+        self,
+        endpoints: Iterable[Endpoint],
+        authority: RackAuthority,
+        tls_port: int = HTTPS_PORT,
+    ) -> None:
+        """Each endpoint's certificate is issued by `authority` (the phones trust it);
+        its TLS listens on `tls_port` (another than 443 when the interceptor takes 443)."""
         self._servers: list[ThreadingHTTPServer] = []
         self._threads: list[threading.Thread] = []
         # The certificates are only read into the TLS contexts: they live in a new,
@@ -68,10 +87,11 @@ class EndpointServers:
                 self._servers.append(
                     _LoopbackHTTPServer((endpoint.address, HTTP_PORT), _EndpointHandler)
                 )
-                tls = _LoopbackHTTPServer((endpoint.address, HTTPS_PORT), _EndpointHandler)
-                cert, key = write_self_signed(endpoint.host, Path(cert_dir))
+                tls = _LoopbackHTTPServer((endpoint.address, tls_port), _EndpointHandler)
+                cert, key = authority.issue(endpoint.host, Path(cert_dir))
                 context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
                 context.load_cert_chain(cert, key)
+                context.set_alpn_protocols(["h2", "http/1.1"])
                 tls.socket = context.wrap_socket(tls.socket, server_side=True)
                 self._servers.append(tls)
 

@@ -26,16 +26,20 @@ import hashlib
 import logging
 import threading
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from benches.inventory.models import Device, Identity, Manifest, Timings
 from benches.inventory.virtual import Fault
 from benches.sim.adbd.daemon import AdbDaemon
+from benches.sim.adbd.files import PhoneFiles
 from benches.sim.adbd.protocols import ShellResult
 from benches.sim.firmware.behaviours import ACTIVATION, BOOT, UNLOCK, Firmware, PhoneFacts
 from benches.sim.firmware.events import FirmwareEvents
 from benches.sim.network.client import PhoneNetwork
+from benches.sim.network.trust import TrustStore
 from benches.sim.phone.console_feed import ConsoleFeed
 from benches.sim.phone.fault_plan import FaultPlan
+from benches.sim.phone.file_commands import file_commands
 from benches.sim.phone.iphonesubinfo import RELEASE_BY_SDK
 from benches.sim.phone.keyguard import POWER, Keyguard
 from benches.sim.phone.lifecycle import BootHooks, Lifecycle
@@ -63,9 +67,13 @@ class VirtualPhone:
         faults: Sequence[Fault] = (),
         debuggable: bool = True,
         boots_on_power: bool = True,
+        files: Path | None = None,
+        pinned_ca: bytes = b"",
     ) -> None:
         """`pin`: the lock-screen PIN (default: devices.yaml's `unlock_pin`). `debuggable`:
-        a userdebug QA build, whose `su` lets the bench factory-reset it."""
+        a userdebug QA build, whose `su` lets the bench factory-reset it. `files`: the
+        phone's file tree (its CA stores; `adb push` writes there), None for none.
+        `pinned_ca`: the CA the firmware's pinned app ships."""
         if not device.adb_connect or not device.network.ipv4:
             raise ValueError(f"{device.serial}: a virtual phone needs adb_connect and network.ipv4")
         self.device = device
@@ -79,6 +87,7 @@ class VirtualPhone:
             model=device.model,
             latitude=location[0] + _jitter(device.serial, "lat"),
             longitude=location[1] + _jitter(device.serial, "lon"),
+            pinned_ca=pinned_ca,
         )
         props = self._props(device, manifest, self.plan.fingerprint(manifest.fingerprint))
         props["ro.debuggable"] = "1" if debuggable else "0"
@@ -88,7 +97,17 @@ class VirtualPhone:
             props["ro.build.version.release"] = RELEASE_BY_SDK[sdk]
         self.logcat = LogBuffer()
         self.state = PhoneState(props=props, pin=pin or device.unlock_pin)
-        self.network = PhoneNetwork(device.network.ipv4, resolver)
+        self.files = files
+        # Its file tree, for `adb push` (sync), `adb root` and `adb remount`.
+        self.adb_files = PhoneFiles(files, debuggable=debuggable) if files else None
+        # Its TLS clients read the store through the file tree's mounts (a CA the bench
+        # mounted there counts until the next reboot).
+        trust = (
+            TrustStore(self.adb_files.host_path, lambda: props_sdk(self.state.props))
+            if self.adb_files
+            else None
+        )
+        self.network = PhoneNetwork(device.network.ipv4, resolver, trust=trust)
         self.shell = PhoneShell(
             self.state,
             self.network,
@@ -108,9 +127,18 @@ class VirtualPhone:
             self.state, self.network, self.keyguard, hooks, debuggable=debuggable
         )
         install(self.shell, commands)
+        adb_files = self.adb_files
+        if adb_files is not None:
+            commands.adbd_root = lambda: adb_files.adbd_root
+            self.shell.commands.update(file_commands(adb_files, lambda: commands.root))
         host, port = device.adb_connect.rsplit(":", 1)
         self.adbd = AdbDaemon(
-            host, int(port), banner=self._banner, shell=self._shell, on_reboot=self.request_reboot
+            host,
+            int(port),
+            banner=self._banner,
+            shell=self._shell,
+            on_reboot=self.request_reboot,
+            files=self.adb_files,
         )
         # Hooks for the bench's own simulators; each must return quickly.
         self.console: Callable[[str], None] | None = None  # gets each UART line (no line end)
@@ -126,7 +154,7 @@ class VirtualPhone:
             self.adbd,
             BootHooks(
                 framework_up=self._framework_up,
-                power_lost=self.state.power_lost,
+                power_lost=self._power_lost,
                 wiped=self.state.wipe,
                 power_key=lambda: self.keyguard.key(POWER),
                 in_bootloader=self._enter_bootloader,
@@ -233,6 +261,13 @@ class VirtualPhone:
         self._events.stop()
 
     # -- reactions -------------------------------------------------------------------
+    def _power_lost(self) -> None:
+        self.state.power_lost()
+        if self.adb_files is not None:  # adbd starts as the shell user again
+            self.adb_files.adbd_root = False
+            self.adb_files.system_writable = False
+            self.adb_files.unmount_all()
+
     def _framework_up(self, generation: int, boot: int) -> None:
         self.logcat.add("I", "ActivityManager", f"Boot completed (boot {boot}): BOOT_COMPLETED")
         self.state.boot_finished()

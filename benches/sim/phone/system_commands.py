@@ -16,8 +16,10 @@ it knows and hands the rest to that one.
 
 from __future__ import annotations
 
+import contextlib
 import shlex
 import threading
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -28,6 +30,7 @@ from benches.sim.phone.shell import Command, PhoneShell
 from benches.sim.phone.state import PhoneState
 
 FACTORY_RESET = "android.intent.action.FACTORY_RESET"
+VIEW = "android.intent.action.VIEW"
 PROTECTED_BROADCASTS = (FACTORY_RESET, "android.intent.action.MASTER_CLEAR")
 SHELL_ID = (
     "uid=2000(shell) gid=2000(shell) groups=2000(shell),1004(input),1007(log),1011(adb),"
@@ -65,6 +68,7 @@ class SystemCommands:
         self.debuggable = debuggable
         self._caller = threading.local()  # `su` makes the commands it runs root, per thread
         self.shell: PhoneShell | None = None
+        self.adbd_root: Callable[[], bool] = lambda: False  # `adb root`: every command is root
 
     def table(self) -> dict[str, MaybeCommand]:
         table: dict[str, MaybeCommand] = {
@@ -84,7 +88,7 @@ class SystemCommands:
 
     @property
     def root(self) -> bool:
-        return bool(getattr(self._caller, "root", False))
+        return bool(getattr(self._caller, "root", False)) or self.adbd_root()
 
     def _input(self, args: list[str]) -> tuple[str, int]:
         words = args[1:] if args and args[0] in INPUT_SOURCES else args
@@ -127,6 +131,8 @@ class SystemCommands:
         return "usage: svc [wifi|data] [enable|disable]\n", 1
 
     def _am(self, args: list[str]) -> tuple[str, int]:
+        if args[:1] == ["start"]:
+            return self._am_start(args[1:])
         if not args or args[0] != "broadcast":
             return "usage: am broadcast [--receiver-foreground] -a ACTION [-p PACKAGE]\n", 255
         options = _options(args[1:])
@@ -144,6 +150,24 @@ class SystemCommands:
         if action == FACTORY_RESET and package == "android":
             self.hooks.factory_reset()
         return said + "Broadcast completed: result=0\n", 0
+
+    def _am_start(self, args: list[str]) -> tuple[str, int]:
+        """`am start -a android.intent.action.VIEW -d https://host/path`: the browser loads
+        the page (over TLS with the system store), in the background as on a phone."""
+        options = _options(args)
+        action, url = options.get("-a", ""), options.get("-d", "")
+        parsed = urllib.parse.urlsplit(url)
+        if action != VIEW or parsed.scheme not in ("http", "https") or not parsed.hostname:
+            return "Error: Activity not started, unable to resolve Intent\n", 1
+        host, path = parsed.hostname, parsed.path or "/"
+        tls = parsed.scheme == "https"
+
+        def browse() -> None:
+            with contextlib.suppress(OSError):
+                self.network.http(host, "GET", path, tls=tls)
+
+        threading.Thread(target=browse, name="sim-browser", daemon=True).start()
+        return f"Starting: Intent {{ act={action} dat={parsed.scheme}://{host}/... }}\n", 0
 
     def _wm(self, args: list[str]) -> tuple[str, int]:
         if args == ["dismiss-keyguard"]:
@@ -184,7 +208,7 @@ def _options(words: list[str]) -> dict[str, str]:
     for word in words:
         if pending:
             options[pending], pending = word, None
-        elif word in ("-a", "-p", "-n", "--user"):
+        elif word in ("-a", "-p", "-n", "-d", "--user"):
             pending = word
     return options
 
