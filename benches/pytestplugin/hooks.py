@@ -36,6 +36,7 @@ from benches.report.summary.plan import Planned, plan_path, write_plan
 from benches.report.summary.writer import write_summary
 from benches.report.verdict_log import verdict_log_path, write_expected_count
 
+HYPOTHESIS_PLUGIN = "hypothesispytest"  # its pytest11 entry point
 SIGNOFF_FIXTURES = {"phone", "rack", "gateway", "firmware", "bench_session", "signoff"}
 _SUMMARY_KEY = pytest.StashKey[str]()  # where the sign-off summary went, for the terminal
 _ALLURE_MASKING_KEY = pytest.StashKey[AllureMasking]()
@@ -88,6 +89,11 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     # A sign-off run: a bad rack or manifest stops it here, as one line, before collection.
     manifest_of(config)
+    # Hypothesis's plugin (installed with the test extra) imports all of Hypothesis in
+    # every process's terminal summary, whatever ran: ~0.3 s of CPU in each of a parallel
+    # sign-off's workers and its controller, all at the end of the run. A sign-off has no
+    # Hypothesis tests; `bench signoff` passes `-p no:hypothesispytest` for the same reason.
+    config.pluginmanager.set_blocked(HYPOTHESIS_PLUGIN)
     # From here on phones go by their labels, and every log record is masked.
     use_rack(rack_of(config))
     allure_masking = AllureMasking()

@@ -49,6 +49,14 @@ def modules_seen(tmp_path: Path, role: str) -> dict[str, bool]:
     return json.loads((tmp_path / "seen" / f"{role}.json").read_text())
 
 
+def test_a_sign_off_s_processes_never_import_hypothesis(tmp_path: Path) -> None:
+    """Hypothesis's pytest plugin imports all of Hypothesis in every terminal summary."""
+    done = run_parallel(tmp_path, FIXED)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert modules_seen(tmp_path, "gw0")["hypothesis"] is False
+    assert modules_seen(tmp_path, "controller")["hypothesis"] is False
+
+
 def test_a_parallel_sign_off_s_worker_never_imports_the_simulator(tmp_path: Path) -> None:
     """The controller runs the virtual rack and checks the manifest's behaviours once."""
     done = run_parallel(tmp_path, FIXED)
