@@ -21,6 +21,7 @@ from benches.pytestplugin.masking import AllureMasking, MaskingPlugin
 from benches.pytestplugin.parallel import (
     ParallelController,
     attaches,
+    end_without_cleanup,
     group_by_phone,
     is_controller,
     is_worker,
@@ -120,6 +121,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if allure_masking is not None:
         allure_commons.plugin_manager.unregister(allure_masking)
         forget_rack()
+    if attaches(config):
+        end_without_cleanup()
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -18,11 +18,13 @@ worker, in the fixed cycle order, all phones at once:
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import fcntl
 import json
 import os
 import shutil
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -118,6 +120,23 @@ def phones_wanted_path(config: pytest.Config) -> Path:
     """Made by the first worker that collected a test driving a phone: the controller's
     cue to open the bench while the other workers still start (`ParallelController`)."""
     return session_dir(config) / "phones-wanted"
+
+
+def end_without_cleanup() -> None:
+    """A sign-off worker's process, once pytest has unconfigured, ends without the
+    interpreter's clean-up (freeing a big heap, a last garbage collection: ~0.15 s of CPU
+    per worker, every worker at the same moment at the end of the run). By then its
+    results are sent to the controller and its files written and closed; the threads
+    still running were joined (the interpreter does that before the atexit handlers)."""
+    atexit.register(_exit_now)
+
+
+def _exit_now() -> None:
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+        with contextlib.suppress(Exception):
+            if stream is not None:
+                stream.flush()
+    os._exit(0)  # xdist reads a worker's outcome from its messages, never its exit code
 
 
 def worker_started(config: pytest.Config) -> None:
