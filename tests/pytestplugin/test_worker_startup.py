@@ -56,6 +56,8 @@ def run_parallel(tmp_path: Path, manifest: Path, *args: str) -> subprocess.Compl
         "--reports", str(tmp_path / "reports"), *args,
     ]  # fmt: skip
     env = lock_env(tmp_path / "locks", MODULES_SEEN_DIR=str(seen))
+    # Run from an xdist worker of the project's suite, the run's controller is no worker.
+    env = {name: value for name, value in env.items() if not name.startswith("PYTEST_XDIST_")}
     return subprocess.run(
         command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False
     )
