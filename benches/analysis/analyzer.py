@@ -15,6 +15,7 @@ types live in :mod:`benches.analysis.results`.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -69,7 +70,7 @@ def _analyze(
     interception: Sequence[Intercepted],
 ) -> Analysis:
     files = _open_all(pcaps)  # fail fast on a bad file, before the slow part
-    detector = Detector(rack)
+    detector = detector_for(rack)
     analysis = Analysis(
         pcaps=tuple(str(p) for p in pcaps), patterns=detector.patterns, detector=detector
     )
@@ -97,6 +98,29 @@ def _analyze(
     ]
     analysis.matches.extend(_matches(raw_matches, analysis.flows))
     return analysis
+
+
+_DETECTORS: dict[Rack, Detector] = {}
+_DETECTORS_KEPT = 8  # racks: a process analyses one, a test session a few
+_DETECTORS_LOCK = threading.Lock()
+
+
+def detector_for(rack: Rack) -> Detector:
+    """The rack's detector, built once per rack in this process (it only reads its
+    automata): a sign-off worker judges every cycle with one, and a caller may build it
+    ahead (`Signoff`). Kept in memory only; it holds the rack's identifiers. A second
+    caller while it is built waits for it rather than building it again."""
+    try:
+        hash(rack)
+    except TypeError:  # a rack built with a list somewhere: unhashable, so not kept
+        return Detector(rack)
+    with _DETECTORS_LOCK:
+        detector = _DETECTORS.get(rack)
+        if detector is None:
+            if len(_DETECTORS) >= _DETECTORS_KEPT:
+                _DETECTORS.clear()
+            detector = _DETECTORS[rack] = Detector(rack)
+        return detector
 
 
 # --- reading ---------------------------------------------------------------

@@ -22,6 +22,7 @@ from benches.pytestplugin.masking import AllureMasking, MaskingPlugin
 from benches.pytestplugin.parallel import (
     ParallelController,
     attaches,
+    end_without_cleanup,
     group_by_phone,
     is_controller,
     is_worker,
@@ -37,6 +38,7 @@ from benches.report.summary.plan import Planned, plan_path, write_plan
 from benches.report.summary.writer import write_summary
 from benches.report.verdict_log import verdict_log_path, write_expected_count
 
+HYPOTHESIS_PLUGIN = "hypothesispytest"  # its pytest11 entry point
 SIGNOFF_FIXTURES = {"phone", "rack", "gateway", "firmware", "bench_session", "signoff"}
 _SUMMARY_KEY = pytest.StashKey[str]()  # where the sign-off summary went, for the terminal
 _ALLURE_MASKING_KEY = pytest.StashKey[AllureMasking]()
@@ -96,6 +98,11 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     # A sign-off run: a bad rack or manifest stops it here, as one line, before collection.
     manifest_of(config)
+    # Hypothesis's plugin (installed with the test extra) imports all of Hypothesis in
+    # every process's terminal summary, whatever ran: ~0.3 s of CPU in each of a parallel
+    # sign-off's workers and its controller, all at the end of the run. A sign-off has no
+    # Hypothesis tests; `bench signoff` passes `-p no:hypothesispytest` for the same reason.
+    config.pluginmanager.set_blocked(HYPOTHESIS_PLUGIN)
     # From here on phones go by their labels, and every log record is masked.
     use_rack(rack_of(config))
     allure_masking = AllureMasking()
@@ -122,6 +129,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if allure_masking is not None:
         allure_commons.plugin_manager.unregister(allure_masking)
         forget_rack()
+    if attaches(config):
+        end_without_cleanup()
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

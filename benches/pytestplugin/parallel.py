@@ -18,11 +18,13 @@ worker, in the fixed cycle order, all phones at once:
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import fcntl
 import json
 import os
 import shutil
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -47,6 +49,7 @@ from benches.report.verdict_log import expected_count_path, verdict_log_path
 
 WORKER_INPUT_KEY = "benches_session"  # in a worker's `workerinput`: the controller's session is up
 GROUP_MARKER = "xdist_group"
+WATCH_INTERVAL_S = 0.05  # how often the controller looks for a worker's cue (a stat)
 
 
 def is_worker(config: pytest.Config) -> bool:
@@ -99,12 +102,41 @@ def check_phone_up(config: pytest.Config, serial: str) -> None:
 
 
 def group_by_phone(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Give every test of a phone the phone's xdist group (read by xdist at collection)."""
+    """Give every test of a phone the phone's xdist group (read by xdist at collection);
+    a worker with such a test tells the controller to start the bench (`phones_wanted_path`)."""
     config.option.loadgroup = True
+    wanted = False
     for item in items:
         serial = getattr(getattr(item, "callspec", None), "params", {}).get("phone")
         if isinstance(serial, str) and item.get_closest_marker(GROUP_MARKER) is None:
             item.add_marker(pytest.mark.xdist_group(phone_group(config, serial)))
+            wanted = True
+    if wanted:
+        with contextlib.suppress(OSError):  # then the controller starts on xdist's message
+            _count(phones_wanted_path(config))
+
+
+def phones_wanted_path(config: pytest.Config) -> Path:
+    """Made by the first worker that collected a test driving a phone: the controller's
+    cue to open the bench while the other workers still start (`ParallelController`)."""
+    return session_dir(config) / "phones-wanted"
+
+
+def end_without_cleanup() -> None:
+    """A sign-off worker's process, once pytest has unconfigured, ends without the
+    interpreter's clean-up (freeing a big heap, a last garbage collection: ~0.15 s of CPU
+    per worker, every worker at the same moment at the end of the run). By then its
+    results are sent to the controller and its files written and closed; the threads
+    still running were joined (the interpreter does that before the atexit handlers)."""
+    atexit.register(_exit_now)
+
+
+def _exit_now() -> None:
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+        with contextlib.suppress(Exception):
+            if stream is not None:
+                stream.flush()
+    os._exit(0)  # xdist reads a worker's outcome from its messages, never its exit code
 
 
 def worker_started(config: pytest.Config) -> None:
@@ -141,6 +173,9 @@ class ParallelController:
         self.session: BenchSession | None = None
         self._opening: threading.Thread | None = None
         self._started = False
+        self._starting = threading.Lock()
+        self._watching: threading.Thread | None = None
+        self._watched = threading.Event()  # set: stop watching for the cue
         self._collected = 0
         self._failure: BaseException | None = None
         # The fixed cycle order within a group and a group per phone, whatever --dist said.
@@ -165,28 +200,53 @@ class ParallelController:
             plan_path(reports, build).unlink(missing_ok=True)
         except OSError as error:
             raise pytest.UsageError(f"cannot prepare the run's results: {error}") from None
+        # xdist starts the workers one after another in this thread and reads their
+        # messages only once the last has started (seconds, with 24 workers importing on
+        # 2 cores): the first worker's cue comes through a file instead.
+        self._watching = threading.Thread(target=self._watch, name="bench-cue", daemon=True)
+        self._watching.start()
+
+    def _watch(self) -> None:
+        cue = phones_wanted_path(self.config)
+        while not self._watched.wait(WATCH_INTERVAL_S):
+            if cue.exists():
+                self._start()
+                return
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
         """The bench starts when the first worker has collected a test that drives a phone
-        (as the serial `bench_session` fixture starts only for one), and comes up while
-        the other workers still start (imports, collection: CPU the bench's waits leave
-        free). The last worker's collection waits for it: xdist hands out no test before."""
+        (as the serial `bench_session` fixture starts only for one; its cue file, or this
+        message, whichever comes first), and comes up while the other workers still start
+        (imports, collection: CPU the bench's waits leave free). The last worker's
+        collection waits for it: xdist hands out no test before."""
         self._collected += 1
         wanted = any(group_of_test(nodeid, self.groups) in self.groups for nodeid in ids)
-        if wanted and not self._started:
-            self._started = True
-            check_capture_permission(rack_of(self.config))
-            self._opening = threading.Thread(target=self._open, name="bench", daemon=True)
-            self._opening.start()
+        if wanted:
+            self._start()
         if self._collected >= int(self.config.getoption("numprocesses")):
             self._ready()
+
+    def _start(self) -> None:
+        with self._starting:
+            if self._started:
+                return
+            self._started = True
+            self._opening = threading.Thread(target=self._open, name="bench", daemon=True)
+            self._opening.start()
+
+    def _stop_watching(self) -> None:
+        self._watched.set()
+        if self._watching is not None:
+            self._watching.join()
+            self._watching = None
 
     def _open(self) -> None:
         config = self.config
         rack, manifest = rack_of(config), manifest_of(config)
         workdir = Path(config.getoption("reports")) / "virtual-rack"
         try:
+            check_capture_permission(rack)  # a pytest.UsageError, raised again by `_ready`
             self.session = open_bench(rack, manifest, workdir, shared=True)
             if config.getoption("flash"):
                 flash_session(self.session, rack, manifest)
@@ -194,6 +254,9 @@ class ParallelController:
             self._failure = error
 
     def _ready(self) -> None:
+        self._stop_watching()
+        with self._starting:  # a cue seen now starts nothing more
+            self._started = True
         if self._opening is not None:
             self._opening.join()
             self._opening = None
@@ -219,6 +282,9 @@ class ParallelController:
 
     @pytest.hookimpl(trylast=True)  # after the summary, once every worker is gone
     def pytest_sessionfinish(self) -> None:
+        self._stop_watching()
+        with self._starting:
+            self._started = True
         if self._opening is not None:  # stopped before the loop: let it finish, then close
             self._opening.join()
         if self.session is not None:
