@@ -25,7 +25,7 @@ from benches.analysis.analyzer import analyze
 from benches.analysis.attribution.embedded import describe
 from benches.analysis.attribution.geo import GeoDatabase, GeoDataError
 from benches.analysis.gcpause import paused_gc
-from benches.analysis.interception.reading import Intercepted
+from benches.analysis.interception.reading import Intercepted, tls_text
 from benches.analysis.jsonrows import RawJson, RowEncoder
 from benches.analysis.parallel import WorkerLost, default_jobs
 from benches.analysis.pcap.files import CaptureError
@@ -38,7 +38,6 @@ from benches.policy.verdict import Outcome, Verdict
 from benches.redaction.masks import RAW_WARNING, show_raw
 from benches.redaction.printable import printable
 from benches.redaction.rack_masker import forget_rack, use_rack
-from benches.report.summary.content import tls_text
 
 EXIT_CODES = {Outcome.PASS: 0, Outcome.FAIL: 1}
 EXIT_INCONCLUSIVE = 2

@@ -94,7 +94,7 @@ def test_a_parallel_sign_off_with_an_unknown_behaviour_stops_in_one_line(
     errors = [line for line in done.stderr.splitlines() if line.startswith("ERROR")]
     assert errors == [
         f"ERROR: {manifest}: virtual.behaviours: unknown behaviour 'nope' "
-        "(known: cn_activation_client, connectivity_check, vendor_update_tls)"
+        "(known: cn_activation_client, connectivity_check, partner_analytics, vendor_update_tls)"
     ]
     assert not (tmp_path / "seen" / "gw0.json").exists()  # no worker started
 

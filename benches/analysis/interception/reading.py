@@ -319,3 +319,15 @@ def _statuses(
         if reading.status.get(index) not in (OPENED, OPAQUE):
             reading.status[index] = OPAQUE
             reading.note(index, TLS_OPAQUE, f"TLS not opened: {why}")
+
+
+def tls_text(counts: dict[str, int] | None) -> str | None:
+    """ "TLS: 3 opened, 1 opaque, 0 not tried; 2 QUIC blocked", or None without interception."""
+    if not counts:
+        return None
+    text = (
+        f"TLS: {counts.get(OPENED, 0)} opened, {counts.get(OPAQUE, 0)} opaque,"
+        f" {counts.get(NOT_TRIED, 0)} not tried"
+    )
+    blocked = counts.get(QUIC_BLOCKED, 0)
+    return text + (f"; {blocked} QUIC blocked" if blocked else "")

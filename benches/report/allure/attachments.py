@@ -12,6 +12,7 @@ from pathlib import Path
 import allure
 
 from benches.analysis.attribution.geo import LOCAL
+from benches.analysis.interception.reading import tls_text
 from benches.analysis.interception.records import (
     Message,
     TlsFailed,
@@ -30,7 +31,6 @@ from benches.redaction.rack_masker import scrub_text
 from benches.report.cycle_entry import cycle_timeline, tls_counts
 from benches.report.summary.charts.timeline import timeline_chart
 from benches.report.summary.charts.traffic import traffic_bars, traffic_chart
-from benches.report.summary.content import tls_text
 from benches.report.verdict_log import read_verdict_log, verdict_log_path
 
 

@@ -48,18 +48,6 @@ def cell_text(verdict: str) -> str:
     return CELL_TEXT.get(verdict, verdict)
 
 
-def tls_text(counts: dict[str, int] | None) -> str | None:
-    """ "TLS: 3 opened, 1 opaque, 0 not tried; 2 QUIC blocked", or None without interception."""
-    if not counts:
-        return None
-    text = (
-        f"TLS: {counts.get('opened', 0)} opened, {counts.get('opaque', 0)} opaque,"
-        f" {counts.get('not tried', 0)} not tried"
-    )
-    blocked = counts.get("quic blocked", 0)
-    return text + (f"; {blocked} QUIC blocked" if blocked else "")
-
-
 def finding_rows(summary: BuildSummary) -> list[dict[str, Any]]:
     """Every finding of every judged cycle, with its phone, cycle, pcap and placement."""
     rows = []

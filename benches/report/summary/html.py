@@ -7,11 +7,12 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from benches.analysis.interception.reading import tls_text
 from benches.policy.decision import GO, NO_GO
 from benches.policy.verdict import Outcome
 from benches.redaction.masks import RAW_WARNING
 from benches.redaction.printable import printable
-from benches.report.summary.content import cell_text, tls_text
+from benches.report.summary.content import cell_text
 from benches.report.summary.findings_html import findings_table
 from benches.report.summary.model import MISSING, BuildSummary
 
