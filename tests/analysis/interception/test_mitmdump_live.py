@@ -1,21 +1,24 @@
-"""Real parts end to end: mitmdump 11.0.2 intercepts a real TLS client's HTTP/2 POST of
-gzip'd JSON holding the IMEI, the bench's own capture records it on loopback, and
-``bench analyze --intercepted`` finds the IMEI inside TLS; a pinning client's flow is
-opaque; tshark decrypts the capture with the key log mitmdump wrote.
+"""Real parts end to end: the bench's own interceptor (mitmdump 11.0.2 with the bench's
+addon, `Interceptor`) in reverse mode in front of a virtual-rack endpoint (`EndpointServers`,
+its certificate from a `RackAuthority`) intercepts a real TLS client's HTTP/2 POST of gzip'd
+JSON holding the IMEI; the bench's own capture records it on loopback, the bench's per-cycle
+cut (`InterceptionSession.cut`, cut.py) writes X.intercepted.jsonl, X.keylog, X.flows and
+X.interception.json from the session spool, and ``bench analyze --intercepted`` finds the
+IMEI inside TLS; a pinning client's flow is opaque; tshark decrypts the capture with the cut
+key log.
 
-mitmdump runs in its own venv: BENCH_MITMDUMP, else the bench's .venv-mitmproxy (tlsgw's
-``./run`` makes it), else /tmp/mvenv. The addon that writes the JSONL is the TEST one in
-tests/support/mitm/ (the bench's own, tlsgw's, replaces it once merged); mitmdump runs in
-reverse mode and answers every request itself, so no upstream server and no redirect
-rule is needed: the capture's destination is mitmdump's own address.
+mitmdump runs in its own venv: BENCH_MITMDUMP, else the checkout's .venv-mitmproxy (``./run``
+makes it), as the bench finds it. As on the virtual rack (pytestplugin/interception.py), the
+interceptor listens where the phone connects (the endpoint's address, MITM_PORT) and passes
+each request on to the endpoint's own TLS server (same address, UPSTREAM_PORT): the capture's
+destination is the endpoint's address and the port the phone dialled.
 """
 
 from __future__ import annotations
 
+import base64
 import json
-import os
 import shutil
-import signal
 import socket
 import subprocess
 import time
@@ -25,18 +28,31 @@ from pathlib import Path
 import pytest
 from scapy.layers.dns import DNS, DNSQR, DNSRR
 
+from benches.capture.interception.interceptor import (
+    Interceptor,
+    InterceptorConfig,
+    InterceptorError,
+    find_mitmdump,
+    modes_for,
+)
+from benches.capture.interception.session import InterceptionSession
 from benches.capture.process import Capture
+from benches.inventory.virtual import Endpoint
+from benches.sim.network.certs import RackAuthority
+from benches.sim.network.endpoints import EndpointServers
 from tests.support.analyzecli import bench
 from tests.support.paths import REPO
 
 pytestmark = pytest.mark.live
 
 PHONE = "127.215.0.2"
-PROXY = "127.215.0.10"  # mitmdump's address: analytics and pinned hosts both resolve to it
+ENDPOINT = "127.215.0.10"  # the endpoint's address: analytics and pinned hosts resolve to it
 RESOLVER = "127.215.0.53"
-MITM_PORT = 18443
+MITM_PORT = 18443  # the interceptor, where the phone connects
+UPSTREAM_PORT = 18444  # the endpoint's own TLS server behind it
 IMEI = "352098100123452"
 ANALYTICS, PINNED = "analytics.partner.example", "pinned.partner.example"
+OWNER = "Partner Analytics Ltd"
 SUPPORT = REPO / "tests" / "support" / "mitm"
 
 DEVICES = f"""\
@@ -46,7 +62,7 @@ bench:
 virtual:
   resolver: {RESOLVER}
   endpoints:
-    - {{host: {ANALYTICS}, address: {PROXY}, country: IE, owner: Partner Analytics Ltd}}
+    - {{host: {ANALYTICS}, address: {ENDPOINT}, country: IE, owner: {OWNER}}}
 devices:
   - serial: SIM7P0001
     model: TA-1046
@@ -67,27 +83,15 @@ def firmware(extra: str = "") -> str:
     )
 
 
-def mitmdump() -> str:
-    for candidate in (
-        os.environ.get("BENCH_MITMDUMP"),
-        str(REPO / ".venv-mitmproxy" / "bin" / "mitmdump"),
-        "/tmp/mvenv/bin/mitmdump",
-    ):
-        if candidate and Path(candidate).is_file():
-            return candidate
-    pytest.fail("no mitmdump: set BENCH_MITMDUMP, or ./run makes .venv-mitmproxy")
-
-
-def _listening(address: str, port: int) -> bool:
+def mitmdump() -> Path:
     try:
-        socket.create_connection((address, port), timeout=0.2).close()
-    except OSError:
-        return False
-    return True
+        return find_mitmdump()
+    except InterceptorError as error:
+        pytest.fail(str(error))
 
 
 def _dns(queries: list[str]) -> None:
-    """The phone looks the names up; the resolver answers with mitmdump's address."""
+    """The phone looks the names up; the resolver answers with the endpoint's address."""
     with (
         socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as phone,
         socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as resolver,
@@ -99,64 +103,55 @@ def _dns(queries: list[str]) -> None:
             phone.sendto(bytes(question), (RESOLVER, 53))
             _, client = resolver.recvfrom(512)
             answer = DNS(id=number, qr=1, rd=1, ra=1, qd=[DNSQR(qname=name)],
-                         an=[DNSRR(rrname=name, type="A", rdata=PROXY, ttl=60)])  # fmt: skip
+                         an=[DNSRR(rrname=name, type="A", rdata=ENDPOINT, ttl=60)])  # fmt: skip
             resolver.sendto(bytes(answer), client)
             phone.recv(512)
 
 
 @pytest.fixture(scope="module")
 def intercepted_cycle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """One intercepted cycle: X.pcap, X.intercepted.jsonl, X.interception.json, X.keylog,
-    X.flows; the analytics client leaked its IMEI, the pinned client refused."""
+    """One intercepted cycle, cut from the interceptor's spool as a bench cycle's is:
+    X.pcap, X.intercepted.jsonl, X.interception.json, X.keylog, X.flows; the analytics
+    client leaked its IMEI, the pinned client refused the interceptor's certificate."""
     folder = tmp_path_factory.mktemp("intercepted")
     pcap = folder / "boot-1.pcap"
-    stem = folder / "boot-1"
-    env = {
-        **os.environ,
-        "BENCH_TEST_JSONL": f"{stem}.intercepted.jsonl",
-        "BENCH_TEST_ANSWER": "1",
-        "MITMPROXY_SSLKEYLOGFILE": f"{stem}.keylog",  # mitmproxy 11.0.2 reads it at import
-    }
-    upstream = "https://127.215.0.99:9"  # never reached: the addon answers
-    process = subprocess.Popen(
-        [mitmdump(), "-q", "--set", f"confdir={folder / 'conf'}",
-         "--mode", f"reverse:{upstream}@{PROXY}:{MITM_PORT}",
-         "--set", "connection_strategy=lazy", "--set", "keep_host_header=true",
-         "-s", str(SUPPORT / "jsonl_addon.py"), "-w", f"{stem}.flows"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
-    )  # fmt: skip
+    endpoints = EndpointServers(
+        [Endpoint(ANALYTICS, ENDPOINT, "IE", OWNER)], RackAuthority(), tls_port=UPSTREAM_PORT
+    )
+    config = InterceptorConfig(
+        modes=modes_for([(ENDPOINT, MITM_PORT, ENDPOINT, UPSTREAM_PORT)]),
+        ports=(MITM_PORT,),
+        spool=folder / "spool",
+        confdir=folder / "conf",
+        upstream_insecure=True,  # the endpoint's certificate comes from the rack's own CA
+    )
+    executable = mitmdump()
+    interceptor = Interceptor(config, executable)
+    endpoints.start()
     try:
-        deadline = time.monotonic() + 30
-        while not _listening(PROXY, MITM_PORT):
-            assert process.poll() is None, process.stderr.read() if process.stderr else ""
-            assert time.monotonic() < deadline, "mitmdump did not listen within 30 s"
-            time.sleep(0.1)
+        interceptor.start()
+        session = InterceptionSession(config.spool, interceptor.mode, config.ports)
         capture = Capture("lo", [PHONE], pcap)
         capture.start()
-        start = time.time()
+        window = session.open_window(PHONE)
         _dns([ANALYTICS, PINNED])
-        python = str(Path(mitmdump()).with_name("python"))
-        ca = folder / "conf" / "mitmproxy-ca-cert.pem"
-        target = f"{PROXY}:{MITM_PORT}"
+        python = executable.with_name("python")  # mitmdump's venv has `h2`
+        target = f"{ENDPOINT}:{MITM_PORT}"
         client = SUPPORT / "h2_client.py"
-        leaked = subprocess.run([python, client, PHONE, target, ANALYTICS, IMEI, "--cafile", ca],
-                                capture_output=True, text=True, timeout=30)  # fmt: skip
+        leaked = subprocess.run(
+            [python, client, PHONE, target, ANALYTICS, IMEI, "--cafile", interceptor.ca_cert],
+            capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
         pinned = subprocess.run([python, client, PHONE, target, PINNED, IMEI, "--pinned"],
                                 capture_output=True, text=True, timeout=30)  # fmt: skip
         assert (leaked.returncode, pinned.returncode) == (0, 3), (leaked.stderr, pinned.stderr)
         time.sleep(0.5)  # the last FINs reach the capture
         capture.stop()
+        files = session.cut(PHONE, window, pcap, root=folder)
     finally:
-        os.kill(process.pid, signal.SIGINT)  # mitmdump flushes its flow file on the way out
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait()
-    meta = {"interceptor": "mitmproxy 11.0.2", "mode": "reverse", "ports": [MITM_PORT],
-            "phone": PHONE, "window": [start, time.time()], "complete": True,
-            "reason": None}  # fmt: skip
-    Path(f"{stem}.interception.json").write_text(json.dumps(meta))
+        interceptor.stop()
+        endpoints.stop()
+    assert files.messages == pcap.with_name("boot-1.intercepted.jsonl")
     yield pcap
 
 
@@ -221,3 +216,34 @@ def test_the_evidence_files_are_there_and_tshark_decrypts_the_h2_request(
     )  # fmt: skip
     assert shown.returncode == 0, shown.stderr
     assert f"POST\t{ANALYTICS}\t/v1/events" in shown.stdout.splitlines()
+
+
+def test_the_cut_holds_the_phones_own_sessions_owner_only(intercepted_cycle: Path) -> None:
+    """The cut, not the spool: the spool's key log also holds the interceptor's own sessions
+    with the endpoint; every cut file is owner-only."""
+    names = ("keylog", "flows", "intercepted.jsonl", "interception.json")
+    cut = [intercepted_cycle.with_name(f"boot-1.{name}") for name in names]
+    assert {oct(path.stat().st_mode & 0o777) for path in cut} == {"0o600"}
+    spool_keylog = intercepted_cycle.with_name("spool") / "keylog.txt"
+    kept, written = (
+        [line for line in path.read_text().splitlines() if line] for path in (cut[0], spool_keylog)
+    )
+    assert kept and set(kept) < set(written)
+
+
+def test_the_cycle_meta_and_the_answer_came_from_the_endpoint(intercepted_cycle: Path) -> None:
+    meta = json.loads(intercepted_cycle.with_name("boot-1.interception.json").read_text())
+    assert (meta["mode"], meta["ports"], meta["phone"], meta["complete"], meta["reason"]) == (
+        f"reverse:https://{ENDPOINT}:{UPSTREAM_PORT}@{ENDPOINT}:{MITM_PORT}",
+        [MITM_PORT],
+        PHONE,
+        True,
+        None,
+    )
+    records = [
+        json.loads(line)
+        for line in intercepted_cycle.with_name("boot-1.intercepted.jsonl").read_text().splitlines()
+    ]
+    (response,) = [r for r in records if r["kind"] == "response"]
+    assert (response["server"], response["status"]) == (f"{ENDPOINT}:{MITM_PORT}", 200)
+    assert base64.b64decode(response["content"]) == b'{"status":"ok"}'  # the endpoint's reply
