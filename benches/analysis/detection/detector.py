@@ -89,6 +89,24 @@ class IdentifierPattern:
     suffix: Suffix | None = None  # decoded digits that must follow (IMEISV)
     fragment: Fragment | None = None  # base64, base32: the form's bytes and their offset in a group
 
+    def __init__(
+        self, device: str, kind: str, value: str, form: str, encoding: str, literal: bytes,
+        exact: bool = False, reader: str | None = None, boundary: Boundary | None = None,
+        suffix: Suffix | None = None, fragment: Fragment | None = None,
+    ) -> None:  # fmt: skip
+        # The dataclass's own __init__ of a frozen class calls object.__setattr__ once a
+        # field: about 18,000 instructions a pattern, and a rack makes 11,000 of them at
+        # start-up. One dict, set at once, is a third of that (tests: same fields, order,
+        # defaults as the dataclass declares).
+        _SET(self, "__dict__", {
+            "device": device, "kind": kind, "value": value, "form": form,
+            "encoding": encoding, "literal": literal, "exact": exact, "reader": reader,
+            "boundary": boundary, "suffix": suffix, "fragment": fragment,
+        })  # fmt: skip
+
+
+_SET = object.__setattr__
+
 
 @dataclass(frozen=True)
 class LocationPattern:
@@ -370,11 +388,15 @@ class Matcher:
         # Binary numbers in an automaton of their own: their first bytes are spread over
         # all 256 values, and in the text automaton that root would slow every byte of
         # text by half. They are searched only around their own anchors, byte for byte.
-        numbers = [i for i, p in enumerate(self.patterns) if p.encoding in BINARY_NUMBERS]
-        others = [i for i, p in enumerate(self.patterns) if p.encoding not in BINARY_NUMBERS]
+        numbers: list[int] = []
+        others: list[int] = []
+        for index, pattern in enumerate(self.patterns):
+            (numbers if pattern.encoding in BINARY_NUMBERS else others).append(index)
         self.automaton = _automaton(self.patterns, others, fold=True)
         self.numbers = _automaton(self.patterns, numbers, fold=False)
-        self.max_length = max((_span_limit(p) for p in self.patterns), default=0)
+        # _span_limit of each, but only a suffix makes it more than the literal's length.
+        suffixed = max((_span_limit(p) for p in self.patterns if p.suffix), default=0)
+        self.max_length = max(max((len(p.literal) for p in self.patterns), default=0), suffixed)
         self.sieve = Sieve(self.patterns, self.max_length + CONTEXT)
 
     def find(self, data: bytes) -> list[Hit]:
@@ -532,8 +554,8 @@ class Detector:
         # Bytes no hit can hold, which a boundary check reads as the end of the data: a
         # run of newlines longer than any a hit holds (a location pair may hold some
         # between its numbers; a literal rarely any) and than the context read around one.
-        held = max((len(run) for p in self.patterns for run in _NEWLINES.findall(p.literal)),
-                   default=0)  # fmt: skip
+        held = max((len(run) for p in self.patterns if b"\n" in p.literal
+                    for run in _NEWLINES.findall(p.literal)), default=0)  # fmt: skip
         self.separator: bytes = b"\n" * (max(held, self.locations.window, CONTEXT) + 1)
 
     @property
