@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -173,28 +173,21 @@ def _cached_patterns(rack: Rack) -> tuple[IdentifierPattern, ...]:
 def _patterns(rack: Rack) -> tuple[IdentifierPattern, ...]:
     found: dict[tuple[object, ...], IdentifierPattern] = {}
     for device in rack.devices:
+        serial = device.serial
         for kind, value in identifiers(device.identity):
             for form in forms(kind, value):
+                name = form.name
                 for encoded in encodings(form):
                     if not _strong_enough(encoded):
                         continue
-                    literal = encoded.literal if encoded.exact else encoded.literal.lower()
-                    pattern = IdentifierPattern(
-                        device.serial,
-                        kind,
-                        value,
-                        form.name,
-                        encoded.encoding,
-                        literal,
-                        encoded.exact,
-                        encoded.reader,
-                        encoded.boundary,
-                        encoded.suffix,
-                        encoded.fragment,
-                    )
-                    key = (device.serial, kind, value, literal, encoded.exact, encoded.reader)
-                    extra = (encoded.boundary, encoded.suffix, encoded.fragment)
-                    found.setdefault((*key, *extra), pattern)
+                    exact, reader = encoded.exact, encoded.reader
+                    boundary, suffix, fragment = encoded.boundary, encoded.suffix, encoded.fragment
+                    literal = encoded.literal if exact else encoded.literal.lower()
+                    key = (serial, kind, value, literal, exact, reader, boundary, suffix, fragment)
+                    found.setdefault(key, IdentifierPattern(  # the first form names it
+                        serial, kind, value, name, encoded.encoding, literal, exact, reader,
+                        boundary, suffix, fragment,
+                    ))  # fmt: skip
     return tuple(found.values())
 
 
@@ -439,15 +432,16 @@ def _automaton(
     patterns: Sequence[IdentifierPattern], indices: list[int], *, fold: bool
 ) -> ahocorasick.Automaton | None:
     """The automaton of ``patterns[i]`` for ``indices``, keys lower-cased when ``fold``."""
-    by_key: dict[bytes, list[int]] = {}
-    for index in indices:
-        literal = patterns[index].literal
-        by_key.setdefault(literal.lower() if fold else literal, []).append(index)
+    literals = [patterns[index].literal for index in indices]
+    by_key: defaultdict[bytes, list[int]] = defaultdict(list)
+    for key, index in zip([k.lower() for k in literals] if fold else literals, indices):
+        by_key[key].append(index)
     if not by_key:
         return None
     automaton = ahocorasick.Automaton()
+    add = automaton.add_word
     for key, found in by_key.items():
-        automaton.add_word(key.decode("latin-1"), (len(key), tuple(found)))
+        add(key.decode("latin-1"), (len(key), tuple(found)))
     automaton.make_automaton()
     return automaton
 
