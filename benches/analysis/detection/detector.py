@@ -434,7 +434,9 @@ def _automaton(
     """The automaton of ``patterns[i]`` for ``indices``, keys lower-cased when ``fold``."""
     literals = [patterns[index].literal for index in indices]
     by_key: defaultdict[bytes, list[int]] = defaultdict(list)
-    for key, index in zip([k.lower() for k in literals] if fold else literals, indices):
+    for key, index in zip(
+        [k.lower() for k in literals] if fold else literals, indices, strict=True
+    ):
         by_key[key].append(index)
     if not by_key:
         return None
