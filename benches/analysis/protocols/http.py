@@ -178,6 +178,18 @@ _METHOD_CHARS = re.compile(rb"[A-Z][A-Z_-]{0,19}")
 _VERSION = b"HTTP/1."
 
 
+def blank_line_end(data: bytes | bytearray, start: int) -> int | None:
+    """Where the first blank line (``\\r?\\n\\r?\\n``) at or after ``start`` ends, or None:
+    ``_BLANK_LINE.search(data, start).end()``. Two ``bytes.find`` instead of the regex's
+    scan, which tries a match at every byte (about 36,000 instructions a head): the
+    CRLF one first, then the LF one only before where that one was found."""
+    crlf = data.find(b"\n\r\n", start)
+    lf = data.find(b"\n\n", start, crlf + 1 if crlf >= 0 else len(data))
+    if lf >= 0:
+        return lf + 2
+    return crlf + 3 if crlf >= 0 else None
+
+
 def _plausible_start(line: bytes, direction: Direction) -> bool:
     """Whether ``line`` (without its LF, possibly incomplete) can begin a start line."""
     if direction == "response":
@@ -454,19 +466,19 @@ class HttpStreamParser:
                 self._off(f"not HTTP/1.x {where} of the stream")
                 return False
             self._start_checked = newline >= 0 or len(self._buf) >= START_CHECK
-        end = _BLANK_LINE.search(self._buf, max(0, self._scan - 3))
+        end = blank_line_end(self._buf, max(0, self._scan - 3))
         if end is None:
             if len(self._buf) > self.limits.max_head:
                 self._off(f"header block over {self.limits.max_head} bytes", self._overlong())
                 return False
             self._scan = len(self._buf)
             return False
-        if end.end() > self.limits.max_head:
+        if end > self.limits.max_head:
             self._off(f"header block over {self.limits.max_head} bytes", self._overlong())
             return False
         start = self._offset
         with memoryview(self._buf) as view:
-            head = bytes(view[: end.end()])
+            head = bytes(view[:end])
         message = self._parse_head(head, start)
         if message is None:
             # With resync, the head is looked through again from its second byte: a start
@@ -705,13 +717,13 @@ class HttpStreamParser:
         if self._buf.startswith(b"\r\n") or self._buf.startswith(b"\n"):
             end = 2 if self._buf.startswith(b"\r\n") else 1
         else:
-            found = _BLANK_LINE.search(self._buf, max(0, self._scan - 3))
+            found = blank_line_end(self._buf, max(0, self._scan - 3))
             if found is None:
                 if len(self._buf) > self.limits.max_head:
                     return self._framing_error(out, "trailer section too long")
                 self._scan = len(self._buf)
                 return False
-            end = found.end()
+            end = found
         section = self._take(end)
         self._scan = 0
         self._keep(section, raw=True, data=False)
