@@ -176,6 +176,9 @@ _HEX = re.compile(rb"[0-9A-Fa-f]{1,16}")
 _TARGET_CHARS = re.compile(_TARGET_BYTE + rb"*")
 _METHOD_CHARS = re.compile(rb"[A-Z][A-Z_-]{0,19}")
 _VERSION = b"HTTP/1."
+# What may follow "HTTP/1." in the first 13 bytes of a status line (compiled once: re.fullmatch
+# with a pattern looks it up in re's cache, a few thousand instructions a response).
+_STATUS_AFTER_VERSION = re.compile(rb"(?:[01](?: (?:\d{1,3}(?:[ \r].*)?)?)?)?", re.S)
 
 
 def blank_line_end(data: bytes | bytearray, start: int) -> int | None:
@@ -196,9 +199,7 @@ def _plausible_start(line: bytes, direction: Direction) -> bool:
         status = line[:13]  # "HTTP/1.1 200 "
         if status[:7] != _VERSION[: len(status[:7])]:
             return False
-        return (
-            re.fullmatch(rb"(?:[01](?: (?:\d{1,3}(?:[ \r].*)?)?)?)?", status[7:], re.S) is not None
-        )
+        return _STATUS_AFTER_VERSION.fullmatch(status[7:]) is not None
     method, space, rest = line.partition(b" ")
     if not _METHOD_CHARS.fullmatch(method) or (space and len(method) < 2):
         return False
