@@ -98,6 +98,24 @@ def test_a_query_row_is_the_encoded_dict(some: list[DnsQuery]) -> None:
     assert [rows.query(q) for q in some * 2] == [ENCODE(d) for d in expected * 2]
 
 
+@given(st.lists(flows, min_size=1, max_size=4), st.lists(TIME, min_size=1, max_size=6))
+def test_a_query_after_flows_of_its_times_is_the_encoded_dict(
+    some: list[Flow], times: list[float]
+) -> None:
+    """The encoder keeps each flow's first_time text for the DNS queries written after
+    the flows (a query's time is its flow's first packet's): the same text as encoding
+    the time alone, whatever the value (0.0 and -0.0, 5 and 5.0, NaN: equal or not as
+    keys, written apart)."""
+    rows = RowEncoder(ENCODE, scrub)
+    made = [Flow.made(**{**vars(f), "first_time": t}) for f in some for t in times]
+    for flow in made:
+        assert rows.flow(flow) == ENCODE(flow.to_dict(scrub))
+    edge = [0.0, -0.0, 5, 5.0, float("nan"), float("inf"), -float("inf"), 1700000000.000381]
+    asked = [DnsQuery("a.example", "a.pcap", 1, t, "10.0.0.1", "10.0.0.53") for t in times + edge]
+    expected = list(Analysis(pcaps=(), dns_queries=asked).query_dicts(scrub))
+    assert [rows.query(q) for q in asked] == [ENCODE(d) for d in expected]
+
+
 def test_flows_sharing_a_destination_share_its_encoded_pieces() -> None:
     rows = RowEncoder(ENCODE, scrub)
     one = Flow.made(**{**_flow_fields(), "dns_names": ("a.example",)})

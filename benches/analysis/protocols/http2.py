@@ -33,9 +33,6 @@ import binascii
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from hpack import Decoder
-from hpack.exceptions import InvalidTableSizeError, OversizedHeaderListError
-
 from benches.analysis.protocols.budget import FlowBudget
 from benches.analysis.protocols.http import Headers, HttpMessage, HttpRequest, host_name
 from benches.analysis.protocols.http_codings import BodyCoding
@@ -221,6 +218,10 @@ class Http2Reader(ProtocolReader):
         self.block_end = False  # END_STREAM on its HEADERS
         self.block_offset = 0
         self.block_promise = False  # it began with a PUSH_PROMISE
+        # hpack is imported by the first HTTP/2 session, not by every analysis: most
+        # captures have none, and its import is about 10 M instructions.
+        from hpack import Decoder
+
         self.decoder = Decoder(max_header_list_size=MAX_HEADER_LIST)
         self.decoder.max_allowed_table_size = min(session.table_limit[client], MAX_TABLE)
         self.streams: dict[int, _Stream] = {}
@@ -456,6 +457,8 @@ class Http2Reader(ProtocolReader):
             self._finish(stream)
 
     def _decode(self, block: bytes) -> list[tuple[bytes, bytes]] | None:
+        from hpack.exceptions import InvalidTableSizeError, OversizedHeaderListError
+
         try:
             return [(bytes(n), bytes(v)) for n, v in self.decoder.decode(block, raw=True)]
         except OversizedHeaderListError:
