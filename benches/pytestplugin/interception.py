@@ -42,6 +42,7 @@ from benches.rack.adb.phone import Phone, PhoneError
 from benches.rack.health import BenchFault
 from benches.rack.session import BenchSession
 from benches.rack.trust.install import TrustError, install_ca
+from benches.redaction.safe_files import make_private_directory
 
 HTTPS_PORT = 443
 TRANSPARENT_PORT = 8080  # mitmdump's listener on a real gateway, where the redirect sends
@@ -72,6 +73,7 @@ def interceptor_config(rack: Rack, reports: Path) -> InterceptorConfig:
             ports=REDIRECTED_PORTS,
             spool=folder / "spool",
             confdir=confdir,
+            root=reports,
         )
     targets = [
         (endpoint.address, HTTPS_PORT, endpoint.address, INTERCEPTED_TLS_PORT)
@@ -82,6 +84,7 @@ def interceptor_config(rack: Rack, reports: Path) -> InterceptorConfig:
         ports=(HTTPS_PORT,),
         spool=folder / "spool",
         confdir=confdir,
+        root=reports,
         # The virtual endpoints' certificates come from the rack's own CA.
         upstream_insecure=True,
     )
@@ -103,7 +106,7 @@ def start_interceptor(rack: Rack, manifest: Manifest, reports: Path) -> Intercep
     if not manifest.intercepts:
         return None
     config = interceptor_config(rack, reports)
-    config.spool.mkdir(mode=0o700, parents=True, exist_ok=True)
+    make_private_directory(config.spool, reports)
     for name in SPOOL_FILES:  # a previous session's spool is not this one's
         (config.spool / name).unlink(missing_ok=True)
     interceptor = Interceptor(config)

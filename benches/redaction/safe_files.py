@@ -53,6 +53,16 @@ def make_directories(path: Path, root: Path) -> None:
     os.close(_open_directory(Path(path), Path(root)))
 
 
+def make_private_directory(path: Path, root: Path) -> None:
+    """:func:`make_directories`, and ``path`` itself owner-only (0700), set through the
+    descriptor of the folder it opened: never ``chmod``-ed through a link."""
+    descriptor = _open_directory(Path(path), Path(root))
+    try:
+        os.fchmod(descriptor, 0o700)
+    finally:
+        os.close(descriptor)
+
+
 def write_file(path: Path, data: bytes | str, *, root: Path, mode: int = PUBLIC) -> None:
     """``path`` holds ``data`` (str as UTF-8), replacing whatever file or link was there.
 

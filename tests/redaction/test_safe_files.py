@@ -14,6 +14,7 @@ from benches.redaction.safe_files import (
     append_text,
     create_file,
     make_directories,
+    make_private_directory,
     read_file,
     write_file,
 )
@@ -126,3 +127,20 @@ def test_a_line_appended_after_a_torn_one_stays_whole(tmp_path: Path) -> None:
     assert log.read_bytes().splitlines() == [b'{"whole": 1}', b'{"torn": ', b'{"next": 2}']
     append_text(log, '{"then": 3}\n', root=tmp_path)  # no blank line after a whole one
     assert log.read_bytes().endswith(b'{"next": 2}\n{"then": 3}\n')
+
+
+def test_a_private_folder_is_owner_only_and_never_chmodded_through_a_link(
+    tmp_path: Path, outside: Path
+) -> None:
+    made = tmp_path / "interception" / "spool"
+    make_private_directory(made, tmp_path)
+    assert stat.S_IMODE(made.stat().st_mode) == 0o700
+    loose = tmp_path / "loose"
+    loose.mkdir(mode=0o755)
+    make_private_directory(loose, tmp_path)  # one that was there is made owner-only too
+    assert stat.S_IMODE(loose.stat().st_mode) == 0o700
+    before = stat.S_IMODE(outside.stat().st_mode)
+    (tmp_path / "planted").symlink_to(outside)
+    with pytest.raises(UnsafePath, match="planted"):
+        make_private_directory(tmp_path / "planted", tmp_path)
+    assert stat.S_IMODE(outside.stat().st_mode) == before

@@ -40,7 +40,9 @@ DEFAULT_BODY_CAP = 4 * 1024 * 1024
 
 
 def _append_only(path: Path) -> Any:
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    # Never through a link planted in the spool (the bench made the folder owner-only).
+    flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC
+    descriptor = os.open(path, flags, 0o600)
     return os.fdopen(descriptor, "ab", buffering=0)
 
 

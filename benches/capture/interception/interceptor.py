@@ -22,6 +22,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from benches.redaction.safe_files import PRIVATE, create_file, make_private_directory
+
 MITMPROXY_VERSION = "11.0.2"
 INTERCEPTOR = f"mitmproxy {MITMPROXY_VERSION}"
 ADDON = Path(__file__).with_name("addon.py")
@@ -63,6 +65,9 @@ class InterceptorConfig:
     body_cap: int = 4 * 1024 * 1024
     # What the command runs under, e.g. ("ip", "netns", "exec", "gw") in a test's namespace.
     launcher: tuple[str, ...] = ()
+    # The folder a person named (--reports): no link below it is followed. None: the
+    # spool's and the confdir's own parent folders.
+    root: Path | None = None
 
     def ca_pem(self) -> bytes:
         """The interceptor's CA certificate (PEM), which the phones must trust."""
@@ -110,16 +115,23 @@ class Interceptor:
             command += ["--set", "ssl_insecure=true"]
         return command
 
+    def _root_of(self, folder: Path) -> Path:
+        root = self.config.root
+        if root is not None and folder.is_relative_to(root):
+            return root
+        return folder.parent
+
     def start(self, timeout: float = 30.0) -> None:
         command = self.command()
         for folder in (self.config.spool, self.config.confdir):
-            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-            os.chmod(folder, 0o700)
+            make_private_directory(folder, self._root_of(folder))
         keylog = self.config.spool / KEYLOG
-        os.close(os.open(keylog, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
+        # New, owner-only files in place (a link planted at either name is replaced):
+        # mitmdump appends its keys to the first, its output goes to the second.
+        os.close(create_file(keylog, root=self.config.spool, mode=PRIVATE))
         environment = dict(os.environ, MITMPROXY_SSLKEYLOGFILE=str(keylog))
         environment.pop("SSLKEYLOGFILE", None)
-        log = os.open(self._log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        log = create_file(self._log, root=self.config.spool, mode=PRIVATE)
         try:
             self._process = subprocess.Popen(
                 command,

@@ -27,6 +27,7 @@ from benches.capture.interception.interceptor import (
     find_mitmdump,
     modes_for,
 )
+from benches.redaction.safe_files import UnsafePath
 from benches.sim.network.certs import write_self_signed
 
 HOST = "analytics.partner.example"
@@ -260,3 +261,24 @@ def test_an_interceptor_that_cannot_listen_is_one_line(tmp_path: Path) -> None:
         )
         with pytest.raises(InterceptorError, match="did not start"):
             Interceptor(config).start()
+
+
+def test_a_link_planted_where_the_spool_goes_is_refused_and_followed_nowhere(
+    tmp_path: Path,
+) -> None:
+    """The bench runs as root: a link in reports/ must not make it write, or chmod, elsewhere."""
+    reports, elsewhere = tmp_path / "reports", tmp_path / "etc"
+    elsewhere.mkdir(mode=0o755)
+    (reports / "interception").mkdir(parents=True)
+    (reports / "interception" / "spool").symlink_to(elsewhere)
+    config = InterceptorConfig(
+        modes=modes_for([(ADDRESS, free_port(), ADDRESS, free_port())]),
+        ports=(443,),
+        spool=reports / "interception" / "spool",
+        confdir=reports / "interception" / "confdir",
+        root=reports,
+    )
+    with pytest.raises(UnsafePath, match="spool"):
+        Interceptor(config).start()
+    assert list(elsewhere.iterdir()) == []
+    assert elsewhere.stat().st_mode & 0o777 == 0o755
