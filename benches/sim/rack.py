@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import tempfile
 from pathlib import Path
 
 from benches.inventory.models import Manifest, Rack
@@ -31,6 +32,10 @@ class VirtualRack:
         self.rack = rack
         self.manifest = manifest
         self.workdir = workdir
+        # The phones' file trees (their CA stores, what `adb push` writes) live in a new
+        # owner-only folder of their own, not under the reports folder: the simulator runs
+        # as root, and nothing planted there can redirect its writes.
+        self._phone_trees = Path(tempfile.mkdtemp(prefix="virtual-phones-"))
         virtual = rack.virtual
         location = (rack.bench.location.lat, rack.bench.location.lon)
         # The rack's public CA: it signs the endpoints' certificates, every phone trusts it.
@@ -50,10 +55,12 @@ class VirtualRack:
                 for index, device in enumerate(rack.devices, 1)
             }
         except UnknownBehaviour as error:
+            shutil.rmtree(self._phone_trees, ignore_errors=True)
             raise VirtualRackError(f"{manifest.path}: virtual.behaviours: {error}") from None
         try:
             self.wiring = VirtualWiring(rack, self.phones)
         except SerialServeError as error:
+            shutil.rmtree(self._phone_trees, ignore_errors=True)
             raise VirtualRackError(str(error)) from None
         self._resolver: Resolver | None = None
         self._endpoints: EndpointServers | None = None
@@ -61,9 +68,7 @@ class VirtualRack:
     def _phone_files(self, index: int) -> Path:
         """A new file tree for the rack's `index`th phone, its CA stores holding the rack's CA
         (both: the phone's API level says which one it reads)."""
-        root = self.workdir / "phones" / f"phone{index}"
-        if root.exists():
-            shutil.rmtree(root)  # a previous session's phone: nothing of it carries over
+        root = self._phone_trees / f"phone{index}"
         for store in (SYSTEM_STORE, APEX_STORE):
             folder = root / store.lstrip("/")
             folder.mkdir(mode=0o700, parents=True)
@@ -112,3 +117,4 @@ class VirtualRack:
         if self._resolver:
             self._resolver.stop()
         self._endpoints = self._resolver = None
+        shutil.rmtree(self._phone_trees, ignore_errors=True)
