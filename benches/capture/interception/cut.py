@@ -60,7 +60,7 @@ class SpoolCutter:
         offsets = self._offsets.setdefault(state.phone, _Offsets())
         start, end = state.window
 
-        messages, offsets.messages = _lines(self.spool / MESSAGES, offsets.messages)
+        messages, offsets.messages, unread = _lines(self.spool / MESSAGES, offsets.messages)
         kept: list[bytes] = []
         flows: set[str] = set()
         for raw, record in messages:
@@ -73,7 +73,10 @@ class SpoolCutter:
             if inside or (record.get("kind") == "response" and record.get("flow") in flows):
                 kept.append(raw)
 
-        connections, offsets.connections = _lines(self.spool / CONNECTIONS, offsets.connections)
+        connections, offsets.connections, unread_connections = _lines(
+            self.spool / CONNECTIONS, offsets.connections
+        )
+        unread += unread_connections
         randoms = {
             str(record.get("client_random", "")).lower()
             for _, record in connections
@@ -82,7 +85,8 @@ class SpoolCutter:
         }
         keylog, offsets.keylog = _keylog(self.spool / KEYLOG, offsets.keylog, randoms)
 
-        index, offsets.index = _lines(self.spool / FLOW_INDEX, offsets.index)
+        index, offsets.index, unread_index = _lines(self.spool / FLOW_INDEX, offsets.index)
+        unread += unread_index
         ranges = [
             (int(record["offset"]), int(record["length"]))
             for _, record in index
@@ -99,8 +103,11 @@ class SpoolCutter:
             "ports": list(state.ports),
             "phone": state.phone,
             "window": [state.window[0], state.window[1]],
-            "complete": state.complete,
-            "reason": state.reason,
+            # The addon writes whole JSON lines: one that does not read is a spool damaged
+            # (a disk full, a killed writer), and what it held is unknown: fail closed.
+            "complete": state.complete and not unread,
+            "reason": state.reason
+            or (f"{unread} line(s) of the interceptor's spool did not read" if unread else None),
             # Added to files.py's meta: what the gateway's UDP 443 block dropped in the window.
             "quic_blocked": state.quic_blocked,
         }
@@ -134,17 +141,22 @@ def _whole_lines(path: Path, offset: int) -> Iterator[tuple[bytes, int]]:
         return
 
 
-def _lines(path: Path, offset: int) -> tuple[list[tuple[bytes, dict[str, Any]]], int]:
+def _lines(path: Path, offset: int) -> tuple[list[tuple[bytes, dict[str, Any]]], int, int]:
+    """The records from `offset` on, the offset after them, and how many lines did not
+    read as a JSON object."""
     records: list[tuple[bytes, dict[str, Any]]] = []
+    unread = 0
     for line, after in _whole_lines(path, offset):
         offset = after
         try:
             record = json.loads(line)
         except ValueError:
-            continue  # the addon writes whole JSON lines; anything else is not its record
+            record = None
         if isinstance(record, dict):
             records.append((line, record))
-    return records, offset
+        else:
+            unread += 1
+    return records, offset, unread
 
 
 def _keylog(path: Path, offset: int, randoms: set[str]) -> tuple[list[bytes], int]:

@@ -59,6 +59,22 @@ def test_a_response_after_the_window_follows_its_request_and_nothing_else_leaks_
     assert json.loads(files.meta.read_text())["quic_blocked"] is None
 
 
+def test_a_damaged_spool_line_makes_the_cycle_incomplete_not_silent(tmp_path: Path) -> None:
+    """A line of the spool that does not read may have held the leak: the meta says so, and
+    a meta that is not complete makes the cycle inconclusive."""
+    spool = spool_with(tmp_path / "spool", [message("request", "mine", PHONE, 11.0)], [], "")
+    with (spool / "messages.jsonl").open("a") as out:
+        out.write('{"kind": "request", "flow": "cut short\n')  # a writer killed mid-line
+    evidence = tmp_path / "pcaps"
+    evidence.mkdir()
+    state = CycleInterception("mitmproxy 11.0.2", "m", (443,), PHONE, (10.0, 20.0), True, None)
+    files = SpoolCutter(spool).cut(state, evidence / "SI_1-boot-1.pcap", evidence)
+    meta = json.loads(files.meta.read_text())
+    assert meta["complete"] is False
+    assert meta["reason"] == "1 line(s) of the interceptor's spool did not read"
+    assert len(files.messages.read_text().splitlines()) == 1  # what did read is kept
+
+
 def test_a_zombie_interceptor_is_not_running(tmp_path: Path) -> None:
     spool = tmp_path / "spool"
     spool.mkdir()
