@@ -19,16 +19,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from benches.inventory import validators
+from benches.inventory.android import RELEASE_BY_SDK
 from benches.inventory.validators import InvalidValue
 from benches.rack.identity.harvest import harvest_identity
-from benches.rack.identity.iphonesubinfo import SDK_BY_RELEASE
 from benches.rack.identity.model import HarvestedIdentity
 from benches.rack.protocols import ShellProtocol
 from benches.redaction.masks import mask
 
 PLACEHOLDER_NETWORK = "192.0.2"
 _INET = re.compile(r"\binet (\d{1,3}(?:\.\d{1,3}){3})/")
-_RELEASE_BY_SDK = {sdk: release for release, sdk in SDK_BY_RELEASE.items()}
 
 
 @dataclass(frozen=True)
@@ -238,7 +237,7 @@ def _placeholder(used: _Used) -> str:
 def _android(sdk: int | None) -> str:
     if sdk is None:
         return "Android release unknown"
-    release = _RELEASE_BY_SDK.get(sdk)
+    release = RELEASE_BY_SDK.get(sdk)
     return f"Android {release} (SDK {sdk})" if release else f"SDK {sdk}"
 
 

@@ -55,10 +55,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from benches.inventory.android import android_sdk
 from benches.inventory.validators import InvalidValue, mac
 from benches.rack.identity.iphonesubinfo import (
     SubInfoCodes,
-    android_sdk,
     codes_for,
     default_imei_call,
     iccid_call,

@@ -109,27 +109,6 @@ CODES_BY_SDK: dict[int, SubInfoCodes] = {
     36: _ANDROID_16,
 }
 
-# ro.build.version.release → SDK, for builds that lack ro.build.version.sdk.
-SDK_BY_RELEASE = {
-    "10": 29,
-    "11": 30,
-    "12": 31,
-    "12L": 32,
-    "13": 33,
-    "14": 34,
-    "15": 35,
-    "16": 36,
-}
-
-
-def android_sdk(sdk_prop: str, release_prop: str) -> int | None:
-    """The phone's API level from its `ro.build.version.sdk`, else from its release."""
-    sdk = sdk_prop.strip()
-    if sdk.isdigit() and sdk.isascii():
-        return int(sdk)
-    release = release_prop.strip()
-    return SDK_BY_RELEASE.get(release) or SDK_BY_RELEASE.get(release.split(".")[0])
-
 
 def codes_for(sdk: int | None) -> SubInfoCodes:
     """The table's row for this SDK, or the documented fallback."""

@@ -28,6 +28,7 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from benches.inventory.android import RELEASE_BY_SDK
 from benches.inventory.models import Device, Identity, Manifest, Timings
 from benches.inventory.virtual import Fault
 from benches.sim.adbd.daemon import AdbDaemon
@@ -40,7 +41,6 @@ from benches.sim.network.trust import TrustStore
 from benches.sim.phone.console_feed import ConsoleFeed
 from benches.sim.phone.fault_plan import FaultPlan
 from benches.sim.phone.file_commands import file_commands
-from benches.sim.phone.iphonesubinfo import RELEASE_BY_SDK
 from benches.sim.phone.keyguard import POWER, Keyguard
 from benches.sim.phone.lifecycle import BootHooks, Lifecycle
 from benches.sim.phone.logcat import LogBuffer, logcat_command

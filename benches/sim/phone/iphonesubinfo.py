@@ -101,19 +101,6 @@ METHODS_BY_SDK: Mapping[int, Mapping[int, Method]] = {
 # with the same parameters as getDeviceIdForPhone in that release.
 VENDOR_METHOD = "getVendorImeiSv"
 
-# ro.build.version.release -> SDK, for props without ro.build.version.sdk.
-SDK_BY_RELEASE = {
-    "10": 29,
-    "11": 30,
-    "12": 31,
-    "12L": 32,
-    "13": 33,
-    "14": 34,
-    "15": 35,
-    "16": 36,
-}
-RELEASE_BY_SDK = {sdk: release for release, sdk in SDK_BY_RELEASE.items()}
-
 
 def methods_for(sdk: int, oem_layout: bool = False) -> Mapping[int, Method]:
     """The service's methods by code on this SDK; a virtual phone only runs releases listed here."""

@@ -41,10 +41,10 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable, Mapping
 
+from benches.inventory.android import android_sdk
 from benches.inventory.models import Identity
 from benches.sim.phone.iphonesubinfo import (
     INT_PARAMETERS,
-    SDK_BY_RELEASE,
     SERVICE,
     SHELL_PACKAGE,
     VENDOR_METHOD,
@@ -281,8 +281,7 @@ def _encode(argument: Argument) -> bytes:
 
 def props_sdk(props: Mapping[str, str]) -> int:
     """The SDK a virtual phone's props claim (`ro.build.version.sdk`, else its release)."""
-    sdk = props.get("ro.build.version.sdk", "").strip()
-    if sdk.isdigit() and sdk.isascii():
-        return int(sdk)
-    release = props.get("ro.build.version.release", "").strip()
-    return SDK_BY_RELEASE.get(release) or SDK_BY_RELEASE.get(release.split(".")[0]) or DEFAULT_SDK
+    sdk = android_sdk(
+        props.get("ro.build.version.sdk", ""), props.get("ro.build.version.release", "")
+    )
+    return sdk or DEFAULT_SDK
