@@ -32,7 +32,7 @@ from benches.report.allure.metadata import (
 )
 from benches.report.allure.properties import parse_properties, properties_text
 from benches.report.merge.copying import copy_file
-from benches.report.merge.inputs import BenchResults, MergeInputError
+from benches.report.merge.inputs import BenchResults, MergeInputError, read_json
 
 RESULT_SUFFIX = "-result.json"
 RUN_FILES = frozenset({CATEGORIES_FILE, ENVIRONMENT_FILE, EXECUTOR_FILE, "history"})
@@ -102,16 +102,7 @@ def merge_allure_results(benches: Sequence[BenchResults], target: Path) -> int:
 
 def _write_result(source: Path, target: Path, root: Path, bench: str) -> None:
     shown = printable(str(source))
-    try:
-        raw = read_file(source)
-    except UnsafePath as error:
-        raise MergeInputError(str(error)) from None
-    if len(raw) > MAX_RESULT_BYTES:
-        raise MergeInputError(f"{shown}: damaged Allure result: over {MAX_RESULT_BYTES} bytes")
-    try:
-        result = json.loads(raw)
-    except ValueError as error:
-        raise MergeInputError(f"{shown}: damaged Allure result: not JSON ({error})") from None
+    result = read_json(source, MAX_RESULT_BYTES, "Allure result")
     if not isinstance(result, dict):
         raise MergeInputError(f"{shown}: damaged Allure result: not a JSON object")
     mode = PRIVATE if os.stat(source).st_mode & 0o077 == 0 else PUBLIC

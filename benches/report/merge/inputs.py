@@ -102,22 +102,29 @@ def read_bench_results(directory: Path) -> BenchResults:
 def read_build_result(path: Path) -> BuildResult:
     """signoff/<build>/summary.json, checked: its fields, and a decision its counts back."""
     shown = printable(str(path))
+    data = read_json(path, MAX_SUMMARY_BYTES, "summary")
+    problem = _problem(data, path.parent.name)
+    if problem:
+        raise MergeInputError(f"{shown}: damaged summary: {problem}")
+    return BuildResult(str(data["build"]), path.parent, data)
+
+
+def read_json(path: Path, limit: int, what: str) -> Any:
+    """A merge input's JSON, read without following a link, at most `limit` bytes;
+    MergeInputError in one line naming the file and `what` it should be."""
+    shown = printable(str(path))
     try:
         raw = read_file(path)
     except UnsafePath as error:
         raise MergeInputError(str(error)) from None
     except OSError as error:
         raise MergeInputError(f"{shown}: cannot read: {error.strerror}") from None
-    if len(raw) > MAX_SUMMARY_BYTES:
-        raise MergeInputError(f"{shown}: damaged summary: over {MAX_SUMMARY_BYTES} bytes")
+    if len(raw) > limit:
+        raise MergeInputError(f"{shown}: damaged {what}: over {limit} bytes")
     try:
-        data = json.loads(raw)
+        return json.loads(raw)
     except ValueError as error:
-        raise MergeInputError(f"{shown}: damaged summary: not JSON ({error})") from None
-    problem = _problem(data, path.parent.name)
-    if problem:
-        raise MergeInputError(f"{shown}: damaged summary: {problem}")
-    return BuildResult(str(data["build"]), path.parent, data)
+        raise MergeInputError(f"{shown}: damaged {what}: not JSON ({error})") from None
 
 
 def _problem(data: Any, folder: str) -> str | None:
