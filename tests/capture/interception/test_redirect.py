@@ -8,7 +8,6 @@ import base64
 import gzip
 import json
 import select
-import shutil
 import signal
 import subprocess
 import sys
@@ -24,6 +23,7 @@ from benches.capture.interception.redirect import TABLE, RedirectError, Redirect
 from benches.sim.network.certs import write_self_signed
 from tests.support.netns_gateway import HOST, PHONE, SERVER, Namespaces, three_namespaces
 from tests.support.paths import REPO
+from tests.support.tools import require_tool
 
 IMEI = "490154203237518"
 PROXY_PORT = 8480  # inside the test's own gateway namespace
@@ -89,10 +89,10 @@ def _stop(process: subprocess.Popen[str]) -> None:
 
 
 @pytest.mark.live
-@pytest.mark.skipif(shutil.which("nft") is None, reason="needs nftables")
 def test_a_gateway_in_namespaces_intercepts_and_blocks_quic(
     spaces: Namespaces, tmp_path: Path
 ) -> None:
+    require_tool("nft", "nftables")
     cert, key = write_self_signed(HOST, tmp_path / "server")
     python = sys.executable
     server = _started(
@@ -161,10 +161,16 @@ def test_a_gateway_in_namespaces_intercepts_and_blocks_quic(
 
     # The capture on the LAN side shows the phone talking to the server's address on 443,
     # its ClientHello's SNI, and decrypts with the cut key log.
-    if shutil.which("tshark") is None:
-        return
     shown = subprocess.run(
-        ["tshark", "-r", str(pcap), "-o", f"tls.keylog_file:{files.keylog}", "-T", "fields"]
+        [
+            require_tool("tshark", "tshark"),
+            "-r",
+            str(pcap),
+            "-o",
+            f"tls.keylog_file:{files.keylog}",
+            "-T",
+            "fields",
+        ]
         + ["-e", "ip.dst", "-e", "tcp.dstport", "-e", "tls.handshake.extensions_server_name"]
         + ["-e", "http.request.uri", "-Y", "tls.handshake.type == 1 or http.request"],
         capture_output=True,

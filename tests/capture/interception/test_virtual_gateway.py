@@ -7,7 +7,6 @@ import base64
 import contextlib
 import gzip
 import json
-import shutil
 import socket
 import subprocess
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ from benches.pytestplugin.bench import open_bench
 from benches.pytestplugin.interception import interception_session, refresh_trust
 from benches.rack.session import BenchSession
 from tests.support.rackfiles import REPO, relocated_rack
+from tests.support.tools import require_tool
 
 pytestmark = pytest.mark.live
 
@@ -107,12 +107,11 @@ def test_the_pinned_client_refuses_the_interceptor(boot: CycleRecord) -> None:
     assert "/v2/config" not in paths
 
 
-@pytest.mark.skipif(shutil.which("tshark") is None, reason="needs tshark")
 def test_tshark_decrypts_the_pcap_with_the_cut_key_log(boot: CycleRecord) -> None:
     assert boot.interception is not None
     shown = subprocess.run(
         [
-            "tshark",
+            require_tool("tshark", "tshark"),
             "-r",
             str(boot.pcap),
             "-o",

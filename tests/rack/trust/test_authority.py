@@ -3,7 +3,6 @@ rack names its own CA the same way."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -11,15 +10,22 @@ import pytest
 
 from benches.rack.trust.authority import CertificateUnreadable, android_ca_name, subject_hash_old
 from benches.sim.network.certs import RackAuthority
+from tests.support.tools import require_tool
 
 
-@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")
 def test_subject_hash_old_is_openssls(tmp_path: Path) -> None:
     authority = RackAuthority("Bench Interception CA")
     pem = tmp_path / "ca.pem"
     pem.write_bytes(authority.pem())
     openssl = subprocess.run(
-        ["openssl", "x509", "-noout", "-subject_hash_old", "-in", str(pem)],
+        [
+            require_tool("openssl", "openssl"),
+            "x509",
+            "-noout",
+            "-subject_hash_old",
+            "-in",
+            str(pem),
+        ],
         capture_output=True,
         text=True,
         check=True,
