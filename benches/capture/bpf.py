@@ -22,7 +22,6 @@ from __future__ import annotations
 import ipaddress
 import struct
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 SNAPLEN = 262144
@@ -40,12 +39,18 @@ _MAC_OFFSETS = (0, 6)  # Ethernet destination, source
 _ARPHRD_ETHER = 1
 
 
-@dataclass(frozen=True)
 class Instruction:
-    code: int
-    k: int
-    jump_true: str | None = None  # label, or None for "next instruction"
-    jump_false: str | None = None
+    # A plain class, not a dataclass: the sniffer imports this module at every capture's
+    # start, and `dataclasses` (with `inspect`) is a fifth of that start-up.
+    __slots__ = ("code", "k", "jump_true", "jump_false")
+
+    def __init__(
+        self, code: int, k: int, jump_true: str | None = None, jump_false: str | None = None
+    ) -> None:
+        self.code = code
+        self.k = k
+        self.jump_true = jump_true  # label, or None for "next instruction"
+        self.jump_false = jump_false
 
 
 class _Assembler:

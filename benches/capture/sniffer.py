@@ -17,7 +17,6 @@ This module imports nothing heavy so that the capture starts in milliseconds.
 
 from __future__ import annotations
 
-import argparse
 import ctypes
 import json
 import os
@@ -129,13 +128,42 @@ class Sniffer:
         return {"packets": self.packets, "kernel_drops": self.kernel_drops}
 
 
+class Arguments:
+    """``--iface I --host A [--host B ...] [--mac M ...] --out FILE``, as
+    benches.capture.process writes them. Read by hand: argparse is a sixth of this
+    process's start-up, and a capture starts once per phone per cycle."""
+
+    USAGE = "usage: python -m benches.capture.sniffer --iface I --host A [--mac M] --out FILE"
+
+    def __init__(self, argv: list[str]) -> None:
+        self.iface = ""
+        self.hosts: list[str] = []
+        self.macs: list[str] = []
+        self.out = Path()
+        values: dict[str, list[str]] = {"--iface": [], "--host": [], "--mac": [], "--out": []}
+        words = iter(argv)
+        for word in words:
+            if word not in values:
+                raise ValueError(f"unknown argument {word!r}")
+            value = next(words, None)
+            if value is None:
+                raise ValueError(f"{word} needs a value")
+            values[word].append(value)
+        for single in ("--iface", "--out"):
+            if len(values[single]) != 1:
+                raise ValueError(f"{single} is needed once")
+        if not values["--host"]:
+            raise ValueError("--host is needed")
+        self.iface, self.out = values["--iface"][0], Path(values["--out"][0])
+        self.hosts, self.macs = values["--host"], values["--mac"]
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benches.capture.sniffer")
-    parser.add_argument("--iface", required=True)
-    parser.add_argument("--host", action="append", required=True, dest="hosts")
-    parser.add_argument("--mac", action="append", default=[], dest="macs")
-    parser.add_argument("--out", required=True, type=Path)
-    args = parser.parse_args(argv)
+    try:
+        args = Arguments(sys.argv[1:] if argv is None else argv)
+    except ValueError as error:
+        print(f"{Arguments.USAGE}\nsniffer: error: {error}", file=sys.stderr)
+        return 2
 
     try:
         sock = open_capture_socket(args.iface, args.hosts, args.macs)

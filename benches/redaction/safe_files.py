@@ -22,7 +22,6 @@ import contextlib
 import errno
 import fcntl
 import os
-import secrets
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -187,7 +186,7 @@ def _open_directory(path: Path, root: Path) -> int:
 def _new_file(folder: int, name: str, mode: int) -> tuple[str, int]:
     """A new file beside ``name``, under a name no one else uses: (its name, a descriptor)."""
     for _ in range(100):
-        temporary = f".{name[:200]}.{secrets.token_hex(6)}.partial"
+        temporary = f".{name[:200]}.{os.urandom(6).hex()}.partial"
         try:
             descriptor = os.open(temporary, _NEW, mode, dir_fd=folder)
         except FileExistsError:
