@@ -81,6 +81,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "for an auditor's local run, never a report to share",
     )
     group.addoption(
+        "--fresh-workers",
+        action="store_true",
+        help="with -n: start every worker as a new interpreter, not as a fork of the "
+        "warm fork server (slower start; for comparing or debugging)",
+    )
+    group.addoption(
         "--interception",
         choices=INTERCEPTION_SETTINGS,
         default=None,

@@ -31,6 +31,7 @@ from typing import Any
 
 import pytest
 
+from benches.inventory.models import Rack
 from benches.pytestplugin.bench import (
     BenchStartError,
     check_capture_permission,
@@ -40,6 +41,7 @@ from benches.pytestplugin.bench import (
 from benches.pytestplugin.config import manifest_of, rack_of
 from benches.pytestplugin.rack_lock import hold_rack
 from benches.pytestplugin.scheduling import PhoneScheduling, group_of_test
+from benches.pytestplugin.worker_forkserver import Forkserver
 from benches.rack.health import BenchFault
 from benches.rack.session import BenchSession
 from benches.redaction.masks import device_labels
@@ -165,6 +167,21 @@ def _count(path: Path, *, add: bool = True) -> int:
         os.close(descriptor)
 
 
+class _Probe(threading.Thread):
+    """`check_capture_permission` beside the bench's start; its error kept for the caller."""
+
+    def __init__(self, rack: Rack) -> None:
+        super().__init__(name="bench-capture-probe", daemon=True)
+        self.rack = rack
+        self.failure: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            check_capture_permission(self.rack)
+        except BaseException as error:
+            self.failure = error
+
+
 class ParallelController:
     """The controller's part; benches.pytestplugin.hooks registers it for ``-n N`` sign-offs."""
 
@@ -182,6 +199,20 @@ class ParallelController:
         config.option.dist = "loadgroup"
         serials = [device.serial for device in rack_of(config).devices]
         self.groups = frozenset(label.safe for label in device_labels(serials).values())
+        self.forkserver: Forkserver | None = None
+        if not config.getoption("fresh_workers"):
+            self._fork_workers()
+
+    def _fork_workers(self) -> None:
+        """Workers forked from one warm process (`worker_forkserver`), not 24 interpreters
+        importing the same modules one after another; xdist's plain "popen" specs only."""
+        started = Forkserver.start([str(arg) for arg in self.config.invocation_params.args])
+        if isinstance(started, str):
+            print(f"bench: {started}; each worker starts as a new interpreter", file=sys.stderr)
+            return
+        self.forkserver = started
+        specs = self.config.option.tx
+        self.config.option.tx = [started.spec if spec == "popen" else spec for spec in specs]
 
     @pytest.hookimpl(tryfirst=True)  # before xdist starts its workers (its hook is trylast)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
@@ -245,12 +276,19 @@ class ParallelController:
         config = self.config
         rack, manifest = rack_of(config), manifest_of(config)
         workdir = Path(config.getoption("reports")) / "virtual-rack"
+        # The capture probe (a capture started and stopped: most of a second) runs while
+        # the phones come up; a bench that may not capture is closed again before any cycle.
+        probe = _Probe(rack)
+        probe.start()
         try:
-            check_capture_permission(rack)  # a pytest.UsageError, raised again by `_ready`
             self.session = open_bench(rack, manifest, workdir, shared=True)
+            probe.join()
+            if probe.failure is not None:
+                raise probe.failure  # a pytest.UsageError, raised again by `_ready`
             if config.getoption("flash"):
                 flash_session(self.session, rack, manifest)
         except BaseException as error:  # raised again in the main thread (`_ready`)
+            probe.join()
             self._failure = error
 
     def _ready(self) -> None:
@@ -290,3 +328,9 @@ class ParallelController:
         if self.session is not None:
             self.session.close()
             self.session = None
+        self.pytest_unconfigure()
+
+    def pytest_unconfigure(self) -> None:
+        if self.forkserver is not None:
+            self.forkserver.stop()
+            self.forkserver = None

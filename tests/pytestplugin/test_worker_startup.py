@@ -39,6 +39,8 @@ CLEANED_UP = CleanedUp()
 def pytest_unconfigure(config):
     role = getattr(config, "workerinput", {}).get("workerid", "controller")
     seen = {name: name in sys.modules for name in ("hypothesis", "benches.sim")}
+    with open(f"/proc/{os.getppid()}/cmdline", "rb") as parent:
+        seen["forked"] = b"worker_forkserver_process" in parent.read()
     with open(os.path.join(os.environ["MODULES_SEEN_DIR"], role + ".json"), "w") as out:
         json.dump(seen, out)
 """
@@ -110,3 +112,20 @@ def test_a_parallel_sign_off_s_worker_ends_without_the_interpreter_s_clean_up(
     assert modules_seen(tmp_path, "gw0")["hypothesis"] is False  # it did reach its end
     assert not (tmp_path / "seen" / "gw0.cleaned-up").exists()
     assert (tmp_path / "seen" / "controller.cleaned-up").exists()
+
+
+def test_a_parallel_sign_off_s_workers_are_forked_from_the_warm_server(tmp_path: Path) -> None:
+    """Imported once, not once a worker; its plugins as pytest imports them (assertion
+    rewriting), so no worker warns that a module was imported before pytest."""
+    done = run_parallel(tmp_path, FIXED)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert modules_seen(tmp_path, "gw0")["forked"] is True
+    assert modules_seen(tmp_path, "controller")["forked"] is False
+    assert "Warning" not in done.stdout + done.stderr
+
+
+def test_fresh_workers_start_as_new_interpreters(tmp_path: Path) -> None:
+    done = run_parallel(tmp_path, FIXED, "--fresh-workers")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert modules_seen(tmp_path, "gw0")["forked"] is False
+    assert modules_seen(tmp_path, "gw0")["benches.sim"] is False

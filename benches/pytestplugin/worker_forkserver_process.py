@@ -1,0 +1,41 @@
+"""The fork server's process (`benches.pytestplugin.worker_forkserver`), run as a script:
+
+    python worker_forkserver_process.py SOCKET SYS_PATH_JSON PYTEST_ARGS...
+
+A script, not ``python -m``: nothing of the bench may be imported before pytest's config is
+prepared. pytest marks its plugins' packages (the bench's among them) for assertion
+rewriting and warns about any already imported plainly; prepared first, the plugins are
+imported through its rewriting hook exactly as in a fresh worker (`xdist.remote` calls the
+same `_prepareconfig`), and a forked worker's own config finds them rewritten.
+"""
+
+import json
+import signal
+import socket
+import sys
+
+
+def main() -> None:
+    socket_path, sys_path, *pytest_args = sys.argv[1:]
+    sys.path[:] = json.loads(sys_path)  # the controller's, as xdist gives its workers
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(socket_path)  # at once: launchers queue until the server is warm
+    listener.listen(256)
+    # Ctrl-C reaches the workers from the terminal; this process ends with the controller.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    from _pytest.config import _prepareconfig
+
+    config = _prepareconfig(list(pytest_args), None)
+    devices = str(config.getoption("devices"))
+    config._ensure_unconfigure()  # its capture and import hook undone; the modules stay
+
+    from benches.pytestplugin.worker_forkserver import run_worker, serve
+
+    forked = serve(listener, devices)
+    if forked is not None:
+        run_worker(*forked)
+
+
+if __name__ == "__main__":
+    main()

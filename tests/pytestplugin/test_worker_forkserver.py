@@ -1,0 +1,189 @@
+"""The fork server a parallel sign-off's workers are forked from, and the launcher xdist runs
+as their "python": real processes, a real Unix socket, descriptors passed with SCM_RIGHTS.
+
+The launcher is started here exactly as execnet starts a worker (``<python> -u -c CODE``),
+with a probe program for CODE that reports what the process it runs in looks like.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from benches.pytestplugin.worker_forkserver import LAUNCHER, Forkserver
+from tests.support.rackfiles import SHIPPED_RACK
+
+# What a worker's process looks like from inside: printed as one JSON line.
+PROBE = """
+import json, os, sys
+print(json.dumps({
+    "warm": "benches.analysis.analyzer" in sys.modules,
+    "pid": os.getpid(),
+    "ppid": os.getppid(),
+    "cwd": os.getcwd(),
+    "value": os.environ.get("PROBE_VALUE"),
+    "umask": os.umask(0),
+    "argv": sys.argv,
+    "stdin": sys.stdin.readline().strip(),
+}), flush=True)
+"""
+
+
+def _clean_env(**extra: str) -> dict[str, str]:
+    """This environment without the suite's own xdist worker's variables."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST_")}
+    return {**env, **extra}
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[Forkserver]:
+    with pytest.MonkeyPatch.context() as patch:
+        for name in [name for name in os.environ if name.startswith("PYTEST_XDIST_")]:
+            patch.delenv(name)
+        started = Forkserver.start(["-p", "no:cacheprovider", "--devices", str(SHIPPED_RACK)])
+    assert isinstance(started, Forkserver), started
+    yield started
+    started.stop()
+
+
+def launcher_command(socket_path: Path, code: str, *options: str) -> list[str]:
+    """As execnet runs a worker with `python=` set to the fork server's spec."""
+    return [sys.executable, "-S", "-E", str(LAUNCHER), str(socket_path), "-u", *options, "-c", code]
+
+
+def launch(
+    socket_path: Path, cwd: Path, *options: str, code: str = PROBE, stdin: str = "hello\n"
+) -> tuple[dict[str, Any], subprocess.CompletedProcess[str]]:
+    done = subprocess.run(
+        [*launcher_command(socket_path, code, *options), "extra-arg"],
+        cwd=cwd,
+        env=_clean_env(PROBE_VALUE="carried"),
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        umask=0o027,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.splitlines()[-1]), done
+
+
+def test_a_launched_worker_is_a_fork_of_the_warm_server(server: Forkserver, tmp_path: Path) -> None:
+    seen, done = launch(server.socket_path, tmp_path)
+    assert seen["warm"] is True  # the bench's analyzer was imported before the fork
+    assert seen["ppid"] == server.process.pid
+    # What a worker started by the launcher itself would have had:
+    assert seen["cwd"] == str(tmp_path)
+    assert seen["value"] == "carried"
+    assert seen["umask"] == 0o027
+    assert seen["argv"] == ["-c", "extra-arg"]
+    assert seen["stdin"] == "hello"  # the launcher's stdin, handed over
+    assert done.stderr == ""
+
+
+def test_without_a_server_the_worker_starts_as_a_new_interpreter(tmp_path: Path) -> None:
+    missing = tmp_path / "no-server" / "socket"
+    seen, done = launch(missing, tmp_path)
+    assert seen["warm"] is False
+    assert seen["ppid"] == os.getpid()  # the launcher became the interpreter (exec)
+    assert seen["argv"] == ["-c", "extra-arg"] and seen["stdin"] == "hello"
+    assert done.stderr.splitlines() == [
+        f"bench: a worker starts as a new interpreter: no fork server at {missing} "
+        "(No such file or directory)"
+    ]
+
+
+def test_a_request_that_is_not_a_python_c_worker_is_refused_and_runs_fresh(
+    server: Forkserver, tmp_path: Path
+) -> None:
+    seen, done = launch(server.socket_path, tmp_path, "-X", "utf8")
+    assert seen["warm"] is False
+    assert done.stderr.splitlines() == [
+        "bench: a worker starts as a new interpreter: the fork server refused the request"
+    ]
+    again, _ = launch(server.socket_path, tmp_path)  # the server goes on serving
+    assert again["warm"] is True
+
+
+def test_garbage_on_the_socket_is_refused_and_the_server_goes_on(
+    server: Forkserver, tmp_path: Path
+) -> None:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as stranger:
+        stranger.settimeout(30)
+        stranger.connect(str(server.socket_path))
+        stranger.sendall(b"\x00\x00\x00\x05hello")  # a request without descriptors
+        assert stranger.recv(64) == b"refused\n"
+    seen, _ = launch(server.socket_path, tmp_path)
+    assert seen["warm"] is True
+
+
+def test_the_launcher_ends_with_its_worker_however_it_ends(
+    server: Forkserver, tmp_path: Path
+) -> None:
+    killed = "import os, signal; print(os.getpid(), flush=True); os.kill(os.getpid(), 9)"
+    done = subprocess.run(
+        launcher_command(server.socket_path, killed),
+        cwd=tmp_path,
+        env=_clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    worker_pid = int(done.stdout.strip())
+    assert worker_pid != server.process.pid
+    assert done.returncode == 0  # xdist reads a worker's end from its pipes, not this code
+    assert not Path(f"/proc/{worker_pid}").exists() or _is_zombie(worker_pid)
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def test_sigterm_to_the_launcher_reaches_its_worker(server: Forkserver, tmp_path: Path) -> None:
+    waits = (
+        "import signal, sys, time\n"
+        "signal.signal(signal.SIGTERM, lambda *_: (print('terminated', flush=True), sys.exit(0)))\n"
+        "print('ready', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    launcher = subprocess.Popen(
+        launcher_command(server.socket_path, waits),
+        cwd=tmp_path,
+        env=_clean_env(),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert launcher.stdout is not None
+    try:
+        assert launcher.stdout.readline().strip() == "ready"
+        launcher.send_signal(signal.SIGTERM)
+        assert launcher.stdout.readline().strip() == "terminated"
+        assert launcher.wait(timeout=30) == 0
+    finally:
+        launcher.kill()
+        launcher.wait()
+        launcher.stdout.close()
+
+
+def test_stopping_the_server_ends_it_and_removes_its_socket(tmp_path: Path) -> None:
+    started = Forkserver.start(["-p", "no:cacheprovider", "--devices", str(SHIPPED_RACK)])
+    assert isinstance(started, Forkserver), started
+    assert started.socket_path.exists()
+    assert started.directory.stat().st_mode & 0o077 == 0  # only this user may connect
+    started.stop()
+    assert started.process.returncode == 0
+    assert not started.directory.exists()
