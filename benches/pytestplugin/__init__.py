@@ -6,5 +6,8 @@
 - ``signoff``: what every sign-off test does (run a cycle, judge it, log it);
 - ``cycle_tests``: which cycle a collected test runs;
 - ``progress``: a line per sign-off test with the time left;
-- ``masking``: the last net that masks what pytest and Allure write.
+- ``masking``: the last net that masks what pytest and Allure write;
+- ``parallel``, ``scheduling``: a sign-off on pytest-xdist workers, a phone per worker;
+- ``worker_forkserver`` (with ``worker_forkserver_process`` and ``worker_launcher``):
+  those workers forked from one warm process instead of started as new interpreters.
 """

@@ -111,9 +111,10 @@ class BenchSession:
         self.relays.close()
         if self.attached:
             return  # the controller's session stops what it started
-        for phone in self.phones.values():
-            if phone.device.adb_connect:
-                self.server.disconnect(phone.device.adb_connect)
+        if self.virtual is None:  # a virtual rack's private server goes, and its links with it
+            for phone in self.phones.values():
+                if phone.device.adb_connect:
+                    self.server.disconnect(phone.device.adb_connect)
         if self.virtual is not None:
             self.virtual.stop()
             # A private server for a virtual rack goes with it; a real bench's stays.

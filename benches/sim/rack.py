@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
+import threading
 from pathlib import Path
 
 from benches.inventory.models import Manifest, Rack
@@ -109,8 +110,15 @@ class VirtualRack:
         log.info("virtual rack up: %d phones, build %s", len(self.phones), self.manifest.build)
 
     def stop(self) -> None:
-        for phone in self.phones.values():
-            phone.stop()
+        # All at once: each phone's stop joins its adbd's threads (~16 ms), 24 phones 0.4 s.
+        stopping = [
+            threading.Thread(target=phone.stop, name=f"stop-phone-{number}")
+            for number, phone in enumerate(self.phones.values(), start=1)
+        ]
+        for thread in stopping:
+            thread.start()
+        for thread in stopping:
+            thread.join()
         self.wiring.stop()
         if self._endpoints:
             self._endpoints.stop()

@@ -41,6 +41,9 @@ def pytest_unconfigure(config):
     seen = {name: name in sys.modules for name in ("hypothesis", "benches.sim")}
     with open(f"/proc/{os.getppid()}/cmdline", "rb") as parent:
         seen["forked"] = b"worker_forkserver_process" in parent.read()
+    from benches.analysis import analyzer
+    from benches.pytestplugin.config import rack_of
+    seen["detector_built"] = rack_of(config) in analyzer._DETECTORS  # before any cycle
     with open(os.path.join(os.environ["MODULES_SEEN_DIR"], role + ".json"), "w") as out:
         json.dump(seen, out)
 """
@@ -121,6 +124,9 @@ def test_a_parallel_sign_off_s_workers_are_forked_from_the_warm_server(tmp_path:
     assert done.returncode == 0, done.stdout + done.stderr
     assert modules_seen(tmp_path, "gw0")["forked"] is True
     assert modules_seen(tmp_path, "controller")["forked"] is False
+    # The server built the rack's detector from the same file: the worker's rack finds it.
+    assert modules_seen(tmp_path, "gw0")["detector_built"] is True
+    assert modules_seen(tmp_path, "controller")["detector_built"] is False
     assert "Warning" not in done.stdout + done.stderr
 
 
@@ -128,4 +134,5 @@ def test_fresh_workers_start_as_new_interpreters(tmp_path: Path) -> None:
     done = run_parallel(tmp_path, FIXED, "--fresh-workers")
     assert done.returncode == 0, done.stdout + done.stderr
     assert modules_seen(tmp_path, "gw0")["forked"] is False
+    assert modules_seen(tmp_path, "gw0")["detector_built"] is False
     assert modules_seen(tmp_path, "gw0")["benches.sim"] is False
