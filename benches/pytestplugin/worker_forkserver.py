@@ -127,9 +127,13 @@ class Forkserver:
 
 def serve(listener: socket.socket, devices: str) -> tuple[WorkerRequest, socket.socket] | None:
     """Forks workers until the controller closes stdin. Returns only in a forked worker:
-    what it runs, and its connection to its launcher (kept open until it ends)."""
-    warm(devices)
-    gc.freeze()  # the warm objects: no collection of them in any worker, no copy of their pages
+    what it runs, and its connection to its launcher (kept open until it ends).
+
+    The caches are filled after the first worker is forked (or when nothing is asked):
+    that worker builds its own while its phone reboots, and meanwhile collects its tests
+    and tells the controller to start the bench half a second earlier than it could
+    after waiting for them (`ParallelController`'s cue)."""
+    warmed = False
     controller = sys.stdin.fileno()
     while True:
         ready, _, _ = select.select([listener, controller], [], [], REAP_INTERVAL_S)
@@ -138,13 +142,16 @@ def serve(listener: socket.socket, devices: str) -> tuple[WorkerRequest, socket.
             listener.close()
             reap(until_none_left=True)
             return None
-        if listener not in ready:
-            continue
-        connection, _ = listener.accept()
-        forked = fork_worker(connection)
-        if forked is not None:
-            listener.close()
-            return forked
+        if listener in ready:
+            connection, _ = listener.accept()
+            forked = fork_worker(connection)
+            if forked is not None:
+                listener.close()
+                return forked
+        if not warmed:
+            warm(devices)
+            gc.freeze()  # the warm objects: never collected in a worker, their pages not copied
+            warmed = True
 
 
 def fork_worker(connection: socket.socket) -> tuple[WorkerRequest, socket.socket] | None:
