@@ -40,6 +40,7 @@ class Sample:
     at: float  # seconds since the start
     processes: int
     rss_mb: float  # all of them
+    pss_mb: float  # all of them, pages shared between processes counted once (forked workers)
     worker_rss_mb: float  # the largest worker
     controller_rss_mb: float
     fds: int
@@ -73,6 +74,16 @@ def rss_mb(pid: int) -> float:
         return int(statm.read().split()[1]) * PAGE / 2**20
 
 
+def pss_mb(pid: int) -> float:
+    """Proportional set size: a page shared by N processes counts 1/N in each. Forked
+    workers share the fork server's pages, which their RSS each counts in full."""
+    with open(f"/proc/{pid}/smaps_rollup") as rollup:
+        for entry in rollup:
+            if entry.startswith("Pss:"):
+                return int(entry.split()[1]) / 1024
+    return 0.0
+
+
 def cpu_s(pid: int) -> float:
     with open(f"/proc/{pid}/stat") as stat:
         fields = stat.read().rpartition(")")[2].split()
@@ -89,12 +100,14 @@ def threads(pid: int) -> int:
 
 def sample(root: int, started: float) -> Sample | None:
     rss: dict[int, float] = {}
+    pss: dict[int, float] = {}
     cpu: dict[int, float] = {}
     fds = count = 0
     for pid in descendants(root):
         try:
             cpu[pid] = cpu_s(pid)
             rss[pid] = rss_mb(pid)
+            pss[pid] = pss_mb(pid)
             fds += len(os.listdir(f"/proc/{pid}/fd"))
             count += threads(pid)
         except OSError:  # gone meanwhile
@@ -106,6 +119,7 @@ def sample(root: int, started: float) -> Sample | None:
         time.monotonic() - started,
         len(rss),
         sum(rss.values()),
+        sum(pss.values()),
         max(workers, default=0.0),
         rss[root],
         fds,
@@ -117,7 +131,8 @@ def sample(root: int, started: float) -> Sample | None:
 
 def line(s: Sample) -> str:
     return (
-        f"{s.at:7.0f} s  {s.processes:3d} processes  RSS {s.rss_mb:7.1f} MB "
+        f"{s.at:7.0f} s  {s.processes:3d} processes  "
+        f"RSS {s.rss_mb:7.1f} MB, PSS {s.pss_mb:7.1f} MB "
         f"(controller {s.controller_rss_mb:6.1f}, largest worker {s.worker_rss_mb:6.1f})  "
         f"fds {s.fds:5d}  threads {s.threads:5d}  "
         f"CPU s: controller {s.controller_cpu_s:6.1f}, workers {s.workers_cpu_s:6.1f}"
