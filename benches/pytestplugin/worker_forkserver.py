@@ -63,6 +63,7 @@ class WorkerRequest:
     cwd: str
     env: dict[str, str]
     umask: int
+    write_bytecode: bool = True  # False with -B (execnet's `dont_write_bytecode`)
 
 
 class RequestError(Exception):
@@ -231,6 +232,7 @@ def parse_request(body: bytes, descriptors: list[int]) -> WorkerRequest:
         cwd=str(fields["cwd"]),
         env=env,
         umask=int(fields["umask"]),
+        write_bytecode="-B" not in arguments[:options],
     )
 
 
@@ -289,6 +291,10 @@ def run_worker(request: WorkerRequest, launcher: socket.socket) -> None:
     sys.stdout.reconfigure(write_through=True)  # as -u
     sys.stderr.reconfigure(write_through=True)
     sys.argv = list(request.argv)
+    # As a new interpreter would have it: -B, or PYTHONDONTWRITEBYTECODE in its environment.
+    sys.dont_write_bytecode = not request.write_bytecode or bool(
+        request.env.get("PYTHONDONTWRITEBYTECODE")
+    )
     main = types.ModuleType("__main__")
     sys.modules["__main__"] = main
     _LIFELINE.append(launcher)

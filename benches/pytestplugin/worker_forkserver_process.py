@@ -9,7 +9,9 @@ imported through its rewriting hook exactly as in a fresh worker (`xdist.remote`
 same `_prepareconfig`), and a forked worker's own config finds them rewritten.
 """
 
+import contextlib
 import json
+import os
 import signal
 import socket
 import sys
@@ -35,6 +37,11 @@ def main() -> None:
     forked = serve(listener, devices)
     if forked is not None:
         run_worker(*forked)
+        return
+    # The controller is gone (it also removes these; not when it was killed).
+    with contextlib.suppress(OSError):
+        os.unlink(socket_path)
+        os.rmdir(os.path.dirname(socket_path))
 
 
 if __name__ == "__main__":

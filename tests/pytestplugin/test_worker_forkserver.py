@@ -34,6 +34,7 @@ print(json.dumps({
     "umask": os.umask(0),
     "argv": sys.argv,
     "stdin": sys.stdin.readline().strip(),
+    "no_bytecode": sys.dont_write_bytecode,
 }), flush=True)
 """
 
@@ -89,6 +90,13 @@ def test_a_launched_worker_is_a_fork_of_the_warm_server(server: Forkserver, tmp_
     assert seen["argv"] == ["-c", "extra-arg"]
     assert seen["stdin"] == "hello"  # the launcher's stdin, handed over
     assert done.stderr == ""
+
+
+def test_minus_b_reaches_the_forked_worker(server: Forkserver, tmp_path: Path) -> None:
+    """execnet adds -B for a spec with `dont_write_bytecode`."""
+    seen, _ = launch(server.socket_path, tmp_path, "-B")
+    assert seen["warm"] is True
+    assert seen["no_bytecode"] is True
 
 
 def test_without_a_server_the_worker_starts_as_a_new_interpreter(tmp_path: Path) -> None:
@@ -181,4 +189,14 @@ def test_stopping_the_server_ends_it_and_removes_its_socket(tmp_path: Path) -> N
     assert started.directory.stat().st_mode & 0o077 == 0  # only this user may connect
     started.stop()
     assert started.process.returncode == 0
+    assert not started.directory.exists()
+
+
+def test_the_server_ends_and_cleans_up_when_its_controller_is_gone() -> None:
+    """A controller killed outright never calls stop(): its end closes the server's stdin."""
+    started = Forkserver.start(["-p", "no:cacheprovider", "--devices", str(SHIPPED_RACK)])
+    assert isinstance(started, Forkserver), started
+    assert started.process.stdin is not None
+    started.process.stdin.close()  # what the kernel does when the controller dies
+    assert started.process.wait(timeout=30) == 0
     assert not started.directory.exists()
