@@ -89,12 +89,14 @@ class Run:
     stderr: str
 
 
-def run_measured(argv: Sequence[str], stdout: IO[bytes] | int = subprocess.DEVNULL) -> Run:
-    """Run ``argv`` from the repository root; its wall time and peak RSS from wait4."""
+def run_measured(
+    argv: Sequence[str], stdout: IO[bytes] | int = subprocess.DEVNULL, cwd: Path = ROOT
+) -> Run:
+    """Run ``argv`` from the repository root (or `cwd`); its wall time and peak RSS from wait4."""
     with tempfile.TemporaryFile() as errors:
         started = time.perf_counter()
         child = subprocess.Popen(
-            list(argv), cwd=ROOT, stdin=subprocess.DEVNULL, stdout=stdout, stderr=errors
+            list(argv), cwd=cwd, stdin=subprocess.DEVNULL, stdout=stdout, stderr=errors
         )
         _, status, usage = os.wait4(child.pid, 0)
         seconds = time.perf_counter() - started
@@ -109,7 +111,9 @@ def python() -> str:
     return str(VENV_PYTHON) if VENV_PYTHON.exists() else sys.executable
 
 
-def analyzer_argv(pcap: Path) -> list[str]:
+def analyzer_argv(pcap: Path, tree: Path = ROOT) -> list[str]:
+    """`bench analyze` of the bench in `tree` (run from there: ``-m benches`` imports the
+    package of the working directory), with that tree's own rack and manifest."""
     return [
         python(),
         "-m",
@@ -117,9 +121,9 @@ def analyzer_argv(pcap: Path) -> list[str]:
         "analyze",
         str(pcap),
         "--devices",
-        str(RACK),
+        str(tree / RACK.relative_to(ROOT)),
         "--firmware",
-        str(FIRMWARE),
+        str(tree / FIRMWARE.relative_to(ROOT)),
         "--json",
     ]
 
@@ -143,13 +147,13 @@ def decoders_line(pcap: Path) -> str:
         return f"  issue-13 decoders  not measured: {last}"
 
 
-def compile_bench() -> None:
+def compile_bench(tree: Path = ROOT) -> None:
     """Compile the bench's modules once, as installing it does: where bytecode is not
     written (PYTHONDONTWRITEBYTECODE), every run would compile them again, a cost of
     the environment, not of the analysis."""
     subprocess.run(
-        [python(), "-m", "compileall", "-q", str(ROOT / "benches")],
-        cwd=ROOT, stdout=subprocess.DEVNULL, check=False,
+        [python(), "-m", "compileall", "-q", str(tree / "benches")],
+        cwd=tree, stdout=subprocess.DEVNULL, check=False,
     )  # fmt: skip
 
 
@@ -308,16 +312,21 @@ def check_worker(pcap: Path) -> int:
 @dataclass
 class Rounds:
     ours: list[Run] = field(default_factory=list)
+    against: list[Run] = field(default_factory=list)  # --against's tree, when given
     tshark: list[Run] = field(default_factory=list)
     scapy: list[ScapyRun] = field(default_factory=list)
     tenth: list[Run] = field(default_factory=list)
 
 
-def run_rounds(full: Path, tenth: Path, scapy_slice: Path, rounds: int) -> Rounds:
+def run_rounds(
+    full: Path, tenth: Path, scapy_slice: Path, rounds: int, against: Path | None = None
+) -> Rounds:
     """Alternate the contenders round by round, so drift hits them all alike."""
     results = Rounds()
     for number in range(1, rounds + 1):
         results.ours.append(run_analyzer(full))
+        if against is not None:
+            results.against.append(run_measured(analyzer_argv(full, against), cwd=against))
         results.tshark.append(run_tshark(full))
         results.scapy.append(run_scapy(scapy_slice))
         results.tenth.append(run_analyzer(tenth))
@@ -332,9 +341,13 @@ def round_line(number: int, total: int, results: Rounds) -> str:
         results.scapy[-1],
         results.tenth[-1],
     )
+    other = ""
+    if results.against:
+        run = results.against[-1]
+        other = f"  against {run.seconds:6.2f} s{_exit_note(run)}"
     return (
         f"round {number}/{total}: ours {ours.seconds:7.2f} s ({_mib(ours.max_rss_kib)})"
-        f"{_exit_note(ours)}  tshark {tshark.seconds:6.2f} s{_exit_note(tshark)}"
+        f"{other}  tshark {tshark.seconds:6.2f} s{_exit_note(tshark)}"
         f"  scapy {scapy.loop_seconds:6.2f} s/{scapy.packets:,} pkts{_exit_note(scapy.run)}"
         f"  ours-tenth {tenth.seconds:6.2f} s ({_mib(tenth.max_rss_kib)}){_exit_note(tenth)}"
     )
@@ -431,6 +444,20 @@ def report(results: Rounds, fig: Figures, packets: int, tenth_packets: int) -> l
         _target(
             "RSS full / tenth", fig.rss_ratio, f"<= {TARGET_RSS:g}x", fig.rss_ratio <= TARGET_RSS
         ),
+        *against_lines(results, packets, fig),
+    ]
+
+
+def against_lines(results: Rounds, packets: int, fig: Figures) -> list[str]:
+    """--against's tree beside ours: its time and its own ratio to the same tshark runs."""
+    if not results.against:
+        return []
+    seconds = statistics.median(r.seconds for r in results.against)
+    ratio = (packets / seconds) / fig.tshark_pps
+    return [
+        "the other tree (--against), same capture, same rounds:",
+        _row("its analyze", packets, seconds, packets / seconds, ""),
+        f"  {'its / tshark':<17} {ratio:8.2f}x   ours / its {fig.vs_tshark / ratio:.2f}x",
     ]
 
 
@@ -456,6 +483,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--seed", type=int, default=capture_gen.DEFAULT_SEED, help=argparse.SUPPRESS
+    )
+    parser.add_argument(
+        "--against",
+        type=Path,
+        help="another checkout of the bench (a git worktree of an older commit): its "
+        "`bench analyze` runs in the same rounds, on the same capture, with its own rack "
+        "and manifest files, and its ratio to tshark is printed beside ours",
     )
     parser.add_argument("--scapy-worker", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--check-worker", type=Path, help=argparse.SUPPRESS)
@@ -541,17 +575,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"machine: {machine()}; {tshark_version()}")
     info, tenth, scapy_slice, startup = prepare(args)
     compile_bench()
+    against = args.against.resolve() if args.against else None
+    if against is not None:
+        compile_bench(against)
+        print(f"against: {against} at {_commit(against)}")
     check = check_in_child(info)
     print_check(check, info.plant)
     started = run_analyzer(startup)
     print(f"start-up: bench analyze on a {STARTUP_SLICE}-packet file takes {started.seconds:.2f} s")
-    results = run_rounds(Path(info.path), tenth, scapy_slice, args.rounds)
+    results = run_rounds(Path(info.path), tenth, scapy_slice, args.rounds, against)
     fig = figures(results, info.packets)
     print("\n".join(report(results, fig, info.packets, max(1, info.packets // 10))))
     print(decoders_line(Path(info.path)))
     floor = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(f"RSS floor: this harness peaked at {_mib(floor)}; no child's figure can be lower")
     return 0 if check.verdict is not None else 1
+
+
+def _commit(tree: Path) -> str:
+    done = subprocess.run(
+        ["git", "-C", str(tree), "log", "-1", "--format=%h %s"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    return done.stdout.strip()[:80] or "an unknown commit"
 
 
 def _relative(path: Path) -> str:

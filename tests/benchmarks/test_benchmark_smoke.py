@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import re
 import shutil
 import subprocess
 import sys
@@ -175,3 +176,21 @@ def test_the_decoder_share_names_the_decoder_a_capture_exercises(tmp_path: Path)
     assert figures["by_decoder"].get("HTTP/2 (h2c, HPACK)", 0.0) > 0
     assert 0 < figures["decoders"] < figures["seconds"]
     assert "HTTP/2 (h2c, HPACK)" in share.line(figures)
+
+
+def test_against_runs_another_tree_in_the_same_rounds(tmp_path: Path) -> None:
+    """`--against TREE` (issue 12's comparison with an older commit): here the same tree,
+    so its analysis must agree with ours; the figures themselves are not asserted."""
+    repo = BENCHMARKS.parent
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "analyze_throughput.py"), "--packets", "2000",
+         "--rounds", "1", "--against", str(repo)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    assert f"against: {repo} at " in out
+    round_line = next(line for line in out.splitlines() if line.startswith("round 1/1"))
+    assert " against " in round_line and "[exit" not in round_line
+    assert "the other tree (--against), same capture, same rounds:" in out
+    assert re.search(r"its / tshark\s+[0-9.]+x   ours / its [0-9.]+x", out), out
