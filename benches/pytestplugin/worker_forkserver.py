@@ -12,7 +12,8 @@ Android's zygote):
   (`Forkserver.spec`);
 - that process binds its socket at once, prepares a pytest config from those arguments
   as a worker does (so the plugins are imported, and assertion-rewritten, as in a worker),
-  then fills the caches a worker reads: the geo data and the rack's detector (`warm`);
+  then fills the caches a worker reads, the geo data and the rack's detector (`warm`),
+  right after it forked the first worker;
 - for each launcher it receives the launcher's stdin, stdout and stderr, arguments, working
   directory, environment and umask, forks, and the child runs execnet's bootstrap on them
   exactly as ``python -u -c`` would (`run_worker`);
@@ -43,7 +44,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from benches.pytestplugin.worker_launcher import HEADER, MAX_REQUEST, STREAMS
+from benches.pytestplugin.worker_launcher import HEADER, MAX_REQUEST, READY, STREAMS
 
 LAUNCHER = Path(__file__).with_name("worker_launcher.py")
 PROCESS = Path(__file__).with_name("worker_forkserver_process.py")
@@ -181,8 +182,12 @@ def fork_worker(connection: socket.socket) -> tuple[WorkerRequest, socket.socket
 
 
 def receive(connection: socket.socket) -> WorkerRequest:
-    """The launcher's descriptors and request, checked."""
+    """The launcher's descriptors and request, checked (after telling it to send them)."""
     connection.settimeout(REQUEST_TIMEOUT_S)
+    try:
+        connection.sendall(f"{READY}\n".encode())
+    except OSError as error:
+        raise RequestError(f"a launcher left before its request: {error}") from None
     credentials = connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)
     peer_uid = struct.unpack("3i", credentials)[1]
     try:

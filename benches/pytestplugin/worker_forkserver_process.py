@@ -21,7 +21,11 @@ def main() -> None:
     socket_path, sys_path, *pytest_args = sys.argv[1:]
     sys.path[:] = json.loads(sys_path)  # the controller's, as xdist gives its workers
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(socket_path)  # at once: launchers queue until the server is warm
+    try:
+        listener.bind(socket_path)  # at once: launchers queue until the server is ready
+    except OSError as error:  # a path too long for AF_UNIX (a long TMPDIR), say
+        print(f"bench fork server: cannot listen on {socket_path}: {error}", file=sys.stderr)
+        raise SystemExit(1) from None
     listener.listen(256)
     # Ctrl-C reaches the workers from the terminal; this process ends with the controller.
     signal.signal(signal.SIGINT, signal.SIG_IGN)

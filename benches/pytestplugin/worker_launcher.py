@@ -31,6 +31,7 @@ import sys
 HEADER = struct.Struct("!I")  # the request's length, then the request as JSON
 MAX_REQUEST = 1 << 20  # an environment larger than this is no worker's
 STREAMS = (0, 1, 2)  # stdin, stdout, stderr: what the worker runs on
+READY = "ready"  # the server's first line on a connection it accepted
 
 
 def request_of(arguments: list[str]) -> bytes:
@@ -46,31 +47,46 @@ def request_of(arguments: list[str]) -> bytes:
 def ask(socket_path: str, arguments: list[str]) -> tuple[socket.socket, int] | str:
     """The connection and the forked worker's pid, or why no server took the request
     (then this process still has its pipes). Raises SystemExit when the server took them
-    and did not answer."""
+    and did not answer.
+
+    The pipes go only to a server that has accepted this connection and said READY: a
+    server that dies before (while it warms up, say) leaves them here, and the worker
+    starts the usual way."""
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         server.connect(socket_path)
+        greeting = read_line(server)
+        if greeting != READY:
+            server.close()
+            return f"the fork server at {socket_path} did not answer ({greeting!r})"
         socket.send_fds(server, [request_of(arguments)], list(STREAMS))
     except OSError as error:
         server.close()
         return f"no fork server at {socket_path} ({error.strerror or error})"
-    answer = b""
-    while not answer.endswith(b"\n") and len(answer) < 64:
-        try:
-            chunk = server.recv(64)
-        except OSError:
-            chunk = b""
-        if not chunk:
-            break
-        answer += chunk
-    text = answer.decode("ascii", "replace").strip()
-    if text == "refused":
+    answer = read_line(server)
+    if answer == "refused":
         server.close()
         return "the fork server refused the request"
-    if not text.isdigit():
-        print(f"bench: the fork server took a worker's pipes and failed: {text!r}", file=sys.stderr)
+    if not answer.isdigit():
+        failed = f"bench: the fork server took a worker's pipes and failed: {answer!r}"
+        print(failed, file=sys.stderr)
         raise SystemExit(1)
-    return server, int(text)
+    return server, int(answer)
+
+
+def read_line(server: socket.socket) -> str:
+    """One short line from the server ("" at its end), read byte by byte: nothing after it
+    is taken from the socket."""
+    line = b""
+    while not line.endswith(b"\n") and len(line) < 64:
+        try:
+            byte = server.recv(1)
+        except OSError:
+            byte = b""
+        if not byte:
+            break
+        line += byte
+    return line.decode("ascii", "replace").strip()
 
 
 def let_go_of_pipes() -> None:
@@ -82,16 +98,40 @@ def let_go_of_pipes() -> None:
     os.close(null)
 
 
-def wait_for(worker: socket.socket, pid: int) -> None:
-    """Until the worker ends: its end of the connection closes with it, however it ends."""
+class SignalRelay:
+    """SIGTERM for the worker, from the start: one that comes before the worker exists is
+    kept and sent once it does (or ends this process instead of a fresh interpreter)."""
 
-    def forward(signum: int, _frame: object) -> None:
+    def __init__(self) -> None:
+        self.pid: int | None = None
+        self.pending: list[int] = []
+        signal.signal(signal.SIGTERM, self._received)
+        # Ctrl-C reaches the worker from the terminal as it reaches every process of the group.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def _received(self, signum: int, _frame: object) -> None:
+        if self.pid is None:
+            self.pending.append(signum)
+            return
         with contextlib.suppress(OSError):
-            os.kill(pid, signum)
+            os.kill(self.pid, signum)
 
-    signal.signal(signal.SIGTERM, forward)
-    # Ctrl-C reaches the worker from the terminal as it reaches every process of the group.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    def worker_started(self, pid: int) -> None:
+        self.pid = pid
+        for signum in self.pending:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signum)
+
+    def before_exec(self) -> None:
+        """The interpreter this process becomes starts with the usual dispositions."""
+        if self.pending:
+            raise SystemExit(128 + self.pending[0])
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def wait_for(worker: socket.socket) -> None:
+    """Until the worker ends: its end of the connection closes with it, however it ends."""
     while True:
         try:
             if not worker.recv(4096):
@@ -103,14 +143,17 @@ def wait_for(worker: socket.socket, pid: int) -> None:
 
 
 def main() -> None:
+    relay = SignalRelay()
     socket_path, *arguments = sys.argv[1:]
     asked = ask(socket_path, arguments)
     if isinstance(asked, str):
         print(f"bench: a worker starts as a new interpreter: {asked}", file=sys.stderr)
+        relay.before_exec()
         os.execv(sys.executable, [sys.executable, *arguments])
     worker, pid = asked
+    relay.worker_started(pid)
     let_go_of_pipes()
-    wait_for(worker, pid)
+    wait_for(worker)
 
 
 if __name__ == "__main__":

@@ -24,8 +24,9 @@ from tests.support.rackfiles import SHIPPED_RACK
 
 # What a worker's process looks like from inside: printed as one JSON line.
 PROBE = """
-import json, os, sys
+import json, os, signal, sys
 print(json.dumps({
+    "ctrl_c": signal.getsignal(signal.SIGINT) is signal.default_int_handler,
     "warm": "benches.analysis.analyzer" in sys.modules,
     "pid": os.getpid(),
     "ppid": os.getppid(),
@@ -89,6 +90,7 @@ def test_a_launched_worker_is_a_fork_of_the_warm_server(server: Forkserver, tmp_
     assert seen["umask"] == 0o027
     assert seen["argv"] == ["-c", "extra-arg"]
     assert seen["stdin"] == "hello"  # the launcher's stdin, handed over
+    assert seen["ctrl_c"] is True  # KeyboardInterrupt, as in a new interpreter
     assert done.stderr == ""
 
 
@@ -105,6 +107,7 @@ def test_without_a_server_the_worker_starts_as_a_new_interpreter(tmp_path: Path)
     assert seen["warm"] is False
     assert seen["ppid"] == os.getpid()  # the launcher became the interpreter (exec)
     assert seen["argv"] == ["-c", "extra-arg"] and seen["stdin"] == "hello"
+    assert seen["ctrl_c"] is True  # the launcher's own SIGINT disposition not inherited
     assert done.stderr.splitlines() == [
         f"bench: a worker starts as a new interpreter: no fork server at {missing} "
         "(No such file or directory)"
@@ -129,8 +132,9 @@ def test_garbage_on_the_socket_is_refused_and_the_server_goes_on(
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as stranger:
         stranger.settimeout(30)
         stranger.connect(str(server.socket_path))
+        assert _read_lines(stranger, 1) == ["ready"]
         stranger.sendall(b"\x00\x00\x00\x05hello")  # a request without descriptors
-        assert stranger.recv(64) == b"refused\n"
+        assert _read_lines(stranger, 1) == ["refused"]
     seen, _ = launch(server.socket_path, tmp_path)
     assert seen["warm"] is True
 
@@ -200,3 +204,87 @@ def test_the_server_ends_and_cleans_up_when_its_controller_is_gone() -> None:
     started.process.stdin.close()  # what the kernel does when the controller dies
     assert started.process.wait(timeout=30) == 0
     assert not started.directory.exists()
+
+
+def _read_lines(connection: socket.socket, count: int) -> list[str]:
+    data = b""
+    while data.count(b"\n") < count:
+        chunk = connection.recv(64)
+        if not chunk:
+            break
+        data += chunk
+    return data.decode().splitlines()
+
+
+def _one_shot_server(path: Path, script: str) -> subprocess.Popen[str]:
+    """A stand-in for a fork server that fails in one way: a real Unix socket in another
+    process, which accepts one launcher and runs `script` on the connection."""
+    program = (
+        "import socket, sys\n"
+        "listener = socket.socket(socket.AF_UNIX)\n"
+        f"listener.bind({str(path)!r})\n"
+        "listener.listen()\n"
+        "print('listening', flush=True)\n"
+        "connection, _ = listener.accept()\n" + script
+    )
+    server = subprocess.Popen([sys.executable, "-c", program], stdout=subprocess.PIPE, text=True)
+    assert server.stdout is not None and server.stdout.readline().strip() == "listening"
+    return server
+
+
+def test_a_server_that_dies_before_it_is_ready_leaves_the_pipes_to_the_launcher(
+    tmp_path: Path,
+) -> None:
+    """As a fork server killed while it warms up, launchers queued on its socket."""
+    path = tmp_path / "socket"
+    server = _one_shot_server(path, "connection.close()\n")
+    seen, done = launch(path, tmp_path)
+    server.wait(timeout=30)
+    assert seen["warm"] is False and seen["stdin"] == "hello"  # ran once, as a new interpreter
+    assert done.stderr.splitlines() == [
+        f"bench: a worker starts as a new interpreter: the fork server at {path} did not "
+        "answer ('')"
+    ]
+
+
+def test_a_server_that_takes_the_pipes_and_fails_leaves_the_worker_unstarted(
+    tmp_path: Path,
+) -> None:
+    """Never two processes on one pipe: xdist sees a worker that did not start."""
+    path = tmp_path / "socket"
+    taker = (
+        "connection.sendall(b'ready\\n')\n"
+        "data, fds, _, _ = socket.recv_fds(connection, 65536, 3)\n"
+        "connection.close()\n"
+    )
+    server = _one_shot_server(path, taker)
+    done = subprocess.run(
+        launcher_command(path, PROBE),
+        cwd=tmp_path,
+        env=_clean_env(),
+        input="hello\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    server.wait(timeout=30)
+    assert done.returncode == 1
+    assert done.stdout == ""  # the probe never ran
+    assert done.stderr.splitlines() == [
+        "bench: the fork server took a worker's pipes and failed: ''"
+    ]
+
+
+def test_a_server_that_cannot_listen_is_one_line_and_no_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """A socket path too long for AF_UNIX (a long TMPDIR): the workers start fresh."""
+    long_tmp = tmp_path / ("d" * 120)
+    long_tmp.mkdir()
+    monkeypatch.setattr("tempfile.tempdir", str(long_tmp))
+    started = Forkserver.start(["-p", "no:cacheprovider", "--devices", str(SHIPPED_RACK)])
+    assert started == "the fork server did not start"
+    errors = capfd.readouterr().err.splitlines()
+    assert len(errors) == 1 and errors[0].startswith("bench fork server: cannot listen on "), errors
+    assert list(long_tmp.iterdir()) == []  # its folder removed
