@@ -207,3 +207,23 @@ def test_a_relative_cache_home_is_ignored(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("XDG_CACHE_HOME", "relative/cache")
     path = geoip_cache.table_path({"data": ["/x"]})
     assert path is not None and path.is_absolute()
+
+
+def test_while_another_process_makes_the_table_this_one_goes_on_without(
+    cache: Path, data: str
+) -> None:
+    """The sign-off's workers start at once: one makes the table, the others do not wait."""
+    import fcntl
+
+    path = _table_file(data)
+    path.parent.mkdir(parents=True)
+    holder = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(holder, fcntl.LOCK_EX)
+        assert not isinstance(_fresh(data), GeoipTable)
+        assert _answers(data)[0] == geo.Signal("US", "GOOGLE")
+        assert not path.exists()
+    finally:
+        os.close(holder)
+    assert not isinstance(_fresh(data), GeoipTable)
+    assert path.is_file()
