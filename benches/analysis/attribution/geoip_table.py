@@ -32,7 +32,6 @@ import sys
 import zlib
 from array import array
 from bisect import bisect_left, bisect_right
-from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 FORMAT = 1
@@ -59,16 +58,21 @@ class TableError(ValueError):
     """Bytes that are no usable table, or data a table cannot copy exactly."""
 
 
-@dataclass(frozen=True)
 class Networks:
     """Sorted networks: first addresses (IPv4-sized ones apart, the rest as two 64-bit
-    halves), prefix lengths, and one value index each."""
+    halves), prefix lengths, and one value index each. (A plain class: a dataclass costs
+    a millisecond of every process's start.)"""
 
-    small: Column  # first addresses below 2**32 ("I")
-    high: Column  # the others' upper 64 bits ("Q")
-    low: Column  # ... and lower 64 bits ("Q")
-    prefix: Column  # prefix lengths ("B")
-    value: Column  # index of the country code or AS name ("H" or "I")
+    __slots__ = ("small", "high", "low", "prefix", "value")
+
+    def __init__(
+        self, small: Column, high: Column, low: Column, prefix: Column, value: Column
+    ) -> None:
+        self.small = small  # first addresses below 2**32 ("I")
+        self.high = high  # the others' upper 64 bits ("Q")
+        self.low = low  # ... and lower 64 bits ("Q")
+        self.prefix = prefix  # prefix lengths ("B")
+        self.value = value  # index of the country code or AS name ("H" or "I")
 
     def at_or_below(self, address: int) -> int:
         """Index of the last network whose first address is ``address`` or below (-1: none)."""
