@@ -73,15 +73,26 @@ def store(reader: Any, key: dict[str, Any] | None) -> None:
 
         make_directories(path.parent, path.parent.parent)
         with _maker(path) as alone:
-            if alone:
+            if alone and not _usable(path, key):  # not made meanwhile by another process
                 write_file(path, encode(reader, key), root=path.parent.parent, mode=_MODE)
+
+
+def _usable(path: Path, key: dict[str, Any]) -> bool:
+    data = _mapped_own(path)
+    if data is None:
+        return False
+    try:
+        GeoipTable.decode(data, key)
+    except TableError:
+        return False
+    return True
 
 
 @contextlib.contextmanager
 def _maker(path: Path) -> Iterator[bool]:
     """Whether this process is the one that makes ``path`` now: the sign-off starts a worker
     per phone at once, and on a fresh machine each would make the same table (a third of
-    a second and a hundred megabytes each). The others go on with the reader they loaded."""
+    a second and tens of megabytes each). The others go on with the reader they loaded."""
     descriptor = os.open(f"{path}.lock", _LOCK, 0o600)
     try:
         try:

@@ -227,3 +227,20 @@ def test_while_another_process_makes_the_table_this_one_goes_on_without(
         os.close(holder)
     assert not isinstance(_fresh(data), GeoipTable)
     assert path.is_file()
+
+
+def test_a_table_made_meanwhile_by_another_process_is_not_made_again(
+    cache: Path, data: str
+) -> None:
+    from geoip2fast import GeoIP2Fast
+
+    key = geoip_cache.data_key(data)
+    reader = GeoIP2Fast(geoip2fast_data_file=data, verbose=False)
+    path = _kept(cache, data)  # "another process" made it while this one loaded
+    made = path.stat().st_ino
+    geoip_cache.store(reader, key)
+    assert path.stat().st_ino == made
+    path.write_bytes(b"not a table")
+    path.chmod(0o644)
+    geoip_cache.store(reader, key)
+    assert path.stat().st_ino != made and geoip_cache.load(data) is not None
