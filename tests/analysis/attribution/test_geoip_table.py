@@ -45,12 +45,23 @@ def _lists(reader: Any) -> dict[str, Any]:
     return vars(sys.modules[type(reader).__module__])
 
 
+# Every STRIDE-th network, and the first and last of every chunk of the reader's lists
+# (where an index slip would show). All of them, 3.7 million points, agreed once (see
+# /work/notes/geo.md) at 50 s of CPU: too much for every run of the suite.
+STRIDE = 13
+
+
 def _boundaries(firsts: list[list[int]], prefixes: list[list[int]], large: bool) -> list[int]:
-    """start-1, start, start+1, end and end+1 of every network of one family."""
+    """start-1, start, start+1, end and end+1 of the chosen networks of one family."""
     points: set[int] = set()
+    number = 0
     for chunk, lengths in zip(firsts, prefixes, strict=True):
-        for first, length in zip(chunk, lengths, strict=True):
+        last = len(chunk) - 1
+        for place, (first, length) in enumerate(zip(chunk, lengths, strict=True)):
+            number += 1
             if (first >= 1 << 32) != large:
+                continue
+            if number % STRIDE and place not in (0, last):
                 continue
             end = first + (1 << ((128 if large else 32) - length)) - 1
             points.update((first - 1, first, first + 1, end, end + 1))
@@ -89,7 +100,7 @@ def test_every_network_boundary_answers_as_geoip2fast(
     points = _boundaries(
         lists[f"mainListFirstIP{suffix}"], lists[f"mainListNetlength{suffix}"], large
     )
-    assert len(points) > 100_000  # the real data, IPv4 and IPv6 alike
+    assert len(points) > 10_000  # the real data, IPv4 and IPv6 alike
     wrong = list(_mismatches(reader, table, points))
     assert not wrong, f"{len(wrong)} of {len(points)}: {wrong[:5]}"
 
