@@ -44,7 +44,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from benches.pytestplugin.worker_launcher import HEADER, MAX_REQUEST, READY, STREAMS
+from benches.pytestplugin.worker_launcher import (
+    HEADER,
+    MAX_REQUEST,
+    READY,
+    REQUEST_FORMAT,
+    STREAMS,
+)
 
 LAUNCHER = Path(__file__).with_name("worker_launcher.py")
 PROCESS = Path(__file__).with_name("worker_forkserver_process.py")
@@ -218,25 +224,32 @@ def receive(connection: socket.socket) -> WorkerRequest:
 
 
 def parse_request(body: bytes, descriptors: list[int]) -> WorkerRequest:
-    fields = json.loads(body.decode("utf-8", "surrogateescape"))
-    arguments = fields["argv"]
-    if not (isinstance(arguments, list) and all(isinstance(a, str) for a in arguments)):
-        raise RequestError("a request whose arguments are not strings")
+    """`worker_launcher.request_of`'s bytes, checked."""
+    fields = body.split(b"\0")
+    if fields[0] != REQUEST_FORMAT or len(fields) < 4:
+        raise RequestError("a request of another format")
+    count = int(fields[3])
+    if count < 0 or len(fields) < 4 + count:
+        raise RequestError(f"a request that names {count} arguments and has fewer")
+    arguments = [os.fsdecode(field) for field in fields[4 : 4 + count]]
+    env: dict[str, str] = {}
+    for entry in fields[4 + count :]:
+        name, equals, value = entry.partition(b"=")
+        if not equals or not name:
+            raise RequestError(f"an environment entry without a name: {entry[:40]!r}")
+        env[os.fsdecode(name)] = os.fsdecode(value)
     options = 0
     while options < len(arguments) and arguments[options] in INTERPRETER_OPTIONS:
         options += 1
     if arguments[options : options + 1] != ["-c"] or len(arguments) < options + 2:
         raise RequestError(f"not a `python -c` worker: {arguments[:3]}")
-    env = fields["env"]
-    if not (isinstance(env, dict) and all(isinstance(v, str) for v in env.values())):
-        raise RequestError("a request whose environment is not strings")
     return WorkerRequest(
         streams=(descriptors[0], descriptors[1], descriptors[2]),
         code=arguments[options + 1],
         argv=("-c", *arguments[options + 2 :]),
-        cwd=str(fields["cwd"]),
+        cwd=os.fsdecode(fields[1]),
         env=env,
-        umask=int(fields["umask"]),
+        umask=int(fields[2]),
         write_bytecode="-B" not in arguments[:options],
     )
 

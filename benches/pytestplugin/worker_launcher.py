@@ -20,31 +20,38 @@ milliseconds.
 
 from __future__ import annotations
 
-import contextlib
-import json
+import _socket  # not `socket`: its enums are a third of this process's start-up
 import os
 import signal
-import socket
 import struct
 import sys
 
-HEADER = struct.Struct("!I")  # the request's length, then the request as JSON
+HEADER = struct.Struct("!I")  # the request's length, then the request (`request_of`)
 MAX_REQUEST = 1 << 20  # an environment larger than this is no worker's
 STREAMS = (0, 1, 2)  # stdin, stdout, stderr: what the worker runs on
 READY = "ready"  # the server's first line on a connection it accepted
+REQUEST_FORMAT = b"1"
 
 
 def request_of(arguments: list[str]) -> bytes:
-    """This process's request: what a worker started here would have had."""
+    """This process's request: what a worker started here would have had. NUL-separated
+    bytes (none of these can hold a NUL): the format, the working directory, the umask, the
+    number of arguments, the arguments, then the environment's NAME=VALUE entries."""
     umask = os.umask(0)
     os.umask(umask)
-    body = json.dumps(
-        {"argv": arguments, "cwd": os.getcwd(), "env": dict(os.environ), "umask": umask}
-    ).encode("utf-8", "surrogateescape")
+    fields = [
+        REQUEST_FORMAT,
+        os.fsencode(os.getcwd()),
+        str(umask).encode(),
+        str(len(arguments)).encode(),
+        *(os.fsencode(argument) for argument in arguments),
+        *(name + b"=" + value for name, value in os.environb.items()),
+    ]
+    body = b"\0".join(fields)
     return HEADER.pack(len(body)) + body
 
 
-def ask(socket_path: str, arguments: list[str]) -> tuple[socket.socket, int] | str:
+def ask(socket_path: str, arguments: list[str]) -> tuple[_socket.socket, int] | str:
     """The connection and the forked worker's pid, or why no server took the request
     (then this process still has its pipes). Raises SystemExit when the server took them
     and did not answer.
@@ -52,14 +59,16 @@ def ask(socket_path: str, arguments: list[str]) -> tuple[socket.socket, int] | s
     The pipes go only to a server that has accepted this connection and said READY: a
     server that dies before (while it warms up, say) leaves them here, and the worker
     starts the usual way."""
-    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     try:
         server.connect(socket_path)
         greeting = read_line(server)
         if greeting != READY:
             server.close()
             return f"the fork server at {socket_path} did not answer ({greeting!r})"
-        socket.send_fds(server, [request_of(arguments)], list(STREAMS))
+        descriptors = struct.pack(f"{len(STREAMS)}i", *STREAMS)  # as array("i") would hold them
+        rights = [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, descriptors)]
+        server.sendmsg([request_of(arguments)], rights)
     except OSError as error:
         server.close()
         return f"no fork server at {socket_path} ({error.strerror or error})"
@@ -74,7 +83,7 @@ def ask(socket_path: str, arguments: list[str]) -> tuple[socket.socket, int] | s
     return server, int(answer)
 
 
-def read_line(server: socket.socket) -> str:
+def read_line(server: _socket.socket) -> str:
     """One short line from the server ("" at its end), read byte by byte: nothing after it
     is taken from the socket."""
     line = b""
@@ -113,14 +122,12 @@ class SignalRelay:
         if self.pid is None:
             self.pending.append(signum)
             return
-        with contextlib.suppress(OSError):
-            os.kill(self.pid, signum)
+        _send(self.pid, signum)
 
     def worker_started(self, pid: int) -> None:
         self.pid = pid
         for signum in self.pending:
-            with contextlib.suppress(OSError):
-                os.kill(pid, signum)
+            _send(pid, signum)
 
     def before_exec(self) -> None:
         """The interpreter this process becomes starts with the usual dispositions."""
@@ -130,7 +137,14 @@ class SignalRelay:
         signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def wait_for(worker: socket.socket) -> None:
+def _send(pid: int, signum: int) -> None:
+    try:
+        os.kill(pid, signum)
+    except OSError:  # gone already (contextlib is not imported here: start-up time)
+        return
+
+
+def wait_for(worker: _socket.socket) -> None:
     """Until the worker ends: its end of the connection closes with it, however it ends."""
     while True:
         try:

@@ -32,6 +32,7 @@ print(json.dumps({
     "ppid": os.getppid(),
     "cwd": os.getcwd(),
     "value": os.environ.get("PROBE_VALUE"),
+    "odd": os.environb.get(b"PROBE_ODD", b"").hex(),
     "umask": os.umask(0),
     "argv": sys.argv,
     "stdin": sys.stdin.readline().strip(),
@@ -68,7 +69,8 @@ def launch(
     done = subprocess.run(
         [*launcher_command(socket_path, code, *options), "extra-arg"],
         cwd=cwd,
-        env=_clean_env(PROBE_VALUE="carried"),
+        # "=" inside a value, and a byte that is no UTF-8 (as os.environ holds it).
+        env=_clean_env(PROBE_VALUE="carried=as=is", PROBE_ODD="a\udcffb"),
         input=stdin,
         capture_output=True,
         text=True,
@@ -86,7 +88,8 @@ def test_a_launched_worker_is_a_fork_of_the_warm_server(server: Forkserver, tmp_
     assert seen["ppid"] == server.process.pid
     # What a worker started by the launcher itself would have had:
     assert seen["cwd"] == str(tmp_path)
-    assert seen["value"] == "carried"
+    assert seen["value"] == "carried=as=is"
+    assert seen["odd"] == "61ff62"
     assert seen["umask"] == 0o027
     assert seen["argv"] == ["-c", "extra-arg"]
     assert seen["stdin"] == "hello"  # the launcher's stdin, handed over
