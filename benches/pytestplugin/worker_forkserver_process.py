@@ -32,9 +32,14 @@ def main() -> None:
 
     from _pytest.config import _prepareconfig
 
-    config = _prepareconfig(list(pytest_args), None)
-    devices = str(config.getoption("devices"))
-    config._ensure_unconfigure()  # its capture and import hook undone; the modules stay
+    try:
+        config = _prepareconfig(list(pytest_args), None)
+        devices = str(config.getoption("devices"))
+        config._ensure_unconfigure()  # its capture and import hook undone; the modules stay
+    except (Exception, SystemExit) as error:  # the launchers queued start their workers fresh
+        reason = " ".join(str(error).split()) or type(error).__name__
+        print(f"bench fork server: cannot prepare pytest's config: {reason}", file=sys.stderr)
+        raise SystemExit(1) from None
 
     from benches.pytestplugin.worker_forkserver import run_worker, serve
 

@@ -291,3 +291,23 @@ def test_a_server_that_cannot_listen_is_one_line_and_no_server(
     errors = capfd.readouterr().err.splitlines()
     assert len(errors) == 1 and errors[0].startswith("bench fork server: cannot listen on "), errors
     assert list(long_tmp.iterdir()) == []  # its folder removed
+
+
+def test_a_server_that_cannot_prepare_pytest_is_one_line_and_its_launchers_start_fresh(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """pytest refusing the arguments in the server (here: an option no plugin adds)."""
+    started = Forkserver.start(["--no-such-option"])
+    assert isinstance(started, Forkserver), started  # its socket was bound first
+    try:
+        seen, done = launch(started.socket_path, tmp_path)
+        assert seen["warm"] is False  # started fresh, with its pipes
+        assert started.process.wait(timeout=30) == 1
+    finally:
+        started.stop()
+    errors = capfd.readouterr().err.splitlines()
+    server_lines = [line for line in errors if line.startswith("bench fork server:")]
+    assert len(server_lines) == 1, errors
+    assert server_lines[0].startswith("bench fork server: cannot prepare pytest's config: ")
+    assert "unrecognized arguments: --no-such-option" in server_lines[0]
+    assert "Traceback" not in "\n".join(errors)
