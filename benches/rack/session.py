@@ -73,14 +73,21 @@ class BenchSession:
             self._switch_on(serial, switch)
         # All at once: the phones boot together, and each wait has a fixed cost of its own
         # (adb connect, a poll): one after another, 24 phones added 5.5 s to every session.
+        # An error a wait does not handle (the adb server gone, say) is raised here, as it
+        # was when the waits ran in this thread.
+        errors: list[Exception] = []
         waiting = [
-            threading.Thread(target=self._wait_ready, args=(phone,), name=f"wait-{phone.label}")
+            threading.Thread(
+                target=self._wait_ready_into, args=(phone, errors), name=f"wait-{phone.label}"
+            )
             for phone in self.phones.values()
         ]
         for thread in waiting:
             thread.start()
         for thread in waiting:
             thread.join()
+        if errors:
+            raise errors[0]
 
     def power_of(self, serial: str) -> PowerSwitch | None:
         return self.power.get(serial)
@@ -95,6 +102,12 @@ class BenchSession:
                 serial, f"{device_label(serial)}: cannot switch its power on: {error}"
             )
             log.error("%s", error)
+
+    def _wait_ready_into(self, phone: Phone, errors: list[Exception]) -> None:
+        try:
+            self._wait_ready(phone)
+        except Exception as error:  # noqa: BLE001  # raised again by open()
+            errors.append(error)
 
     def _wait_ready(self, phone: Phone) -> None:
         if self.health.reason(phone.serial):
