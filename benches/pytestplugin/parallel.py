@@ -328,9 +328,12 @@ class ParallelController:
         if self.session is not None:
             self.session.close()
             self.session = None
-        self.pytest_unconfigure()
+        self._stop_forkserver()
 
     def pytest_unconfigure(self) -> None:
+        self._stop_forkserver()  # a run that ended before its session finished
+
+    def _stop_forkserver(self) -> None:
         if self.forkserver is not None:
             self.forkserver.stop()
             self.forkserver = None

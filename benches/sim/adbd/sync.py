@@ -27,10 +27,10 @@ class SyncProtocolError(Exception):
 def serve_sync(files: PhoneFiles, read: Reader, write: Writer) -> None:
     """Answer sync requests until QUIT or the stream closes."""
     while True:
-        header = read(8)
+        header = _read_header(read)
         if header is None:
             return
-        kind, length = header[:4], struct.unpack("<I", header[4:])[0]
+        kind, length = header
         if kind == b"QUIT":
             return
         if kind not in (b"STAT", b"SEND") or length > MAX_PATH:
@@ -46,6 +46,15 @@ def serve_sync(files: PhoneFiles, read: Reader, write: Writer) -> None:
             _receive(files, text, read, write)
 
 
+def _read_header(read: Reader) -> tuple[bytes, int] | None:
+    """A sync message's id and length (8 bytes: 4 ASCII, a little-endian u32), or None at
+    the stream's end."""
+    header = read(8)
+    if header is None:
+        return None
+    return header[:4], struct.unpack("<I", header[4:])[0]
+
+
 def _receive(files: PhoneFiles, spec: str, read: Reader, write: Writer) -> None:
     path, _, mode_text = spec.rpartition(",")
     if not path:
@@ -54,10 +63,10 @@ def _receive(files: PhoneFiles, spec: str, read: Reader, write: Writer) -> None:
     chunks: list[bytes] = []
     size = 0
     while True:
-        header = read(8)
+        header = _read_header(read)
         if header is None:
             return
-        kind, length = header[:4], struct.unpack("<I", header[4:])[0]
+        kind, length = header
         if kind == b"DONE":
             break
         if kind != b"DATA" or length > SYNC_DATA_MAX:
