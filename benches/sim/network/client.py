@@ -74,6 +74,7 @@ class PhoneNetwork:
         if address is None:
             raise OSError(f"cannot resolve {host}")
         port = HTTPS_PORT if tls else HTTP_PORT
+        self._check_up()  # the network may have gone (a power cut) during the lookup
         fields = [
             ("User-Agent", "Dalvik/2.1.0"),
             ("Content-Type", "application/json"),
@@ -85,6 +86,7 @@ class PhoneNetwork:
         with raw:
             sock: socket.socket = raw
             if tls:
+                self._check_up()  # no handshake after a power cut
                 context = context or (self.trust.context() if self.trust else empty_context())
                 sock = context.wrap_socket(raw, server_hostname=host)
                 if sock.selected_alpn_protocol() == "h2":
@@ -92,6 +94,7 @@ class PhoneNetwork:
             head = f"{method} {path} HTTP/1.1\r\nHost: {host}\r\n"
             head += "".join(f"{name}: {value}\r\n" for name, value in fields)
             head += f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+            self._check_up()
             sock.sendall(head.encode() + body)
             response = b""
             while chunk := sock.recv(65536):

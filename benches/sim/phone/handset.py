@@ -263,6 +263,9 @@ class VirtualPhone:
     # -- reactions -------------------------------------------------------------------
     def _power_lost(self) -> None:
         self.state.power_lost()
+        # An app of the boot that just ended sends nothing more (a behaviour still running
+        # on the firmware's thread would, into the next cycle's capture); up again at boot.
+        self.network.enabled = False
         if self.adb_files is not None:  # adbd starts as the shell user again
             self.adb_files.adbd_root = False
             self.adb_files.system_writable = False

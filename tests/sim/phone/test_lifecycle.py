@@ -258,6 +258,18 @@ def test_hang_at_boot_until_the_power_is_cut(rig: Rig) -> None:
     assert phone.boots == 3
 
 
+def test_a_power_cut_takes_the_phones_network_down_until_it_boots(rig: Rig) -> None:
+    """A behaviour of the boot that ended may still run on the firmware's thread: it must
+    send nothing more, or its packets land in the next cycle's capture."""
+    phone, driver = rig.booted(14)
+    assert phone.network.enabled
+    phone.power_cut()
+    assert not phone.network.enabled
+    phone.power_restore()
+    driver.wait_until_booted(WAIT_S)
+    assert phone.network.enabled
+
+
 def test_never_return_survives_power_cycles(rig: Rig) -> None:
     phone, driver = rig.booted(11, faults=[fault(11, "never_return", boot=2)])
     driver.reboot()
