@@ -40,10 +40,13 @@ from benches.analysis.pcap.clock import Clock
 from benches.analysis.pcap.files import CaptureError, PcapReader, read_packets
 from benches.analysis.pcap.shard import Shard
 from benches.analysis.protocols.budget import DecodeBudget
-from benches.analysis.readout import Readout, merge, take
+from benches.analysis.readout import Readout, add_part, merge, parts, take
 from benches.analysis.results import CaptureStats
 
 SHARE = 8 << 20  # bytes of capture, at least, for each process by default
+# A worker's messages, besides the parts of its readout (readout.parts): the last one, and
+# the error that ended its reading instead.
+DONE, FAILED = "done", "failed"
 
 
 class WorkerLost(Exception):
@@ -102,9 +105,11 @@ def read_all(
     shard: Shard | None = None,
     phone_macs: Collection[str] = (),
     reading: Callable[[int], None] | None = None,
+    release: bool = True,
 ) -> Readout:
     """The captures read in this process: every flow, or only ``shard``'s. ``reading``
-    is told the number of each capture as its reading begins."""
+    is told the number of each capture as its reading begins. ``release``: free the
+    flows before returning (a worker, which ends once it has sent its readout, does not)."""
     clock = Clock()
     inspector = Inspector(scanner, clock)
     raw_flows: list[list[flowmod.FlowState]] = []
@@ -122,6 +127,8 @@ def read_all(
         captures.append(counts)
     inspector.search_datagrams()
     readout = take(inspector, raw_flows, captures)
+    if not release:
+        return readout
     # Cut the references between flows, sides and inspections, so that reference
     # counting frees them at once (the cycle collector is paused: gcpause.py).
     for flows in raw_flows:
@@ -179,15 +186,15 @@ def _fork(
             workers.append((process, receiver))
         if meanwhile is not None:
             meanwhile()
-        readouts: dict[int, Readout] = {}
+        readouts = [Readout() for _ in range(jobs)]
         pending = [receiver for _, receiver in workers]
-        while pending:  # unpickle each readout as it comes, while the others still read
+        while pending:  # unpickle each part as it comes, while the others still read
             for ready in wait(pending):
                 index = next(i for i, (_, receiver) in enumerate(workers) if receiver is ready)
-                pending.remove(workers[index][1])
                 where = _where(paths, reading[index].value)
-                readouts[index] = _collect(index, *workers[index], where)
-        return [readouts[index] for index in range(jobs)]
+                if _collect(index, *workers[index], where, readouts[index]):
+                    pending.remove(workers[index][1])
+        return readouts
     finally:
         for process, receiver in workers:
             receiver.close()
@@ -210,11 +217,15 @@ def _work(
 
     try:
         files = [read_packets(path) for path in paths]
-        readout = read_all(files, scanner, phones, shard, phone_macs, mark)
+        # Not released: freeing the flows one by one would delay the readout by a tenth
+        # of its reading's time, and the worker ends without freeing anything (os._exit).
+        readout = read_all(files, scanner, phones, shard, phone_macs, mark, release=False)
     except BaseException as error:  # noqa: BLE001  # handed to the parent, which raises it
-        sender.send((False, _picklable(error)))
+        sender.send((FAILED, _picklable(error)))
     else:
-        sender.send((True, readout))
+        for part in parts(readout):
+            sender.send(part)
+        sender.send((DONE, None))
     finally:
         sender.close()
 
@@ -228,9 +239,12 @@ def _picklable(error: BaseException) -> BaseException:
     return error
 
 
-def _collect(index: int, process: BaseProcess, receiver: Connection, where: str) -> Readout:
+def _collect(
+    index: int, process: BaseProcess, receiver: Connection, where: str, readout: Readout
+) -> bool:
+    """The worker's next message, added to its ``readout``: True when that was the last."""
     try:
-        ok, result = receiver.recv()
+        kind, result = receiver.recv()
     except (EOFError, OSError):
         process.join()
         raise WorkerLost(
@@ -239,12 +253,17 @@ def _collect(index: int, process: BaseProcess, receiver: Connection, where: str)
         ) from None
     except Exception as error:  # noqa: BLE001  # a readout that cannot be unpickled
         raise WorkerLost(f"worker {index + 1} sent a broken result ({_one_line(error)})") from None
-    if not ok:
+    if kind == FAILED:
         if isinstance(result, CaptureError):
             raise result  # the file itself: one line naming it, as one process would say
         raise WorkerLost(f"worker {index + 1} failed {where}: {_one_line(result)}")
-    readout: Readout = result
-    return readout
+    if kind == DONE:
+        return True
+    try:
+        add_part(readout, kind, result)
+    except (ValueError, TypeError) as error:
+        raise WorkerLost(f"worker {index + 1} sent a broken result ({_one_line(error)})") from None
+    return False
 
 
 def _where(paths: Sequence[Path], number: int) -> str:

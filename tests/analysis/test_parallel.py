@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import multiprocessing
 import os
+import re
 import signal
 import sys
 import threading
@@ -18,9 +19,11 @@ from pathlib import Path
 
 import pytest
 
-from benches.analysis import parallel
-from benches.analysis.analyzer import analyze
+from benches.analysis import parallel, readout
+from benches.analysis.analyzer import analyze, detector_for
 from benches.analysis.attribution.geo import GeoDatabase
+from benches.analysis.attribution.phones import Phones
+from benches.analysis.pcap.files import read_packets
 from benches.analysis.pcap.shard import Shard
 from benches.cli.analyze import result_document, write_json
 from benches.policy.evaluation import evaluate
@@ -150,3 +153,37 @@ def test_a_worker_killed_from_outside_loses_the_analysis(
     assert killed
     assert str(lost.value).startswith(f"worker 2 died (signal 9, killed) while reading {mixed[0]}")
     assert not [c for c in multiprocessing.active_children() if c.name.startswith("bench-")]
+
+
+def test_a_readout_sent_in_many_small_parts_gives_the_same_document(
+    mixed: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker sends its readout in parts (readout.parts): flows, queries and answers
+    split over several messages each are put back in order."""
+    single = document([mixed[0]], 1)
+    monkeypatch.setattr(readout, "PART", 3)  # the forked workers inherit it
+    assert document([mixed[0]], 2) == single
+    # What the workers sent, made here: several parts of each kind, put back as they were.
+    whole = parallel.read_all(
+        [read_packets(mixed[0])], detector_for(RACK), Phones(RACK).by_address.keys()
+    )
+    messages = list(readout.parts(whole))
+    kinds = [kind for kind, _ in messages]
+    for kind, items in (("flows", whole.flows), ("queries", whole.queries)):
+        assert kinds.count(kind) == -(-len(items) // 3) > 1
+    assert all(len(items) <= 3 for kind, items in messages if kind != "matches")
+    again = readout.Readout()
+    for kind, items in messages:
+        readout.add_part(again, kind, items)
+    assert again == whole
+    assert all(type(record) is readout.FlowRecord for record in again.flows)
+
+
+def test_a_worker_that_sends_a_broken_part_loses_the_analysis(
+    mixed: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(parallel, "parts", lambda whole: iter([("bogus", [])]))
+    with pytest.raises(parallel.WorkerLost) as lost:
+        analyze([mixed[0]], RACK, GEO, 2)
+    expected = r"worker [12] sent a broken result \(ValueError: not a part of a readout: 'bogus'\)"
+    assert re.fullmatch(expected, str(lost.value))
