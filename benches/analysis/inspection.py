@@ -392,8 +392,14 @@ class StreamInspection:
             for reader in self.headerless(chunk, offset, datagram=True):
                 reader.datagram(chunk, frame, time)
                 self.gave_up = self.gave_up or reader.failed  # said once a stream
-        if self.readers:
-            self.readers = [r for r in self.readers if r.datagram(chunk, frame, time)]
+        readers = self.readers
+        if not readers:
+            return
+        if len(readers) == 1:  # the common case (a DNS or QUIC reader): no list made
+            if not readers[0].datagram(chunk, frame, time):
+                self.readers = []
+        else:
+            self.readers = [r for r in readers if r.datagram(chunk, frame, time)]
 
     def close(self) -> None:
         self._break()

@@ -5,8 +5,9 @@ thousands of each. Building a dict per flow (``Flow.to_dict``) and encoding
 it with the json module's C encoder cost about 15 µs a flow, and it ran after
 the reading, in one process. Most of a flow's fields repeat from flow to flow
 (the capture, the phone, the destination and what is known of it), so here
-each distinct value is encoded once, and a flow is one f-string of the cached
-pieces and its numbers.
+each distinct value is encoded once, the fields that repeat between one client
+and one destination are joined once per distinct set of their values, and a
+flow is one f-string of those pieces and its numbers.
 
 The text is exactly what the encoder gives for ``to_dict`` (the ``encode``
 passed in, which also encodes every value cached here): the tests hold the
@@ -29,6 +30,7 @@ Encode = Callable[[Any], str]
 Scrub = Callable[[str | None], str | None]
 _BOOLEAN = {True: "true", False: "false"}
 _finite = math.isfinite
+PIECES_KEPT = 1 << 16  # distinct sets of a flow's repeating fields, at most (then forgotten)
 
 
 class RawJson(str):
@@ -43,6 +45,7 @@ class RowEncoder:
     def __init__(self, encode: Encode, scrub: Scrub) -> None:
         self.encode = encode
         self.scrub = scrub  # masks identifiers inside names (Analysis.scrubber)
+        self._pieces: dict[tuple[Any, ...], tuple[str, str, str]] = {}  # see flow()
         self._texts: dict[str | None, str] = {}
         self._names: dict[str | None, str] = {}
         self._devices: dict[str | None, str] = {}
@@ -55,45 +58,58 @@ class RowEncoder:
         self._first_times: dict[float, str] = {}
 
     def flow(self, flow: Flow) -> RawJson:
-        # Each cached value is looked up in place (``texts(v) or text(v)``): a call of
-        # the method only for a value not encoded yet. Cached texts are never empty.
-        f, text, name = flow, self._text, self._name
-        texts, names, lists = self._texts.get, self._names.get, self._lists.get
+        f = flow
+        # Most fields repeat for every flow between one client and one destination: their
+        # text is made once for each distinct set of values (the key), in three pieces.
+        key = (f.pcap, f.proto, f.protocol, f.client_ip, f.device, f.dst_ip, f.dst_port,
+               f.name, f.name_source, f.name_resolved, f.dns_names, f.sni, f.http_host, f.tls,
+               f.country, f.owner, f.geo_source, f.claimed_names, f.judged, f.client_mac,
+               f.embedded_ipv4, f.interception)  # fmt: skip
+        pieces = self._pieces.get(key)
+        if pieces is None:
+            pieces = self._pieces_of(f, key)
+        head, middle, tail = pieces
         first, last = f.first_time, f.last_time  # as _float writes them, without its call
         first_text = repr(first) if _finite(first) else _float(first)
         if first and type(first) is float:  # not 0.0 (equal to -0.0 as a key, not as text),
             self._first_times[first] = first_text  # nor an int (5 is 5.0 as a key)
         return RawJson(
-            f'{{"id": {f.id}, "pcap": {texts(f.pcap) or text(f.pcap)}, '
-            f'"proto": {texts(f.proto) or text(f.proto)}, '
-            f'"protocol": {texts(f.protocol) or text(f.protocol)}, '
-            f'"client_ip": {texts(f.client_ip) or text(f.client_ip)}, '
-            f'"client_port": {f.client_port}, '
-            f'"device": {self._devices.get(f.device) or self._device(f.device)}, '
-            f'"dst_ip": {texts(f.dst_ip) or text(f.dst_ip)}, "dst_port": {f.dst_port}, '
-            f'"dst_host": {names(f.name) or name(f.name)}, '
-            f'"name_source": {texts(f.name_source) or text(f.name_source)}, '
-            f'"name_resolved": {_BOOLEAN[f.name_resolved]}, '
-            f'"dns_names": {lists(f.dns_names) or self._list(f.dns_names)}, '
-            f'"sni": {names(f.sni) or name(f.sni)}, '
-            f'"http_host": {names(f.http_host) or name(f.http_host)}, "tls": {_BOOLEAN[f.tls]}, '
-            f'"country": {texts(f.country) or text(f.country)}, '
-            f'"owner": {texts(f.owner) or text(f.owner)}, '
-            f'"geo_source": {texts(f.geo_source) or text(f.geo_source)}, '
+            f'{{"id": {f.id}, {head}, "client_port": {f.client_port}, {middle}, '
             f'"packets": {f.packets}, "bytes": {f.bytes}, '
             f'"bytes_to_server": {f.bytes_to_server}, "bytes_to_client": {f.bytes_to_client}, '
             f'"first_packet": {f.first_packet}, "last_packet": {f.last_packet}, '
             f'"first_time": {first_text}, '
             f'"last_time": {repr(last) if _finite(last) else _float(last)}, '
             f'"gaps": {f.gaps}, "countries": {self._country_map(f.countries)}, '
-            f'"notes": {self._notes(f.notes) if f.notes else "[]"}, '
-            f'"claimed_names": {lists(f.claimed_names) or self._list(f.claimed_names)}, '
-            f'"judged": {_BOOLEAN[f.judged]}, '
-            f'"client_mac": {self._macs.get(f.client_mac) or self._mac(f.client_mac)}, '
-            f'"embedded_ipv4": '
-            f"{self._embeddings.get(f.embedded_ipv4) or self._embedded(f.embedded_ipv4)}, "
-            f'"interception": {texts(f.interception) or text(f.interception)}}}'
+            f'"notes": {self._notes(f.notes) if f.notes else "[]"}, {tail}}}'
         )
+
+    def _pieces_of(self, f: Flow, key: tuple[Any, ...]) -> tuple[str, str, str]:
+        """The text of the fields in ``key``, in the three runs the row has them."""
+        text, name, lst = self._text, self._name, self._list
+        head = (
+            f'"pcap": {text(f.pcap)}, "proto": {text(f.proto)}, '
+            f'"protocol": {text(f.protocol)}, "client_ip": {text(f.client_ip)}'
+        )
+        middle = (
+            f'"device": {self._device(f.device)}, '
+            f'"dst_ip": {text(f.dst_ip)}, "dst_port": {f.dst_port}, '
+            f'"dst_host": {name(f.name)}, "name_source": {text(f.name_source)}, '
+            f'"name_resolved": {_BOOLEAN[f.name_resolved]}, "dns_names": {lst(f.dns_names)}, '
+            f'"sni": {name(f.sni)}, "http_host": {name(f.http_host)}, "tls": {_BOOLEAN[f.tls]}, '
+            f'"country": {text(f.country)}, "owner": {text(f.owner)}, '
+            f'"geo_source": {text(f.geo_source)}'
+        )
+        tail = (
+            f'"claimed_names": {lst(f.claimed_names)}, "judged": {_BOOLEAN[f.judged]}, '
+            f'"client_mac": {self._mac(f.client_mac)}, '
+            f'"embedded_ipv4": {self._embedded(f.embedded_ipv4)}, '
+            f'"interception": {text(f.interception)}'
+        )
+        if len(self._pieces) >= PIECES_KEPT:
+            self._pieces.clear()
+        pieces = self._pieces[key] = (head, middle, tail)
+        return pieces
 
     def query(self, query: DnsQuery) -> RawJson:
         q, text, texts, time = query, self._text, self._texts.get, query.time

@@ -7,9 +7,11 @@ import io
 import json
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from benches.analysis import jsonrows
 from benches.analysis.analyzer import analyze
 from benches.analysis.attribution.embedded import Embedding
 from benches.analysis.attribution.geo import GeoDatabase
@@ -122,8 +124,21 @@ def test_flows_sharing_a_destination_share_its_encoded_pieces() -> None:
     two = Flow.made(**{**_flow_fields(), "id": 2, "dns_names": ("a.example",)})
     rows.flow(one)
     rows.flow(two)
-    # One encoded list each for the shared dns_names and claimed_names (empty).
-    assert len(rows._lists) == 2 and len(rows._countries) == 1
+    # One encoded list each for the shared dns_names and claimed_names (empty), and one
+    # set of pieces for every field the two flows share.
+    assert len(rows._lists) == 2 and len(rows._countries) == 1 and len(rows._pieces) == 1
+    three = Flow.made(**{**_flow_fields(), "id": 3, "dst_port": 8443})
+    assert rows.flow(three) == ENCODE(three.to_dict(scrub))
+    assert len(rows._pieces) == 2  # another port: other pieces
+
+
+def test_pieces_forgotten_past_their_bound_are_made_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(jsonrows, "PIECES_KEPT", 2)
+    rows = RowEncoder(ENCODE, scrub)
+    made = [Flow.made(**{**_flow_fields(), "id": n, "dst_port": n}) for n in range(5)]
+    for flow in made * 2:
+        assert rows.flow(flow) == ENCODE(flow.to_dict(scrub))
+        assert len(rows._pieces) <= 2
 
 
 def test_the_json_document_is_the_same_from_rows_and_from_dicts(tmp_path: Path) -> None:
