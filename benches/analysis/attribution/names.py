@@ -87,7 +87,7 @@ class Known:
     the address looks them up.
     """
 
-    __slots__ = ("chains", "times", "names_by_time", "first", "_sorted")
+    __slots__ = ("chains", "times", "names_by_time", "first", "_sorted", "_names")
 
     def __init__(self) -> None:
         self.chains: dict[tuple[str, ...], None] = {}  # distinct chains, first seen first
@@ -95,8 +95,10 @@ class Known:
         self.names_by_time: list[str] = []
         self.first = ""  # the name of the first answer
         self._sorted = True
+        self._names: tuple[str, ...] | None = None  # names, once asked (every flow asks)
 
     def add(self, time: float, chain: tuple[str, ...]) -> None:
+        self._names = None
         if not self.first:
             self.first = chain[0]
         self.chains.setdefault(chain, None)
@@ -108,7 +110,9 @@ class Known:
     @property
     def names(self) -> tuple[str, ...]:
         """Every name the answers gave for the address (the queried names), in order."""
-        return tuple(dict.fromkeys(chain[0] for chain in self.chains))
+        if self._names is None:
+            self._names = tuple(dict.fromkeys(chain[0] for chain in self.chains))
+        return self._names
 
     def latest_before(self, start: float) -> str:
         """The name of the latest answer before ``start`` (the first of equals); else the first."""
