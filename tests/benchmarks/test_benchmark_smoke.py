@@ -194,3 +194,5 @@ def test_against_runs_another_tree_in_the_same_rounds(tmp_path: Path) -> None:
     assert " against " in round_line and "[exit" not in round_line
     assert "the other tree (--against), same capture, same rounds:" in out
     assert re.search(r"its / tshark\s+[0-9.]+x   ours / its [0-9.]+x", out), out
+    won = re.search(r"round by round\s+ours faster in (\d) of (\d), median of its time", out)
+    assert won is not None and won[2] == "1" and won[1] in ("0", "1"), out
