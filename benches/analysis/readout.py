@@ -80,7 +80,8 @@ def parts(readout: Readout, size: int | None = None) -> Iterator[tuple[str, list
                         for q in readout.queries[start : start + size]]  # fmt: skip
     for start in range(0, len(readout.answers), size):
         yield ANSWERS, readout.answers[start : start + size]
-    yield MATCHES, readout.matches  # a few: each one a finding
+    for start in range(0, len(readout.matches), size):  # mostly none; a hostile capture's many
+        yield MATCHES, readout.matches[start : start + size]
     yield CAPTURES, readout.captures
 
 

@@ -169,9 +169,12 @@ def test_a_readout_sent_in_many_small_parts_gives_the_same_document(
     )
     messages = list(readout.parts(whole))
     kinds = [kind for kind, _ in messages]
-    for kind, items in (("flows", whole.flows), ("queries", whole.queries)):
+    for kind, items in (
+        ("flows", whole.flows), ("queries", whole.queries), ("answers", whole.answers),
+        ("matches", whole.matches),
+    ):  # fmt: skip
         assert kinds.count(kind) == -(-len(items) // 3) > 1
-    assert all(len(items) <= 3 for kind, items in messages if kind != "matches")
+    assert all(len(items) <= 3 for kind, items in messages if kind != "captures")
     again = readout.Readout()
     for kind, items in messages:
         readout.add_part(again, kind, items)
